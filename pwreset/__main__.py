@@ -1,0 +1,3 @@
+from pwreset.cli import main
+
+raise SystemExit(main())

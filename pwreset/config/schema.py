@@ -1,0 +1,222 @@
+"""The typed schema of `pwreset.toml`.
+
+Every table forbids unknown keys (the loader turns them into "did you mean" hints), and
+relative paths are resolved against the folder of the configuration file by the loader.
+The relay reads only `[web]` and `[sites.*]`, so a DMZ host's file needs nothing else.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The flows this version implements; a site enables a subset.
+FLOWS: tuple[str, ...] = ("change",)
+Flow = Literal["change"]
+
+_VDIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
+
+
+def parse_address(value: str) -> tuple[str, int]:
+    """`host:port` (IPv6 in brackets) as a tuple; raises ValueError naming what is wrong."""
+    match = _HOST_PORT.match(value.strip())
+    if not match:
+        raise ValueError(f"expected host:port, got {value!r}")
+    host, port = match.group(1).strip("[]"), int(match.group(2))
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range 1-65535")
+    return host, port
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_address(value: str) -> str:
+    parse_address(value)
+    return value
+
+
+class TlsConfig(_Table):
+    """How the backend checks a directory's certificate (on by default)."""
+
+    verify: bool = True
+    ca_file: Path | None = None
+    # The name in the certificate, when the URLs use an IP address or another name.
+    server_name: str | None = None
+
+
+class DomainConfig(_Table):
+    """One directory the backend may reset passwords in."""
+
+    name: str = Field(min_length=1, max_length=255)
+    aliases: list[str] = []
+    kind: Literal["ad", "openldap"]
+    urls: list[str] = Field(min_length=1)
+    start_tls: bool = False
+    base_dn: str = Field(min_length=1)
+    user_filter: str | None = None
+    bind_dn: str = Field(min_length=1)
+    bind_password_env: str | None = None
+    bind_password_file: Path | None = None
+    tls: TlsConfig = TlsConfig()
+    timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            if not re.match(r"^ldaps?://[^/\s]+/?$", url):
+                raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
+        return urls
+
+    @field_validator("user_filter")
+    @classmethod
+    def _filter(cls, value: str | None) -> str | None:
+        if value is not None and "{username}" not in value:
+            raise ValueError("the filter must contain {username}")
+        if value is not None and not (value.startswith("(") and value.endswith(")")):
+            raise ValueError("the filter must be enclosed in parentheses")
+        return value
+
+    @model_validator(mode="after")
+    def _plain_ldap_needs_start_tls(self) -> DomainConfig:
+        plain = [u for u in self.urls if u.startswith("ldap://")]
+        if plain and not self.start_tls and self.tls.verify:
+            raise ValueError(
+                "ldap:// URLs send passwords in clear; use ldaps:// or set start_tls = true"
+            )
+        if self.bind_password_env and self.bind_password_file:
+            raise ValueError("set bind_password_env or bind_password_file, not both")
+        return self
+
+    def matches(self, typed: str) -> bool:
+        """Whether a domain the user typed or picked names this directory."""
+        wanted = typed.strip().casefold()
+        return wanted in {self.name.casefold(), *(a.casefold() for a in self.aliases)}
+
+    def effective_user_filter(self) -> str:
+        if self.user_filter:
+            return self.user_filter
+        if self.kind == "ad":
+            return (
+                "(&(objectCategory=person)(objectClass=user)"
+                "(|(sAMAccountName={username})(userPrincipalName={username})))"
+            )
+        return "(&(objectClass=inetOrgPerson)(uid={username}))"
+
+
+class ServerConfig(_Table):
+    """The reset backend (`pwreset server`)."""
+
+    listen: str = "0.0.0.0:5100"
+    # The first key is current; older ones stay accepted while relays move to the new one.
+    private_keys: list[Path] = Field(default=[Path("keys/server.key")], min_length=1)
+    data_key_file: Path = Path("keys/data.key")
+    relay_key_file: Path | None = None
+    data_dir: Path = Path("data")
+    clock_skew: int = Field(default=60, ge=5, le=3600)
+    max_datagram: int = Field(default=32768, ge=1024, le=65000)
+    workers: int = Field(default=8, ge=1, le=256)
+    log_file: Path | None = None
+
+    _listen = field_validator("listen")(_check_address)
+
+
+class WebConfig(_Table):
+    """The relay (`pwreset web`): it needs only the server's public key and addresses."""
+
+    listen: str = "127.0.0.1:8080"
+    server: str = "127.0.0.1:5100"
+    server_public_key_file: Path = Path("keys/server.pub")
+    relay_key_file: Path | None = None
+    timeout: float = Field(default=1.0, gt=0, le=30)
+    attempts: int = Field(default=4, ge=1, le=10)
+    serve_site: bool = False
+    trusted_proxies: list[str] = []
+    max_body: int = Field(default=16384, ge=1024, le=1048576)
+
+    _listen = field_validator("listen", "server")(_check_address)
+
+
+class SiteConfig(_Table):
+    """One virtual directory (a department's site): its pages and where it relays."""
+
+    title: str = "Password self-service"
+    theme: str = "default"
+    flows: list[Flow] = list(FLOWS)  # type: ignore[assignment]
+    # Offered as a drop-down, the first preselected; empty means the user types the domain.
+    domains: list[str] = []
+    # This site's server (the original's ServerIP_<VDIR>); otherwise [web].server.
+    server: str | None = None
+    # Where the pages send requests; empty means the same origin, /<vdir>/api/v1.
+    api_base: str = ""
+    language: str = "en"
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, value: str | None) -> str | None:
+        return None if value is None else _check_address(value)
+
+
+class BuildConfig(_Table):
+    output: Path = Path("site")
+
+
+class Config(_Table):
+    """The whole `pwreset.toml`."""
+
+    server: ServerConfig = ServerConfig()
+    web: WebConfig = WebConfig()
+    domains: list[DomainConfig] = []
+    sites: dict[str, SiteConfig] = Field(default_factory=lambda: {"pwreset": SiteConfig()})
+    build: BuildConfig = BuildConfig()
+    # The folder relative paths are resolved against (set by the loader).
+    base_dir: Path = Path()
+    source: Path | None = None
+
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _vdirs(cls, sites: object) -> object:
+        if not isinstance(sites, dict):
+            return sites
+        for name in sites:
+            if not _VDIR.match(name):
+                raise ValueError(
+                    f"site name {name!r} must be 1-64 letters, digits, '-' or '_' "
+                    "(it becomes the URL path)"
+                )
+        if not sites:
+            raise ValueError("configure at least one site")
+        return sites
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Config:
+        names = [d.name.casefold() for d in self.domains]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"domain names must be unique: {', '.join(duplicates)}")
+        if self.domains:
+            for vdir, site in self.sites.items():
+                for typed in site.domains:
+                    if not any(d.matches(typed) for d in self.domains):
+                        raise ValueError(
+                            f"sites.{vdir}.domains lists {typed!r}, which no [[domains]] "
+                            "entry names"
+                        )
+        return self
+
+    def path(self, value: Path) -> Path:
+        """A configured path, resolved against the configuration file's folder."""
+        return value if value.is_absolute() else self.base_dir / value
+
+    def domain(self, typed: str) -> DomainConfig | None:
+        return next((d for d in self.domains if d.matches(typed)), None)
+
+    def server_address(self, vdir: str) -> str:
+        site = self.sites[vdir]
+        return site.server or self.web.server
