@@ -1,0 +1,71 @@
+"""The app factory: `create_app(settings)`, or `app_from_env()` for any ASGI server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from pwreset.api import endpoints
+from pwreset.api.middleware import SecurityHeaders
+from pwreset.api.problems import ProblemError, problem_response
+from pwreset.api.relay import Relay
+from pwreset.api.settings import RelaySettings
+from pwreset.config.loader import load_config
+
+log = logging.getLogger("pwreset.api")
+
+
+def create_app(settings: RelaySettings) -> Starlette:
+    routes: list[Route | Mount] = [
+        Route("/healthz", endpoints.healthz, methods=["GET"]),
+        Route("/{vdir}/api/v1/meta", endpoints.meta, methods=["GET"]),
+        Route("/{vdir}/api/v1/change", endpoints.change, methods=["POST"]),
+        Route("/{vdir}/api/{rest:path}", _no_such_endpoint),
+    ]
+    if settings.site_dir is not None:
+        if len(settings.sites) == 1:
+            only = next(iter(settings.sites))
+            routes.append(Route("/", lambda _: RedirectResponse(f"/{only}/"), methods=["GET"]))
+        routes.append(Mount("/", app=StaticFiles(directory=settings.site_dir, html=True)))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={ProblemError: _problem, HTTPException: _http_problem},
+    )
+    app.state.settings = settings
+    app.state.relay = Relay(settings)
+    app.state.meta_cache = {}
+    return app
+
+
+def app_from_env() -> Starlette:
+    """For `uvicorn --factory pwreset.api.app:app_from_env`: config from PWRESET_CONFIG."""
+    path = Path(os.environ.get("PWRESET_CONFIG", "pwreset.toml"))
+    return create_app(RelaySettings.from_config(load_config(path)))
+
+
+async def _no_such_endpoint(request: Request) -> Response:
+    raise ProblemError("bad_request", "there is no such API endpoint")
+
+
+async def _problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc)
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if "/api/" in request.url.path:
+        code = "bad_request" if exc.status_code != 404 else "unknown_site"
+        error = ProblemError(code, str(exc.detail))
+        return problem_response(error)
+    return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")

@@ -1,0 +1,29 @@
+"""The end user's IP: the peer, or the forwarded address when the peer is a trusted proxy."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from starlette.requests import Request
+
+from pwreset.api.settings import RelaySettings
+
+
+def client_ip(request: Request, settings: RelaySettings) -> str:
+    peer = request.client.host if request.client else ""
+    if not settings.trusted_proxies or not _trusted(peer, settings):
+        return peer
+    # Walk X-Forwarded-For from the nearest hop; the first untrusted address is the user.
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, settings):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _trusted(address: str, settings: RelaySettings) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in settings.trusted_proxies)

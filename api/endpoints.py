@@ -1,0 +1,84 @@
+"""The relay's endpoints: one small function each."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pwreset.api.client_ip import client_ip
+from pwreset.api.problems import ProblemError
+from pwreset.api.relay import Relay
+from pwreset.api.settings import RelaySettings
+from pwreset.api.validation import json_body, require
+from pwreset.protocol.client import ServerUnreachable, exchange
+from pwreset.protocol.messages import Request as WireRequest
+
+_META_TTL = 30.0
+
+
+def _site(request: Request) -> str:
+    settings: RelaySettings = request.app.state.settings
+    vdir = str(request.path_params["vdir"])
+    if vdir not in settings.sites:
+        raise ProblemError("unknown_site", f"there is no site {vdir[:64]!r}")
+    return vdir
+
+
+async def change(request: Request) -> Response:
+    settings: RelaySettings = request.app.state.settings
+    vdir = _site(request)
+    if "change" not in settings.sites[vdir].flows:
+        raise ProblemError("flow_disabled", "password change is not enabled on this site")
+    data = await json_body(request, settings.max_body)
+    body = require(data, ("domain", "username", "old_password", "new_password"), ("lang",))
+    relay: Relay = request.app.state.relay
+    result = await relay.call(vdir, "change", body, client_ip(request, settings))
+    return JSONResponse(dict(result))
+
+
+async def meta(request: Request) -> Response:
+    vdir = _site(request)
+    cache: dict[str, tuple[float, dict[str, Any]]] = request.app.state.meta_cache
+    hit = cache.get(vdir)
+    if hit is None or time.monotonic() - hit[0] > _META_TTL:
+        settings: RelaySettings = request.app.state.settings
+        relay: Relay = request.app.state.relay
+        result = dict(await relay.call(vdir, "meta", {}, client_ip(request, settings)))
+        hit = (time.monotonic(), result)
+        cache[vdir] = hit
+    return JSONResponse(hit[1], headers={"Cache-Control": "public, max-age=30"})
+
+
+async def healthz(request: Request) -> Response:
+    """The relay answers; each distinct backend is pinged once, concurrently."""
+    settings: RelaySettings = request.app.state.settings
+    by_server: dict[tuple[str, int], str] = {}
+    for vdir, route in settings.sites.items():
+        by_server.setdefault(route.server, vdir)
+
+    async def ping(server: tuple[str, int], vdir: str) -> bool:
+        wire = WireRequest(op="ping", vdir=vdir, client_ip="", body={})
+        try:
+            reply = await exchange(
+                wire,
+                server,
+                settings.server_key,
+                relay_key=settings.relay_key,
+                timeout=min(settings.timeout, 0.5),
+                attempts=2,
+            )
+        except ServerUnreachable:
+            return False
+        return reply.failure is None
+
+    answers = await asyncio.gather(*(ping(s, v) for s, v in by_server.items()))
+    servers = {f"{h}:{p}": ok for (h, p), ok in zip(by_server, answers, strict=True)}
+    healthy = all(answers)
+    return JSONResponse(
+        {"status": "ok" if healthy else "degraded", "servers": servers},
+        status_code=200 if healthy else 503,
+    )

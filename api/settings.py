@@ -1,0 +1,73 @@
+"""What the relay needs to run, taken from `[web]` and `[sites.*]` of the configuration."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from pwreset.config.errors import ConfigError, Problem
+from pwreset.config.schema import Config, parse_address
+from pwreset.protocol.keys import read_public_key, read_secret_key
+
+
+@dataclass(frozen=True)
+class SiteRoute:
+    """One virtual directory: where it relays and which flows it offers."""
+
+    server: tuple[str, int]
+    flows: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    sites: dict[str, SiteRoute]
+    server_key: X25519PublicKey = field(repr=False)
+    relay_key: bytes | None = field(default=None, repr=False)
+    timeout: float = 1.0
+    attempts: int = 4
+    max_body: int = 16384
+    site_dir: Path | None = None
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Config, *, serve_site: bool | None = None) -> RelaySettings:
+        web = config.web
+        file = config.source or config.base_dir / "pwreset.toml"
+        problems: list[Problem] = []
+        server_key = None
+        try:
+            server_key = read_public_key(config.path(web.server_public_key_file))
+        except ValueError as exc:
+            problems.append(Problem(file, "web.server_public_key_file", str(exc)))
+        relay_key = None
+        if web.relay_key_file:
+            try:
+                relay_key = read_secret_key(config.path(web.relay_key_file))
+            except ValueError as exc:
+                problems.append(Problem(file, "web.relay_key_file", str(exc)))
+        proxies = []
+        for index, text in enumerate(web.trusted_proxies):
+            try:
+                proxies.append(ipaddress.ip_network(text, strict=False))
+            except ValueError as exc:
+                problems.append(Problem(file, f"web.trusted_proxies[{index}]", str(exc)))
+        if problems or server_key is None:
+            raise ConfigError(problems)
+        sites = {
+            vdir: SiteRoute(parse_address(config.server_address(vdir)), frozenset(site.flows))
+            for vdir, site in config.sites.items()
+        }
+        serve = web.serve_site if serve_site is None else serve_site
+        return cls(
+            sites=sites,
+            server_key=server_key,
+            relay_key=relay_key,
+            timeout=web.timeout,
+            attempts=web.attempts,
+            max_body=web.max_body,
+            site_dir=config.path(config.build.output) if serve else None,
+            trusted_proxies=tuple(proxies),
+        )

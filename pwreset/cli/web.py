@@ -1,0 +1,36 @@
+"""`pwreset web`: the relay, under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pwreset.cli.options import add_config_option, config_of
+from pwreset.config.schema import parse_address
+
+
+def register(sub: Any) -> None:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "web", help="run the relay (and, with --serve-site, the built pages)"
+    )
+    add_config_option(parser)
+    parser.add_argument("--listen", help="host:port (default: [web].listen)")
+    parser.add_argument(
+        "--serve-site",
+        action="store_true",
+        default=None,
+        help="also serve the built site/ folder (single-host installs)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pwreset.api import RelaySettings, create_app
+
+    config = config_of(args)
+    settings = RelaySettings.from_config(config, serve_site=args.serve_site)
+    host, port = parse_address(args.listen or config.web.listen)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=True)
+    return 0

@@ -1,0 +1,51 @@
+"""Creating an instance folder: configuration, keys, and the folders users edit."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from pwreset.protocol.keys import (
+    generate_private_key,
+    write_private_key,
+    write_public_key,
+    write_secret_key,
+)
+
+
+class InstanceExists(Exception):
+    """The folder already holds keys; they are never overwritten."""
+
+
+def create_instance(folder: Path, *, config_text: str | None = None) -> list[Path]:
+    """Write `pwreset.toml`, the key pair, the data key, `custom/` and `data/`.
+
+    Existing keys make this refuse before anything is written; an existing configuration
+    file is kept as it is.
+    """
+    keys = folder / "keys"
+    key_files = [keys / "server.key", keys / "server.pub", keys / "data.key"]
+    present = [p for p in key_files if p.exists()]
+    if present:
+        raise InstanceExists(
+            f"{present[0]} already exists; refusing to overwrite keys (move them away first)"
+        )
+    written: list[Path] = []
+    for sub in ("custom", "data", "sites"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    keys.mkdir(parents=True, exist_ok=True)
+    os.chmod(keys, 0o700)
+    private = generate_private_key()
+    write_private_key(keys / "server.key", private)
+    write_public_key(keys / "server.pub", private.public_key())
+    write_secret_key(keys / "data.key")
+    written += key_files
+    config = folder / "pwreset.toml"
+    if not config.exists():
+        text = config_text
+        if text is None:
+            text = resources.files("pwreset.config").joinpath("sample.toml").read_text("utf-8")
+        config.write_text(text, encoding="utf-8")
+        written.append(config)
+    return written

@@ -1,0 +1,85 @@
+"""Starting the backend from a loaded configuration: keys, directories, the UDP socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+
+from pwreset.config.errors import ConfigError, Problem
+from pwreset.config.schema import Config, parse_address
+from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
+from pwreset.server.directory import Directory, open_directory
+from pwreset.server.flows import Flows
+from pwreset.server.service import ResetService
+
+log = logging.getLogger("pwreset.server")
+
+
+def prepare(config: Config) -> tuple[Flows, Keyring, bytes | None]:
+    """Everything the service needs, with every configuration problem reported at once."""
+    file = config.source or config.base_dir / "pwreset.toml"
+    problems: list[Problem] = []
+    if not config.domains:
+        problems.append(Problem(file, "domains", "configure at least one [[domains]] entry"))
+    directories: dict[str, Directory] = {}
+    for index in range(len(config.domains)):
+        try:
+            directory = open_directory(config, index)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        directories[directory.name] = directory
+    keys = []
+    for index, path in enumerate(config.server.private_keys):
+        try:
+            keys.append(read_private_key(config.path(path)))
+        except ValueError as exc:
+            problems.append(Problem(file, f"server.private_keys[{index}]", str(exc)))
+    relay_key = None
+    if config.server.relay_key_file:
+        try:
+            relay_key = read_secret_key(config.path(config.server.relay_key_file))
+        except ValueError as exc:
+            problems.append(Problem(file, "server.relay_key_file", str(exc)))
+    if problems:
+        raise ConfigError(problems)
+    return Flows(config, directories), Keyring(keys), relay_key
+
+
+async def serve(
+    config: Config, *, ready: asyncio.Event | None = None, handle_signals: bool = True
+) -> None:
+    """Run until cancelled, or until SIGINT/SIGTERM when `handle_signals`."""
+    flows, keyring, relay_key = prepare(config)
+    host, port = parse_address(config.server.listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    loop = asyncio.get_running_loop()
+    service = ResetService(
+        flows,
+        keyring,
+        relay_key=relay_key,
+        clock_skew=config.server.clock_skew,
+        max_datagram=config.server.max_datagram,
+        workers=config.server.workers,
+    )
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: service, local_addr=(host, port), family=family
+    )
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "pwreset server listening on udp %s:%d for %d domain(s)", host, port, len(config.domains)
+    )
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        transport.close()
+        await service.drain()
+        log.info("pwreset server stopped")

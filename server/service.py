@@ -1,0 +1,126 @@
+"""The UDP service: opens sealed requests, drops bad ones, answers retries from cache.
+
+Directory work is blocking (ldap3), so it runs in a thread pool; the event loop only moves
+datagrams. A retry (same request id) is answered from the reply cache or, while the first
+copy is still being handled, dropped: a retry never doubles an effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import cast
+
+from pwreset.protocol.exceptions import ProtocolError
+from pwreset.protocol.keys import Keyring
+from pwreset.protocol.messages import Request
+from pwreset.protocol.replay import ReplayGuard, ReplyCache
+from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
+from pwreset.server.flows import Flows
+
+log = logging.getLogger("pwreset.server")
+
+
+@dataclass
+class Counters:
+    received: int = 0
+    answered: int = 0
+    retries: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+class ResetService(asyncio.DatagramProtocol):
+    def __init__(
+        self,
+        flows: Flows,
+        keyring: Keyring,
+        *,
+        relay_key: bytes | None,
+        clock_skew: float,
+        max_datagram: int,
+        workers: int,
+    ) -> None:
+        self._flows = flows
+        self._keyring = keyring
+        self._relay_key = relay_key
+        self._max = max_datagram
+        self._replays = ReplayGuard(window=clock_skew)
+        # Kept twice as long as a timestamp is acceptable, so every valid retry finds it.
+        self._replies = ReplyCache(ttl=2 * clock_skew)
+        self._in_flight: set[bytes] = set()
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow")
+        self._transport: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.counters = Counters()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.counters.received += 1
+        try:
+            request, reply_key = open_request(
+                data, self._keyring, relay_key=self._relay_key, max_size=self._max
+            )
+        except ProtocolError as exc:
+            self._reject(exc, addr, len(data))
+            return
+        # A retry is the very same datagram; another datagram reusing a request id is a
+        # replay, and goes on to be rejected by the replay guard.
+        retry_key = request.request_id + hashlib.sha256(data).digest()[:16]
+        cached = self._replies.get(retry_key)
+        if cached is not None:
+            self.counters.retries += 1
+            self._send(cached, addr)
+            return
+        if retry_key in self._in_flight:
+            self.counters.retries += 1
+            return
+        try:
+            self._replays.check(request)
+        except ProtocolError as exc:
+            self._reject(exc, addr, len(data))
+            return
+        self._in_flight.add(retry_key)
+        task = asyncio.get_running_loop().create_task(
+            self._handle(request, reply_key, addr, retry_key)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors for replies to relays that went away; nothing to do but note it.
+        log.debug("UDP error: %s", exc)
+
+    async def _handle(
+        self, request: Request, reply_key: ReplyKey, addr: tuple[str, int], retry_key: bytes
+    ) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+            reply = await loop.run_in_executor(self._executor, self._flows.dispatch, request)
+            sealed = seal_reply(reply, reply_key)
+            self._replies.put(retry_key, sealed)
+            self.counters.answered += 1
+            self._send(sealed, addr)
+        except Exception:
+            log.exception("request from %s:%s could not be answered", *addr[:2])
+        finally:
+            self._in_flight.discard(retry_key)
+
+    def _send(self, datagram: bytes, addr: tuple[str, int]) -> None:
+        if self._transport is not None:
+            self._transport.sendto(datagram, addr)
+
+    def _reject(self, exc: ProtocolError, addr: tuple[str, int], size: int) -> None:
+        reason = exc.reason
+        self.counters.rejected[reason] = self.counters.rejected.get(reason, 0) + 1
+        log.warning("rejected a datagram from %s:%s (%d bytes): %s", addr[0], addr[1], size, reason)
+
+    async def drain(self) -> None:
+        """Wait for requests being handled, then stop the worker threads."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._executor.shutdown(wait=True, cancel_futures=True)

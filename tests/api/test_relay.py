@@ -1,0 +1,174 @@
+"""The relay: validation before anything is sent, problem+json errors, meta and health,
+against a real backend process (its placeholder directory is never contacted here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from pwreset.api import RelaySettings, create_app
+from starlette.testclient import TestClient
+from support.backend import Backend, free_udp_port, start_backend
+
+from pwreset.config import load_config
+
+SITES = """
+[web]
+server = "127.0.0.1:{port}"
+timeout = 0.2
+attempts = 2
+
+[sites.hr]
+title = "Human Resources"
+flows = ["change"]
+domains = ["EXAMPLE"]
+
+[sites.closed]
+flows = []
+
+[sites.elsewhere]
+server = "127.0.0.1:{dead}"
+"""
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    server = start_backend(tmp_path_factory.mktemp("relay"), SITES, dead=free_udp_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(backend: Backend) -> Iterator[TestClient]:
+    config = load_config(backend.folder / "pwreset.toml")
+    with TestClient(create_app(RelaySettings.from_config(config))) as client:
+        yield client
+
+
+VALID = {"domain": "EXAMPLE", "username": "alice", "old_password": "a", "new_password": "b"}
+
+
+def problem(reply) -> dict:
+    assert reply.headers["content-type"].startswith("application/problem+json"), reply.text
+    body = reply.json()
+    assert body["status"] == reply.status_code
+    assert {"type", "title", "detail", "code", "message", "params"} <= set(body)
+    return body
+
+
+@pytest.mark.parametrize("field", ["domain", "username", "old_password", "new_password"])
+def test_missing_field_is_named(client, field):
+    body = {k: v for k, v in VALID.items() if k != field}
+    reply = client.post("/hr/api/v1/change", json=body)
+    assert reply.status_code == 400
+    got = problem(reply)
+    assert got["code"] == "empty_field"
+    assert got["message"] == f"RES_EMPTY_FIELD_{field.upper()}"
+    assert got["params"]["field"] == field
+
+
+def test_blank_username_is_an_empty_field(client):
+    reply = client.post("/hr/api/v1/change", json={**VALID, "username": "   "})
+    assert problem(reply)["message"] == "RES_EMPTY_FIELD_USERNAME"
+
+
+def test_too_long_field(client):
+    reply = client.post("/hr/api/v1/change", json={**VALID, "new_password": "x" * 513})
+    assert reply.status_code == 400
+    assert problem(reply)["code"] == "field_too_long"
+
+
+def test_non_json_and_non_object_bodies(client):
+    reply = client.post(
+        "/hr/api/v1/change", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert problem(reply)["code"] == "bad_request"
+    assert problem(client.post("/hr/api/v1/change", json=[1, 2]))["code"] == "bad_request"
+    reply = client.post("/hr/api/v1/change", content=b"a=b")
+    assert problem(reply)["code"] == "bad_request"
+
+
+def test_wrong_types_and_unknown_fields(client):
+    reply = client.post("/hr/api/v1/change", json={**VALID, "username": 5})
+    assert problem(reply)["code"] == "bad_request"
+    reply = client.post("/hr/api/v1/change", json={**VALID, "email": "x"})
+    assert problem(reply)["code"] == "bad_request"
+
+
+def test_oversized_body(client):
+    reply = client.post(
+        "/hr/api/v1/change",
+        content=b'{"a":"' + b"x" * 20000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert reply.status_code == 413
+    assert problem(reply)["code"] == "request_too_large"
+
+
+def test_unknown_site(client):
+    reply = client.post("/nosuch/api/v1/change", json=VALID)
+    assert reply.status_code == 404
+    assert problem(reply)["code"] == "unknown_site"
+
+
+def test_disabled_flow(client):
+    reply = client.post("/closed/api/v1/change", json=VALID)
+    assert reply.status_code == 403
+    assert problem(reply)["code"] == "flow_disabled"
+
+
+def test_unknown_domain_comes_back_from_the_backend(client):
+    reply = client.post("/hr/api/v1/change", json={**VALID, "domain": "OTHER"})
+    assert problem(reply)["code"] == "unknown_domain"
+
+
+def test_silent_server_gives_503_naming_it(client, backend):
+    reply = client.post("/elsewhere/api/v1/change", json=VALID)
+    assert reply.status_code == 503
+    got = problem(reply)
+    assert got["code"] == "server_unreachable"
+    assert got["message"] == "RES_REQUEST_FAILED"
+    config = load_config(backend.folder / "pwreset.toml")
+    assert got["params"]["server"] == config.sites["elsewhere"].server
+    assert config.sites["elsewhere"].server in got["detail"]
+
+
+def test_meta_describes_the_site(client):
+    reply = client.get("/hr/api/v1/meta")
+    assert reply.status_code == 200
+    meta = reply.json()
+    assert meta["title"] == "Human Resources"
+    assert meta["flows"] == ["change"]
+    assert meta["domains"] == ["EXAMPLE"]
+    assert meta["free_domain"] is False
+
+
+def test_healthz_reports_each_server(client, backend):
+    reply = client.get("/healthz")
+    assert reply.status_code == 503  # the "elsewhere" site's server is down
+    servers = reply.json()["servers"]
+    assert servers[f"127.0.0.1:{backend.port}"] is True
+    assert list(servers.values()).count(False) == 1
+
+
+def test_api_responses_are_not_cached_and_carry_security_headers(client):
+    reply = client.post("/hr/api/v1/change", json={**VALID, "domain": "OTHER"})
+    assert reply.headers["cache-control"] == "no-store"
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert reply.headers["referrer-policy"] == "no-referrer"
+
+
+def test_relay_never_imports_the_backend_or_directory_libraries(backend):
+    code = f"""
+import sys
+from pwreset.api import RelaySettings, create_app
+from pwreset.config import load_config
+app = create_app(RelaySettings.from_config(load_config({str(backend.folder / "pwreset.toml")!r})))
+bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ldap3', 'tinydb')
+             or m == 'pwreset.server' or m.startswith('pwreset.server.'))
+print(','.join(bad))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,41 @@
+"""Fixtures: a running backend per directory kind, and a relay client in front of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from stacks import Stack, start_stack
+
+from pwreset.api import RelaySettings, create_app
+
+@pytest.fixture(scope="session")
+def slapd_stack(slapd_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(tmp_path_factory.mktemp("stack"), "openldap", slapd_lab)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def samba_stack(samba_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(tmp_path_factory.mktemp("stack"), "ad", samba_lab)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(params=["openldap", "ad"])
+def directory(request: pytest.FixtureRequest) -> tuple[Stack, Any]:
+    """The stack and the admin helper of one directory kind (each test runs on both)."""
+    if request.param == "ad":
+        return request.getfixturevalue("samba_stack"), request.getfixturevalue("samba_admin")
+    return request.getfixturevalue("slapd_stack"), request.getfixturevalue("slapd_admin")
+
+
+@pytest.fixture
+def relay(directory: tuple[Stack, Any]) -> Iterator[TestClient]:
+    stack, _ = directory
+    app = create_app(RelaySettings.from_config(stack.config))
+    with TestClient(app, base_url="https://testserver") as client:
+        yield client

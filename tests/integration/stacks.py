@@ -1,0 +1,164 @@
+"""A running pwreset instance for the integration tests: the real `pwreset server` process
+against a lab directory, and the relay app in front of it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pwreset.config import Config, load_config
+from pwreset.instance import create_instance
+from pwreset.protocol.client import ServerUnreachable, exchange
+from pwreset.protocol.keys import read_public_key
+from pwreset.protocol.messages import Request
+
+
+# Every password a test sends; the secrets test looks for each in every file and log.
+USED_SECRETS: set[str] = set()
+
+
+def secret(value: str) -> str:
+    USED_SECRETS.add(value)
+    return value
+
+
+def free_port(kind: str = "udp") -> int:
+    import socket
+
+    with socket.socket(
+        socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
+    ) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """One instance folder with its backend process running."""
+
+    kind: str
+    domain: str
+    instance: Path
+    config: Config
+    process: subprocess.Popen[bytes]
+    log_file: Path
+    output_file: Path
+    env: dict[str, str] = field(repr=False)
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        host, port = self.config.server.listen.rsplit(":", 1)
+        return host, int(port)
+
+    def files(self) -> list[Path]:
+        """Every file the instance and its processes wrote."""
+        return [p for p in self.instance.rglob("*") if p.is_file()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def domain_toml(kind: str, lab: Any, password_env: str) -> str:
+    if kind == "ad":
+        return f"""
+[[domains]]
+name = "LAB"
+aliases = ["lab.example.com"]
+kind = "ad"
+urls = ["ldaps://127.0.0.1:{lab.port}"]
+base_dn = "{lab.base_dn}"
+bind_dn = "{lab.service_upn}"
+bind_password_env = "{password_env}"
+[domains.tls]
+ca_file = "{lab.ca_file}"
+server_name = "{lab.server_name}"
+"""
+    return f"""
+[[domains]]
+name = "EXAMPLE"
+aliases = ["example.org"]
+kind = "openldap"
+urls = ["ldaps://127.0.0.1:{lab.tls_port}"]
+base_dn = "{lab.base_dn}"
+bind_dn = "{lab.service_dn}"
+bind_password_env = "{password_env}"
+[domains.tls]
+ca_file = "{lab.ca_file}"
+"""
+
+
+def start_stack(root: Path, kind: str, lab: Any, *, extra_sites: str = "") -> Stack:
+    """Write an instance for `lab` under `root`, start `pwreset server`, wait until it answers."""
+    env_name = f"PWRESET_TEST_{kind.upper()}_PASSWORD"
+    udp = free_port("udp")
+    domain = "LAB" if kind == "ad" else "EXAMPLE"
+    text = f"""
+[server]
+listen = "127.0.0.1:{udp}"
+log_file = "server.log"
+
+[web]
+server = "127.0.0.1:{udp}"
+timeout = 0.5
+attempts = 4
+{domain_toml(kind, lab, env_name)}
+[sites.pwreset]
+title = "Test site"
+flows = ["change"]
+domains = ["{domain}"]
+
+[sites.free]
+title = "Free-text domain"
+flows = ["change"]
+
+[sites.closed]
+flows = []
+{extra_sites}
+"""
+    instance = root / f"instance-{kind}"
+    create_instance(instance, config_text=text)
+    config = load_config(instance / "pwreset.toml")
+    env = {**os.environ, env_name: lab.service_password}
+    output = instance / "server.out"
+    with output.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pwreset", "server", "-c", str(instance / "pwreset.toml")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    stack = Stack(
+        kind, domain, instance, config, process, instance / "server.log", output, env
+    )
+    key = read_public_key(instance / "keys" / "server.pub")
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"pwreset server exited:\n{output.read_text()}")
+        try:
+            asyncio.run(
+                exchange(
+                    Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={}),
+                    stack.server_address,
+                    key,
+                    timeout=0.2,
+                    attempts=1,
+                )
+            )
+            return stack
+        except ServerUnreachable:
+            if time.monotonic() > deadline:
+                stack.stop()
+                raise RuntimeError(f"pwreset server did not answer:\n{output.read_text()}")

@@ -1,0 +1,152 @@
+"""Change password end to end: relay -> sealed UDP -> `pwreset server` -> real directory.
+
+Every test runs on OpenLDAP (slapd + ppolicy) and on Samba AD, each with a fresh user.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from stacks import Stack, secret
+from starlette.testclient import TestClient
+
+pytestmark = [pytest.mark.slapd, pytest.mark.samba]
+
+OLD = "Init!Passw0rd-1"
+
+
+def change(
+    relay: TestClient, stack: Stack, user: str, old: str, new: str, *, site: str = "pwreset"
+) -> Any:
+    return relay.post(
+        f"/{site}/api/v1/change",
+        json={
+            "domain": stack.domain,
+            "username": user,
+            "old_password": secret(old),
+            "new_password": secret(new),
+            "lang": "en",
+        },
+    )
+
+
+def test_change_sets_the_new_password(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-2")
+    assert reply.status_code == 200, reply.text
+    assert reply.json() == {"status": "done", "message": "RES_FINISHED_CHANGE"}
+    assert admin.bind_ok(fresh_user_name, "Fresh!Passw0rd-2")
+    assert not admin.bind_ok(fresh_user_name, OLD)
+
+
+def test_wrong_old_password_is_refused(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    reply = change(relay, stack, fresh_user_name, "Not!ThePassw0rd", "Fresh!Passw0rd-2")
+    assert reply.status_code == 401
+    assert reply.headers["content-type"].startswith("application/problem+json")
+    body = reply.json()
+    assert (body["code"], body["message"]) == ("wrong_password", "RES_WRONG_PASSWORD")
+    assert admin.bind_ok(fresh_user_name, OLD)
+
+
+def test_unknown_user_gets_the_same_reply_as_a_wrong_password(directory, relay):
+    stack, _ = directory
+    reply = change(relay, stack, "nobody-here", OLD, "Fresh!Passw0rd-2")
+    assert reply.status_code == 401
+    assert reply.json()["code"] == "wrong_password"
+
+
+@pytest.mark.parametrize("name", ["*", "al*", "x)(uid=*", "x)(|(sAMAccountName=*"])
+def test_filter_metacharacters_match_nobody(directory, relay, name):
+    stack, _ = directory
+    reply = change(relay, stack, name, OLD, "Fresh!Passw0rd-2")
+    assert reply.json()["code"] == "wrong_password"
+
+
+def test_too_short_password_is_refused_with_its_reason(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    reply = change(relay, stack, fresh_user_name, OLD, "Ab1!x")
+    assert reply.status_code == 422
+    body = reply.json()
+    assert (body["code"], body["message"]) == ("password_too_short", "RES_POLICY_TOO_SHORT")
+    assert admin.bind_ok(fresh_user_name, OLD)
+
+
+def test_recent_password_is_refused_by_history(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    assert change(relay, stack, fresh_user_name, OLD, "Second!Passw0rd-2").status_code == 200
+    reply = change(relay, stack, fresh_user_name, "Second!Passw0rd-2", OLD)
+    assert reply.status_code == 422
+    assert reply.json()["code"] == "password_in_history"
+    assert admin.bind_ok(fresh_user_name, "Second!Passw0rd-2")
+
+
+def test_ad_complexity_rule_is_named(samba_stack, samba_admin, fresh_user_name):
+    samba_admin.create_user(fresh_user_name, secret(OLD))
+    app_settings = samba_stack.config
+    from pwreset.api import RelaySettings, create_app
+
+    with TestClient(create_app(RelaySettings.from_config(app_settings))) as relay:
+        reply = change(relay, samba_stack, fresh_user_name, OLD, "passwordpassword")
+    body = reply.json()
+    assert (body["code"], body["message"]) == ("password_complexity", "RES_POLICY_COMPLEXITY")
+    assert "complexity" in body["params"]["reason"]
+
+
+def test_locked_account_gets_the_locked_message(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    admin.lock(fresh_user_name)
+    assert admin.is_locked(fresh_user_name)
+    reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-2")
+    assert reply.status_code == 423
+    body = reply.json()
+    assert (body["code"], body["message"]) == ("account_locked", "RES_LOCKED_OUT_AD")
+
+
+def test_disabled_account_gets_the_disabled_message(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD), disabled=True)
+    reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-2")
+    assert reply.status_code == 403
+    assert reply.json()["code"] == "account_disabled"
+
+
+def test_must_change_user_can_change(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD), must_change=True)
+    reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-2")
+    assert reply.status_code == 200, reply.text
+    assert admin.bind_ok(fresh_user_name, "Fresh!Passw0rd-2")
+
+
+def test_domain_alias_and_free_text_site(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    alias = stack.config.domains[0].aliases[0]
+    reply = relay.post(
+        "/free/api/v1/change",
+        json={
+            "domain": alias.upper(),
+            "username": fresh_user_name,
+            "old_password": OLD,
+            "new_password": secret("Alias!Passw0rd-3"),
+        },
+    )
+    assert reply.status_code == 200, reply.text
+    assert admin.bind_ok(fresh_user_name, "Alias!Passw0rd-3")
+
+
+def test_unknown_domain_is_named(directory, relay):
+    stack, _ = directory
+    reply = relay.post(
+        "/pwreset/api/v1/change",
+        json={"domain": "NOPE", "username": "a", "old_password": "b", "new_password": "c"},
+    )
+    assert reply.status_code == 400
+    assert reply.json()["code"] == "unknown_domain"

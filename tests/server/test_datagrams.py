@@ -1,0 +1,91 @@
+"""The backend process rejects bad datagrams, logs why, and keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+from pwreset.protocol.keys import generate_private_key
+from pwreset.protocol.messages import Request
+from pwreset.protocol.sealing import open_reply, seal_request
+from support.backend import Backend, start_backend
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    server = start_backend(tmp_path_factory.mktemp("backend"))
+    yield server
+    server.stop()
+
+
+def _wait_for(backend: Backend, text: str) -> None:
+    deadline = time.monotonic() + 5
+    while text not in backend.log():
+        assert time.monotonic() < deadline, f"{text!r} not logged:\n{backend.log()}"
+        time.sleep(0.05)
+
+
+def test_a_valid_ping_is_answered(backend):
+    request, datagram, reply_key = backend.ping()
+    reply = open_reply(backend.send(datagram), reply_key)
+    assert reply.request_id == request.request_id
+    assert reply.result and reply.result["pong"] is True
+
+
+def test_flipped_bit_is_rejected_and_logged(backend):
+    _, datagram, _ = backend.ping()
+    tampered = bytearray(datagram)
+    tampered[len(tampered) // 2] ^= 0x01
+    assert backend.send(bytes(tampered), 0.5) is None
+    _wait_for(backend, "bad_seal")
+
+
+def test_wrong_server_key_is_rejected_and_logged(backend):
+    other = generate_private_key().public_key()
+    datagram, _ = seal_request(
+        Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={}), other
+    )
+    assert backend.send(datagram, 0.5) is None
+    _wait_for(backend, "unknown_key")
+
+
+def test_stale_request_is_rejected_and_logged(backend):
+    _, datagram, _ = backend.ping(timestamp=time.time() - 3600)
+    assert backend.send(datagram, 0.5) is None
+    _wait_for(backend, "stale")
+
+
+def test_oversized_datagram_is_rejected_and_logged(backend):
+    assert backend.send(b"\x00" * 40000, 0.5) is None
+    _wait_for(backend, "oversized")
+
+
+def test_retry_is_answered_but_a_replayed_request_id_is_not(backend):
+    request, datagram, reply_key = backend.ping()
+    first = backend.send(datagram)
+    assert first is not None
+    # The same datagram again is a retry: answered from the reply cache.
+    assert open_reply(backend.send(datagram), reply_key).request_id == request.request_id
+    # A new seal of the same request id is a replay.
+    again, _ = seal_request(request, backend.key)
+    assert backend.send(again, 0.5) is None
+    _wait_for(backend, "replayed")
+
+
+def test_server_keeps_serving_after_bad_datagrams(backend):
+    for junk in (b"", b"PWR", os.urandom(200)):
+        backend.send(junk, 0.1)
+    request, datagram, reply_key = backend.ping()
+    assert open_reply(backend.send(datagram), reply_key).request_id == request.request_id
+    assert backend.process.poll() is None
+
+
+def test_exchange_client_retries_reach_the_backend(backend):
+    from pwreset.protocol.client import exchange
+
+    request = Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={})
+    reply = asyncio.run(exchange(request, ("127.0.0.1", backend.port), backend.key))
+    assert reply.result and reply.result["pong"] is True
