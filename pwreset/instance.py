@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from pwreset.protocol.keys import (
 )
 
 
-class InstanceExists(Exception):
+class InstanceExistsError(Exception):
     """The folder already holds keys; they are never overwritten."""
 
 
@@ -28,14 +27,14 @@ def create_instance(folder: Path, *, config_text: str | None = None) -> list[Pat
     key_files = [keys / "server.key", keys / "server.pub", keys / "data.key"]
     present = [p for p in key_files if p.exists()]
     if present:
-        raise InstanceExists(
+        raise InstanceExistsError(
             f"{present[0]} already exists; refusing to overwrite keys (move them away first)"
         )
     written: list[Path] = []
     for sub in ("custom", "data", "sites"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     keys.mkdir(parents=True, exist_ok=True)
-    os.chmod(keys, 0o700)
+    keys.chmod(0o700)
     private = generate_private_key()
     write_private_key(keys / "server.key", private)
     write_public_key(keys / "server.pub", private.public_key())

@@ -6,10 +6,11 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pwreset import __version__
-from pwreset.config.schema import Config, SiteConfig
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.server.directory.base import Directory, DirectoryError
+
+from pwreset import __version__
+from pwreset.config.schema import Config, SiteConfig
 
 log = logging.getLogger("pwreset.flows")
 
@@ -85,7 +86,9 @@ class Flows:
                 exc.code,
             )
             raise
-        log.info("change done: user=%s domain=%s ip=%s", username, directory.name, request.client_ip)
+        log.info(
+            "change done: user=%s domain=%s ip=%s", username, directory.name, request.client_ip
+        )
         return {"status": "done", "message": "RES_FINISHED_CHANGE"}
 
     def _directory(self, site: SiteConfig, typed: str) -> Directory:

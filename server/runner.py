@@ -8,12 +8,13 @@ import logging
 import signal
 import socket
 
-from pwreset.config.errors import ConfigError, Problem
-from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.flows import Flows
 from pwreset.server.service import ResetService
+
+from pwreset.config.errors import ConfigError, Problem
+from pwreset.config.schema import Config, parse_address
 
 log = logging.getLogger("pwreset.server")
 

@@ -14,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import cast
 
-from pwreset.protocol.exceptions import ProtocolError
+from pwreset.protocol.exceptions import OversizedDatagram, ProtocolError
 from pwreset.protocol.keys import Keyring
-from pwreset.protocol.messages import Request
+from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
 from pwreset.server.flows import Flows
@@ -101,7 +101,12 @@ class ResetService(asyncio.DatagramProtocol):
         try:
             loop = asyncio.get_running_loop()
             reply = await loop.run_in_executor(self._executor, self._flows.dispatch, request)
-            sealed = seal_reply(reply, reply_key)
+            try:
+                sealed = seal_reply(reply, reply_key, max_size=self._max)
+            except OversizedDatagram:
+                log.error("the reply to %s is larger than max_datagram", request.op[:32])
+                failure = Failure("server_error", "the reply was too large to send")
+                sealed = seal_reply(Reply(request.request_id, failure=failure), reply_key)
             self._replies.put(retry_key, sealed)
             self.counters.answered += 1
             self._send(sealed, addr)

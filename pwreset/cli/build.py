@@ -30,5 +30,5 @@ def run(args: argparse.Namespace) -> int:
         print(f"pwreset build: {exc}", file=sys.stderr)
         return 1
     for site in built:
-        print(f"built {site.name} -> {site.path}")
+        print(f"built {site.vdir} -> {site.path}")
     return 0

@@ -96,9 +96,7 @@ async def _serve_stack(config: Any, http_port: int) -> None:
     backend = asyncio.create_task(serve(config, ready=ready, handle_signals=False))
     await ready.wait()
     app = create_app(RelaySettings.from_config(config, serve_site=True))
-    web = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning")
-    )
+    web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))
     try:
         await web.serve()  # returns on Ctrl-C (uvicorn handles the signal)
     finally:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pwreset.instance import InstanceExists, create_instance
+from pwreset.instance import InstanceExistsError, create_instance
 
 
 def register(sub: Any) -> None:
@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         written = create_instance(args.folder)
-    except InstanceExists as exc:
+    except InstanceExistsError as exc:
         print(f"pwreset init: {exc}", file=sys.stderr)
         return 1
     for path in written:

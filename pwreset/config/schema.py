@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # The flows this version implements; a site enables a subset.
 FLOWS: tuple[str, ...] = ("change",)
@@ -148,7 +148,7 @@ class SiteConfig(_Table):
 
     title: str = "Password self-service"
     theme: str = "default"
-    flows: list[Flow] = list(FLOWS)  # type: ignore[assignment]
+    flows: list[Flow] = ["change"]
     # Offered as a drop-down, the first preselected; empty means the user types the domain.
     domains: list[str] = []
     # This site's server (the original's ServerIP_<VDIR>); otherwise [web].server.
@@ -163,6 +163,18 @@ class SiteConfig(_Table):
         return None if value is None else _check_address(value)
 
 
+def _check_site_name(name: str) -> str:
+    if not _VDIR.match(name):
+        raise ValueError(
+            f"site name {name!r} must be 1-64 letters, digits, '-' or '_' "
+            "(it becomes the URL path)"
+        )
+    return name
+
+
+SiteName = Annotated[str, AfterValidator(_check_site_name)]
+
+
 class BuildConfig(_Table):
     output: Path = Path("site")
 
@@ -173,26 +185,13 @@ class Config(_Table):
     server: ServerConfig = ServerConfig()
     web: WebConfig = WebConfig()
     domains: list[DomainConfig] = []
-    sites: dict[str, SiteConfig] = Field(default_factory=lambda: {"pwreset": SiteConfig()})
+    sites: dict[SiteName, SiteConfig] = Field(
+        default_factory=lambda: {"pwreset": SiteConfig()}, min_length=1
+    )
     build: BuildConfig = BuildConfig()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None
-
-    @field_validator("sites", mode="before")
-    @classmethod
-    def _vdirs(cls, sites: object) -> object:
-        if not isinstance(sites, dict):
-            return sites
-        for name in sites:
-            if not _VDIR.match(name):
-                raise ValueError(
-                    f"site name {name!r} must be 1-64 letters, digits, '-' or '_' "
-                    "(it becomes the URL path)"
-                )
-        if not sites:
-            raise ValueError("configure at least one site")
-        return sites
 
     @model_validator(mode="after")
     def _cross_references(self) -> Config:

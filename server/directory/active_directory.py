@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
-
-from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError
 from pwreset.server.directory.connection import Connector, close
 from pwreset.server.directory.policy import AdPolicy, diagnose_rejection
+
+from pwreset.config.schema import DomainConfig
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,7 @@ class ActiveDirectory:
         # DOMAIN\user and user@domain are accepted; the filter matches either form.
         if "\\" in name:
             name = name.split("\\", 1)[1]
-        flt = self._domain.effective_user_filter().replace(
-            "{username}", escape_filter_chars(name)
-        )
+        flt = self._domain.effective_user_filter().replace("{username}", escape_filter_chars(name))
         try:
             svc.search(
                 self._domain.base_dn,

@@ -11,9 +11,9 @@ from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError, LDAPStartTLSError
+from pwreset.server.directory.base import DirectoryError
 
 from pwreset.config.schema import Config, DomainConfig
-from pwreset.server.directory.base import DirectoryError
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pwreset.config.schema import Config
-from pwreset.config.secrets import bind_password
 from pwreset.server.directory.active_directory import ActiveDirectory
 from pwreset.server.directory.base import Directory
 from pwreset.server.directory.connection import Connector
 from pwreset.server.directory.openldap import OpenLdap
+
+from pwreset.config.schema import Config
+from pwreset.config.secrets import bind_password
 
 
 def open_directory(config: Config, index: int) -> Directory:

@@ -7,11 +7,11 @@ import logging
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
-
-from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import ppolicy, results
 from pwreset.server.directory.base import DirectoryError
 from pwreset.server.directory.connection import Connector, close
+
+from pwreset.config.schema import DomainConfig
 
 log = logging.getLogger(__name__)
 

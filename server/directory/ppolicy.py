@@ -43,7 +43,7 @@ def from_result(result: Any) -> PolicyResponse:
     if not control:
         return PolicyResponse()
     value = control.get("value")
-    return decode(value) if isinstance(value, bytes | bytearray) else PolicyResponse()
+    return decode(bytes(value)) if isinstance(value, bytes | bytearray) else PolicyResponse()
 
 
 def decode(data: bytes) -> PolicyResponse:

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
-from stacks import Stack, start_stack
-
 from pwreset.api import RelaySettings, create_app
+from stacks import Stack, start_stack
+from starlette.testclient import TestClient
+
 
 @pytest.fixture(scope="session")
 def slapd_stack(slapd_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

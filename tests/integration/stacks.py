@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pwreset.config import Config, load_config
-from pwreset.instance import create_instance
 from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.keys import read_public_key
 from pwreset.protocol.messages import Request
 
+from pwreset.config import Config, load_config
+from pwreset.instance import create_instance
 
 # Every password a test sends; the secrets test looks for each in every file and log.
 USED_SECRETS: set[str] = set()
@@ -139,9 +139,7 @@ flows = []
             stderr=subprocess.STDOUT,
             env=env,
         )
-    stack = Stack(
-        kind, domain, instance, config, process, instance / "server.log", output, env
-    )
+    stack = Stack(kind, domain, instance, config, process, instance / "server.log", output, env)
     key = read_public_key(instance / "keys" / "server.pub")
     deadline = time.monotonic() + 30
     while True:
@@ -161,4 +159,6 @@ flows = []
         except ServerUnreachable:
             if time.monotonic() > deadline:
                 stack.stop()
-                raise RuntimeError(f"pwreset server did not answer:\n{output.read_text()}")
+                raise RuntimeError(
+                    f"pwreset server did not answer:\n{output.read_text()}"
+                ) from None

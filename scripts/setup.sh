@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what pwreset needs on a Debian 12 machine: Debian packages (as root), a Python
+# virtual environment in .venv with pwreset and its test tools, and the npm tools the
+# browser tests use. Safe to run again: each step skips what is already there.
+#   scripts/setup.sh          everything (tests)
+#   scripts/setup.sh demo     only what `pwreset demo` needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+
+demo_packages=(slapd ldap-utils openssl python3-venv)
+test_packages=(samba samba-ad-dc winbind krb5-user chromium nodejs npm iproute2)
+packages=("${demo_packages[@]}")
+[ "$what" = demo ] || packages+=("${test_packages[@]}")
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: run as root, or: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # No init system here: keep package scripts from starting the distribution's slapd/samba,
+  # which would take the ports the lab directories use.
+  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+extras=test
+[ "$what" = demo ] && extras=
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+if [ -n "$extras" ]; then
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+
+if [ "$what" != demo ]; then
+  # axe-core (accessibility checks in the browser tests), pinned by package-lock.json.
+  if [ -f package-lock.json ]; then
+    npm ci --silent --no-audit --no-fund >/dev/null
+  fi
+fi
+echo "setup: done"

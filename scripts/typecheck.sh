@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# mypy over the `pwreset` package as installed: the top-level folders are mapped into it by
+# setuptools, which mypy cannot follow, so a tree of links mirrors the mapping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tree=build/typecheck
+rm -rf "$tree" && mkdir -p "$tree/pwreset"
+for entry in pwreset/*; do ln -s "$PWD/$entry" "$tree/pwreset/"; done
+for pair in api:api server:server protocol:protocol builder:builder; do
+  ln -s "$PWD/${pair#*:}" "$tree/pwreset/${pair%%:*}"
+done
+cd "$tree"
+exec ../../.venv/bin/mypy --config-file ../../pyproject.toml -p pwreset

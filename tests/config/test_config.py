@@ -1,0 +1,213 @@
+"""Configuration: every problem reported with file, key and reason, in one run."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pwreset.config import ConfigError, load_config
+from pwreset.config.secrets import bind_password
+from pwreset.instance import InstanceExistsError, create_instance
+
+BROKEN = """
+[server]
+lisen = "0.0.0.0:5100"
+clock_skew = 1
+
+[web]
+server = "no-port-here"
+
+[[domains]]
+name = "EXAMPLE"
+kind = "edirectory"
+urls = ["http://dc1"]
+base_dn = "dc=example,dc=org"
+
+[sites."bad name"]
+title = "x"
+
+[sites.hr]
+flows = ["change", "teleport"]
+"""
+
+
+def problems(text: str, tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "pwreset.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    for problem in info.value.problems:
+        assert problem.file == path
+    return {p.key: p.reason for p in info.value.problems}
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    found = problems(BROKEN, tmp_path)
+    assert found["server.lisen"] == "unknown key; did you mean 'listen'?"
+    assert "greater than or equal to 5" in found["server.clock_skew"]
+    assert "expected host:port" in found["web.server"]
+    assert "'ad' or 'openldap'" in found["domains[0].kind"]
+    assert "not an ldap:// or ldaps:// URL" in found["domains[0].urls"]
+    assert found["domains[0].bind_dn"] == "required key is missing"
+    assert "site name 'bad name'" in found["sites.bad name.[key]"]
+    assert "flows[1]" in " ".join(found)
+
+
+def test_unknown_key_without_a_close_match_lists_known_keys(tmp_path):
+    found = problems("[web]\nzzz = 1\n", tmp_path)
+    assert "known keys:" in found["web.zzz"]
+    assert "server_public_key_file" in found["web.zzz"]
+
+
+def test_unknown_top_level_table(tmp_path):
+    found = problems("[domain]\nname = 'x'\n", tmp_path)
+    assert found["domain"] == "unknown key; did you mean 'domains'?"
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    path = tmp_path / "pwreset.toml"
+    path.write_text('[server]\nlisten = "x\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "not valid TOML" in str(info.value)
+    assert "line 2" in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_plain_ldap_without_start_tls_is_refused(tmp_path):
+    found = problems(
+        """
+[[domains]]
+name = "A"
+kind = "openldap"
+urls = ["ldap://127.0.0.1:389"]
+base_dn = "dc=a"
+bind_dn = "cn=svc,dc=a"
+bind_password_env = "X"
+""",
+        tmp_path,
+    )
+    assert "use ldaps:// or set start_tls" in found["domains[0]"]
+
+
+def test_site_domains_must_name_configured_domains(tmp_path):
+    found = problems(
+        """
+[[domains]]
+name = "A"
+kind = "ad"
+urls = ["ldaps://dc"]
+base_dn = "dc=a"
+bind_dn = "svc@a"
+bind_password_env = "X"
+
+[sites.hr]
+domains = ["B"]
+""",
+        tmp_path,
+    )
+    assert "sites.hr.domains lists 'B'" in found[""]
+
+
+def test_relative_paths_resolve_against_the_config_folder(tmp_path):
+    (tmp_path / "pwreset.toml").write_text("[server]\ndata_dir = 'd'\n")
+    config = load_config(tmp_path / "pwreset.toml")
+    assert config.path(config.server.data_dir) == tmp_path / "d"
+
+
+SECRET_DOMAIN = """
+[[domains]]
+name = "A"
+kind = "ad"
+urls = ["ldaps://dc"]
+base_dn = "dc=a"
+bind_dn = "svc@a"
+{source}
+"""
+
+
+def test_bind_password_from_environment(tmp_path, monkeypatch):
+    (tmp_path / "pwreset.toml").write_text(
+        SECRET_DOMAIN.format(source='bind_password_env = "PW_T"')
+    )
+    config = load_config(tmp_path / "pwreset.toml")
+    monkeypatch.delenv("PW_T", raising=False)
+    with pytest.raises(ConfigError, match="environment variable PW_T is not set"):
+        bind_password(config, 0)
+    monkeypatch.setenv("PW_T", "s3cret-value")
+    assert bind_password(config, 0) == "s3cret-value"
+    assert "s3cret-value" not in repr(config)
+
+
+def test_bind_password_from_file(tmp_path):
+    (tmp_path / "pwreset.toml").write_text(
+        SECRET_DOMAIN.format(source='bind_password_file = "svc.pw"')
+    )
+    config = load_config(tmp_path / "pwreset.toml")
+    with pytest.raises(ConfigError, match="domains\\[0\\].bind_password_file: cannot read"):
+        bind_password(config, 0)
+    (tmp_path / "svc.pw").write_text("from-a-file\n")
+    assert bind_password(config, 0) == "from-a-file"
+
+
+def test_cli_prints_problems_and_exits_2(tmp_path):
+    (tmp_path / "pwreset.toml").write_text(BROKEN)
+    out = subprocess.run(
+        [sys.executable, "-m", "pwreset", "server", "-c", str(tmp_path / "pwreset.toml")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert f"{tmp_path / 'pwreset.toml'}: server.lisen: unknown key" in out.stderr
+    assert "web.server: expected host:port" in out.stderr
+
+
+def test_server_reports_a_missing_secret_without_starting(tmp_path):
+    (tmp_path / "pwreset.toml").write_text(
+        SECRET_DOMAIN.format(source='bind_password_env = "PW_NOT_SET_ANYWHERE"')
+    )
+    create_instance(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "pwreset", "server", "-c", str(tmp_path / "pwreset.toml")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 2
+    assert "domains[0].bind_password_env: environment variable PW_NOT_SET_ANYWHERE" in out.stderr
+
+
+def test_init_writes_an_instance_with_private_keys(tmp_path):
+    folder = tmp_path / "inst"
+    out = subprocess.run(
+        [sys.executable, "-m", "pwreset", "init", str(folder)], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    for name in ("server.key", "data.key"):
+        assert stat.S_IMODE((folder / "keys" / name).stat().st_mode) == 0o600
+    assert (folder / "keys" / "server.pub").read_text().startswith("x25519:")
+    assert (folder / "custom").is_dir() and (folder / "data").is_dir()
+    config = load_config(folder / "pwreset.toml")  # the commented sample is valid
+    assert "pwreset" in config.sites
+
+
+def test_init_refuses_to_overwrite_keys(tmp_path):
+    create_instance(tmp_path)
+    before = (tmp_path / "keys" / "server.key").read_bytes()
+    with pytest.raises(InstanceExistsError, match="refusing to overwrite"):
+        create_instance(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "pwreset", "init", str(tmp_path)], capture_output=True, text=True
+    )
+    assert out.returncode == 1
+    assert "refusing to overwrite keys" in out.stderr
+    assert (tmp_path / "keys" / "server.key").read_bytes() == before
