@@ -153,7 +153,7 @@ def test_bind_password_from_file(tmp_path):
         SECRET_DOMAIN.format(source='bind_password_file = "svc.pw"')
     )
     config = load_config(tmp_path / "pwreset.toml")
-    with pytest.raises(ConfigError, match="domains\\[0\\].bind_password_file: cannot read"):
+    with pytest.raises(ConfigError, match=r"domains\[0\]\.bind_password_file: cannot read"):
         bind_password(config, 0)
     (tmp_path / "svc.pw").write_text("from-a-file\n")
     assert bind_password(config, 0) == "from-a-file"
