@@ -6,23 +6,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pwreset.api import RelaySettings, create_app
-from stacks import Stack, start_stack
 from starlette.testclient import TestClient
 
+from pwreset.api import RelaySettings, create_app
 
-@pytest.fixture(scope="session")
-def slapd_stack(slapd_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = start_stack(tmp_path_factory.mktemp("stack"), "openldap", slapd_lab)
-    yield stack
-    stack.stop()
+__all__ = ["samba_stack", "slapd_stack"]  # fixtures shared with the browser tests
 
-
-@pytest.fixture(scope="session")
-def samba_stack(samba_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = start_stack(tmp_path_factory.mktemp("stack"), "ad", samba_lab)
-    yield stack
-    stack.stop()
+from support.stacks import Stack, samba_stack, slapd_stack
 
 
 @pytest.fixture(params=["openldap", "ad"])

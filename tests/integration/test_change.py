@@ -8,8 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from stacks import Stack, secret
 from starlette.testclient import TestClient
+
+from support.stacks import Stack, secret
 
 pytestmark = [pytest.mark.slapd, pytest.mark.samba]
 

@@ -11,11 +11,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from pwreset.instance import create_instance
 from pwreset.protocol.keys import read_public_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
-
-from pwreset.instance import create_instance
 
 CONFIG = """
 [server]

@@ -8,16 +8,18 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pwreset.protocol.client import ServerUnreachable, exchange
-from pwreset.protocol.keys import read_public_key
-from pwreset.protocol.messages import Request
+import pytest
 
 from pwreset.config import Config, load_config
 from pwreset.instance import create_instance
+from pwreset.protocol.client import ServerUnreachable, exchange
+from pwreset.protocol.keys import read_public_key
+from pwreset.protocol.messages import Request
 
 # Every password a test sends; the secrets test looks for each in every file and log.
 USED_SECRETS: set[str] = set()
@@ -162,3 +164,17 @@ flows = []
                 raise RuntimeError(
                     f"pwreset server did not answer:\n{output.read_text()}"
                 ) from None
+
+
+@pytest.fixture(scope="session")
+def slapd_stack(slapd_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(tmp_path_factory.mktemp("stack"), "openldap", slapd_lab)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+def samba_stack(samba_lab: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = start_stack(tmp_path_factory.mktemp("stack"), "ad", samba_lab)
+    yield stack
+    stack.stop()

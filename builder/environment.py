@@ -1,0 +1,79 @@
+"""The Jinja environment of one site, and template failures turned into BuildErrors that
+name the template file, the line and the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
+
+from pwreset.builder.errors import BuildError
+from pwreset.builder.layers import Layers
+
+
+def make_environment(layers: Layers) -> Environment:
+    """Autoescaped, and strict: an undefined name fails the build instead of rendering
+    an empty string into a page."""
+    return Environment(
+        loader=layers.loader(),
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def has_template(env: Environment, name: str) -> bool:
+    """Whether some layer provides `name`, without compiling it."""
+    assert env.loader is not None
+    try:
+        env.loader.get_source(env, name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def render_template(env: Environment, name: str, context: Mapping[str, Any]) -> str:
+    """Render `name`; any failure becomes a BuildError located in the template at fault.
+
+    LookupError covers the helpers the templates call (`msg`, `asset`), whose unknown ids
+    are template mistakes like an undefined variable.
+    """
+    try:
+        return env.get_template(name).render(context)
+    except TemplateSyntaxError as exc:
+        file = Path(exc.filename) if exc.filename else None
+        raise BuildError("template", exc.message or str(exc), file=file, line=exc.lineno) from None
+    except TemplateNotFound as exc:
+        file, line = _template_frame(exc.__traceback__)
+        reason = f"template {exc.name!r} not found in any layer"
+        raise BuildError("template", reason, file=file or Path(name), line=line) from None
+    except (TemplateError, LookupError, TypeError, ValueError) as exc:
+        file, line = _template_frame(exc.__traceback__)
+        reason = f"{type(exc).__name__}: {exc}"
+        raise BuildError("template", reason, file=file or Path(name), line=line) from None
+
+
+def _template_frame(tb: TracebackType | None) -> tuple[Path | None, int | None]:
+    """The innermost template frame of a traceback.
+
+    Jinja rewrites tracebacks so that each template frame carries the template's file name
+    and source line; the innermost one is where the mistake is.
+    """
+    found: tuple[Path | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and Path(filename).is_file():
+            found = (Path(filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found

@@ -1,0 +1,1 @@
+"""Base page templates every theme builds on (package data)."""
