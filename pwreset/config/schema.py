@@ -166,8 +166,7 @@ class SiteConfig(_Table):
 def _check_site_name(name: str) -> str:
     if not _VDIR.match(name):
         raise ValueError(
-            f"site name {name!r} must be 1-64 letters, digits, '-' or '_' "
-            "(it becomes the URL path)"
+            f"site name {name!r} must be 1-64 letters, digits, '-' or '_' (it becomes the URL path)"
         )
     return name
 

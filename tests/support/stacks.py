@@ -3,8 +3,8 @@ against a lab directory, and the relay app in front of it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -17,9 +17,9 @@ import pytest
 
 from pwreset.config import Config, load_config
 from pwreset.instance import create_instance
-from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.keys import read_public_key
 from pwreset.protocol.messages import Request
+from pwreset.protocol.sealing import seal_request
 
 # Every password a test sends; the secrets test looks for each in every file and log.
 USED_SECRETS: set[str] = set()
@@ -31,8 +31,6 @@ def secret(value: str) -> str:
 
 
 def free_port(kind: str = "udp") -> int:
-    import socket
-
     with socket.socket(
         socket.AF_INET, socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
     ) as sock:
@@ -144,26 +142,23 @@ flows = []
     stack = Stack(kind, domain, instance, config, process, instance / "server.log", output, env)
     key = read_public_key(instance / "keys" / "server.pub")
     deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"pwreset server exited:\n{output.read_text()}")
-        try:
-            asyncio.run(
-                exchange(
-                    Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={}),
-                    stack.server_address,
-                    key,
-                    timeout=0.2,
-                    attempts=1,
-                )
-            )
-            return stack
-        except ServerUnreachable:
-            if time.monotonic() > deadline:
-                stack.stop()
-                raise RuntimeError(
-                    f"pwreset server did not answer:\n{output.read_text()}"
-                ) from None
+    # A plain socket, not the asyncio client: Playwright's sync API may own the event loop.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"pwreset server exited:\n{output.read_text()}")
+            ping = Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={})
+            sock.sendto(seal_request(ping, key)[0], stack.server_address)
+            try:
+                sock.recv(65536)
+                return stack
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    stack.stop()
+                    raise RuntimeError(
+                        f"pwreset server did not answer:\n{output.read_text()}"
+                    ) from None
 
 
 @pytest.fixture(scope="session")
