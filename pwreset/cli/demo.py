@@ -67,8 +67,7 @@ def _run_with(lab: Any, root: Path, port: int) -> int:
     url = f"http://127.0.0.1:{http_port}/demo/"
     users = ", ".join(sorted(u for u in lab.sample_users if u != "dave"))
     password = next(iter(lab.sample_users.values()))
-    print(
-        f"""
+    banner = f"""
   pwreset demo is running.
 
   Open:      {url}
@@ -78,15 +77,13 @@ def _run_with(lab: Any, root: Path, port: int) -> int:
   New passwords need at least 8 characters and must not be one of the last 3.
 
   Press Ctrl-C to stop.
-""",
-        flush=True,
-    )
+"""
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_stack(config, http_port))
+        asyncio.run(_serve_stack(config, http_port, banner))
     return 0
 
 
-async def _serve_stack(config: Any, http_port: int) -> None:
+async def _serve_stack(config: Any, http_port: int, banner: str) -> None:
     import uvicorn
 
     from pwreset.api import RelaySettings, create_app
@@ -97,8 +94,13 @@ async def _serve_stack(config: Any, http_port: int) -> None:
     await ready.wait()
     app = create_app(RelaySettings.from_config(config, serve_site=True))
     web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))
+    serving = asyncio.create_task(web.serve())  # returns on Ctrl-C (uvicorn handles it)
+    while not web.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if web.started:
+        print(banner, flush=True)
     try:
-        await web.serve()  # returns on Ctrl-C (uvicorn handles the signal)
+        await serving
     finally:
         backend.cancel()
         with contextlib.suppress(asyncio.CancelledError):
