@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 
 demo_packages=(slapd ldap-utils openssl python3-venv)
-test_packages=(samba samba-ad-dc winbind krb5-user chromium nodejs npm iproute2)
+test_packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user chromium nodejs npm iproute2)
 packages=("${demo_packages[@]}")
 [ "$what" = demo ] || packages+=("${test_packages[@]}")
 

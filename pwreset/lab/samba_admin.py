@@ -1,0 +1,117 @@
+"""DirectoryAdmin for the Samba AD lab: everything as Administrator over LDAPS."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ldap3 import MODIFY_REPLACE, Connection, Server
+from ldap3.utils.conv import escape_filter_chars
+
+from pwreset.lab import ldapconn, samba_build
+from pwreset.lab.admin import BindResult
+from pwreset.lab.errors import LabError
+from pwreset.lab.ldapconn import Changes
+from pwreset.lab.samba import SambaLab
+
+MAX_BAD_BINDS = 10  # well above lockoutThreshold (3): lock() gives up after this many
+UF_LOCKOUT = 0x10  # in msDS-User-Account-Control-Computed
+_DATA_CODE = re.compile(r"data ([0-9a-fA-F]+)")
+
+
+class SambaAdmin:
+    def __init__(self, lab: SambaLab) -> None:
+        self.lab = lab
+
+    def server(self) -> Server:
+        return self.lab.server()
+
+    @contextmanager
+    def _admin(self) -> Iterator[Connection]:
+        conn = ldapconn.admin_connection(self.server(), self.lab.admin_upn, self.lab.admin_password)
+        try:
+            yield conn
+        finally:
+            conn.unbind()
+
+    def dn(self, name: str) -> str:
+        with self._admin() as conn:
+            return self._find(conn, name)
+
+    def _find(self, conn: Connection, name: str) -> str:
+        query = f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(name)}))"
+        conn.search(self.lab.people_dn, query, attributes=[])
+        # AD adds searchResRef items to responses; only entries count.
+        dns = [r["dn"] for r in conn.response if r["type"] == "searchResEntry"]
+        if len(dns) != 1:
+            raise LabError(f"expected one user {name} in {self.lab.people_dn}, found {len(dns)}")
+        return str(dns[0])
+
+    def create_user(
+        self, name: str, password: str, *, must_change: bool = False, disabled: bool = False
+    ) -> str:
+        with self._admin() as conn:
+            dn = samba_build.add_user(conn, name, password, disabled=disabled)
+            if must_change:
+                change = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
+                _check(conn, conn.modify(dn, change), f"must-change {name}")
+        return dn
+
+    def bind(self, name: str, password: str) -> BindResult:
+        conn = ldapconn.bind(self.server(), self.lab.upn(name), password)
+        try:
+            result = conn.result
+            message = str(result["message"])
+            code = _DATA_CODE.search(message)
+            return BindResult(
+                ok=bool(conn.bound),
+                code=int(result["result"]),
+                message=message,
+                detail=code.group(1) if code else "",
+            )
+        finally:
+            conn.unbind()
+
+    def bind_ok(self, name: str, password: str) -> bool:
+        return self.bind(name, password).ok
+
+    def set_password(self, name: str, password: str, *, must_change: bool = False) -> None:
+        change: Changes = {"unicodePwd": [(MODIFY_REPLACE, [samba_build.unicode_pwd(password)])]}
+        if must_change:
+            change["pwdLastSet"] = [(MODIFY_REPLACE, ["0"])]
+        with self._admin() as conn:
+            _check(conn, conn.modify(self._find(conn, name), change), f"reset {name}")
+
+    def lock(self, name: str) -> None:
+        wrong = "Wrong!Passw0rd-0"
+        for _ in range(MAX_BAD_BINDS):
+            # "data 775" is AD's "account locked" in the bind error text.
+            if self.bind(name, wrong).detail == "775" or self.is_locked(name):
+                return
+        raise LabError(f"{name} is not locked after {MAX_BAD_BINDS} bad binds")
+
+    def is_locked(self, name: str) -> bool:
+        """True while AD computes UF_LOCKOUT (lockoutTime set and within the duration)."""
+        with self._admin() as conn:
+            dn = self._find(conn, name)
+            # A constructed attribute: ask for it by name, on a base search.
+            attr = "msDS-User-Account-Control-Computed"
+            conn.search(dn, "(objectClass=user)", "BASE", attributes=[attr])
+            value = conn.response[0]["attributes"].get(attr) or 0
+            return bool(int(value[0] if isinstance(value, list) else value) & UF_LOCKOUT)
+
+    def unlock(self, name: str) -> None:
+        with self._admin() as conn:
+            dn = self._find(conn, name)
+            _check(conn, conn.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}), "unlock")
+
+    def delete_user(self, name: str) -> None:
+        with self._admin() as conn:
+            dn = self._find(conn, name)
+            _check(conn, conn.delete(dn), f"delete {name}")
+
+
+def _check(conn: Connection, done: bool, what: str) -> None:
+    if not done:
+        raise LabError(f"{what}: {conn.result['description']} {conn.result['message']}")

@@ -1,0 +1,124 @@
+"""DirectoryAdmin for the OpenLDAP lab: everything as the rootdn over LDAPS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ldap3 import MODIFY_REPLACE, Connection, Server
+from ldap3.utils.dn import escape_rdn
+
+from pwreset.lab import ldapconn, ppolicy
+from pwreset.lab.admin import BindResult
+from pwreset.lab.errors import LabError
+from pwreset.lab.ldapconn import Changes
+from pwreset.lab.slapd import SlapdLab
+from pwreset.lab.slapd_ldif import ADMIN_LOCK
+
+MAX_BAD_BINDS = 10  # well above pwdMaxFailure (3): lock() gives up after this many
+
+
+class SlapdAdmin:
+    def __init__(self, lab: SlapdLab) -> None:
+        self.lab = lab
+
+    def server(self) -> Server:
+        # "localhost" is the fallback name: ldap3's hostname check on Python >= 3.12 does
+        # not match IP addresses, and the certificate carries DNS:localhost as well.
+        return ldapconn.tls_server(
+            self.lab.host, self.lab.tls_port, self.lab.ca_file, valid_names=["localhost"]
+        )
+
+    @contextmanager
+    def _admin(self) -> Iterator[Connection]:
+        conn = ldapconn.admin_connection(self.server(), self.lab.admin_dn, self.lab.admin_password)
+        try:
+            yield conn
+        finally:
+            conn.unbind()
+
+    def dn(self, name: str) -> str:
+        return f"uid={escape_rdn(name)},{self.lab.people_dn}"
+
+    def create_user(
+        self, name: str, password: str, *, must_change: bool = False, disabled: bool = False
+    ) -> str:
+        dn = self.dn(name)
+        attrs: dict[str, str] = {
+            "uid": name,
+            "cn": f"{name} Test",
+            "sn": "Test",
+            "mail": f"{name}@example.org",
+            "mobile": "+15550199",
+            # Cleartext on purpose: the overlay hashes it (olcPPolicyHashCleartext).
+            "userPassword": password,
+        }
+        if must_change:
+            attrs["pwdReset"] = "TRUE"
+        if disabled:
+            attrs["pwdAccountLockedTime"] = ADMIN_LOCK
+        with self._admin() as conn:
+            _check(conn, conn.add(dn, ["inetOrgPerson"], attrs), f"add {dn}")
+        return dn
+
+    def bind(self, name: str, password: str) -> BindResult:
+        conn = ldapconn.bind(self.server(), self.dn(name), password, ldapconn.PPOLICY_REQUEST)
+        try:
+            result = conn.result
+            control = (result.get("controls") or {}).get(ldapconn.PPOLICY_OID) or {}
+            return BindResult(
+                ok=bool(conn.bound),
+                code=int(result["result"]),
+                message=str(result["message"]),
+                detail=ppolicy.error_name(control.get("value")),
+            )
+        finally:
+            conn.unbind()
+
+    def bind_ok(self, name: str, password: str) -> bool:
+        """True if the bind succeeded; with pwdReset set that is success + changeAfterReset."""
+        return self.bind(name, password).ok
+
+    def set_password(self, name: str, password: str, *, must_change: bool = False) -> None:
+        # The rootdn is a "password administrator" to ppolicy, which would set pwdReset on
+        # its own (pwdMustChange TRUE); stating pwdReset in the same modify overrides that.
+        change: Changes = {
+            "userPassword": [(MODIFY_REPLACE, [password])],
+            "pwdReset": [(MODIFY_REPLACE, ["TRUE"] if must_change else [])],
+        }
+        with self._admin() as conn:
+            _check(conn, conn.modify(self.dn(name), change), f"reset {name}")
+
+    def lock(self, name: str) -> None:
+        wrong = "Wrong!Passw0rd-0"
+        for _ in range(MAX_BAD_BINDS):
+            # With the request control, the response says accountLocked once it is.
+            if self.bind(name, wrong).detail == "accountLocked" or self.is_locked(name):
+                return
+        raise LabError(f"{name} is not locked after {MAX_BAD_BINDS} bad binds")
+
+    def is_locked(self, name: str) -> bool:
+        """True while pwdAccountLockedTime is set (a lock, temporary or administrative)."""
+        with self._admin() as conn:
+            # ppolicy's operational attributes come back only when asked for by name.
+            conn.search(
+                self.dn(name), "(objectClass=*)", "BASE", attributes=["pwdAccountLockedTime"]
+            )
+            if not conn.entries:
+                raise LabError(f"no user {name} in {self.lab.people_dn}")
+            return bool(conn.response[0]["attributes"].get("pwdAccountLockedTime"))
+
+    def unlock(self, name: str) -> None:
+        with self._admin() as conn:
+            # REPLACE with no values removes it and, unlike DELETE, is fine when it is absent.
+            change: Changes = {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}
+            _check(conn, conn.modify(self.dn(name), change), f"unlock {name}")
+
+    def delete_user(self, name: str) -> None:
+        with self._admin() as conn:
+            _check(conn, conn.delete(self.dn(name)), f"delete {name}")
+
+
+def _check(conn: Connection, done: bool, what: str) -> None:
+    if not done:
+        raise LabError(f"{what}: {conn.result['description']} {conn.result['message']}")

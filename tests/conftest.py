@@ -1,0 +1,92 @@
+"""Session fixtures: the real lab directories (OpenLDAP slapd, Samba AD) and their admins.
+
+A lab starts only when a test asks for it. With PWRESET_LAB_DIR set, the labs live in
+$PWRESET_LAB_DIR/slapd and $PWRESET_LAB_DIR/samba: one already running there is reused and
+left running; one started here is stopped at the end. A lab that cannot start makes the
+fixture error out with the reason: the suite never skips a directory test.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pwreset.lab import (
+    SambaAdmin,
+    SambaLab,
+    SlapdAdmin,
+    SlapdLab,
+    running_samba,
+    running_slapd,
+    start_samba,
+    start_slapd,
+    stop_samba,
+    stop_slapd,
+)
+
+
+@pytest.fixture(scope="session")
+def lab_base() -> Iterator[Path]:
+    """Where the labs of this session live ($PWRESET_LAB_DIR, or a temp dir removed after)."""
+    shared = os.environ.get("PWRESET_LAB_DIR")
+    if shared:
+        yield Path(shared).resolve()
+        return
+    # A short path: slapd's ldapi socket path must fit in 108 bytes.
+    base = Path(tempfile.mkdtemp(prefix="pwreset-lab-"))
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def slapd_lab(lab_base: Path) -> Iterator[SlapdLab]:
+    """A running OpenLDAP lab (ppolicy, sample users alice..erin, dave locked)."""
+    root = lab_base / "slapd"
+    running = running_slapd(root)
+    if running:
+        yield running
+        return
+    lab = start_slapd(root)
+    try:
+        yield lab
+    finally:
+        stop_slapd(lab)
+
+
+@pytest.fixture(scope="session")
+def samba_lab(lab_base: Path) -> Iterator[SambaLab]:
+    """A running Samba AD lab (policy, delegation, sample users alice..erin, dave disabled)."""
+    root = lab_base / "samba"
+    running = running_samba(root)
+    if running:
+        yield running
+        return
+    lab = start_samba(root)
+    try:
+        yield lab
+    finally:
+        stop_samba(lab)
+
+
+@pytest.fixture
+def slapd_admin(slapd_lab: SlapdLab) -> SlapdAdmin:
+    return SlapdAdmin(slapd_lab)
+
+
+@pytest.fixture
+def samba_admin(samba_lab: SambaLab) -> SambaAdmin:
+    return SambaAdmin(samba_lab)
+
+
+@pytest.fixture
+def fresh_user_name() -> str:
+    """A unique name for a user only this test creates (fits sAMAccountName's 20 chars)."""
+    return "t" + secrets.token_hex(4)
