@@ -45,6 +45,10 @@ class DirectoryAdmin(Protocol):
         """An administrator's password reset, optionally forcing a change at next logon."""
         ...
 
+    def expire_password(self, name: str) -> None:
+        """Make the user's password expired (the user may no longer sign in with it)."""
+        ...
+
     def lock(self, name: str) -> None:
         """Lock the account the way an attacker would: bad binds until it is locked."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,6 +19,21 @@ from pwreset.lab.samba import SambaLab
 MAX_BAD_BINDS = 10  # well above lockoutThreshold (3): lock() gives up after this many
 UF_LOCKOUT = 0x10  # in msDS-User-Account-Control-Computed
 _DATA_CODE = re.compile(r"data ([0-9a-fA-F]+)")
+
+
+_EXPIRE = """
+import sys, time, ldb
+from samba.samdb import SamDB
+from samba.auth import system_session
+from samba.param import LoadParm
+lp = LoadParm(); lp.load(sys.argv[1])
+sam = SamDB(url=lp.private_path("sam.ldb"), session_info=system_session(), lp=lp)
+dn = sam.search(sam.domain_dn(), expression="(sAMAccountName=%s)" % sys.argv[2], attrs=[])[0].dn
+m = ldb.Message(); m.dn = dn
+when = int((time.time() - float(sys.argv[3]) * 86400 + 11644473600) * 10**7)
+m["pwdLastSet"] = ldb.MessageElement(str(when), ldb.FLAG_MOD_REPLACE, "pwdLastSet")
+sam.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.20:0"])
+"""
 
 
 class SambaAdmin:
@@ -105,6 +121,19 @@ class SambaAdmin:
         with self._admin() as conn:
             dn = self._find(conn, name)
             _check(conn, conn.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}), "unlock")
+
+    def expire_password(self, name: str) -> None:
+        """Make the password expired (pwdLastSet 100 days ago, maxPwdAge 90). LDAP only
+        accepts 0 or -1 there, so this writes the local sam.ldb with Debian's python3,
+        which has the samba bindings, and a control that lets pwdLastSet be set."""
+        done = subprocess.run(
+            ["/usr/bin/python3", "-c", _EXPIRE, str(self.lab.smb_conf), name, "100"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise LabError(f"expire {name}: {done.stderr.strip()[-500:]}")
 
     def delete_user(self, name: str) -> None:
         with self._admin() as conn:

@@ -114,6 +114,14 @@ class SlapdAdmin:
             change: Changes = {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}
             _check(conn, conn.modify(self.dn(name), change), f"unlock {name}")
 
+    def expire_password(self, name: str) -> None:
+        """Make the password expired: pwdChangedTime is NO-USER-MODIFICATION, so the rootdn
+        sets it with the Relax control (pwdMaxAge is 90 days in the lab policy)."""
+        relax = [("1.3.6.1.4.1.4203.666.5.12", True, None)]
+        change: Changes = {"pwdChangedTime": [(MODIFY_REPLACE, ["20200101000000Z"])]}
+        with self._admin() as conn:
+            _check(conn, conn.modify(self.dn(name), change, controls=relax), f"expire {name}")
+
     def delete_user(self, name: str) -> None:
         with self._admin() as conn:
             _check(conn, conn.delete(self.dn(name)), f"delete {name}")

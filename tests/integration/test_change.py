@@ -150,3 +150,21 @@ def test_unknown_domain_is_named(relay):
     )
     assert reply.status_code == 400
     assert reply.json()["code"] == "unknown_domain"
+
+
+def test_expired_password_can_still_be_changed(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    admin.expire_password(fresh_user_name)
+    assert not admin.bind_ok(fresh_user_name, OLD)  # expired: the user cannot sign in
+    reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-4")
+    assert reply.status_code == 200, reply.text
+    assert admin.bind_ok(fresh_user_name, "Fresh!Passw0rd-4")
+
+
+def test_expired_password_with_a_wrong_old_password_is_refused(directory, relay, fresh_user_name):
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD))
+    admin.expire_password(fresh_user_name)
+    reply = change(relay, stack, fresh_user_name, "Wrong!Passw0rd-7", "Fresh!Passw0rd-4")
+    assert reply.json()["code"] == "wrong_password"
