@@ -13,9 +13,20 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# The flows this version implements; a site enables a subset.
-FLOWS: tuple[str, ...] = ("change",)
-Flow = Literal["change"]
+from pwreset.config.flow_settings import (
+    ApiSettings,
+    ChangeSettings,
+    EnrollSettings,
+    SecuritySettings,
+    VerificationSettings,
+)
+from pwreset.config.notify_settings import Alert, CodeMail, EmailSettings
+
+AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
+
+# The flows a site may offer; a site enables a subset.
+FLOWS: tuple[str, ...] = ("enroll", "reset", "unlock", "change")
+Flow = Literal["enroll", "reset", "unlock", "change"]
 
 _VDIR = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
@@ -148,7 +159,7 @@ class SiteConfig(_Table):
 
     title: str = "Password self-service"
     theme: str = "default"
-    flows: list[Flow] = ["change"]
+    flows: list[Flow] = ["enroll", "reset", "unlock", "change"]
     # Offered as a drop-down, the first preselected; empty means the user types the domain.
     domains: list[str] = []
     # This site's server (the original's ServerIP_<VDIR>); otherwise [web].server.
@@ -156,6 +167,10 @@ class SiteConfig(_Table):
     # Where the pages send requests; empty means the same origin, /<vdir>/api/v1.
     api_base: str = ""
     language: str = "en"
+    # Languages the pages are built in; `language` is always among them (built first).
+    languages: list[str] = ["en"]
+    # Theme option values for this site only (`primary = "#0b6e4f"`), over the theme's defaults.
+    options: dict[str, str] = {}
 
     @field_validator("server")
     @classmethod
@@ -188,6 +203,14 @@ class Config(_Table):
         default_factory=lambda: {"pwreset": SiteConfig()}, min_length=1
     )
     build: BuildConfig = BuildConfig()
+    enroll: EnrollSettings = EnrollSettings()
+    change: ChangeSettings = ChangeSettings()
+    security: SecuritySettings = SecuritySettings()
+    verification: VerificationSettings = VerificationSettings()
+    email: EmailSettings = EmailSettings()
+    code_mail: CodeMail = CodeMail()
+    alerts: dict[AlertEvent, Alert] = {}
+    api: ApiSettings = ApiSettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None

@@ -1,0 +1,144 @@
+"""Settings of the enroll, reset, unlock and change flows (the backend's console tabs).
+
+Defaults and ranges follow the original product where it documents them, and a safe
+proposal where it does not (see reference/apr-3.23.md §2).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_QUESTIONS: dict[str, list[str]] = {
+    "en": [
+        "What was the name of your first pet?",
+        "In which town did you grow up?",
+        "What was the name of your first school?",
+        "What is the first name of your oldest cousin?",
+        "What was the make of your first car or bicycle?",
+        "In which street did you live when you were ten?",
+        "What is the middle name of your oldest sibling?",
+        "What was the first concert you went to?",
+    ],
+    "de": [
+        "Wie hieß Ihr erstes Haustier?",
+        "In welcher Stadt sind Sie aufgewachsen?",
+        "Wie hieß Ihre erste Schule?",
+        "Wie lautet der Vorname Ihres ältesten Cousins oder Ihrer ältesten Cousine?",
+        "Welche Marke hatte Ihr erstes Auto oder Fahrrad?",
+        "In welcher Straße haben Sie mit zehn Jahren gewohnt?",
+        "Wie lautet der zweite Vorname Ihres ältesten Geschwisters?",
+        "Welches war das erste Konzert, das Sie besucht haben?",
+    ],
+}
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Permission(_Table):
+    """Who may use a flow: everybody, only members of `groups`, or all except them.
+
+    Groups are names (cn / sAMAccountName) or DNs; nested membership counts.
+    """
+
+    allow: Literal["all", "only", "except"] = "all"
+    groups: list[str] = []
+
+    @model_validator(mode="after")
+    def _groups_named(self) -> Permission:
+        if self.allow != "all" and not self.groups:
+            raise ValueError(f'allow = "{self.allow}" needs at least one group in groups')
+        return self
+
+
+class EnrollSettings(_Table):
+    questions: int = Field(default=3, ge=1, le=10)
+    # Counting letters and digits only, as answers are compared without the rest.
+    min_answer_chars: int = Field(default=3, ge=1, le=20)
+    email: Literal["off", "optional", "required"] = "off"
+    # Users type their own questions instead of picking from the list.
+    custom_questions: bool = False
+    question_list: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_QUESTIONS))
+    permission: Permission = Permission()
+
+    @field_validator("question_list")
+    @classmethod
+    def _lists(cls, lists: dict[str, list[str]]) -> dict[str, list[str]]:
+        if "en" not in lists:
+            raise ValueError("an English list (en) is required: it is the fallback")
+        for lang, questions in lists.items():
+            if len(set(questions)) != len(questions):
+                raise ValueError(f"the {lang} list repeats a question")
+            for question in questions:
+                if not question.strip() or len(question) > 64:
+                    raise ValueError(f"{lang}: questions must be 1-64 characters: {question!r}")
+        return lists
+
+    @model_validator(mode="after")
+    def _enough_questions(self) -> EnrollSettings:
+        if not self.custom_questions:
+            for lang, questions in self.question_list.items():
+                if len(questions) < self.questions:
+                    raise ValueError(
+                        f"question_list.{lang} has {len(questions)} questions; "
+                        f"users must pick {self.questions} different ones"
+                    )
+        return self
+
+
+class ChangeSettings(_Table):
+    permission: Permission = Permission()
+
+
+class SecuritySettings(_Table):
+    # Seconds of inactivity after which a multi-step flow must start again; 0 = never.
+    idle_timeout: int = Field(default=300, ge=0, le=3600)
+    # Wrong answers (and wrong codes, if counted) before pwreset locks the user out of
+    # reset and unlock; 0 = never. Re-enrolling lifts it.
+    lockout_threshold: int = Field(default=5, ge=0, le=100)
+    must_change_after_reset: bool = False
+    # Apply the directory's history and minimum age to resets too (AD: policy hints).
+    enforce_directory_history: bool = False
+    # pwreset's own minimum age between resets, in days; 0 = off.
+    min_reset_age_days: int = Field(default=0, ge=0, le=365)
+
+
+class VerificationSettings(_Table):
+    enabled: bool = False
+    length: int = Field(default=6, ge=4, le=12)
+    charset: Literal["numeric", "alphanumeric"] = "numeric"
+    # Minutes a code stays valid; 0 = until used or replaced.
+    expiry_minutes: int = Field(default=10, ge=0, le=1440)
+    email: bool = True
+    email_to: Literal["directory", "enrolled", "both"] = "both"
+    email_attribute: str = "mail"
+    sms: bool = False
+    # argv of the SMS program; [CODE] [PHONE] [USERNAME] [DOMAIN] [LANG] are replaced in
+    # each argument. Never run through a shell.
+    sms_command: list[str] = []
+    sms_timeout: float = Field(default=20.0, gt=0, le=120)
+    phone_attribute: str = "mobile"
+    mask_destinations: bool = True
+    # Let enrolled users go on without a code when none can be sent.
+    fallback_without_code: bool = False
+    lockout_on_wrong_code: bool = False
+    # Users who never enrolled may reset and unlock with a code alone.
+    auto_enroll: bool = False
+
+    @model_validator(mode="after")
+    def _channels(self) -> VerificationSettings:
+        if self.sms and not self.sms_command:
+            raise ValueError("sms = true needs sms_command")
+        if self.enabled and not (self.email or self.sms):
+            raise ValueError("enable e-mail or SMS (or both) to send codes")
+        if self.auto_enroll and not self.enabled:
+            raise ValueError("auto_enroll needs enabled = true: codes are its only check")
+        return self
+
+
+class ApiSettings(_Table):
+    # GET enrollments/...: off by default, as it tells who is enrolled.
+    enrollment_status: bool = False
