@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pwreset.api import endpoints
+from pwreset.api import endpoints, flows
 from pwreset.api.middleware import SecurityHeaders
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.relay import Relay
@@ -28,7 +28,12 @@ def create_app(settings: RelaySettings) -> Starlette:
     routes: list[Route | Mount] = [
         Route("/healthz", endpoints.healthz, methods=["GET"]),
         Route("/{vdir}/api/v1/meta", endpoints.meta, methods=["GET"]),
-        Route("/{vdir}/api/v1/change", endpoints.change, methods=["POST"]),
+        Route("/{vdir}/api/v1/change", flows.change, methods=["POST"]),
+        Route("/{vdir}/api/v1/enroll", flows.enroll, methods=["POST"]),
+        Route("/{vdir}/api/v1/{flow}/start", flows.start, methods=["POST"]),
+        Route("/{vdir}/api/v1/{flow}/step", flows.step, methods=["POST"]),
+        Route("/{vdir}/api/v1/enrollments/upn/{upn}", flows.enrollment, methods=["GET"]),
+        Route("/{vdir}/api/v1/enrollments/{domain}/{user}", flows.enrollment, methods=["GET"]),
         Route("/{vdir}/api/{rest:path}", _no_such_endpoint),
     ]
     if settings.site_dir is not None:

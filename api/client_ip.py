@@ -21,6 +21,16 @@ def client_ip(request: Request, settings: RelaySettings) -> str:
     return hops[0] if hops else peer
 
 
+def web_user(request: Request, settings: RelaySettings) -> str:
+    """The signed-in web user a trusted proxy reports, or "" (anonymous access)."""
+    if not settings.web_user_header:
+        return ""
+    peer = request.client.host if request.client else ""
+    if not _trusted(peer, settings):
+        return ""
+    return request.headers.get(settings.web_user_header, "")[:256]
+
+
 def _trusted(address: str, settings: RelaySettings) -> bool:
     try:
         ip = ipaddress.ip_address(address)

@@ -13,7 +13,6 @@ from pwreset.api.client_ip import client_ip
 from pwreset.api.problems import ProblemError
 from pwreset.api.relay import Relay
 from pwreset.api.settings import RelaySettings
-from pwreset.api.validation import json_body, require
 from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.messages import Request as WireRequest
 
@@ -26,18 +25,6 @@ def _site(request: Request) -> str:
     if vdir not in settings.sites:
         raise ProblemError("unknown_site", f"there is no site {vdir[:64]!r}")
     return vdir
-
-
-async def change(request: Request) -> Response:
-    settings: RelaySettings = request.app.state.settings
-    vdir = _site(request)
-    if "change" not in settings.sites[vdir].flows:
-        raise ProblemError("flow_disabled", "password change is not enabled on this site")
-    data = await json_body(request, settings.max_body)
-    body = require(data, ("domain", "username", "old_password", "new_password"), ("lang",))
-    relay: Relay = request.app.state.relay
-    result = await relay.call(vdir, "change", body, client_ip(request, settings))
-    return JSONResponse(dict(result))
 
 
 async def meta(request: Request) -> Response:

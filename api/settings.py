@@ -31,6 +31,7 @@ class RelaySettings:
     max_body: int = 16384
     site_dir: Path | None = None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    web_user_header: str = ""
 
     @classmethod
     def from_config(cls, config: Config, *, serve_site: bool | None = None) -> RelaySettings:
@@ -70,4 +71,5 @@ class RelaySettings:
             max_body=web.max_body,
             site_dir=config.path(config.build.output) if serve else None,
             trusted_proxies=tuple(proxies),
+            web_user_header=web.web_user_header,
         )

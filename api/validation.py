@@ -16,8 +16,15 @@ LIMITS: Mapping[str, int] = {
     "username": 256,
     "old_password": 512,
     "new_password": 512,
+    "password": 512,
+    "email": 254,
     "lang": 16,
+    "flow": 2048,
+    "answer": 256,
+    "code": 32,
 }
+_QUESTION = 64
+_MAX_ANSWERS = 10
 
 
 async def json_body(request: Request, max_body: int) -> Mapping[str, Any]:
@@ -66,4 +73,25 @@ def require(
                 params={"field": name},
             )
         out[name] = value
+    return out
+
+
+def answers(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The enroll form's (question, answer) list: shapes and sizes only; the backend
+    checks the content."""
+    raw = data.get("answers")
+    if not isinstance(raw, list) or not raw:
+        raise ProblemError("bad_request", "answers must be a non-empty list")
+    if len(raw) > _MAX_ANSWERS:
+        raise ProblemError("bad_request", f"at most {_MAX_ANSWERS} answers")
+    out = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) - {"question", "answer"}:
+            raise ProblemError("bad_request", "each answer is {question, answer}")
+        question, answer = item.get("question", ""), item.get("answer", "")
+        if not isinstance(question, str) or not isinstance(answer, str):
+            raise ProblemError("bad_request", "questions and answers are strings")
+        if len(question) > _QUESTION or len(answer) > LIMITS["answer"]:
+            raise ProblemError("field_too_long", "a question or an answer is too long")
+        out.append({"question": question, "answer": answer})
     return out

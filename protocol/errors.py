@@ -91,6 +91,47 @@ _KINDS: tuple[ErrorKind, ...] = (
         502,
         "The directory refused the operation; the service account may lack a right.",
     ),
+    # --- enroll, reset and unlock ------------------------------------------------------------
+    ErrorKind(
+        "identical_questions",
+        "RES_IDENTICAL_QUESTIONS",
+        400,
+        "Two questions are the same; choose different ones.",
+    ),
+    ErrorKind(
+        "unknown_question", "RES_UNKNOWN_QUESTION", 400, "Choose a question from the list."
+    ),
+    ErrorKind(
+        "answer_too_short",
+        "RES_ANSWER_TOO_SHORT",
+        400,
+        "An answer has fewer letters and digits than required.",
+    ),
+    ErrorKind("invalid_email", "RES_INVALID_EMAIL", 400, "The e-mail address is not valid."),
+    ErrorKind("wrong_answer", "RES_WRONG_ANSWER", 401, "The answer is not correct."),
+    ErrorKind("wrong_code", "RES_WRONG_CODE", 401, "The verification code is not correct."),
+    ErrorKind("code_expired", "RES_CODE_EXPIRED", 401, "The verification code has expired."),
+    ErrorKind(
+        "code_not_sent",
+        "RES_CODE_NOT_SENT",
+        503,
+        "No verification code could be sent; contact the help desk.",
+    ),
+    ErrorKind(
+        "locked_out",
+        "RES_LOCKED_OUT",
+        423,
+        "Too many wrong answers: enroll again to use this feature.",
+    ),
+    ErrorKind(
+        "session_expired",
+        "RES_SESSION_EXPIRED",
+        410,
+        "The session expired after a period of inactivity; start again.",
+    ),
+    ErrorKind(
+        "api_disabled", "RES_API_DISABLED", 403, "The enrollment status API is not enabled."
+    ),
     # --- transport ----------------------------------------------------------------------------
     ErrorKind(
         "server_unreachable",

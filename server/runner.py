@@ -8,19 +8,25 @@ import logging
 import signal
 import socket
 
-from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
-from pwreset.server.directory import Directory, open_directory
-from pwreset.server.flows import Flows
-from pwreset.server.service import ResetService
-
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
+from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
+from pwreset.server.directory import Directory, open_directory
+from pwreset.server.flows import FlowContext, Flows
+from pwreset.server.flows.decoys import Decoys
+from pwreset.server.flows.tokens import TokenSealer
+from pwreset.server.notify import Notifier
+from pwreset.server.service import ResetService
+from pwreset.server.storage import Database, StorageError
 
 log = logging.getLogger("pwreset.server")
 
 
 def prepare(config: Config) -> tuple[Flows, Keyring, bytes | None]:
-    """Everything the service needs, with every configuration problem reported at once."""
+    """Everything the service needs, with every configuration problem reported at once.
+
+    The database is opened last (it takes the data folder's owner lock), and only when
+    everything else is in order."""
     file = config.source or config.base_dir / "pwreset.toml"
     problems: list[Problem] = []
     if not config.domains:
@@ -45,9 +51,33 @@ def prepare(config: Config) -> tuple[Flows, Keyring, bytes | None]:
             relay_key = read_secret_key(config.path(config.server.relay_key_file))
         except ValueError as exc:
             problems.append(Problem(file, "server.relay_key_file", str(exc)))
+    data_key = b""
+    try:
+        data_key = read_secret_key(config.path(config.server.data_key_file))
+    except ValueError as exc:
+        problems.append(Problem(file, "server.data_key_file", str(exc)))
     if problems:
         raise ConfigError(problems)
-    return Flows(config, directories), Keyring(keys), relay_key
+    try:
+        db = Database.open(config.path(config.server.data_dir), data_key=data_key)
+    except StorageError as exc:
+        raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
+    notifier = Notifier(
+        email=config.email,
+        code_mail=config.code_mail,
+        alerts=config.alerts,
+        verification=config.verification,
+        resolve=config.path,
+    )
+    context = FlowContext(
+        config=config,
+        directories=directories,
+        db=db,
+        notifier=notifier,
+        tokens=TokenSealer(data_key),
+        decoys=Decoys(data_key),
+    )
+    return Flows(context), Keyring(keys), relay_key
 
 
 async def serve(
@@ -83,4 +113,5 @@ async def serve(
     finally:
         transport.close()
         await service.drain()
+        flows.context.db.close()
         log.info("pwreset server stopped")

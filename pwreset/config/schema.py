@@ -149,6 +149,8 @@ class WebConfig(_Table):
     attempts: int = Field(default=4, ge=1, le=10)
     serve_site: bool = False
     trusted_proxies: list[str] = []
+    # A header a trusted proxy sets to the signed-in web user (audited as "source user").
+    web_user_header: str = ""
     max_body: int = Field(default=16384, ge=1024, le=1048576)
 
     _listen = field_validator("listen", "server")(_check_address)
@@ -193,6 +195,18 @@ class BuildConfig(_Table):
     output: Path = Path("site")
 
 
+class StorageConfig(_Table):
+    """The embedded database (`[storage]`): how long the audit log and missing users stay."""
+
+    # Days of audit log kept, as whole days; 0 keeps it forever (the original's behaviour).
+    audit_retention_days: int = Field(default=0, ge=0, le=36500)
+    # A user gone from the directory this many days is removed by the purge (original: ~7).
+    purge_after_days: int = Field(default=7, ge=1, le=3650)
+    # Journal records written before the store compacts into a new snapshot (at least this,
+    # and at least as many as there are users, so compaction costs O(1) per write).
+    compact_min_records: int = Field(default=10_000, ge=100, le=10_000_000)
+
+
 class Config(_Table):
     """The whole `pwreset.toml`."""
 
@@ -203,6 +217,7 @@ class Config(_Table):
         default_factory=lambda: {"pwreset": SiteConfig()}, min_length=1
     )
     build: BuildConfig = BuildConfig()
+    storage: StorageConfig = StorageConfig()
     enroll: EnrollSettings = EnrollSettings()
     change: ChangeSettings = ChangeSettings()
     security: SecuritySettings = SecuritySettings()

@@ -1,26 +1,26 @@
-"""Active Directory (and Samba AD): changes through `unicodePwd` over LDAPS."""
+"""Active Directory (and Samba AD): `unicodePwd` over LDAPS, `lockoutTime`, `pwdLastSet`."""
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
+
+from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import results
-from pwreset.server.directory.base import DirectoryError
+from pwreset.server.directory.base import DirectoryError, DirectoryUser
 from pwreset.server.directory.connection import Connector, close
 from pwreset.server.directory.policy import AdPolicy, diagnose_rejection
 
-from pwreset.config.schema import DomainConfig
-
 log = logging.getLogger(__name__)
 
-# Bind "data" sub-codes that still prove the old password: the user may not sign in, but
-# may change the password (LTB's change_expired_password does the same).
-_MAY_CHANGE = {"773", "532"}  # must change at next logon, password expired
+# Bind "data" sub-codes that still prove the password: the user may not sign in, but may
+# change the password (LTB's change_expired_password does the same).
+_PASSWORD_RIGHT = {"773", "532"}  # must change at next logon, password expired
 _BIND_ERRORS = {
     "52e": "wrong_password",
     "525": "wrong_password",  # no such user: reported like a wrong password
@@ -30,12 +30,13 @@ _BIND_ERRORS = {
     "530": "not_permitted",  # logon hours
     "531": "not_permitted",  # workstation restriction
 }
-
-
-@dataclass(frozen=True)
-class _User:
-    dn: str
-    sam: str
+_UF_ACCOUNTDISABLE = 0x2
+_UF_LOCKOUT = 0x10
+_UF_DONT_EXPIRE_PASSWD = 0x10000
+_FILETIME_EPOCH = 11644473600  # seconds from 1601-01-01 to 1970-01-01
+# LDAP_SERVER_POLICY_HINTS: apply history and minimum age to a reset (value: flags = 1).
+_POLICY_HINTS = ("1.2.840.113556.1.4.2239", True, b"\x30\x03\x02\x01\x01")
+_COMPUTED_UAC = "msDS-User-Account-Control-Computed"
 
 
 def _quoted(password: str) -> bytes:
@@ -43,54 +44,51 @@ def _quoted(password: str) -> bytes:
 
 
 class ActiveDirectory:
-    def __init__(self, domain: DomainConfig, connector: Connector) -> None:
+    def __init__(
+        self, domain: DomainConfig, connector: Connector, *, email_attr: str, phone_attr: str
+    ) -> None:
         self.name = domain.name
         self._domain = domain
         self._connector = connector
+        self._email_attr = email_attr
+        self._phone_attr = phone_attr
 
     def check(self) -> None:
         with self._connector.session():
             pass
 
-    def change_password(self, username: str, old_password: str, new_password: str) -> None:
-        with self._connector.session() as svc:
-            user = self._find(svc, username)
-            if user is None:
-                raise DirectoryError("wrong_password")
-            conn = self._connector.bind(user.dn, old_password)
-            try:
-                if conn.bound:
-                    result = self._change(conn, user, old_password, new_password)
-                else:
-                    data = results.ad_bind_data(conn.result)
-                    if results.code(conn.result) != results.INVALID_CREDENTIALS:
-                        raise _unexpected(self.name, "bind", conn.result)
-                    if data not in _MAY_CHANGE:
-                        raise DirectoryError(_BIND_ERRORS.get(data or "", "wrong_password"))
-                    # The user cannot bind, so the service account sends the user's own
-                    # change (old + new): AD still checks the old password and the policy.
-                    result = self._change(svc, user, old_password, new_password)
-            finally:
-                close(conn)
-            if results.code(result) != results.SUCCESS:
-                raise self._rejection(svc, user, result, new_password)
+    # --- looking users up -------------------------------------------------------------------
 
-    def _find(self, svc: ldap3.Connection, username: str) -> _User | None:
+    def find_user(self, username: str) -> DirectoryUser | None:
+        with self._connector.session() as svc:
+            return self._find(svc, username)
+
+    def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
-        # DOMAIN\user and user@domain are accepted; the filter matches either form.
+        # DOMAIN\\user is accepted; the default filter matches user@domain (the UPN) too.
         if "\\" in name:
             name = name.split("\\", 1)[1]
+        if not name:
+            return None
         flt = self._domain.effective_user_filter().replace("{username}", escape_filter_chars(name))
+        attributes = [
+            "sAMAccountName",
+            "userAccountControl",
+            _COMPUTED_UAC,
+            "pwdLastSet",
+            self._email_attr,
+            self._phone_attr,
+        ]
         try:
             svc.search(
                 self._domain.base_dn,
                 flt,
                 search_scope=ldap3.SUBTREE,
-                attributes=["sAMAccountName"],
+                attributes=attributes,
                 size_limit=2,
             )
         except LDAPException as exc:
-            log.error("domain %s: user search failed: %s", self.name, exc)
+            log.error("domain %s: user search failed: %s", self.name, type(exc).__name__)
             raise DirectoryError("directory_unreachable") from None
         # Searches at the domain root also return referrals (searchResRef): skip them.
         entries = [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
@@ -99,29 +97,140 @@ class ActiveDirectory:
                 log.warning("domain %s: the user filter matched several entries", self.name)
             return None
         attrs = entries[0].get("attributes") or {}
-        sam = attrs.get("sAMAccountName")
-        if isinstance(sam, list):
-            sam = sam[0] if sam else ""
-        return _User(dn=str(entries[0]["dn"]), sam=str(sam or name))
+        uac = _int(attrs.get("userAccountControl"))
+        computed = _int(attrs.get(_COMPUTED_UAC))
+        return DirectoryUser(
+            dn=str(entries[0]["dn"]),
+            username=_first(attrs.get("sAMAccountName")) or name,
+            email=_first(attrs.get(self._email_attr)),
+            phone=_first(attrs.get(self._phone_attr)),
+            disabled=bool(uac & _UF_ACCOUNTDISABLE),
+            locked=bool(computed & _UF_LOCKOUT),
+            password_never_expires=bool(uac & _UF_DONT_EXPIRE_PASSWD),
+            password_set=_filetime(attrs.get("pwdLastSet")),
+        )
 
-    def _change(self, conn: ldap3.Connection, user: _User, old: str, new: str) -> object:
+    def _require(self, svc: ldap3.Connection, username: str) -> DirectoryUser:
+        user = self._find(svc, username)
+        if user is None:
+            raise DirectoryError("wrong_password")
+        return user
+
+    # --- the user's own password --------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> DirectoryUser:
+        with self._connector.session() as svc:
+            user = self._require(svc, username)
+            conn = self._connector.bind(user.dn, password)
+            try:
+                if not conn.bound:
+                    self._bind_failure(conn.result, allow_password_right=True)
+            finally:
+                close(conn)
+            return user
+
+    def _bind_failure(self, result: object, *, allow_password_right: bool) -> str | None:
+        """Raise the error of a failed user bind, or return the sub-code of a bind that
+        proved the password (expired / must change) when that is allowed."""
+        if results.code(result) != results.INVALID_CREDENTIALS:
+            raise _unexpected(self.name, "bind", result)
+        data = results.ad_bind_data(result)
+        if allow_password_right and data in _PASSWORD_RIGHT:
+            return data
+        raise DirectoryError(_BIND_ERRORS.get(data or "", "wrong_password"))
+
+    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+        with self._connector.session() as svc:
+            user = self._require(svc, username)
+            conn = self._connector.bind(user.dn, old_password)
+            try:
+                if conn.bound:
+                    result = self._change(conn, user, old_password, new_password)
+                else:
+                    self._bind_failure(conn.result, allow_password_right=True)
+                    # The user cannot bind, so the service account sends the user's own
+                    # change (old + new): AD still checks the old password and the policy.
+                    result = self._change(svc, user, old_password, new_password)
+            finally:
+                close(conn)
+            if results.code(result) != results.SUCCESS:
+                raise self._rejection(svc, user, result, new_password)
+
+    def _change(self, conn: ldap3.Connection, user: DirectoryUser, old: str, new: str) -> object:
+        changes = {
+            "unicodePwd": [
+                (ldap3.MODIFY_DELETE, [_quoted(old)]),
+                (ldap3.MODIFY_ADD, [_quoted(new)]),
+            ]
+        }
+        return self._modify(conn, user.dn, changes)
+
+    # --- the service account's operations -------------------------------------------------
+
+    def reset_password(
+        self, user: DirectoryUser, new_password: str, *, must_change: bool, enforce_history: bool
+    ) -> None:
+        changes: dict[str, list[tuple[str, list[bytes | str]]]] = {
+            "unicodePwd": [(ldap3.MODIFY_REPLACE, [_quoted(new_password)])],
+            # A reset also unlocks the account.
+            "lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])],
+        }
+        if must_change and not user.password_never_expires:
+            changes["pwdLastSet"] = [(ldap3.MODIFY_REPLACE, ["0"])]
+        controls = [_POLICY_HINTS] if enforce_history else None
+        with self._connector.session() as svc:
+            result = self._modify(svc, user.dn, changes, controls)
+            if results.code(result) != results.SUCCESS:
+                raise self._rejection(svc, user, result, new_password)
+
+    def unlock(self, user: DirectoryUser) -> None:
+        with self._connector.session() as svc:
+            result = self._modify(svc, user.dn, {"lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])]})
+            if results.code(result) != results.SUCCESS:
+                raise _unexpected(self.name, "unlock", result)
+
+    def is_member(self, user: DirectoryUser, groups: Sequence[str]) -> bool:
+        if not groups:
+            return False
+        # LDAP_MATCHING_RULE_IN_CHAIN: the directory follows nested groups itself.
+        names = "".join(
+            f"(cn={g})(sAMAccountName={g})(distinguishedName={g})"
+            for g in (escape_filter_chars(name) for name in groups)
+        )
+        flt = (
+            "(&(objectClass=group)"
+            f"(member:1.2.840.113556.1.4.1941:={escape_filter_chars(user.dn)})(|{names}))"
+        )
+        with self._connector.session() as svc:
+            try:
+                svc.search(self._domain.base_dn, flt, attributes=["cn"], size_limit=1)
+            except LDAPException as exc:
+                log.error("domain %s: group search failed: %s", self.name, type(exc).__name__)
+                raise DirectoryError("directory_unreachable") from None
+            return any(r.get("type") == "searchResEntry" for r in svc.response or [])
+
+    def min_password_age(self) -> float:
+        with self._connector.session() as svc:
+            return AdPolicy.read(svc, self._domain.base_dn).min_age_seconds
+
+    # --- shared -----------------------------------------------------------------------------
+
+    def _modify(
+        self,
+        conn: ldap3.Connection,
+        dn: str,
+        changes: dict[str, list[tuple[str, list[bytes | str]]]],
+        controls: list[tuple[str, bool, bytes]] | None = None,
+    ) -> object:
         try:
-            conn.modify(
-                user.dn,
-                {
-                    "unicodePwd": [
-                        (ldap3.MODIFY_DELETE, [_quoted(old)]),
-                        (ldap3.MODIFY_ADD, [_quoted(new)]),
-                    ]
-                },
-            )
+            conn.modify(dn, changes, controls=controls)
         except LDAPException as exc:
-            log.error("domain %s: password change failed: %s", self.name, type(exc).__name__)
+            log.error("domain %s: modify failed: %s", self.name, type(exc).__name__)
             raise DirectoryError("directory_unreachable") from None
         return conn.result
 
     def _rejection(
-        self, svc: ldap3.Connection, user: _User, result: object, new_password: str
+        self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
     ) -> DirectoryError:
         code = results.code(result)
         text = results.message(result)
@@ -134,11 +243,23 @@ class ActiveDirectory:
                 return DirectoryError(specific, reason)
             # Windows AD gives no reason: work out the likely one from the domain policy.
             policy = AdPolicy.read(svc, self._domain.base_dn)
-            guess, explanation = diagnose_rejection(policy, new_password, user.sam, time.time())
+            guess, explanation = diagnose_rejection(
+                policy, new_password, user.username, time.time()
+            )
             return DirectoryError(guess, reason or explanation)
         if code == results.UNWILLING:
             return DirectoryError(
                 "directory_refused", "the directory requires an encrypted connection"
+            )
+        if code == results.INSUFFICIENT_ACCESS:
+            log.error(
+                "domain %s: the service account may not change %s (a protected account, or "
+                "missing delegation: Reset Password, lockoutTime, pwdLastSet)",
+                self.name,
+                user.dn,
+            )
+            return DirectoryError(
+                "directory_refused", "the service account is not allowed to change this account"
             )
         raise _unexpected(self.name, "modify", result)
 
@@ -165,3 +286,23 @@ def _unexpected(domain: str, operation: str, result: object) -> DirectoryError:
         results.message(result)[:200],
     )
     return DirectoryError("directory_refused", results.directory_reason(results.message(result)))
+
+
+def _first(value: object) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "")
+
+
+def _int(value: object) -> int:
+    try:
+        return int(_first(value) or 0)
+    except ValueError:
+        return 0
+
+
+def _filetime(value: object) -> float | None:
+    ticks = _int(value)
+    if ticks <= 0:
+        return None
+    return ticks / 10_000_000 - _FILETIME_EPOCH

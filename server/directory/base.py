@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    """What the flows learn about a user from the directory (never from the browser)."""
+
+    dn: str
+    username: str  # the logon name as the directory spells it
+    email: str = ""
+    phone: str = ""
+    disabled: bool = False
+    locked: bool = False
+    password_never_expires: bool = False
+    password_set: float | None = None  # epoch seconds of the last change, if known
 
 
 class DirectoryError(Exception):
@@ -35,4 +51,35 @@ class Directory(Protocol):
 
     def check(self) -> None:
         """Bind as the service account; raise DirectoryError if that fails."""
+        ...
+
+    def find_user(self, username: str) -> DirectoryUser | None:
+        """The user, looked up by the service account; None if there is no such user."""
+        ...
+
+    def authenticate(self, username: str, password: str) -> DirectoryUser:
+        """Prove the user knows the password with a real bind (a wrong one counts as a
+        failed logon in the directory). Expired and must-change passwords are accepted:
+        the password is right even if the user may not sign in with it."""
+        ...
+
+    def is_member(self, user: DirectoryUser, groups: Sequence[str]) -> bool:
+        """Whether the user is in any of `groups` (names or DNs), nested groups included."""
+        ...
+
+    def reset_password(
+        self, user: DirectoryUser, new_password: str, *, must_change: bool, enforce_history: bool
+    ) -> None:
+        """Set the password as the service account and clear a lockout.
+
+        `must_change` asks for a change at next logon (skipped for passwords that never
+        expire); `enforce_history` asks the directory to apply history and minimum age."""
+        ...
+
+    def unlock(self, user: DirectoryUser) -> None:
+        """Clear the directory's lockout; the password stays as it is."""
+        ...
+
+    def min_password_age(self) -> float:
+        """The directory's own minimum password age in seconds (0 when none or unknown)."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import ssl
 from collections.abc import Iterator, Sequence
@@ -11,9 +12,9 @@ from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError, LDAPStartTLSError
-from pwreset.server.directory.base import DirectoryError
 
 from pwreset.config.schema import Config, DomainConfig
+from pwreset.server.directory.base import DirectoryError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,8 @@ class Connector:
             user=who,
             password=password,
             raise_exceptions=False,
-            receive_timeout=self.domain.timeout,
+            # ldap3 packs this into a C struct: it must be a whole number.
+            receive_timeout=max(1, math.ceil(self.domain.timeout)),
             read_only=False,
         )
         try:

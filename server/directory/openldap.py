@@ -1,23 +1,28 @@
-"""OpenLDAP with the ppolicy overlay: changes through the Password Modify extended operation."""
+"""OpenLDAP with the ppolicy overlay: the Password Modify extended operation, and the
+ppolicy attributes for lockout (`pwdAccountLockedTime`) and must-change (`pwdReset`)."""
 
 from __future__ import annotations
 
+import calendar
 import logging
+import time
+from collections.abc import Sequence
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
-from pwreset.server.directory import ppolicy, results
-from pwreset.server.directory.base import DirectoryError
-from pwreset.server.directory.connection import Connector, close
 
 from pwreset.config.schema import DomainConfig
+from pwreset.server.directory import ppolicy, results
+from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.connection import Connector, close
 
 log = logging.getLogger(__name__)
 
 # pwdAccountLockedTime set to this value locks the account until an admin removes it:
 # the ppolicy way of disabling an account.
 _ADMIN_LOCK = "000001010000Z"
+_NESTING = 10  # levels of nested groups followed
 
 _POLICY_ERRORS = {
     "passwordTooShort": "password_too_short",
@@ -31,56 +36,41 @@ _POLICY_ERRORS = {
 
 
 class OpenLdap:
-    def __init__(self, domain: DomainConfig, connector: Connector) -> None:
+    def __init__(
+        self, domain: DomainConfig, connector: Connector, *, email_attr: str, phone_attr: str
+    ) -> None:
         self.name = domain.name
         self._domain = domain
         self._connector = connector
+        self._email_attr = email_attr
+        self._phone_attr = phone_attr
 
     def check(self) -> None:
         with self._connector.session():
             pass
 
-    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+    def find_user(self, username: str) -> DirectoryUser | None:
         with self._connector.session() as svc:
-            found = self._find(svc, username)
-            if found is None:
-                raise DirectoryError("wrong_password")
-            dn, locked_time = found
-            conn = self._connector.bind(dn, old_password, [ppolicy.REQUEST])
-            try:
-                response = ppolicy.from_result(conn.result)
-                if conn.bound:
-                    # Also covers pwdReset (changeAfterReset): the bound user may still
-                    # use the Password Modify operation.
-                    result = self._modify(conn, dn, old_password, new_password)
-                elif response.error == "passwordExpired":
-                    # The bind proved the old password but the user may not sign in; the
-                    # service account sends the change with the old password, so the
-                    # policy still applies.
-                    result = self._modify(svc, dn, old_password, new_password)
-                elif response.error == "accountLocked":
-                    raise DirectoryError(
-                        "account_disabled" if locked_time == _ADMIN_LOCK else "account_locked"
-                    )
-                elif results.code(conn.result) == results.INVALID_CREDENTIALS:
-                    raise DirectoryError("wrong_password")
-                else:
-                    raise _unexpected(self.name, "bind", conn.result)
-            finally:
-                close(conn)
-            if results.code(result) != results.SUCCESS:
-                raise _rejection(self.name, result)
+            return self._find(svc, username)
 
-    def _find(self, svc: ldap3.Connection, username: str) -> tuple[str, str] | None:
-        flt = self._domain.effective_user_filter().replace(
-            "{username}", escape_filter_chars(username.strip())
-        )
+    def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
+        name = username.strip()
+        if not name:
+            return None
+        flt = self._domain.effective_user_filter().replace("{username}", escape_filter_chars(name))
+        attributes = [
+            "uid",
+            "pwdAccountLockedTime",
+            "pwdChangedTime",
+            self._email_attr,
+            self._phone_attr,
+        ]
         try:
             svc.search(
                 self._domain.base_dn,
                 flt,
                 search_scope=ldap3.SUBTREE,
-                attributes=["pwdAccountLockedTime"],
+                attributes=attributes,
                 size_limit=2,
             )
         except LDAPException as exc:
@@ -91,20 +81,162 @@ class OpenLdap:
             if len(entries) > 1:
                 log.warning("domain %s: the user filter matched several entries", self.name)
             return None
-        locked = (entries[0].get("attributes") or {}).get("pwdAccountLockedTime") or ""
-        if isinstance(locked, list):
-            locked = locked[0] if locked else ""
-        return str(entries[0]["dn"]), str(locked)
+        attrs = entries[0].get("attributes") or {}
+        locked_time = _first(attrs.get("pwdAccountLockedTime"))
+        return DirectoryUser(
+            dn=str(entries[0]["dn"]),
+            username=_first(attrs.get("uid")) or name,
+            email=_first(attrs.get(self._email_attr)),
+            phone=_first(attrs.get(self._phone_attr)),
+            disabled=locked_time == _ADMIN_LOCK,
+            locked=bool(locked_time) and locked_time != _ADMIN_LOCK,
+            password_set=_generalized_time(_first(attrs.get("pwdChangedTime"))),
+        )
 
-    def _modify(self, conn: ldap3.Connection, dn: str, old: str, new: str) -> object:
+    def _require(self, svc: ldap3.Connection, username: str) -> DirectoryUser:
+        user = self._find(svc, username)
+        if user is None:
+            raise DirectoryError("wrong_password")
+        return user
+
+    def authenticate(self, username: str, password: str) -> DirectoryUser:
+        with self._connector.session() as svc:
+            user = self._require(svc, username)
+            conn = self._connector.bind(user.dn, password, [ppolicy.REQUEST])
+            try:
+                if not conn.bound:
+                    self._bind_failure(user, conn.result, allow_expired=True)
+            finally:
+                close(conn)
+            return user
+
+    def _bind_failure(self, user: DirectoryUser, result: object, *, allow_expired: bool) -> None:
+        """Raise the error of a failed user bind; return if it failed only because the
+        (right) password expired and that is allowed."""
+        response = ppolicy.from_result(result)
+        if response.error == "passwordExpired" and allow_expired:
+            return
+        if response.error == "accountLocked":
+            raise DirectoryError("account_disabled" if user.disabled else "account_locked")
+        if results.code(result) == results.INVALID_CREDENTIALS:
+            raise DirectoryError("wrong_password")
+        raise _unexpected(self.name, "bind", result)
+
+    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+        with self._connector.session() as svc:
+            user = self._require(svc, username)
+            conn = self._connector.bind(user.dn, old_password, [ppolicy.REQUEST])
+            try:
+                if conn.bound:
+                    # Also covers pwdReset (changeAfterReset): the bound user may still
+                    # use the Password Modify operation.
+                    result = self._password_modify(conn, user.dn, old_password, new_password)
+                else:
+                    self._bind_failure(user, conn.result, allow_expired=True)
+                    # The bind proved the old password but the user may not sign in; the
+                    # service account sends the change with the old password, so the
+                    # policy still applies.
+                    result = self._password_modify(svc, user.dn, old_password, new_password)
+            finally:
+                close(conn)
+            if results.code(result) != results.SUCCESS:
+                raise _rejection(self.name, result)
+
+    def reset_password(
+        self, user: DirectoryUser, new_password: str, *, must_change: bool, enforce_history: bool
+    ) -> None:
+        # With `write` (not `manage`) on userPassword the service account is an ordinary
+        # user to ppolicy, so quality, history and minimum age always apply to resets;
+        # `enforce_history` has nothing left to switch on here.
+        del enforce_history
+        with self._connector.session() as svc:
+            result = self._password_modify(svc, user.dn, None, new_password)
+            if results.code(result) != results.SUCCESS:
+                raise _rejection(self.name, result)
+            changes: dict[str, list[tuple[str, list[str]]]] = {
+                "pwdReset": [(ldap3.MODIFY_REPLACE, ["TRUE"] if must_change else [])]
+            }
+            if user.locked:
+                changes["pwdAccountLockedTime"] = [(ldap3.MODIFY_REPLACE, [])]
+            self._modify(svc, user.dn, changes, "reset")
+
+    def unlock(self, user: DirectoryUser) -> None:
+        if user.disabled:
+            raise DirectoryError("account_disabled")
+        with self._connector.session() as svc:
+            # REPLACE with no values removes the attribute and is fine when it is absent;
+            # the overlay also forgets the failure times.
+            self._modify(
+                svc, user.dn, {"pwdAccountLockedTime": [(ldap3.MODIFY_REPLACE, [])]}, "unlock"
+            )
+
+    def is_member(self, user: DirectoryUser, groups: Sequence[str]) -> bool:
+        wanted = {g.casefold() for g in groups}
+        if not wanted:
+            return False
+        seen: set[str] = set()
+        frontier = [user.dn]
+        with self._connector.session() as svc:
+            # groupOfNames / groupOfUniqueNames, followed level by level for nested groups.
+            for _ in range(_NESTING):
+                if not frontier:
+                    break
+                members = "".join(
+                    f"(member={escape_filter_chars(dn)})(uniqueMember={escape_filter_chars(dn)})"
+                    for dn in frontier
+                )
+                flt = (
+                    f"(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|{members}))"
+                )
+                try:
+                    svc.search(self._domain.base_dn, flt, attributes=["cn"])
+                except LDAPException as exc:
+                    log.error("domain %s: group search failed: %s", self.name, type(exc).__name__)
+                    raise DirectoryError("directory_unreachable") from None
+                frontier = []
+                for entry in svc.response or []:
+                    if entry.get("type") != "searchResEntry":
+                        continue
+                    dn = str(entry["dn"])
+                    cns = (entry.get("attributes") or {}).get("cn") or []
+                    names = {dn.casefold(), *(str(c).casefold() for c in cns)}
+                    if names & wanted:
+                        return True
+                    if dn.casefold() not in seen:
+                        seen.add(dn.casefold())
+                        frontier.append(dn)
+        return False
+
+    def min_password_age(self) -> float:
+        # slapd enforces pwdMinAge on the service account's resets itself (see above).
+        return 0.0
+
+    def _password_modify(
+        self, conn: ldap3.Connection, dn: str, old: str | None, new: str
+    ) -> object:
         try:
             conn.extend.standard.modify_password(
                 user=dn, old_password=old, new_password=new, controls=[ppolicy.REQUEST]
             )
         except LDAPException as exc:
-            log.error("domain %s: password change failed: %s", self.name, type(exc).__name__)
+            log.error("domain %s: password modify failed: %s", self.name, type(exc).__name__)
             raise DirectoryError("directory_unreachable") from None
         return conn.result
+
+    def _modify(
+        self,
+        conn: ldap3.Connection,
+        dn: str,
+        changes: dict[str, list[tuple[str, list[str]]]],
+        what: str,
+    ) -> None:
+        try:
+            conn.modify(dn, changes)
+        except LDAPException as exc:
+            log.error("domain %s: %s failed: %s", self.name, what, type(exc).__name__)
+            raise DirectoryError("directory_unreachable") from None
+        if results.code(conn.result) != results.SUCCESS:
+            raise _unexpected(self.name, what, conn.result)
 
 
 def _rejection(domain: str, result: object) -> DirectoryError:
@@ -131,3 +263,17 @@ def _unexpected(domain: str, operation: str, result: object) -> DirectoryError:
     if results.code(result) == results.INSUFFICIENT_ACCESS:
         return DirectoryError("directory_refused", "the service account lacks a right")
     return DirectoryError("directory_refused", results.directory_reason(results.message(result)))
+
+
+def _first(value: object) -> str:
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "")
+
+
+def _generalized_time(value: str) -> float | None:
+    """`20261128083327Z` (ppolicy's format) as epoch seconds."""
+    try:
+        return float(calendar.timegm(time.strptime(value[:14], "%Y%m%d%H%M%S")))
+    except ValueError:
+        return None

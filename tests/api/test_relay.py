@@ -8,11 +8,12 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from pwreset.api import RelaySettings, create_app
 from starlette.testclient import TestClient
-from support.backend import Backend, free_udp_port, start_backend
 
+from pwreset.api import RelaySettings, create_app
 from pwreset.config import load_config
+
+from support.backend import Backend, free_udp_port, start_backend
 
 SITES = """
 [web]

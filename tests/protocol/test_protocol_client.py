@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
 import pytest
+
 from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.keys import Keyring, generate_private_key
 from pwreset.protocol.messages import Reply, Request

@@ -7,6 +7,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+
 from pwreset.protocol.exceptions import MalformedDatagram
 from pwreset.protocol.messages import (
     Failure,

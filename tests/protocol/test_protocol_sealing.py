@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pwreset.protocol.keys import Keyring, generate_private_key
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard

@@ -8,9 +8,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from pwreset.protocol.keys import generate_private_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import open_reply, seal_request
+
 from support.backend import Backend, start_backend
 
 

@@ -1,0 +1,118 @@
+"""Enroll: prove the current password, then store the chosen questions and hashed answers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pwreset.config.flow_settings import EnrollSettings
+from pwreset.protocol.messages import Request
+from pwreset.server.directory.base import DirectoryError
+from pwreset.server.flows.answers import hash_answer, significant_chars
+from pwreset.server.flows.context import FlowContext, lang_of, log
+from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.fields import LIMITS, text, texts
+from pwreset.server.flows.permissions import permitted
+from pwreset.server.storage import UserRecord
+
+_EMAIL = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
+
+
+def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
+    site = ctx.site(request, "enroll")
+    body = texts(request.body, "domain", "username", "password")
+    directory = ctx.directory(site, body["domain"])
+    settings = ctx.config.enroll
+    lang = lang_of(request)
+    email = _email(request.body, settings)
+    pairs = _answers(request.body.get("answers"), settings, lang)
+    username = body["username"]
+    try:
+        user = directory.authenticate(username, body["password"])
+        if not permitted(directory, user, settings.permission):
+            raise DirectoryError("not_permitted")
+    except DirectoryError as exc:
+        ctx.audit(request, "enroll", False, username, directory.name, _failure_text(exc.code))
+        raise
+    record = ctx.db.users.get(directory.name, user.username) or UserRecord(
+        domain=directory.name, username=user.username
+    )
+    record.enrollment = {
+        "v": 1,
+        "questions": [{"q": q, "h": hash_answer(a)} for q, a in pairs],
+    }
+    record.email = email
+    record.language = lang
+    # Re-enrolling is how a user leaves pwreset's lockout.
+    record.wrong_answers = 0
+    record.locked_out = False
+    record.auto_enrolled = False
+    record.code = None
+    record.missing_since = None
+    record.last_enroll = ctx.clock()
+    ctx.db.users.save(record)
+    ctx.audit(request, "enroll", True, user.username, directory.name, "enrolled")
+    log.info("enroll done: user=%s domain=%s", user.username, directory.name)
+    ctx.notifier.alert("enroll", True, ctx.recipient(user, record, directory.name, lang))
+    return {"status": "done", "message": "RES_FINISHED_ENROLL"}
+
+
+def _failure_text(code: str) -> str:
+    return {
+        "wrong_password": "wrong password",
+        "account_locked": "account locked in the directory",
+        "account_disabled": "account disabled",
+        "not_permitted": "not permitted to enroll",
+    }.get(code, f"refused by the directory ({code})")
+
+
+def _email(body: Mapping[str, Any], settings: EnrollSettings) -> str:
+    if settings.email == "off":
+        return ""
+    value = text(body, "email", required=settings.email == "required").strip()
+    if value and not _EMAIL.match(value):
+        raise FlowError("invalid_email", "the e-mail address is not valid", field="email")
+    return value
+
+
+def _answers(raw: object, settings: EnrollSettings, lang: str) -> list[tuple[str, str]]:
+    """The (question, answer) pairs, checked the way the enroll page checks them."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise FlowError("bad_request", "answers must be a list")
+    if len(raw) != settings.questions:
+        raise FlowError("bad_request", f"exactly {settings.questions} answers are needed")
+    allowed = {q for questions in settings.question_list.values() for q in questions}
+    pairs: list[tuple[str, str]] = []
+    for number, item in enumerate(raw, start=1):
+        if not isinstance(item, Mapping):
+            raise FlowError("bad_request", "each answer is an object with question and answer")
+        question = item.get("question")
+        answer = item.get("answer")
+        if not isinstance(question, str) or not question.strip():
+            raise FlowError("empty_field", f"question {number} is empty", field="question",
+                            **{"1": str(number)})  # fmt: skip
+        question = question.strip()
+        if len(question) > 64:
+            raise FlowError("field_too_long", "a question may have 64 characters", field="question")
+        if not settings.custom_questions and question not in allowed:
+            raise FlowError("unknown_question", f"question {number} is not in the list",
+                            **{"1": str(number)})  # fmt: skip
+        if not isinstance(answer, str) or len(answer) > LIMITS["answer"]:
+            raise FlowError("bad_request", f"answer {number} must be a string")
+        for earlier, (seen, _) in enumerate(pairs, start=1):
+            if seen.casefold() == question.casefold():
+                raise FlowError(
+                    "identical_questions",
+                    f"questions {earlier} and {number} are the same",
+                    **{"1": str(earlier), "2": str(number)},
+                )
+        if significant_chars(answer) < settings.min_answer_chars:
+            raise FlowError(
+                "answer_too_short",
+                f"answer {number} needs at least {settings.min_answer_chars} letters or digits",
+                **{"1": str(number), "2": str(settings.min_answer_chars)},
+            )
+        pairs.append((question, answer))
+    del lang  # questions in any configured language are accepted
+    return pairs

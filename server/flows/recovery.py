@@ -1,0 +1,364 @@
+"""Reset and Unlock: identify → each enrolled question → optional code → new password
+(reset) or unlock.
+
+Unknown and unenrolled users walk the same steps with decoy questions that can never be
+answered, and get the same replies with the same amount of work, so nobody learns who
+exists or who enrolled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pwreset.protocol.messages import Request
+from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
+from pwreset.server.flows import answers, codes
+from pwreset.server.flows.context import FlowContext, lang_of, log
+from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.fields import text, texts
+from pwreset.server.flows.tokens import BadToken, FlowState, new_flow_id
+from pwreset.server.notify import NotifyError, mask_email, mask_phone
+from pwreset.server.storage import UserRecord
+
+_DONE = {"reset": "RES_FINISHED_RESET", "unlock": "RES_FINISHED_UNLOCK"}
+
+
+def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
+    site = ctx.site(request, kind)
+    body = texts(request.body, "domain", "username")
+    directory = ctx.directory(site, body["domain"])
+    lang = lang_of(request)
+    typed = body["username"].strip()
+    user = directory.find_user(typed)
+    record = ctx.db.users.get(directory.name, user.username) if user else None
+    now = ctx.clock()
+    state = FlowState(
+        kind=kind,
+        site=request.vdir,
+        domain=directory.name,
+        username=user.username if user else typed,
+        mode="decoy",
+        step="question",
+        index=0,
+        total=ctx.config.enroll.questions,
+        lang=lang,
+        flow_id=new_flow_id(),
+        started=now,
+        touched=now,
+    )
+    if user is not None and record is not None and _enrolled(ctx, record):
+        if record.locked_out:
+            ctx.audit(request, kind, False, user.username, directory.name, "locked out by pwreset")
+            raise FlowError("locked_out")
+        if record.enrollment and not record.auto_enrolled:
+            questions = record.enrollment["questions"]
+            state = state.advance(now, mode="questions", total=len(questions))
+            return _reply(ctx, state, _question_step(state, questions[0]["q"]))
+    if user is not None and _may_auto_enroll(ctx, record):
+        state = state.advance(now, mode="auto", step="code", total=0)
+        return _send_code(ctx, request, state, directory, user, record)
+    if ctx.config.verification.enabled and ctx.config.verification.auto_enroll:
+        # Users who could auto-enroll go straight to a code: so do decoys.
+        state = state.advance(now, step="code", total=0)
+        step = {"kind": "code", "destinations": ctx.decoys.destinations(directory.name, typed)}
+        answers.burn_time_like_a_check()
+        return _reply(ctx, state, step)
+    prompts = _decoy_questions(ctx, state, typed)
+    return _reply(ctx, state, _question_step(state, prompts[0]))
+
+
+def step(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
+    site = ctx.site(request, kind)
+    del site
+    token = text(request.body, "flow")
+    try:
+        state = ctx.tokens.open(token, request.vdir)
+    except BadToken:
+        raise FlowError("session_expired", "the flow token is not valid") from None
+    now = ctx.clock()
+    idle = ctx.config.security.idle_timeout
+    if state.kind != kind or (idle and now - state.touched > idle):
+        raise FlowError("session_expired")
+    directory = ctx.directories.get(state.domain)
+    if directory is None:
+        raise FlowError("session_expired", "the domain is no longer configured")
+    if state.step == "question":
+        return _answer(ctx, request, state, directory, now)
+    if state.step == "code":
+        return _code(ctx, request, state, directory, now)
+    return _password(ctx, request, state, directory, now)
+
+
+# --- questions --------------------------------------------------------------------------------
+
+
+def _answer(
+    ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
+) -> Mapping[str, Any]:
+    answer = text(request.body, "answer")
+    if state.mode == "decoy":
+        answers.burn_time_like_a_check()
+        ctx.audit(request, state.kind, False, state.username, state.domain, "not enrolled")
+        raise FlowError("wrong_answer")
+    record = _live_record(ctx, state)
+    questions = (record.enrollment or {}).get("questions") or []
+    if state.index >= len(questions):
+        raise FlowError("session_expired")
+    if not answers.verify_answer(answer, questions[state.index]["h"]):
+        _count_failure(ctx, request, state, record, f"wrong answer to question {state.index + 1}")
+        raise FlowError("wrong_answer")
+    following = state.index + 1
+    if following < len(questions):
+        state = state.advance(now, index=following)
+        return _reply(ctx, state, _question_step(state, questions[following]["q"]))
+    # Every question answered: the count of wrong answers starts again.
+    record.wrong_answers = 0
+    ctx.db.users.save(record)
+    return _after_questions(ctx, request, state, directory, record, now)
+
+
+def _after_questions(
+    ctx: FlowContext,
+    request: Request,
+    state: FlowState,
+    directory: Directory,
+    record: UserRecord,
+    now: float,
+) -> Mapping[str, Any]:
+    if ctx.config.verification.enabled:
+        user = _directory_user(directory, state)
+        return _send_code(ctx, request, state.advance(now, step="code"), directory, user, record)
+    return _verified(ctx, request, state, directory, now)
+
+
+def _verified(
+    ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
+) -> Mapping[str, Any]:
+    """Identity proved: unlock now, or ask for the new password."""
+    if state.kind == "unlock":
+        return _unlock(ctx, request, state, directory, now)
+    step = {"kind": "password", "policy": ""}
+    return _reply(ctx, state.advance(now, step="password"), step)
+
+
+# --- verification codes ---------------------------------------------------------------------
+
+
+def _send_code(
+    ctx: FlowContext,
+    request: Request,
+    state: FlowState,
+    directory: Directory,
+    user: DirectoryUser,
+    record: UserRecord | None,
+) -> Mapping[str, Any]:
+    settings = ctx.config.verification
+    auto = state.mode == "auto"
+    if record is None:
+        record = UserRecord(domain=directory.name, username=user.username, auto_enrolled=True)
+        record.language = state.lang
+    emails = _addresses(ctx, user, record, auto)
+    phone = user.phone if settings.sms else ""
+    code = codes.new_code(settings)
+    record.code = codes.code_record(code, state.flow_id, ctx.clock())
+    ctx.db.users.save(record)
+    recipient = ctx.recipient(user, record, directory.name, state.lang)
+    shown: list[str] = []
+    if settings.email and emails:
+        try:
+            ctx.notifier.send_code_email(emails, code, recipient)
+            shown += [mask_email(a) if settings.mask_destinations else a for a in emails]
+        except NotifyError as exc:
+            log.warning("code e-mail for %s not sent: %s", user.username, exc)
+    if phone:
+        try:
+            ctx.notifier.send_code_sms(phone, code, recipient)
+            shown.append(mask_phone(phone) if settings.mask_destinations else phone)
+        except NotifyError as exc:
+            log.warning("code SMS for %s not sent: %s", user.username, exc)
+    if shown:
+        ctx.audit(request, state.kind, True, user.username, directory.name, "code sent")
+        return _reply(ctx, state, {"kind": "code", "destinations": shown})
+    record.code = None
+    ctx.db.users.save(record)
+    if settings.fallback_without_code and not auto:
+        ctx.audit(
+            request, state.kind, True, user.username, directory.name,
+            "no code could be sent; continued without one",
+        )  # fmt: skip
+        return _verified(ctx, request, state, directory, ctx.clock())
+    ctx.audit(request, state.kind, False, user.username, directory.name, "code could not be sent")
+    raise FlowError("code_not_sent")
+
+
+def _code(
+    ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
+) -> Mapping[str, Any]:
+    typed = text(request.body, "code")
+    if state.mode == "decoy":
+        answers.burn_time_like_a_check()
+        raise FlowError("wrong_code")
+    record = _live_record(ctx, state)
+    settings = ctx.config.verification
+    if not codes.check_code(typed, record.code, state.flow_id):
+        if settings.lockout_on_wrong_code:
+            _count_failure(ctx, request, state, record, "wrong verification code")
+        else:
+            ctx.audit(
+                request, state.kind, False, state.username, state.domain, "wrong verification code"
+            )
+        raise FlowError("wrong_code")
+    if record.code is not None and codes.expired(record.code, settings, now):
+        ctx.audit(request, state.kind, False, state.username, state.domain, "code expired")
+        raise FlowError("code_expired")
+    record.code = None  # single use
+    if state.mode == "auto" and record.last_enroll is None:
+        record.last_enroll = now
+        ctx.audit(request, state.kind, True, state.username, state.domain, "auto-enrolled")
+    ctx.db.users.save(record)
+    return _verified(ctx, request, state, directory, now)
+
+
+# --- the outcome --------------------------------------------------------------------------------
+
+
+def _password(
+    ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
+) -> Mapping[str, Any]:
+    new_password = text(request.body, "new_password")
+    record = _live_record(ctx, state)
+    if record.last_reset is not None and record.last_reset >= state.started:
+        raise FlowError("session_expired", "this flow was already used")
+    user = _directory_user(directory, state)
+    if user.disabled:
+        ctx.audit(request, "reset", False, user.username, state.domain, "account disabled")
+        raise FlowError("account_disabled")
+    security = ctx.config.security
+    minimum = security.min_reset_age_days * 86400.0
+    if security.enforce_directory_history:
+        minimum = max(minimum, directory.min_password_age())
+    last_set = user.password_set or record.last_reset
+    if minimum and last_set is not None and now - last_set < minimum:
+        ctx.audit(request, "reset", False, user.username, state.domain, "password too young")
+        raise FlowError("password_too_young")
+    try:
+        directory.reset_password(
+            user,
+            new_password,
+            must_change=security.must_change_after_reset,
+            enforce_history=security.enforce_directory_history,
+        )
+    except DirectoryError as exc:
+        ctx.audit(
+            request, "reset", False, user.username, state.domain,
+            f"refused by the directory ({exc.code})",
+        )  # fmt: skip
+        raise
+    record.last_reset = now
+    record.language = state.lang
+    ctx.db.users.save(record)
+    ctx.audit(request, "reset", True, user.username, state.domain, "password reset")
+    log.info("reset done: user=%s domain=%s", user.username, state.domain)
+    ctx.notifier.alert("reset", True, ctx.recipient(user, record, state.domain, state.lang))
+    return {"status": "done", "message": _DONE["reset"]}
+
+
+def _unlock(
+    ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
+) -> Mapping[str, Any]:
+    record = _live_record(ctx, state)
+    user = _directory_user(directory, state)
+    try:
+        directory.unlock(user)
+    except DirectoryError as exc:
+        ctx.audit(
+            request, "unlock", False, user.username, state.domain,
+            f"refused by the directory ({exc.code})",
+        )  # fmt: skip
+        raise
+    record.last_unlock = now
+    record.language = state.lang
+    ctx.db.users.save(record)
+    ctx.audit(request, "unlock", True, user.username, state.domain, "account unlocked")
+    log.info("unlock done: user=%s domain=%s", user.username, state.domain)
+    ctx.notifier.alert("unlock", True, ctx.recipient(user, record, state.domain, state.lang))
+    return {"status": "done", "message": _DONE["unlock"]}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _enrolled(ctx: FlowContext, record: UserRecord) -> bool:
+    """Enrolled by questions, or auto-enrolled while auto-enrollment is still on."""
+    if record.enrollment and not record.auto_enrolled:
+        return True
+    verification = ctx.config.verification
+    return record.auto_enrolled and verification.enabled and verification.auto_enroll
+
+
+def _may_auto_enroll(ctx: FlowContext, record: UserRecord | None) -> bool:
+    verification = ctx.config.verification
+    if not (verification.enabled and verification.auto_enroll):
+        return False
+    return record is None or record.enrollment is None
+
+
+def _addresses(ctx: FlowContext, user: DirectoryUser, record: UserRecord, auto: bool) -> list[str]:
+    """Where the code e-mail goes. Auto-enrolled users only ever get the directory's
+    address: nobody has checked an address they could have typed."""
+    choice = "directory" if auto else ctx.config.verification.email_to
+    found: list[str] = []
+    if choice in ("directory", "both") and user.email:
+        found.append(user.email)
+    if choice in ("enrolled", "both") and record.email and record.email not in found:
+        found.append(record.email)
+    return found
+
+
+def _count_failure(
+    ctx: FlowContext, request: Request, state: FlowState, record: UserRecord, what: str
+) -> None:
+    record.wrong_answers += 1
+    threshold = ctx.config.security.lockout_threshold
+    locked_now = bool(threshold) and record.wrong_answers >= threshold and not record.locked_out
+    if locked_now:
+        record.locked_out = True
+    ctx.db.users.save(record)
+    ctx.audit(request, state.kind, False, state.username, state.domain, what)
+    if locked_now:
+        ctx.audit(
+            request, state.kind, False, state.username, state.domain,
+            f"locked out after {record.wrong_answers} wrong answers",
+        )  # fmt: skip
+        ctx.notifier.alert("lockout", True, ctx.recipient(None, record, state.domain, state.lang))
+        raise FlowError("locked_out")
+
+
+def _live_record(ctx: FlowContext, state: FlowState) -> UserRecord:
+    record = ctx.db.users.get(state.domain, state.username)
+    if record is None:
+        raise FlowError("session_expired", "the enrollment is gone")
+    if record.locked_out:
+        raise FlowError("locked_out")
+    return record
+
+
+def _directory_user(directory: Directory, state: FlowState) -> DirectoryUser:
+    user = directory.find_user(state.username)
+    if user is None:
+        raise FlowError("session_expired", "the account is gone")
+    return user
+
+
+def _question_step(state: FlowState, prompt: str) -> dict[str, Any]:
+    return {"kind": "question", "index": state.index + 1, "total": state.total, "prompt": prompt}
+
+
+def _decoy_questions(ctx: FlowContext, state: FlowState, typed: str) -> list[str]:
+    pool = ctx.config.enroll.question_list.get(state.lang) or ctx.config.enroll.question_list["en"]
+    return ctx.decoys.questions(state.domain, typed, pool, state.total)
+
+
+def _reply(ctx: FlowContext, state: FlowState, step: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {"flow": ctx.tokens.seal(state), "step": dict(step)}
