@@ -7,6 +7,8 @@ import contextlib
 import logging
 import signal
 import socket
+import time
+from collections.abc import Callable
 
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
@@ -22,7 +24,9 @@ from pwreset.server.storage import Database, StorageError
 log = logging.getLogger("pwreset.server")
 
 
-def prepare(config: Config) -> tuple[Flows, Keyring, bytes | None]:
+def prepare(
+    config: Config, *, clock: Callable[[], float] = time.time
+) -> tuple[Flows, Keyring, bytes | None]:
     """Everything the service needs, with every configuration problem reported at once.
 
     The database is opened last (it takes the data folder's owner lock), and only when
@@ -76,15 +80,21 @@ def prepare(config: Config) -> tuple[Flows, Keyring, bytes | None]:
         notifier=notifier,
         tokens=TokenSealer(data_key),
         decoys=Decoys(data_key),
+        clock=clock,
     )
     return Flows(context), Keyring(keys), relay_key
 
 
 async def serve(
-    config: Config, *, ready: asyncio.Event | None = None, handle_signals: bool = True
+    config: Config,
+    *,
+    ready: asyncio.Event | None = None,
+    handle_signals: bool = True,
+    clock: Callable[[], float] = time.time,
 ) -> None:
-    """Run until cancelled, or until SIGINT/SIGTERM when `handle_signals`."""
-    flows, keyring, relay_key = prepare(config)
+    """Run until cancelled, or until SIGINT/SIGTERM when `handle_signals`. `clock` is the
+    flows' notion of now (tests move it to expire codes and sessions)."""
+    flows, keyring, relay_key = prepare(config, clock=clock)
     host, port = parse_address(config.server.listen)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     loop = asyncio.get_running_loop()

@@ -1,0 +1,47 @@
+"""Fixtures: `flows` makes a backend with chosen settings on each directory kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.flowstack import FlowStack, flow_stack
+
+Make = Callable[..., FlowStack]
+
+
+@pytest.fixture(params=["openldap", "ad"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def flows(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Make]:
+    """`flows(**settings)` starts a backend whose pwreset.toml has those tables merged in."""
+    lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
+    admin = request.getfixturevalue("samba_admin" if kind == "ad" else "slapd_admin")
+    with ExitStack() as stack:
+        count = 0
+
+        def make(**settings: Any) -> FlowStack:
+            nonlocal count
+            count += 1
+            root = tmp_path / f"stack{count}"
+            root.mkdir()
+            return stack.enter_context(flow_stack(kind, lab, admin, root, settings))
+
+        yield make
+
+
+@pytest.fixture
+def user(kind: str, request: pytest.FixtureRequest, fresh_user_name: str) -> str:
+    """A fresh directory user with the sample password, mail and mobile."""
+    from support.flowstack import PASSWORD
+
+    admin = request.getfixturevalue("samba_admin" if kind == "ad" else "slapd_admin")
+    admin.create_user(fresh_user_name, PASSWORD)
+    return fresh_user_name
