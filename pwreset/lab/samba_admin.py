@@ -122,6 +122,46 @@ class SambaAdmin:
             dn = self._find(conn, name)
             _check(conn, conn.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}), "unlock")
 
+    def failed_logons(self, name: str) -> int:
+        """Failed binds the directory counts toward its lockout (badPwdCount)."""
+        return int(self._read(name, "badPwdCount") or 0)
+
+    def must_change(self, name: str) -> bool:
+        """Whether the next sign-in must change the password (pwdLastSet = 0)."""
+        return str(self._read(name, "pwdLastSet")) == "0"
+
+    def set_never_expires(self, name: str) -> None:
+        """Set DONT_EXPIRE_PASSWORD (0x10000) in userAccountControl."""
+        with self._admin() as conn:
+            dn = self._find(conn, name)
+            uac = int(self._read(name, "userAccountControl") or 512) | 0x10000
+            change = {"userAccountControl": [(MODIFY_REPLACE, [str(uac)])]}
+            _check(conn, conn.modify(dn, change), f"never-expires {name}")
+
+    def create_group(self, name: str, members: list[str]) -> str:
+        """A global security group in OU=SSPR; members are user or earlier group names."""
+        with self._admin() as conn:
+            dns = [self._any_dn(conn, m) for m in members]
+            dn = f"CN={name},{samba_build.SSPR_OU}"
+            attrs = {"sAMAccountName": name, "member": dns} if dns else {"sAMAccountName": name}
+            _check(conn, conn.add(dn, ["top", "group"], attrs), f"group {name}")
+        return dn
+
+    def _any_dn(self, conn: Connection, name: str) -> str:
+        query = f"(sAMAccountName={escape_filter_chars(name)})"
+        conn.search(samba_build.SSPR_OU, query, attributes=[])
+        dns = [r["dn"] for r in conn.response if r["type"] == "searchResEntry"]
+        if len(dns) != 1:
+            raise LabError(f"expected one object named {name}, found {len(dns)}")
+        return str(dns[0])
+
+    def _read(self, name: str, attribute: str) -> object:
+        with self._admin() as conn:
+            dn = self._find(conn, name)
+            conn.search(dn, "(objectClass=*)", "BASE", attributes=[attribute])
+            values = conn.response[0]["attributes"].get(attribute)
+            return values[0] if isinstance(values, list) and values else values
+
     def expire_password(self, name: str) -> None:
         """Make the password expired (pwdLastSet 100 days ago, maxPwdAge 90). LDAP only
         accepts 0 or -1 there, so this writes the local sam.ldb with Debian's python3,

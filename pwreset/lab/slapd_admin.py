@@ -114,6 +114,37 @@ class SlapdAdmin:
             change: Changes = {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}
             _check(conn, conn.modify(self.dn(name), change), f"unlock {name}")
 
+    def failed_logons(self, name: str) -> int:
+        """Failed binds the directory counts toward its lockout (pwdFailureTime values)."""
+        with self._admin() as conn:
+            conn.search(self.dn(name), "(objectClass=*)", "BASE", attributes=["pwdFailureTime"])
+            return len(conn.response[0]["attributes"].get("pwdFailureTime") or [])
+
+    def must_change(self, name: str) -> bool:
+        """Whether the next sign-in must change the password (pwdReset)."""
+        with self._admin() as conn:
+            conn.search(self.dn(name), "(objectClass=*)", "BASE", attributes=["pwdReset"])
+            value = conn.response[0]["attributes"].get("pwdReset") or []
+            return [str(v).upper() for v in value] == ["TRUE"]
+
+    def create_group(self, name: str, members: list[str]) -> str:
+        """A groupOfNames under ou=Groups; members are user names or earlier group names."""
+        with self._admin() as conn:
+            groups = f"ou=Groups,{self.lab.base_dn}"
+            conn.add(groups, ["organizationalUnit"], {"ou": "Groups"})  # may exist already
+            dns = [self._member_dn(conn, m) for m in members]
+            dn = f"cn={escape_rdn(name)},{groups}"
+            _check(
+                conn, conn.add(dn, ["groupOfNames"], {"cn": name, "member": dns}), f"group {name}"
+            )
+        return dn
+
+    def _member_dn(self, conn: Connection, name: str) -> str:
+        group = f"cn={escape_rdn(name)},ou=Groups,{self.lab.base_dn}"
+        if conn.search(group, "(objectClass=groupOfNames)", "BASE", attributes=[]):
+            return group
+        return self.dn(name)
+
     def expire_password(self, name: str) -> None:
         """Make the password expired: pwdChangedTime is NO-USER-MODIFICATION, so the rootdn
         sets it with the Relax control (pwdMaxAge is 90 days in the lab policy)."""

@@ -251,6 +251,18 @@ class ActiveDirectory:
             return DirectoryError(
                 "directory_refused", "the directory requires an encrypted connection"
             )
+        if code == results.UNAVAILABLE_CRITICAL_EXTENSION:
+            # Sent critical on purpose: a directory that cannot apply history to resets
+            # (Samba has no LDAP_SERVER_POLICY_HINTS) must not let them through unchecked.
+            log.error(
+                "domain %s: the directory does not support the policy hints control, so it "
+                "cannot apply password history to resets; turn off "
+                "security.enforce_directory_history for it",
+                self.name,
+            )
+            return DirectoryError(
+                "directory_refused", "the directory cannot apply its history rules to resets"
+            )
         if code == results.INSUFFICIENT_ACCESS:
             log.error(
                 "domain %s: the service account may not change %s (a protected account, or "
