@@ -1,0 +1,179 @@
+"""What the flows call: send a verification code by e-mail or SMS, send an alert after an
+event. Codes raise `NotifyError` (the flow decides: fallback or "could not send"); alerts
+never raise, as a mail failure must not turn a finished reset into an error. Every failure
+is logged here once, with its reason, so callers only need to audit it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+from pwreset.config.flow_settings import VerificationSettings
+from pwreset.config.notify_settings import ALERT_EVENTS, Alert, CodeMail, EmailSettings
+
+from .errors import NotifyError
+from .mailer import Mailer
+from .messages import compose, pick_text
+from .recipients import Recipient, expand_recipients
+from .sms import run_sms_command, valid_phone
+
+log = logging.getLogger("pwreset.server.notify")
+
+# The config schema keys `alerts` by this Literal; a Mapping is invariant in its key type, so
+# both spellings are accepted.
+AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
+
+
+def _user_values(to: Recipient) -> dict[str, str]:
+    """The body and subject macros every mail gets."""
+    return {"[AD_USER]": to.username, "[AD_DOMAIN]": to.domain}
+
+
+class Notifier:
+    """Notifications with the `[email]`, `[code_mail]`, `[alerts.*]` and `[verification]`
+    settings. Blocking (SMTP, a child process): call it from the flows' worker threads."""
+
+    def __init__(
+        self,
+        *,
+        email: EmailSettings,
+        code_mail: CodeMail,
+        alerts: Mapping[str, Alert] | Mapping[AlertEvent, Alert],
+        verification: VerificationSettings,
+        resolve: Callable[[Path], Path] = lambda p: p,
+    ) -> None:
+        unknown = set(alerts) - set(ALERT_EVENTS)
+        if unknown:
+            raise NotifyError(
+                f"unknown alert event(s) {sorted(unknown)}; use {', '.join(ALERT_EVENTS)}",
+                code="notify_config",
+            )
+        self.email = email
+        self.code_mail = code_mail
+        self.alerts: dict[str, Alert] = {str(event): alert for event, alert in alerts.items()}
+        self.verification = verification
+        self._resolve = resolve
+        self.mailer = Mailer(email, resolve)
+
+    # -- verification codes ------------------------------------------------------------
+
+    def send_code_email(self, addresses: Sequence[str], code: str, to: Recipient) -> None:
+        """Mail `code` to exactly `addresses` (the flow chose directory, enrolled or both),
+        in the user's language, else English. Raises NotifyError if it was not sent."""
+        wanted = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
+        try:
+            if not wanted:
+                raise NotifyError(
+                    "no e-mail address to send the code to", code="notify_no_recipient"
+                )
+            if not self.mailer.enabled:
+                raise NotifyError("e-mail delivery is off (email.delivery)", code="notify_off")
+            message = compose(
+                sender=self.email.from_address,
+                to=wanted,
+                text=pick_text(self.code_mail.text, to.language),
+                values={**_user_values(to), "[CODE]": code},
+            )
+            self.mailer.send(message)
+        except NotifyError as exc:
+            log.warning(
+                "verification code e-mail for %s@%s not sent: %s", to.username, to.domain, exc
+            )
+            raise
+        log.info(
+            "verification code e-mailed for %s@%s to %d address(es)",
+            to.username,
+            to.domain,
+            len(wanted),
+        )
+
+    def send_code_sms(self, phone: str, code: str, to: Recipient) -> None:
+        """Run verification.sms_command for `phone`. Raises NotifyError unless it exits 0."""
+        try:
+            if not self.verification.sms_command:
+                raise NotifyError("verification.sms_command is not set", code="notify_config")
+            if not valid_phone(phone):
+                raise NotifyError("the phone number is not a valid number", code="notify_bad_phone")
+            run_sms_command(
+                self.verification.sms_command,
+                {
+                    "CODE": code,
+                    "PHONE": phone.strip(),
+                    "USERNAME": to.username,
+                    "DOMAIN": to.domain,
+                    "LANG": to.language,
+                },
+                timeout=self.verification.sms_timeout,
+                resolve=self._resolve,
+                hidden_env=[self.email.password_env] if self.email.password_env else [],
+            )
+        except NotifyError as exc:
+            log.warning("verification code SMS for %s@%s not sent: %s", to.username, to.domain, exc)
+            raise
+        log.info("verification code sent by SMS for %s@%s", to.username, to.domain)
+
+    # -- alerts ------------------------------------------------------------------------
+
+    def alert(self, event: str, success: bool, to: Recipient) -> bool:
+        """Send the alert configured for `event` if it applies to this outcome.
+
+        True when it was handed to the SMTP server or pickup folder; False when no alert is
+        configured, enabled or meant for this outcome, delivery is off, it has no
+        recipients, or sending failed (logged with the reason). Never raises.
+        """
+        try:
+            return self._alert(event, success, to)
+        except NotifyError as exc:
+            log.warning("%s alert for %s@%s not sent: %s", event, to.username, to.domain, exc)
+        except Exception as exc:
+            # A bug must not fail the user's finished reset either; the type says enough to
+            # find it, and the exception text is not logged as it could quote the message.
+            log.error(
+                "%s alert for %s@%s not sent: unexpected %s",
+                event,
+                to.username,
+                to.domain,
+                exc.__class__.__name__,
+            )
+        return False
+
+    def _alert(self, event: str, success: bool, to: Recipient) -> bool:
+        if event not in ALERT_EVENTS:
+            raise NotifyError(f"unknown event {event!r}", code="notify_config")
+        alert = self.alerts.get(event)
+        if alert is None or not alert.enabled:
+            return False
+        if alert.on != "both" and alert.on != ("success" if success else "failure"):
+            return False
+        if not self.mailer.enabled:
+            log.debug("%s alert not sent: e-mail delivery is off", event)
+            return False
+        recipients = expand_recipients(alert.to, to)
+        seen = {address.casefold() for address in recipients}
+        bcc = [a for a in expand_recipients(alert.bcc, to) if a.casefold() not in seen]
+        if not recipients and not bcc:
+            log.info(
+                "%s alert for %s@%s not sent: no recipient (the user has no address)",
+                event,
+                to.username,
+                to.domain,
+            )
+            return False
+        message = compose(
+            sender=self.email.from_address,
+            to=recipients,
+            bcc=bcc,
+            text=pick_text(alert.text, to.language),
+            values=_user_values(to),
+        )
+        self.mailer.send(message)
+        log.info(
+            "%s alert for %s@%s sent to %d recipient(s)",
+            event,
+            to.username,
+            to.domain,
+            len(recipients) + len(bcc),
+        )
+        return True

@@ -1,0 +1,98 @@
+"""Sending a code by SMS: running the admin's command with the macros filled in.
+
+The command is an argv list run directly, never through a shell, so a value with spaces,
+quotes, `;`, `$(...)` or backticks reaches the program as one literal argument. Stdin is
+closed, output is discarded (it may echo the code), and the whole process group is killed
+when it outlives the timeout, so a wrapper script cannot leave a child behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from .errors import NotifyError
+
+log = logging.getLogger("pwreset.server.notify")
+
+_MACRO = re.compile(r"\[(CODE|PHONE|USERNAME|DOMAIN|LANG)\]")
+# A phone number as a directory holds it: digits with the usual separators. Anything else
+# (notably a leading "-", which a program would read as an option) is refused.
+_PHONE = re.compile(r"^\+?[0-9(][0-9 ()./-]{2,31}$")
+
+
+def valid_phone(phone: str) -> bool:
+    return bool(_PHONE.match(phone.strip())) and sum(ch.isdigit() for ch in phone) >= 3
+
+
+def build_argv(template: Sequence[str], values: Mapping[str, str]) -> list[str]:
+    """Fill [CODE] [PHONE] [USERNAME] [DOMAIN] [LANG] inside each argument, in one pass
+    (a value that looks like a macro is not expanded again)."""
+    return [_MACRO.sub(lambda m: values.get(m.group(1), m.group(0)), arg) for arg in template]
+
+
+def run_sms_command(
+    template: Sequence[str],
+    values: Mapping[str, str],
+    *,
+    timeout: float,
+    resolve: Callable[[Path], Path] = lambda p: p,
+    hidden_env: Sequence[str] = (),
+) -> None:
+    """Run the SMS command once; return if it exited 0, else raise NotifyError.
+
+    A program given as a relative path with a directory part (``scripts/sms.sh``) is taken
+    relative to the instance folder via `resolve`; a bare name is looked up on PATH.
+    `hidden_env` names environment variables the program must not inherit (pwreset's own
+    secrets, such as the SMTP password).
+    """
+    if not template:
+        raise NotifyError("verification.sms_command is empty", code="notify_config")
+    program = template[0]
+    argv = build_argv(template, values)
+    if "/" in program and not Path(program).is_absolute():
+        argv[0] = str(resolve(Path(argv[0])))
+    env = {key: value for key, value in os.environ.items() if key not in set(hidden_env)}
+    # Errors name the program as configured (argv[0] of the template): the filled-in
+    # arguments may hold the code.
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            close_fds=True,
+            start_new_session=True,  # its own process group, killed as a whole on timeout
+        )
+    except FileNotFoundError as exc:
+        raise NotifyError(f"SMS command {program} not found", code="notify_sms_missing") from exc
+    except OSError as exc:
+        raise NotifyError(
+            f"SMS command {program} cannot run: {exc.strerror or exc.__class__.__name__}",
+            code="notify_sms_missing",
+        ) from exc
+    try:
+        status = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        _kill_group(process)
+        raise NotifyError(
+            f"SMS command {program} did not finish within {timeout:g} s and was stopped",
+            code="notify_sms_timeout",
+        ) from exc
+    if status != 0:
+        how = f"was killed by signal {-status}" if status < 0 else f"exited with status {status}"
+        raise NotifyError(f"SMS command {program} {how}", code="notify_sms_failed")
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait()
