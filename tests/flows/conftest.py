@@ -27,12 +27,26 @@ def flows(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     with ExitStack() as stack:
         count = 0
 
+        running: dict[int, ExitStack] = {}
+
+        def start(root: Path, settings: dict[str, Any]) -> FlowStack:
+            own = ExitStack()
+            made = own.enter_context(flow_stack(kind, lab, admin, root, settings))
+            made.restarter = lambda old, new: restart(root, old, new)
+            running[id(made)] = own
+            stack.callback(own.close)
+            return made
+
+        def restart(root: Path, old: FlowStack, settings: dict[str, Any]) -> FlowStack:
+            running.pop(id(old)).close()
+            return start(root, settings)
+
         def make(**settings: Any) -> FlowStack:
             nonlocal count
             count += 1
             root = tmp_path / f"stack{count}"
             root.mkdir()
-            return stack.enter_context(flow_stack(kind, lab, admin, root, settings))
+            return start(root, settings)
 
         yield make
 
