@@ -1,0 +1,154 @@
+"""Enrolled users: `UserRecord` and the store the flows read and write (the original's `Usr`).
+
+A record is kept as one document keyed by its case-folded (domain, username), so a lookup
+is one dict access. The enrollment and the verification-code state are sealed together
+(see `record_cipher`) into one field; everything else is in clear, which is what lets the
+Data Console list users without the data key.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any
+
+from pwreset.server.storage.errors import StoreKeyError
+from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
+from pwreset.server.storage.record_cipher import RecordCipher, sealed_key_id
+
+TABLE = "users"
+# Shown by the console; the sealed field never is.
+CLEAR_FIELDS = (
+    "domain",
+    "username",
+    "email",
+    "language",
+    "auto_enrolled",
+    "wrong_answers",
+    "locked_out",
+    "last_enroll",
+    "last_reset",
+    "last_unlock",
+    "last_change",
+    "missing_since",
+)
+
+
+@dataclass
+class UserRecord:
+    """One enrolled (or auto-enrolled) user."""
+
+    domain: str
+    username: str
+    email: str = ""
+    language: str = "en"
+    enrollment: dict[str, Any] | None = None
+    auto_enrolled: bool = False
+    wrong_answers: int = 0
+    locked_out: bool = False
+    code: dict[str, Any] | None = None
+    last_enroll: float | None = None
+    last_reset: float | None = None
+    last_unlock: float | None = None
+    last_change: float | None = None
+    missing_since: float | None = None
+
+    def __repr__(self) -> str:
+        # The enrollment and code hold hashes: keep them out of logs and tracebacks.
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.name not in ("enrollment", "code")
+        )
+        return f"UserRecord({shown}, enrolled={self.enrollment is not None})"
+
+
+_DEFAULTS = {f.name: f.default for f in fields(UserRecord)}
+
+
+def user_key(domain: str, username: str) -> str:
+    return f"{domain.casefold()}\0{username.casefold()}"
+
+
+def _aad(domain: str, username: str) -> bytes:
+    return b"pwreset user record v1\0" + user_key(domain, username).encode("utf-8")
+
+
+class UserStore:
+    """Users by (domain, username), case-insensitive. Thread-safe; `save` is durable."""
+
+    def __init__(self, storage: JournalStorage, cipher: RecordCipher | None) -> None:
+        self._storage = storage
+        self._cipher = cipher
+
+    def get(self, domain: str, username: str) -> UserRecord | None:
+        value = self._storage.get(TABLE, user_key(domain, username))
+        return None if value is None else self._record(decode_document(value))
+
+    def save(self, record: UserRecord) -> None:
+        self._storage.put(
+            TABLE, user_key(record.domain, record.username), encode_document(self._doc(record))
+        )
+
+    def delete(self, domain: str, username: str) -> bool:
+        return self._storage.delete(TABLE, user_key(domain, username))
+
+    def __len__(self) -> int:
+        return self._storage.count(TABLE)
+
+    def __iter__(self) -> Iterator[UserRecord]:
+        for _, value in self._storage.items(TABLE):
+            yield self._record(decode_document(value))
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Every user's clear fields plus `enrolled` and the sealing key id; needs no key."""
+        for _, value in self._storage.items(TABLE):
+            doc = decode_document(value)
+            row = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
+            row["enrolled"] = bool(doc.get("enrolled", False))
+            row["key_id"] = sealed_key_id(doc["sealed"]) if "sealed" in doc else ""
+            yield row
+
+    def reseal(self, record: UserRecord) -> bool:
+        """Save `record` again if the current data key did not seal it (key rotation)."""
+        value = self._storage.get(TABLE, user_key(record.domain, record.username))
+        if value is None or self._cipher is None:
+            return False
+        sealed = decode_document(value).get("sealed")
+        if sealed is None or sealed_key_id(sealed) == self._cipher.key_id:
+            return False
+        self.save(record)
+        return True
+
+    def _doc(self, record: UserRecord) -> dict[str, Any]:
+        # Defaults are left out: smaller documents, and the memory budget is per record.
+        doc = {
+            name: getattr(record, name)
+            for name in CLEAR_FIELDS
+            if getattr(record, name) != _DEFAULTS[name] or name in ("domain", "username")
+        }
+        if record.enrollment is not None or record.code is not None:
+            if self._cipher is None:
+                raise StoreKeyError("saving an enrollment or code needs the data key")
+            secret = json.dumps({"enrollment": record.enrollment, "code": record.code})
+            doc["sealed"] = self._cipher.seal(
+                secret.encode("utf-8"), _aad(record.domain, record.username)
+            )
+            doc["enrolled"] = record.enrollment is not None
+        return doc
+
+    def _record(self, doc: dict[str, Any]) -> UserRecord:
+        values = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
+        values["domain"] = sys.intern(values["domain"])
+        values["language"] = sys.intern(values["language"])
+        record = UserRecord(**values)
+        sealed = doc.get("sealed")
+        if sealed is not None:
+            if self._cipher is None:
+                raise StoreKeyError("reading an enrollment or code needs the data key")
+            secret = json.loads(self._cipher.open(sealed, _aad(record.domain, record.username)))
+            record.enrollment = secret.get("enrollment")
+            record.code = secret.get("code")
+        return record

@@ -1,0 +1,96 @@
+"""An instance folder (`pwreset init`) with users and audit events written through the
+storage API, the way the flows write them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pwreset.cli import main
+from pwreset.protocol.keys import read_secret_key
+from pwreset.server.storage import AuditEvent, Database, UserRecord
+
+
+@dataclass
+class Instance:
+    root: Path
+    config: Path
+    data_dir: Path
+    key: bytes
+
+    def run(self, *argv: str) -> int:
+        return main([*argv, "-c", str(self.config)])
+
+    def open(self) -> Database:
+        return Database.open(self.data_dir, data_key=self.key)
+
+
+def at(days_ago: int, hour: int = 10) -> float:
+    day = datetime.now().replace(hour=hour, minute=0, second=0, microsecond=0)
+    return (day - timedelta(days=days_ago)).timestamp()
+
+
+USERS = [
+    # name, domain, email, enrolled days ago, reset days ago
+    ("alice", "LAB", "alice@lab.example", 10, 0),
+    ("albert", "LAB", "albert@lab.example", 3, None),
+    ("bob", "LAB", "", 1, 1),
+    ("carol", "CORP", "carol@corp.example", 0, None),
+    ("=cmd", "CORP", "evil@corp.example", 2, None),
+]
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Instance:
+    root = tmp_path / "inst"
+    assert main(["init", str(root)]) == 0
+    inst = Instance(
+        root, root / "pwreset.toml", root / "data", read_secret_key(root / "keys/data.key")
+    )
+    with inst.open() as db:
+        for name, domain, email, enrolled, reset in USERS:
+            db.users.save(
+                UserRecord(
+                    domain,
+                    name,
+                    email=email,
+                    enrollment={"questions": ["q1", "q2"], "answers": ["h1", "h2"]},
+                    last_enroll=at(enrolled),
+                    last_reset=at(reset) if reset is not None else None,
+                )
+            )
+            db.audit.append(
+                AuditEvent(
+                    "success", "enroll", name, domain, "enrolled", ip="10.0.0.5", time=at(enrolled)
+                )
+            )
+            if reset is not None:
+                db.audit.append(
+                    AuditEvent(
+                        "failure",
+                        "reset",
+                        name,
+                        domain,
+                        "incorrect answer",
+                        ip="10.0.0.6",
+                        time=at(reset, 9),
+                    )
+                )
+                db.audit.append(
+                    AuditEvent(
+                        "success",
+                        "reset",
+                        name,
+                        domain,
+                        "password reset",
+                        ip="10.0.0.6",
+                        time=at(reset, 11),
+                    )
+                )
+        db.audit.append(
+            AuditEvent("success", "change", "dave", "LAB", "password changed", time=at(0, 8))
+        )
+    return inst
