@@ -17,7 +17,7 @@ from pwreset.server.directory import Directory, open_directory
 from pwreset.server.flows import FlowContext, Flows
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.tokens import TokenSealer
-from pwreset.server.notify import Notifier
+from pwreset.server.notify import Notifier, NotifyError
 from pwreset.server.service import ResetService
 from pwreset.server.storage import Database, StorageError
 
@@ -66,13 +66,17 @@ def prepare(
         db = Database.open(config.path(config.server.data_dir), data_key=data_key)
     except StorageError as exc:
         raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
-    notifier = Notifier(
-        email=config.email,
-        code_mail=config.code_mail,
-        alerts=config.alerts,
-        verification=config.verification,
-        resolve=config.path,
-    )
+    try:
+        notifier = Notifier(
+            email=config.email,
+            code_mail=config.code_mail,
+            alerts=config.alerts,
+            verification=config.verification,
+            resolve=config.path,
+        )
+    except NotifyError as exc:
+        db.close()
+        raise ConfigError([Problem(file, "email", str(exc))]) from None
     context = FlowContext(
         config=config,
         directories=directories,
@@ -123,5 +127,5 @@ async def serve(
     finally:
         transport.close()
         await service.drain()
-        flows.context.db.close()
+        flows.context.close()
         log.info("pwreset server stopped")

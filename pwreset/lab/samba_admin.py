@@ -124,7 +124,7 @@ class SambaAdmin:
 
     def failed_logons(self, name: str) -> int:
         """Failed binds the directory counts toward its lockout (badPwdCount)."""
-        return int(self._read(name, "badPwdCount") or 0)
+        return int(str(self._read(name, "badPwdCount") or 0))
 
     def must_change(self, name: str) -> bool:
         """Whether the next sign-in must change the password (pwdLastSet = 0)."""
@@ -134,7 +134,7 @@ class SambaAdmin:
         """Set DONT_EXPIRE_PASSWORD (0x10000) in userAccountControl."""
         with self._admin() as conn:
             dn = self._find(conn, name)
-            uac = int(self._read(name, "userAccountControl") or 512) | 0x10000
+            uac = int(str(self._read(name, "userAccountControl") or 512)) | 0x10000
             change = {"userAccountControl": [(MODIFY_REPLACE, [str(uac)])]}
             _check(conn, conn.modify(dn, change), f"never-expires {name}")
 

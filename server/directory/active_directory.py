@@ -157,7 +157,7 @@ class ActiveDirectory:
                 raise self._rejection(svc, user, result, new_password)
 
     def _change(self, conn: ldap3.Connection, user: DirectoryUser, old: str, new: str) -> object:
-        changes = {
+        changes: dict[str, list[tuple[str, list[bytes | str]]]] = {
             "unicodePwd": [
                 (ldap3.MODIFY_DELETE, [_quoted(old)]),
                 (ldap3.MODIFY_ADD, [_quoted(new)]),

@@ -39,17 +39,17 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         what = _FAILURES.get(exc.code, f"refused by the directory ({exc.code})")
         ctx.audit(request, "change", False, username, directory.name, what)
         log.info("change failed: user=%s domain=%s code=%s", username, directory.name, exc.code)
-        ctx.notifier.alert("change", False, ctx.recipient(None, None, directory.name, lang))
+        ctx.alert("change", False, ctx.recipient(None, None, directory.name, lang))
         raise
-    user = directory.find_user(username)
-    canonical = user.username if user else username
+    found = directory.find_user(username)
+    canonical = found.username if found else username
     record = ctx.db.users.get(directory.name, canonical)
     if record is not None and record.enrollment is not None:
         record.last_change = ctx.clock()
         ctx.db.users.save(record)
     ctx.audit(request, "change", True, canonical, directory.name, "password changed")
     log.info("change done: user=%s domain=%s ip=%s", canonical, directory.name, request.client_ip)
-    ctx.notifier.alert("change", True, ctx.recipient(user, record, directory.name, lang))
+    ctx.alert("change", True, ctx.recipient(found, record, directory.name, lang))
     enrolled = record is not None and record.enrollment is not None
     invite = not enrolled and "enroll" in site.flows
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pwreset.config.schema import Config, SiteConfig
@@ -29,6 +30,19 @@ class FlowContext:
     tokens: TokenSealer
     decoys: Decoys
     clock: Callable[[], float] = field(default=time.time)
+    # Alerts go out after the reply: a slow mail server must not hold the flow's answer
+    # past the relay's retries (the reset is done whatever happens to the alert).
+    alerts: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert")
+    )
+
+    def alert(self, event: str, success: bool, to: Recipient) -> None:
+        self.alerts.submit(self.notifier.alert, event, success, to)
+
+    def close(self) -> None:
+        """Send the alerts still queued, then close the database."""
+        self.alerts.shutdown(wait=True)
+        self.db.close()
 
     def site(self, request: Request, flow: str) -> SiteConfig:
         site = self.config.sites.get(request.vdir)

@@ -11,10 +11,16 @@ from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text
 
 
+MAINTENANCE_FLAG = "MAINTENANCE"
+
+
 def enrollment_status(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """`{"isEnrolled": bool}`; unknown users and unknown domains read as false. Not audited."""
     if not ctx.config.api.enrollment_status:
         raise FlowError("api_disabled")
+    # An admin (or a database tool) marks maintenance with this file: say nothing then.
+    if (ctx.config.path(ctx.config.server.data_dir) / MAINTENANCE_FLAG).exists():
+        return {}
     upn = text(request.body, "upn", required=False)
     if upn:
         name, _, suffix = upn.rpartition("@")

@@ -60,16 +60,18 @@ def test_code_length_and_characters(flows, user):
 
 def test_codes_expire(flows, user):
     """apr checklist 38, 39"""
-    stack = flows(verification={**CODES["verification"], "expiry_minutes": 5},
-                  security={"idle_timeout": 0})  # fmt: skip
+    stack = flows(
+        verification={**CODES["verification"], "expiry_minutes": 5}, security={"idle_timeout": 0}
+    )
     assert stack.enroll(user).status_code == 200
     body = _code_step(stack, user)
     code = stack.code_from_mail(_mail(stack, user))
     stack.clock.advance(5 * 60 + 1)
     got = _problem(stack.step("reset", body["flow"], code=code))
     assert (got["code"], got["message"]) == ("code_expired", "RES_CODE_EXPIRED")
-    forever = flows(verification={**CODES["verification"], "expiry_minutes": 0},
-                    security={"idle_timeout": 0})  # fmt: skip
+    forever = flows(
+        verification={**CODES["verification"], "expiry_minutes": 0}, security={"idle_timeout": 0}
+    )
     assert forever.enroll(user).status_code == 200
     body = _code_step(forever, user)
     code = forever.code_from_mail(_mail(forever, user))
@@ -98,8 +100,10 @@ def test_an_earlier_code_is_refused(flows, user):
 
 def test_wrong_codes_count_only_when_configured(flows, user):
     """apr checklist 41"""
-    counting = flows(verification={**CODES["verification"], "lockout_on_wrong_code": True},
-                     security={"lockout_threshold": 2})  # fmt: skip
+    counting = flows(
+        verification={**CODES["verification"], "lockout_on_wrong_code": True},
+        security={"lockout_threshold": 2},
+    )
     assert counting.enroll(user).status_code == 200
     body = _code_step(counting, user)
     assert _problem(counting.step("reset", body["flow"], code="000000x"))["code"] == "wrong_code"
@@ -132,13 +136,15 @@ def test_destinations_are_masked(flows, user):
 
 def test_enrolled_address_and_both(flows, user):
     """apr checklist 90"""
-    enrolled = flows(verification={**CODES["verification"], "email_to": "enrolled"},
-                     enroll={"email": "optional"})  # fmt: skip
+    enrolled = flows(
+        verification={**CODES["verification"], "email_to": "enrolled"}, enroll={"email": "optional"}
+    )
     assert enrolled.enroll(user, email="me@private.example").status_code == 200
     _code_step(enrolled, user)
     assert [m.rcpt_tos for m in enrolled.smtp.wait_for(1)] == [["me@private.example"]]
-    both = flows(verification={**CODES["verification"], "email_to": "both"},
-                 enroll={"email": "optional"})  # fmt: skip
+    both = flows(
+        verification={**CODES["verification"], "email_to": "both"}, enroll={"email": "optional"}
+    )
     assert both.enroll(user, email="me@private.example").status_code == 200
     _code_step(both, user)
     (mail,) = both.smtp.wait_for(1)
@@ -163,8 +169,11 @@ def test_no_code_possible_with_and_without_fallback(flows, user):
 
 def test_auto_enrollment_with_a_code_only(flows, user):
     """apr checklist 54, 55, 57"""
-    stack = flows(verification={**CODES["verification"], "auto_enroll": True},
-                  alerts={"enroll": {"text": {"en": {"subject": "Enrolled", "body": "b"}}}})  # fmt: skip
+    enroll_alert = {"text": {"en": {"subject": "Enrolled", "body": "b"}}}
+    stack = flows(
+        verification={**CODES["verification"], "auto_enroll": True},
+        alerts={"enroll": enroll_alert},
+    )
     reply = stack.start("reset", user).json()
     assert reply["step"]["kind"] == "code"
     (mail,) = stack.smtp.wait_for(1)
@@ -183,9 +192,16 @@ def test_auto_enrollment_with_a_code_only(flows, user):
 
 def test_auto_enrolled_users_need_a_code_even_with_fallback(flows, user):
     """apr checklist 56"""
-    stack = flows(verification={"enabled": True, "email": False, "sms": True,
-                                "sms_command": ["/bin/false"], "auto_enroll": True,
-                                "fallback_without_code": True})  # fmt: skip
+    stack = flows(
+        verification={
+            "enabled": True,
+            "email": False,
+            "sms": True,
+            "sms_command": ["/bin/false"],
+            "auto_enroll": True,
+            "fallback_without_code": True,
+        }
+    )
     assert _problem(stack.start("reset", user))["code"] == "code_not_sent"
 
 

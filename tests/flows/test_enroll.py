@@ -20,7 +20,9 @@ def test_enroll_requires_username_domain_and_password(flows, user):
             "domain": stack.domain,
             "username": user,
             "password": PASSWORD,
-            "answers": [{"question": q, "answer": a} for q, a in zip(QUESTIONS, ANSWERS)],
+            "answers": [
+                {"question": q, "answer": a} for q, a in zip(QUESTIONS, ANSWERS, strict=False)
+            ],
         }
         del body[missing]
         got = _problem(stack.post("enroll", body))

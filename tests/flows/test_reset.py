@@ -32,8 +32,9 @@ def test_unknown_unenrolled_and_wrong_answers_look_alike(flows, user, fresh_user
     assert len({_shape(r) for r in starts.values()}) == 1
     for reply in starts.values():
         assert reply.json()["step"]["prompt"] in QUESTIONS
-    answers = {k: stack.step("reset", r.json()["flow"], answer="a wrong answer")
-               for k, r in starts.items()}  # fmt: skip
+    answers = {
+        k: stack.step("reset", r.json()["flow"], answer="a wrong answer") for k, r in starts.items()
+    }
     assert len({_shape(r) for r in answers.values()}) == 1
     assert _problem(answers["unknown"])["code"] == "wrong_answer"
     # A decoy keeps its questions: asking twice shows the same first question.
@@ -47,8 +48,7 @@ def test_questions_come_one_at_a_time_in_order(flows, user):
     assert stack.enroll(user).status_code == 200
     reply = stack.start("reset", user).json()
     for index, (question, answer) in enumerate(zip(QUESTIONS, ANSWERS, strict=False), 1):
-        assert reply["step"] == {"kind": "question", "index": index, "total": 3,
-                                 "prompt": question}  # fmt: skip
+        assert reply["step"] == {"kind": "question", "index": index, "total": 3, "prompt": question}
         wrong = stack.step("reset", reply["flow"], answer="nope")
         assert _problem(wrong)["code"] == "wrong_answer"  # no way past a question
         reply = stack.step("reset", reply["flow"], answer=answer).json()

@@ -80,6 +80,11 @@ class FlowStack:
     sms_log: Path
     clock: Clock
     data_key: bytes = field(repr=False)
+    restarter: Any = field(default=None, repr=False)
+
+    def restart(self, **settings: Any) -> FlowStack:
+        """Stop this backend; start another on the same instance and data with `settings`."""
+        return self.restarter(self, settings)
 
     # --- requests ---------------------------------------------------------------------------
 
@@ -220,7 +225,8 @@ def _config(
 def flow_stack(
     kind: str, lab: Any, admin: Any, root: Path, settings: dict[str, Any] | None = None
 ) -> Iterator[FlowStack]:
-    """A running backend with `settings` (a dict shaped like pwreset.toml)."""
+    """A running backend with `settings` (a dict shaped like pwreset.toml). Starting again
+    in the same `root` keeps the instance's keys and data."""
     from pwreset.server.runner import serve
 
     recorder = root / "sms_recorder.py"
@@ -232,7 +238,10 @@ def flow_stack(
     with SmtpServer("plain") as smtp:
         data, env = _config(kind, lab, free_port("udp"), smtp, sms, settings or {})
         instance = root / "instance"
-        create_instance(instance, config_text=tomli_w.dumps(data))
+        if (instance / "keys" / "server.key").exists():
+            (instance / "pwreset.toml").write_text(tomli_w.dumps(data))
+        else:
+            create_instance(instance, config_text=tomli_w.dumps(data))
         config = load_config(instance / "pwreset.toml")
         os.environ[env] = lab.service_password
         loop = asyncio.new_event_loop()
