@@ -20,6 +20,7 @@ from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
 from pwreset.server.service import ResetService
 from pwreset.server.storage import Database, StorageError
+from pwreset.server.storage.purge import purge_missing
 
 log = logging.getLogger("pwreset.server")
 
@@ -63,7 +64,12 @@ def prepare(
     if problems:
         raise ConfigError(problems)
     try:
-        db = Database.open(config.path(config.server.data_dir), data_key=data_key)
+        db = Database.open(
+            config.path(config.server.data_dir),
+            data_key=data_key,
+            audit_retention_days=config.storage.audit_retention_days,
+            compact_min_records=config.storage.compact_min_records,
+        )
     except StorageError as exc:
         raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
     try:
@@ -122,10 +128,48 @@ async def serve(
     )
     if ready is not None:
         ready.set()
+    housekeeping = loop.create_task(_daily_purge(flows, config))
     try:
         await stop.wait()
     finally:
+        housekeeping.cancel()
         transport.close()
         await service.drain()
         flows.context.close()
         log.info("pwreset server stopped")
+
+
+_PURGE_EVERY = 24 * 3600.0
+_FIRST_PURGE_AFTER = 3600.0  # not at start-up: restarts should be quick and quiet
+
+
+async def _daily_purge(flows: Flows, config: Config) -> None:
+    """Remove users gone from their directory for `storage.purge_after_days` days."""
+    context = flows.context
+
+    def exists(domain: str, username: str) -> bool | None:
+        directory = context.directories.get(domain)
+        return None if directory is None else directory.user_exists(username)
+
+    def run() -> None:
+        report = purge_missing(
+            context.db.users,
+            context.db.audit,
+            exists,
+            grace_days=config.storage.purge_after_days,
+        )
+        log.info(
+            "purge: %d checked, %d newly missing, %d removed",
+            report.checked,
+            len(report.marked),
+            len(report.removed),
+        )
+
+    await asyncio.sleep(_FIRST_PURGE_AFTER)
+    while True:
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, run)
+        except Exception:
+            # A directory that does not answer stops this round; the next one tries again.
+            log.exception("the purge of users gone from the directory failed")
+        await asyncio.sleep(_PURGE_EVERY)

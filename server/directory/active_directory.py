@@ -63,6 +63,9 @@ class ActiveDirectory:
         with self._connector.session() as svc:
             return self._find(svc, username)
 
+    def user_exists(self, username: str) -> bool:
+        return self.find_user(username) is not None
+
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
         # DOMAIN\\user is accepted; the default filter matches user@domain (the UPN) too.

@@ -57,6 +57,11 @@ class Directory(Protocol):
         """The user, looked up by the service account; None if there is no such user."""
         ...
 
+    def user_exists(self, username: str) -> bool:
+        """Whether the directory still has the user (raises DirectoryError if it cannot
+        tell, so a purge never takes "no answer" for "gone")."""
+        ...
+
     def authenticate(self, username: str, password: str) -> DirectoryUser:
         """Prove the user knows the password with a real bind (a wrong one counts as a
         failed logon in the directory). Expired and must-change passwords are accepted:

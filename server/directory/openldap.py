@@ -53,6 +53,9 @@ class OpenLdap:
         with self._connector.session() as svc:
             return self._find(svc, username)
 
+    def user_exists(self, username: str) -> bool:
+        return self.find_user(username) is not None
+
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
         if not name:

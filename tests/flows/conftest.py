@@ -33,6 +33,7 @@ def flows(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
             own = ExitStack()
             made = own.enter_context(flow_stack(kind, lab, admin, root, settings))
             made.restarter = lambda old, new: restart(root, old, new)
+            made.stopper = lambda: running.pop(id(made)).close()
             running[id(made)] = own
             stack.callback(own.close)
             return made

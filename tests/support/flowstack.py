@@ -81,6 +81,11 @@ class FlowStack:
     clock: Clock
     data_key: bytes = field(repr=False)
     restarter: Any = field(default=None, repr=False)
+    stopper: Any = field(default=None, repr=False)
+
+    def stop(self) -> None:
+        """Stop the backend (its data stays), e.g. to run a console command that writes."""
+        self.stopper()
 
     def restart(self, **settings: Any) -> FlowStack:
         """Stop this backend; start another on the same instance and data with `settings`."""

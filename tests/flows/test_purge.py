@@ -1,0 +1,46 @@
+"""Users deleted from the directory are purged after the grace period and keep their audit
+history (apr checklist 115, 116), on data made by real flows."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from pwreset.cli.users import directory_check
+from pwreset.server.storage import Database
+from pwreset.server.storage.purge import purge_missing
+
+
+def test_users_gone_from_the_directory_are_purged(flows, user, kind, request):
+    stack = flows()
+    assert stack.enroll(user).status_code == 200
+    stack.admin.delete_user(user)
+    stack.stop()
+    lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
+    env = {**os.environ, f"PWRESET_TEST_{kind.upper()}_PASSWORD": lab.service_password}
+    config_file = stack.instance / "pwreset.toml"
+    first = subprocess.run(
+        [sys.executable, "-m", "pwreset", "users", "purge", "-c", str(config_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "1 users checked: 1 newly missing" in first.stdout
+    assert stack.record(user).missing_since is not None  # marked, not yet removed
+    # A week and a day later (the grace period is 7 days), the next purge removes it.
+    with Database.open(stack.data_dir, data_key=stack.data_key) as db:
+        report = purge_missing(
+            db.users,
+            db.audit,
+            directory_check(stack.config),
+            grace_days=7,
+            now=time.time() + 8 * 86400,
+        )
+    assert report.removed == [(stack.domain, user)]
+    assert stack.record(user) is None
+    sources = [(row.source, row.type) for row in stack.audit(user)]
+    assert ("enroll", "success") in sources  # the history stays
+    assert sources[-1][0] == "admin"
