@@ -200,3 +200,17 @@ def test_a_forged_token_is_refused(flows, user):
     forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
     assert _problem(stack.step("reset", forged, answer=ANSWERS[0]))["code"] == "session_expired"
     assert _problem(stack.step("unlock", token, answer=ANSWERS[0]))["code"] == "session_expired"
+
+
+def test_must_change_skips_passwords_that_never_expire(flows, user, kind):
+    """apr checklist 49. OpenLDAP has no per-account "never expires" flag (ppolicy ages
+    come from the policy entry), so this is an Active Directory behaviour."""
+    if kind != "ad":
+        return
+    stack = flows(security={"must_change_after_reset": True})
+    stack.admin.set_never_expires(user)
+    assert stack.enroll(user).status_code == 200
+    token = stack.answer_all("reset", user).json()["flow"]
+    assert stack.step("reset", token, new_password=NEW).status_code == 200
+    assert not stack.admin.must_change(user)
+    assert stack.admin.bind_ok(user, NEW)
