@@ -8,12 +8,13 @@ from contextlib import contextmanager
 from ldap3 import MODIFY_REPLACE, Connection, Server
 from ldap3.utils.dn import escape_rdn
 
-from pwreset.lab import ldapconn, ppolicy
+from pwreset.lab import ldapconn
 from pwreset.lab.admin import BindResult
 from pwreset.lab.errors import LabError
 from pwreset.lab.ldapconn import Changes
 from pwreset.lab.slapd import SlapdLab
 from pwreset.lab.slapd_ldif import ADMIN_LOCK
+from pwreset.server.directory import ppolicy
 
 MAX_BAD_BINDS = 10  # well above pwdMaxFailure (3): lock() gives up after this many
 
@@ -65,12 +66,11 @@ class SlapdAdmin:
         conn = ldapconn.bind(self.server(), self.dn(name), password, ldapconn.PPOLICY_REQUEST)
         try:
             result = conn.result
-            control = (result.get("controls") or {}).get(ldapconn.PPOLICY_OID) or {}
             return BindResult(
                 ok=bool(conn.bound),
                 code=int(result["result"]),
                 message=str(result["message"]),
-                detail=ppolicy.error_name(control.get("value")),
+                detail=ppolicy.from_result(result).error or "",
             )
         finally:
             conn.unbind()

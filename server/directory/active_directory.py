@@ -10,10 +10,10 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.connection import Connector, close
+from pwreset.server.directory.connection import close
+from pwreset.server.directory.ldap_base import LdapDirectory, first, unexpected
 from pwreset.server.directory.policy import AdPolicy, diagnose_rejection
 
 log = logging.getLogger(__name__)
@@ -43,81 +43,30 @@ def _quoted(password: str) -> bytes:
     return f'"{password}"'.encode("utf-16-le")
 
 
-class ActiveDirectory:
-    def __init__(
-        self, domain: DomainConfig, connector: Connector, *, email_attr: str, phone_attr: str
-    ) -> None:
-        self.name = domain.name
-        self._domain = domain
-        self._connector = connector
-        self._email_attr = email_attr
-        self._phone_attr = phone_attr
-
-    def check(self) -> None:
-        with self._connector.session():
-            pass
-
-    # --- looking users up -------------------------------------------------------------------
-
-    def find_user(self, username: str) -> DirectoryUser | None:
-        with self._connector.session() as svc:
-            return self._find(svc, username)
-
-    def user_exists(self, username: str) -> bool:
-        return self.find_user(username) is not None
-
+class ActiveDirectory(LdapDirectory):
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
         # DOMAIN\\user is accepted; the default filter matches user@domain (the UPN) too.
         if "\\" in name:
             name = name.split("\\", 1)[1]
-        if not name:
+        found = self._search_one(
+            svc, name, ["sAMAccountName", "userAccountControl", _COMPUTED_UAC, "pwdLastSet"]
+        )
+        if found is None:
             return None
-        flt = self._domain.effective_user_filter().replace("{username}", escape_filter_chars(name))
-        attributes = [
-            "sAMAccountName",
-            "userAccountControl",
-            _COMPUTED_UAC,
-            "pwdLastSet",
-            self._email_attr,
-            self._phone_attr,
-        ]
-        try:
-            svc.search(
-                self._domain.base_dn,
-                flt,
-                search_scope=ldap3.SUBTREE,
-                attributes=attributes,
-                size_limit=2,
-            )
-        except LDAPException as exc:
-            log.error("domain %s: user search failed: %s", self.name, type(exc).__name__)
-            raise DirectoryError("directory_unreachable") from None
-        # Searches at the domain root also return referrals (searchResRef): skip them.
-        entries = [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
-        if len(entries) != 1:
-            if len(entries) > 1:
-                log.warning("domain %s: the user filter matched several entries", self.name)
-            return None
-        attrs = entries[0].get("attributes") or {}
+        dn, attrs = found
         uac = _int(attrs.get("userAccountControl"))
         computed = _int(attrs.get(_COMPUTED_UAC))
         return DirectoryUser(
-            dn=str(entries[0]["dn"]),
-            username=_first(attrs.get("sAMAccountName")) or name,
-            email=_first(attrs.get(self._email_attr)),
-            phone=_first(attrs.get(self._phone_attr)),
+            dn=dn,
+            username=first(attrs.get("sAMAccountName")) or name,
             disabled=bool(uac & _UF_ACCOUNTDISABLE),
             locked=bool(computed & _UF_LOCKOUT),
             password_never_expires=bool(uac & _UF_DONT_EXPIRE_PASSWD),
             password_set=_filetime(attrs.get("pwdLastSet")),
+            email=first(attrs.get(self._email_attr)),
+            phone=first(attrs.get(self._phone_attr)),
         )
-
-    def _require(self, svc: ldap3.Connection, username: str) -> DirectoryUser:
-        user = self._find(svc, username)
-        if user is None:
-            raise DirectoryError("wrong_password")
-        return user
 
     # --- the user's own password --------------------------------------------------------------
 
@@ -136,7 +85,7 @@ class ActiveDirectory:
         """Raise the error of a failed user bind, or return the sub-code of a bind that
         proved the password (expired / must change) when that is allowed."""
         if results.code(result) != results.INVALID_CREDENTIALS:
-            raise _unexpected(self.name, "bind", result)
+            raise unexpected(self.name, "bind", result)
         data = results.ad_bind_data(result)
         if allow_password_right and data in _PASSWORD_RIGHT:
             return data
@@ -190,7 +139,7 @@ class ActiveDirectory:
         with self._connector.session() as svc:
             result = self._modify(svc, user.dn, {"lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])]})
             if results.code(result) != results.SUCCESS:
-                raise _unexpected(self.name, "unlock", result)
+                raise unexpected(self.name, "unlock", result)
 
     def is_member(self, user: DirectoryUser, groups: Sequence[str]) -> bool:
         if not groups:
@@ -276,7 +225,7 @@ class ActiveDirectory:
             return DirectoryError(
                 "directory_refused", "the service account is not allowed to change this account"
             )
-        raise _unexpected(self.name, "modify", result)
+        raise unexpected(self.name, "modify", result)
 
 
 def _samba_reason(reason: str) -> str | None:
@@ -292,26 +241,9 @@ def _samba_reason(reason: str) -> str | None:
     return None
 
 
-def _unexpected(domain: str, operation: str, result: object) -> DirectoryError:
-    log.error(
-        "domain %s: unexpected %s result %s %s",
-        domain,
-        operation,
-        results.code(result),
-        results.message(result)[:200],
-    )
-    return DirectoryError("directory_refused", results.directory_reason(results.message(result)))
-
-
-def _first(value: object) -> str:
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return str(value or "")
-
-
 def _int(value: object) -> int:
     try:
-        return int(_first(value) or 0)
+        return int(first(value) or 0)
     except ValueError:
         return 0
 

@@ -12,10 +12,10 @@ import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
-from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import ppolicy, results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.connection import Connector, close
+from pwreset.server.directory.connection import close
+from pwreset.server.directory.ldap_base import LdapDirectory, first, unexpected
 
 log = logging.getLogger(__name__)
 
@@ -35,72 +35,23 @@ _POLICY_ERRORS = {
 }
 
 
-class OpenLdap:
-    def __init__(
-        self, domain: DomainConfig, connector: Connector, *, email_attr: str, phone_attr: str
-    ) -> None:
-        self.name = domain.name
-        self._domain = domain
-        self._connector = connector
-        self._email_attr = email_attr
-        self._phone_attr = phone_attr
-
-    def check(self) -> None:
-        with self._connector.session():
-            pass
-
-    def find_user(self, username: str) -> DirectoryUser | None:
-        with self._connector.session() as svc:
-            return self._find(svc, username)
-
-    def user_exists(self, username: str) -> bool:
-        return self.find_user(username) is not None
-
+class OpenLdap(LdapDirectory):
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
-        if not name:
+        found = self._search_one(svc, name, ["uid", "pwdAccountLockedTime", "pwdChangedTime"])
+        if found is None:
             return None
-        flt = self._domain.effective_user_filter().replace("{username}", escape_filter_chars(name))
-        attributes = [
-            "uid",
-            "pwdAccountLockedTime",
-            "pwdChangedTime",
-            self._email_attr,
-            self._phone_attr,
-        ]
-        try:
-            svc.search(
-                self._domain.base_dn,
-                flt,
-                search_scope=ldap3.SUBTREE,
-                attributes=attributes,
-                size_limit=2,
-            )
-        except LDAPException as exc:
-            log.error("domain %s: user search failed: %s", self.name, type(exc).__name__)
-            raise DirectoryError("directory_unreachable") from None
-        entries = [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
-        if len(entries) != 1:
-            if len(entries) > 1:
-                log.warning("domain %s: the user filter matched several entries", self.name)
-            return None
-        attrs = entries[0].get("attributes") or {}
-        locked_time = _first(attrs.get("pwdAccountLockedTime"))
+        dn, attrs = found
+        locked_time = first(attrs.get("pwdAccountLockedTime"))
         return DirectoryUser(
-            dn=str(entries[0]["dn"]),
-            username=_first(attrs.get("uid")) or name,
-            email=_first(attrs.get(self._email_attr)),
-            phone=_first(attrs.get(self._phone_attr)),
+            dn=dn,
+            username=first(attrs.get("uid")) or name,
             disabled=locked_time == _ADMIN_LOCK,
             locked=bool(locked_time) and locked_time != _ADMIN_LOCK,
-            password_set=_generalized_time(_first(attrs.get("pwdChangedTime"))),
+            password_set=_generalized_time(first(attrs.get("pwdChangedTime"))),
+            email=first(attrs.get(self._email_attr)),
+            phone=first(attrs.get(self._phone_attr)),
         )
-
-    def _require(self, svc: ldap3.Connection, username: str) -> DirectoryUser:
-        user = self._find(svc, username)
-        if user is None:
-            raise DirectoryError("wrong_password")
-        return user
 
     def authenticate(self, username: str, password: str) -> DirectoryUser:
         with self._connector.session() as svc:
@@ -123,7 +74,7 @@ class OpenLdap:
             raise DirectoryError("account_disabled" if user.disabled else "account_locked")
         if results.code(result) == results.INVALID_CREDENTIALS:
             raise DirectoryError("wrong_password")
-        raise _unexpected(self.name, "bind", result)
+        raise unexpected(self.name, "bind", result)
 
     def change_password(self, username: str, old_password: str, new_password: str) -> None:
         with self._connector.session() as svc:
@@ -239,7 +190,7 @@ class OpenLdap:
             log.error("domain %s: %s failed: %s", self.name, what, type(exc).__name__)
             raise DirectoryError("directory_unreachable") from None
         if results.code(conn.result) != results.SUCCESS:
-            raise _unexpected(self.name, what, conn.result)
+            raise unexpected(self.name, what, conn.result)
 
 
 def _rejection(domain: str, result: object) -> DirectoryError:
@@ -252,26 +203,7 @@ def _rejection(domain: str, result: object) -> DirectoryError:
         return DirectoryError("wrong_password")
     if code == results.CONSTRAINT_VIOLATION:
         return DirectoryError("password_rejected", reason)
-    return _unexpected(domain, "password modify", result)
-
-
-def _unexpected(domain: str, operation: str, result: object) -> DirectoryError:
-    log.error(
-        "domain %s: unexpected %s result %s %s",
-        domain,
-        operation,
-        results.code(result),
-        results.message(result)[:200],
-    )
-    if results.code(result) == results.INSUFFICIENT_ACCESS:
-        return DirectoryError("directory_refused", "the service account lacks a right")
-    return DirectoryError("directory_refused", results.directory_reason(results.message(result)))
-
-
-def _first(value: object) -> str:
-    if isinstance(value, list):
-        value = value[0] if value else ""
-    return str(value or "")
+    return unexpected(domain, "password modify", result)
 
 
 def _generalized_time(value: str) -> float | None:

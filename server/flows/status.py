@@ -10,7 +10,6 @@ from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text
 
-
 MAINTENANCE_FLAG = "MAINTENANCE"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import re
 import os
 import sys
 import threading
@@ -172,8 +173,10 @@ class FlowStack:
         assert found, f"no mail to {to}"
         body = found[-1].message.get_body(("plain",))
         assert body is not None
-        words = [w.strip(".,") for w in body.get_content().split()]
-        return next(w for w in words if w.isalnum() and any(c.isdigit() for c in w))
+        # The stock English code mail: "Your verification code is <CODE>."
+        match = re.search(r"code is ([0-9A-Z]+)\.", body.get_content())
+        assert match, body.get_content()
+        return match.group(1)
 
     def sms(self) -> list[list[str]]:
         if not self.sms_log.exists():
