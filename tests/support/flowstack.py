@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import re
 import os
+import re
 import sys
 import threading
 import time
