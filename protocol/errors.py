@@ -98,9 +98,7 @@ _KINDS: tuple[ErrorKind, ...] = (
         400,
         "Two questions are the same; choose different ones.",
     ),
-    ErrorKind(
-        "unknown_question", "RES_UNKNOWN_QUESTION", 400, "Choose a question from the list."
-    ),
+    ErrorKind("unknown_question", "RES_UNKNOWN_QUESTION", 400, "Choose a question from the list."),
     ErrorKind(
         "answer_too_short",
         "RES_ANSWER_TOO_SHORT",
@@ -129,9 +127,7 @@ _KINDS: tuple[ErrorKind, ...] = (
         410,
         "The session expired after a period of inactivity; start again.",
     ),
-    ErrorKind(
-        "api_disabled", "RES_API_DISABLED", 403, "The enrollment status API is not enabled."
-    ),
+    ErrorKind("api_disabled", "RES_API_DISABLED", 403, "The enrollment status API is not enabled."),
     # --- transport ----------------------------------------------------------------------------
     ErrorKind(
         "server_unreachable",
