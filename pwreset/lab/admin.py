@@ -45,6 +45,10 @@ class DirectoryAdmin(Protocol):
         """An administrator's password reset, optionally forcing a change at next logon."""
         ...
 
+    def set_attribute(self, name: str, attribute: str, value: str) -> None:
+        """Replace one attribute of the user."""
+        ...
+
     def expire_password(self, name: str) -> None:
         """Make the user's password expired (the user may no longer sign in with it)."""
         ...

@@ -162,6 +162,13 @@ class SambaAdmin:
             values = conn.response[0]["attributes"].get(attribute)
             return values[0] if isinstance(values, list) and values else values
 
+    def set_attribute(self, name: str, attribute: str, value: str) -> None:
+        """Replace one attribute of the user (contact details for the tests)."""
+        with self._admin() as conn:
+            dn = self.dn(name)
+            change = {attribute: [(MODIFY_REPLACE, [value])]}
+            _check(conn, conn.modify(dn, change), f"set {attribute} of {name}")
+
     def expire_password(self, name: str) -> None:
         """Make the password expired (pwdLastSet 100 days ago, maxPwdAge 90). LDAP only
         accepts 0 or -1 there, so this writes the local sam.ldb with Debian's python3,

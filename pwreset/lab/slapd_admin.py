@@ -145,6 +145,13 @@ class SlapdAdmin:
             return group
         return self.dn(name)
 
+    def set_attribute(self, name: str, attribute: str, value: str) -> None:
+        """Replace one attribute of the user (contact details for the tests)."""
+        with self._admin() as conn:
+            dn = self.dn(name)
+            change = {attribute: [(MODIFY_REPLACE, [value])]}
+            _check(conn, conn.modify(dn, change), f"set {attribute} of {name}")
+
     def expire_password(self, name: str) -> None:
         """Make the password expired: pwdChangedTime is NO-USER-MODIFICATION, so the rootdn
         sets it with the Relax control (pwdMaxAge is 90 days in the lab policy)."""

@@ -221,3 +221,21 @@ def test_auto_enrolled_users_are_refused_once_it_is_switched_off(flows, user):
     assert _problem(off.step("reset", reply["flow"], answer="x"))["code"] == "wrong_answer"
     status = off.relay.get(f"/pwreset/api/v1/enrollments/{off.domain}/{user}")
     assert status.json() == {"isEnrolled": False}
+
+
+def test_contact_attributes_are_configurable(flows, user):
+    """apr checklist 91: e-mail and phone come from the configured directory attributes"""
+    stack = flows(
+        verification={
+            **CODES["verification"],
+            "sms": True,
+            "email_attribute": "description",
+            "phone_attribute": "telephoneNumber",
+        }
+    )
+    stack.admin.set_attribute(user, "description", "elsewhere@mail.example")
+    stack.admin.set_attribute(user, "telephoneNumber", "+15550123")
+    assert stack.enroll(user).status_code == 200
+    _code_step(stack, user)
+    assert [m.rcpt_tos for m in stack.smtp.wait_for(1)] == [["elsewhere@mail.example"]]
+    assert stack.sms()[0][0] == "+15550123"
