@@ -20,7 +20,6 @@ from pwreset.lab import (
     SlapdLab,
     ensure_packages,
     ldapconn,
-    ppolicy,
     samba_cache,
     start_samba,
 )
@@ -321,14 +320,6 @@ def test_old_or_half_built_cache_entries_are_not_used(tmp_path: Path) -> None:
     old = time.time() - samba_cache.MAX_AGE_SECONDS - 60
     os.utime(entry / samba_cache.BUILT_AT, (old, old))
     assert not samba_cache.is_usable(entry)
-
-
-def test_ppolicy_error_decoding() -> None:
-    assert ppolicy.error_name(b"0\x03\x81\x01\x01") == "accountLocked"
-    assert ppolicy.error_name(b"0\x03\x81\x01\x02") == "changeAfterReset"
-    # a warning (timeBeforeExpiration 172800) and no error
-    assert ppolicy.error_name(b"0\x07\xa0\x05\x80\x03\x02\xa3\x00") == ""
-    assert ppolicy.error_name(None) == ""
 
 
 def test_missing_packages_are_named_with_the_apt_command(
