@@ -76,6 +76,12 @@ def _wait_gone(pgid: int, timeout: float) -> bool:
     while True:
         _reap(pgid)
         if not _group_alive(pgid):
+            # A zombie no longer counts as alive: collect our own child's exit status now,
+            # or it stays a zombie (and Python warns it is "still running").
+            child = _children.pop(pgid, None)
+            if child is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(5)
             return True
         if time.monotonic() > deadline:
             return False
