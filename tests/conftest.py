@@ -90,3 +90,9 @@ def samba_admin(samba_lab: SambaLab) -> SambaAdmin:
 def fresh_user_name() -> str:
     """A unique name for a user only this test creates (fits sAMAccountName's 20 chars)."""
     return "t" + secrets.token_hex(4)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, where asyncio.run() would then fail."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -25,6 +25,8 @@ def _files(*roots: Path) -> list[Path]:
 
 
 def _leaks(files: list[Path], needles: set[str]) -> list[str]:
+    # Short values ("no", a one-letter wrong answer) turn up anywhere by chance.
+    needles = {n for n in needles if len(n) >= 8}
     found = []
     encoded = {n: (n.encode(), n.encode("utf-16-le")) for n in needles}
     for path in files:
