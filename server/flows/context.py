@@ -13,7 +13,6 @@ from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryUser
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.errors import FlowError
-from pwreset.server.flows.fields import text
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
 from pwreset.server.storage import AuditEvent, Database, UserRecord
@@ -105,7 +104,3 @@ def lang_of(request: Request) -> str:
     if isinstance(value, str) and value:
         return value.split("-")[0].lower()[:8]
     return "en"
-
-
-def username_of(request: Request) -> str:
-    return text(request.body, "username")

@@ -26,7 +26,7 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     settings = ctx.config.enroll
     lang = lang_of(request)
     email = _email(request.body, settings)
-    pairs = _answers(request.body.get("answers"), settings, lang)
+    pairs = _answers(request.body.get("answers"), settings)
     username = body["username"]
     try:
         user = directory.authenticate(username, body["password"])
@@ -76,8 +76,9 @@ def _email(body: Mapping[str, Any], settings: EnrollSettings) -> str:
     return value
 
 
-def _answers(raw: object, settings: EnrollSettings, lang: str) -> list[tuple[str, str]]:
-    """The (question, answer) pairs, checked the way the enroll page checks them."""
+def _answers(raw: object, settings: EnrollSettings) -> list[tuple[str, str]]:
+    """The (question, answer) pairs, checked the way the enroll page checks them; a
+    question from any configured language's list is accepted."""
     if not isinstance(raw, Sequence) or isinstance(raw, str):
         raise FlowError("bad_request", "answers must be a list")
     if len(raw) != settings.questions:
@@ -114,5 +115,4 @@ def _answers(raw: object, settings: EnrollSettings, lang: str) -> list[tuple[str
                 **{"1": str(number), "2": str(settings.min_answer_chars)},
             )
         pairs.append((question, answer))
-    del lang  # questions in any configured language are accepted
     return pairs

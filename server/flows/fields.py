@@ -37,10 +37,3 @@ def text(body: Mapping[str, Any], name: str, *, required: bool = True) -> str:
 
 def texts(body: Mapping[str, Any], *names: str) -> dict[str, str]:
     return {name: text(body, name) for name in names}
-
-
-def language(body: Mapping[str, Any]) -> str:
-    lang = body.get("lang")
-    if isinstance(lang, str) and 0 < len(lang) <= LIMITS["lang"]:
-        return lang.strip().split("-")[0].lower() or "en"
-    return "en"

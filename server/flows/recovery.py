@@ -70,8 +70,7 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
 
 
 def step(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
-    site = ctx.site(request, kind)
-    del site
+    ctx.site(request, kind)  # the flow may have been switched off since it started
     token = text(request.body, "flow")
     try:
         state = ctx.tokens.open(token, request.vdir)
