@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pwreset.builder.errors import BuildError
+from pwreset.builder.filecache import FileCache
 from pwreset.builder.layers import Layers
 from pwreset.builder.themes import ThemeOption
 
@@ -18,6 +19,9 @@ SCRIPT = "pwreset.js"
 # Appended after the stylesheet from every layer that has one (lowest first), so a few
 # rules in custom/ restyle a site without copying the theme's whole stylesheet.
 EXTRA_STYLESHEET = "extra.css"
+
+
+_FILES: FileCache[bytes] = FileCache()
 
 
 class UnknownAssetError(LookupError):
@@ -51,7 +55,14 @@ def css_root_block(options: Mapping[str, ThemeOption]) -> str:
     return ":root {\n" + "\n".join(lines) + "\n}\n" if lines else ""
 
 
-def build_assets(layers: Layers, options: Mapping[str, ThemeOption]) -> Assets:
+def build_assets(
+    layers: Layers,
+    options: Mapping[str, ThemeOption],
+    tools: Mapping[str, Path] | None = None,
+) -> Assets:
+    """The site's assets. `tools` are scripts of the builder itself (the preview's reload
+    hook, the gallery's player) added to preview and gallery builds only, fingerprinted
+    like the page script."""
     statics = layers.static_files()
     files: dict[str, bytes] = {}
     urls: dict[str, str] = {}
@@ -67,7 +78,9 @@ def build_assets(layers: Layers, options: Mapping[str, ThemeOption]) -> Assets:
             *(_read(path) for path in layers.static_copies(EXTRA_STYLESHEET)),
         ]
     )
-    for name, data in ((STYLESHEET, stylesheet), (SCRIPT, _read(statics[SCRIPT]))):
+    bundles = [(STYLESHEET, stylesheet), (SCRIPT, _read(statics[SCRIPT]))]
+    bundles += [(name, _read(path)) for name, path in (tools or {}).items()]
+    for name, data in bundles:
         stem, suffix = name.rsplit(".", 1)
         target = f"{ASSETS_DIR}/{stem}.{fingerprint(data)}.{suffix}"
         files[target] = data
@@ -85,6 +98,11 @@ def build_assets(layers: Layers, options: Mapping[str, ThemeOption]) -> Assets:
 
 
 def _read(path: Path) -> bytes:
+    """A static file's bytes; fifty sites on one theme read each stock file once."""
+    return _FILES.get(path, _read_now)
+
+
+def _read_now(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:

@@ -19,6 +19,23 @@ from jinja2 import (
 from pwreset.builder.errors import BuildError
 from pwreset.builder.layers import Layers
 
+# One environment per search path, kept for the life of the process: sites that share a
+# theme chain (and have no template overrides of their own) share compiled templates, and
+# `--watch` recompiles only the template whose file changed (Jinja checks mtimes).
+_ENVIRONMENTS: dict[tuple[tuple[Path, ...], tuple[Path, ...]], Environment] = {}
+_MAX_ENVIRONMENTS = 256
+
+
+def environment_for(layers: Layers) -> Environment:
+    """The cached environment of this search path (see `make_environment`)."""
+    key = (tuple(layers.template_dirs()), tuple(layers.template_dirs(theme_only=True)))
+    env = _ENVIRONMENTS.get(key)
+    if env is None:
+        if len(_ENVIRONMENTS) >= _MAX_ENVIRONMENTS:
+            _ENVIRONMENTS.clear()
+        env = _ENVIRONMENTS[key] = make_environment(layers)
+    return env
+
 
 def make_environment(layers: Layers) -> Environment:
     """Autoescaped, and strict: an undefined name fails the build instead of rendering

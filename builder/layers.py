@@ -7,6 +7,7 @@ and tests can assert the path itself.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.resources import files
@@ -26,6 +27,8 @@ BASE_TEMPLATES = Path(str(files("pwreset.templates")))
 THEME_PREFIX = "theme"
 
 LayerKind = Literal["site", "custom", "theme", "base"]
+# The three kinds of file the search path resolves.
+AssetKind = Literal["templates", "static", "messages"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +41,17 @@ class Layer:
     templates: Path
     static: Path | None
     messages: Path | None
+    # Shipped with pwreset (a stock theme or the base templates): replaced by an upgrade,
+    # never edited by users. Files in other layers that shadow these are "overrides".
+    stock: bool = False
 
     @classmethod
-    def folder(cls, kind: LayerKind, name: str, root: Path) -> Layer:
+    def folder(cls, kind: LayerKind, name: str, root: Path, *, stock: bool = False) -> Layer:
         """A layer laid out as `templates/`, `static/` and `messages/` under `root`."""
-        return cls(kind, name, root, root / "templates", root / "static", root / "messages")
+        return cls(kind, name, root, root / "templates", root / "static", root / "messages", stock)
+
+    def folder_of(self, what: AssetKind) -> Path | None:
+        return {"templates": self.templates, "static": self.static, "messages": self.messages}[what]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.name!r}: {self.root}"
@@ -75,8 +84,13 @@ class Layers:
         layers = (
             Layer.folder("site", vdir, config.path(Path("sites")) / vdir),
             Layer.folder("custom", "custom", config.path(Path("custom"))),
-            *(Layer.folder("theme", theme.name, theme.root) for theme in chain),
-            Layer("base", "base", base_templates, base_templates, None, None),
+            *(
+                Layer.folder(
+                    "theme", theme.name, theme.root, stock=_is_under(theme.root, stock_themes)
+                )
+                for theme in chain
+            ),
+            Layer("base", "base", base_templates, base_templates, None, None, stock=True),
         )
         return cls(vdir, chain, layers)
 
@@ -100,16 +114,21 @@ class Layers:
         return [d for d in (layer.messages for layer in self.layers) if d and d.is_dir()]
 
     def loader(self) -> BaseLoader:
-        """Jinja's stock loaders over the path: plain names search every layer; `theme:NAME`
-        searches only the theme chain and base, so an override can extend what it shadows."""
+        """Jinja's stock loaders over the path. Plain names search every layer; prefixes
+        reach past the layers above, so a file can extend the one it shadows:
+
+        - `theme:NAME` the theme chain and base (what an override in sites/ or custom/ hides)
+        - `<theme>:NAME` that one theme of the chain (a theme extending its parent's page)
+        - `base:NAME` the base templates alone
+        """
+        prefixes: dict[str, BaseLoader] = {
+            THEME_PREFIX: FileSystemLoader(self.template_dirs(theme_only=True)),
+        }
+        for layer in self.layers:
+            if layer.kind == "base" or (layer.kind == "theme" and layer.name not in prefixes):
+                prefixes.setdefault(layer.name, FileSystemLoader([layer.templates]))
         return ChoiceLoader(
-            [
-                FileSystemLoader(self.template_dirs()),
-                PrefixLoader(
-                    {THEME_PREFIX: FileSystemLoader(self.template_dirs(theme_only=True))},
-                    delimiter=":",
-                ),
-            ]
+            [FileSystemLoader(self.template_dirs()), PrefixLoader(prefixes, delimiter=":")]
         )
 
     def static_files(self) -> dict[str, Path]:
@@ -120,9 +139,21 @@ class Layers:
         """
         found: dict[str, Path] = {}
         for folder in reversed(self.static_dirs()):
-            for path in _files_under(folder):
-                found[path.relative_to(folder).as_posix()] = path
+            for name in files_under(folder):
+                found[name] = folder / name
         return found
+
+    def candidates(self, what: AssetKind, name: str) -> list[tuple[Layer, Path, bool]]:
+        """For `--explain` and the upgrade record: every layer's path for file `name`
+        (relative to its `templates/`, `static/` or `messages/` folder), highest first,
+        and whether the file is there. The first present one is the file that wins."""
+        rows: list[tuple[Layer, Path, bool]] = []
+        for layer in self.layers:
+            folder = layer.folder_of(what)
+            if folder is not None:
+                path = folder / name
+                rows.append((layer, path, path.is_file()))
+        return rows
 
     def static_copies(self, name: str) -> list[Path]:
         """Every layer's copy of static file `name`, lowest layer first (for bundles that
@@ -134,9 +165,29 @@ class Layers:
         return [str(layer) for layer in self.layers]
 
 
-def _files_under(folder: Path) -> Iterator[Path]:
-    # Dot files (.gitkeep, .DS_Store, editor swap files) are never part of a site.
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if path.is_file() and not any(part.startswith(".") for part in relative.parts):
-            yield path
+def files_under(folder: Path) -> tuple[str, ...]:
+    """The files below `folder` as sorted relative POSIX paths, without dot files (.gitkeep,
+    .DS_Store, editor swap files are never part of a site)."""
+    return tuple(_walk(folder, ""))
+
+
+def _walk(folder: Path, prefix: str) -> Iterator[str]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            yield from _walk(Path(entry.path), f"{prefix}{entry.name}/")
+        elif entry.is_file():
+            yield prefix + entry.name
+
+
+def _is_under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

@@ -1,4 +1,5 @@
-"""Which pages a site gets: the menu, and one page per enabled flow that has a template.
+"""Which pages a site gets: the menu, one page per enabled flow that has a template, and
+the critical-error page.
 
 Flows are data: a flow added to the schema shows up once some layer provides `<flow>.html`.
 """
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 MENU = "index"
+# The critical-error page (the original product's error template): not a menu entry.
+ERROR = "error"
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class Page:
 def site_pages(
     vdir: str, flows: Sequence[str], has_template: Callable[[str], bool]
 ) -> tuple[Page, ...]:
-    """The menu first, then the enabled flows in the site's own order (the menu's order)."""
+    """The menu first, then the enabled flows in the site's own order (the menu's order),
+    then the error page when some layer has one."""
     pages = [Page(MENU, None)]
     for flow in flows:
         page = Page(flow, flow)
@@ -51,4 +55,7 @@ def site_pages(
                 flow,
                 page.template,
             )
+    error = Page(ERROR, None)
+    if has_template(error.template):
+        pages.append(error)
     return tuple(pages)

@@ -1,38 +1,23 @@
 """Everything one site consists of, rendered in memory: nothing touches the output folder
-until every page of every selected site has rendered."""
+until every page of every selected site has rendered.
+
+A site is built once per language: the main language's pages at the site root (so links
+that name no language keep working), every other language's in a folder named after it
+(`de/change.html`), all sharing one `assets/` folder.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
-from pwreset.builder.assets import build_assets
-from pwreset.builder.environment import has_template, make_environment, render_template
+from pwreset.builder.context import folder_prefix, language_links, page_path
 from pwreset.builder.errors import BuildError
+from pwreset.builder.gallery import render_gallery
+from pwreset.builder.languages import Language
 from pwreset.builder.layers import Layers
-from pwreset.builder.messages import load_catalog
-from pwreset.builder.pages import Page, site_pages
-from pwreset.builder.themes import option_values
+from pwreset.builder.render_plan import PREVIEW_SCRIPT, BuildOptions, SitePlan, plan_site
 from pwreset.config.schema import Config
-
-
-@dataclass(frozen=True)
-class SiteView:
-    """What templates see of the site's configuration (never server or key settings)."""
-
-    vdir: str
-    title: str
-    language: str
-    domains: tuple[str, ...]
-    flows: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ThemeView:
-    name: str
-    options: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -41,42 +26,49 @@ class RenderedSite:
 
     vdir: str
     layers: Layers
-    pages: tuple[Page, ...]
+    pages: tuple[str, ...]
     files: Mapping[str, bytes]
 
 
-def api_base(config: Config, vdir: str) -> str:
-    """Where the pages send requests: the site's `api_base`, else the same origin."""
-    return config.sites[vdir].api_base.rstrip("/") or f"/{vdir}/api/v1"
-
-
-def render_site(config: Config, vdir: str) -> RenderedSite:
+def render_site(config: Config, vdir: str, options: BuildOptions | None = None) -> RenderedSite:
     """Render site `vdir`; every failure is a BuildError naming the site."""
     try:
-        return _render(config, vdir)
+        return _render(config, vdir, options or BuildOptions())
     except BuildError as exc:
         raise exc.for_site(vdir) from None
 
 
-def _render(config: Config, vdir: str) -> RenderedSite:
-    site = config.sites[vdir]
-    layers = Layers.for_site(config, vdir)
-    options = option_values(layers.themes)
-    catalog = load_catalog(layers.message_dirs(), site.language)
-    assets = build_assets(layers, options)
-    env = make_environment(layers)
-    pages = site_pages(vdir, site.flows, partial(has_template, env))
-    context: dict[str, Any] = {
-        "site": SiteView(vdir, site.title, site.language, tuple(site.domains), tuple(site.flows)),
-        "theme": ThemeView(layers.theme.name, {k: o.default for k, o in options.items()}),
-        "api_base": api_base(config, vdir),
-        "menu": [page for page in pages if page.flow is not None],
-        "msg": catalog.text,
-        "client_messages": catalog.client_messages(),
-        "asset": assets.url,
-    }
-    files = dict(assets.files)
-    for page in pages:
-        html = render_template(env, page.template, {**context, "page": page})
-        files[page.output] = html.encode("utf-8")
-    return RenderedSite(vdir, layers, pages, files)
+def _render(config: Config, vdir: str, options: BuildOptions) -> RenderedSite:
+    plan = plan_site(config, vdir, options)
+    files: dict[str, bytes] = dict(plan.assets.files)
+    hook = _script_hook(plan, PREVIEW_SCRIPT) if options.preview else None
+
+    def decorate(html: str, folder: str) -> str:
+        """Add the preview's reload hook before `</head>` (preview builds only), whatever
+        the templates look like, so no production page can carry it by accident."""
+        if hook is None:
+            return html
+        return html.replace("</head>", hook(folder_prefix(folder)) + "</head>", 1)
+
+    outputs: list[str] = []
+    for language in plan.languages:
+        for page in plan.pages:
+            links = language_links(page, plan.languages, language.folder, _folder)
+            html = plan.render(
+                page, language, folder=language.folder, languages=links, alternates=links
+            )
+            output = page_path(language.folder, page)
+            files[output] = decorate(html, language.folder).encode("utf-8")
+            outputs.append(output)
+    if options.gallery:
+        files.update(render_gallery(plan, decorate))
+    return RenderedSite(vdir, plan.layers, tuple(outputs), files)
+
+
+def _folder(language: Language) -> str:
+    return language.folder
+
+
+def _script_hook(plan: SitePlan, name: str) -> Callable[[str], str]:
+    url = plan.assets.url(name)
+    return lambda root: f'<script src="{root}{url}" defer></script>\n'

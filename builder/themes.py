@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pwreset.builder.errors import BuildError
+from pwreset.builder.filecache import FileCache
 
 # Stock themes ship inside the package; users never edit them (DESIGN.md, upgrade safety).
 STOCK_THEMES = Path(str(files("pwreset.themes")))
@@ -49,6 +50,9 @@ class Theme:
     declared: Mapping[str, ThemeOption]
     # New defaults for options an ancestor declares (`primary = "#b00"` under [options]).
     defaults: Mapping[str, str]
+
+
+_THEMES: FileCache[Theme] = FileCache()
 
 
 def find_theme(name: str, search: Sequence[Path]) -> Path | None:
@@ -101,8 +105,32 @@ def option_values(chain: Sequence[Theme]) -> dict[str, ThemeOption]:
     return options
 
 
+def with_site_options(
+    options: Mapping[str, ThemeOption], overrides: Mapping[str, str], vdir: str
+) -> dict[str, ThemeOption]:
+    """The theme's options with a site's own values (`[sites.<vdir>.options]`) on top."""
+    merged = dict(options)
+
+    def fail(reason: str) -> BuildError:
+        return BuildError("site_options", reason, site=vdir)
+
+    for key, value in overrides.items():
+        if key not in merged:
+            known = ", ".join(sorted(merged))
+            raise fail(
+                f"sites.{vdir}.options.{key}: the theme has no such option (options: {known})"
+            )
+        option = merged[key]
+        merged[key] = ThemeOption(key, _checked_value(key, value, fail), option.css, option.help)
+    return merged
+
+
 def load_theme(root: Path) -> Theme:
     """Read and check `root/theme.toml`; every mistake names the file."""
+    return _THEMES.get(root / "theme.toml", lambda _file: _load_theme(root))
+
+
+def _load_theme(root: Path) -> Theme:
     file = root / "theme.toml"
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))

@@ -8,10 +8,10 @@ import sys
 from collections.abc import Sequence
 
 from pwreset import __version__
-from pwreset.cli import audit, build, db, demo, init, server, stats, users, web
+from pwreset.cli import audit, build, db, demo, init, preview, server, stats, themes, users, web
 from pwreset.config.errors import ConfigError
 
-_COMMANDS = (init, build, server, web, demo, users, audit, stats, db)
+_COMMANDS = (init, build, server, web, demo, users, audit, stats, db, themes, preview)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -82,11 +82,11 @@ class Document(HTMLParser):
             self._open[-1].text += data
 
     def find_all(self, tag: str, **attrs: str) -> list[Element]:
+        """Elements with these attributes (`class_` matches one class of several)."""
         return [
             e
             for e in self.elements
-            if e.tag == tag
-            and all(e.attrs.get(k.rstrip("_").replace("_", "-")) == v for k, v in attrs.items())
+            if e.tag == tag and all(_has(e, k, v) for k, v in attrs.items())
         ]
 
     def find(self, tag: str, **attrs: str) -> Element:
@@ -100,3 +100,10 @@ class Document(HTMLParser):
     def message(self, message_id: str) -> str:
         """The text the page carries for a RES_* id (in the hidden #pw-messages block)."""
         return self.find("p", data_msg=message_id).text.strip()
+
+
+def _has(element: Element, key: str, value: str) -> bool:
+    name = key.rstrip("_").replace("_", "-")
+    if name == "class":
+        return value in element.attrs.get("class", "").split()
+    return element.attrs.get(name) == value

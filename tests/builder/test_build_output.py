@@ -28,7 +28,14 @@ def test_every_site_gets_its_pages_and_fingerprinted_assets(instance: Instance) 
     assert [site.vdir for site in built] == ["hr", "it"]
     for site in built:
         assert site.path == instance.output / site.vdir
-        assert site.pages == ("index.html", "change.html")
+        assert site.pages == (
+            "index.html",
+            "enroll.html",
+            "reset.html",
+            "unlock.html",
+            "change.html",
+            "error.html",
+        )
         for page in site.pages:
             doc = Document(instance.read(f"{site.vdir}/{page}"))
             css = doc.find("link", rel="stylesheet").attrs["href"]
@@ -63,8 +70,21 @@ def test_menu_links_the_enabled_flows(instance: Instance) -> None:
 
     doc = Document(instance.read("hr/index.html"))
     links = [a.attrs["href"] for a in doc.find_all("a", class_="pw-menu__item")]
-    assert links == ["change.html"]
+    assert links == ["enroll.html", "reset.html", "unlock.html", "change.html"]
     assert len(doc.find_all("h1")) == 1
+
+
+def test_the_menu_follows_the_sites_order_and_hides_what_is_off(instance: Instance) -> None:
+    build_sites(instance.config('[sites.hr]\nflows = ["change", "reset"]\n'))
+
+    doc = Document(instance.read("hr/index.html"))
+    links = [a.attrs["href"] for a in doc.find_all("a", class_="pw-menu__item")]
+    assert links == ["change.html", "reset.html"]
+    assert not (instance.output / "hr" / "unlock.html").exists()
+    assert not (instance.output / "hr" / "enroll.html").exists()
+    # Without enroll, nothing links to it (the invitation and the re-enroll advice).
+    for page in ("change.html", "reset.html"):
+        assert "enroll.html" not in instance.read(f"hr/{page}")
 
 
 def test_a_hidden_flow_is_neither_linked_nor_built(instance: Instance) -> None:
@@ -114,7 +134,8 @@ def test_change_form_is_labelled_and_autocompletes(instance: Instance) -> None:
     assert (error.attrs["role"], error.attrs["data-state"]) == ("alert", "error")
     finished = doc.by_id("pw-finished")
     assert (finished.attrs["role"], finished.attrs["data-state"]) == ("status", "finished")
-    assert doc.find("a", class_="pw-button").attrs["href"] == "index.html"
+    ok = [a for a in doc.find_all("a", class_="pw-button") if a.text.strip() == "OK"]
+    assert [a.attrs["href"] for a in ok] == ["index.html"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,442 @@
+"""The states the gallery shows, as scripted visits: what to type into each step, and the
+replies a made-up server gives. The real page script runs them, so the gallery shows
+exactly what users would see, without a server and without a line of page markup of its own.
+
+A state is JSON for the gallery player (builder/tools/pwreset-gallery.js):
+  actions   one dict per submit: field name -> value (a list fills same-named fields)
+  replies   "METHOD path" -> replies in order: {"status", "body"}, {"hold": true} (never
+            answers: the busy state) or {"network": true} (the request fails)
+  meta      the reply to GET meta, for the enroll page
+  query     added to the page link instead (the error page reads ?message=)
+  settles   false when the page never becomes idle after the last action
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Reply = dict[str, Any]
+
+SAMPLE_QUESTIONS = {
+    "en": [
+        "Which city was your grandmother born in?",
+        "What was the name of your first teacher?",
+        "What was the first film you saw in a cinema?",
+        "What is your favourite childhood book?",
+    ],
+    "de": [
+        "In welcher Stadt wurde Ihre Großmutter geboren?",
+        "Wie hieß Ihre erste Lehrerin oder Ihr erster Lehrer?",
+        "Welchen Film haben Sie als ersten im Kino gesehen?",
+        "Welches ist Ihr liebstes Kinderbuch?",
+    ],
+}
+USER = {"username": "jsmith", "domain": "EXAMPLE"}
+POLICY = "At least 12 characters; not one of your last 5 passwords; not your name or username."
+
+# Replies any flow's first request can get from the relay or the directory.
+SERVICE_ERRORS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("RES_REQUEST_FAILED", {"server": "10.0.0.5:5100"}),
+    ("RES_SERVER_ERROR", {}),
+    ("RES_BAD_REQUEST", {}),
+    ("RES_RATE_LIMITED", {}),
+    ("RES_FIELD_TOO_LONG", {}),
+    ("RES_UNKNOWN_DOMAIN", {}),
+    ("RES_DIRECTORY_UNREACHABLE", {}),
+    ("RES_DIRECTORY_REFUSED", {}),
+)
+POLICY_ERRORS: tuple[tuple[str, dict[str, str]], ...] = (
+    ("RES_POLICY_TOO_SHORT", {}),
+    ("RES_POLICY_HISTORY", {}),
+    ("RES_POLICY_COMPLEXITY", {}),
+    ("RES_POLICY_TOO_YOUNG", {}),
+    ("RES_POLICY_REJECTED", {"reason": "The password contains the user's display name."}),
+)
+
+
+@dataclass(frozen=True)
+class State:
+    name: str
+    title: str
+    actions: Sequence[dict[str, Any]] = ()
+    replies: dict[str, list[Reply]] = field(default_factory=dict)
+    meta: dict[str, Any] | None = None
+    query: dict[str, str] | None = None
+    settles: bool = True
+
+    def script(self) -> dict[str, Any]:
+        return {
+            "actions": list(self.actions),
+            "replies": self.replies,
+            "meta": self.meta,
+            "settles": self.settles,
+        }
+
+
+def problem(message_id: str, params: dict[str, str] | None = None, status: int = 422) -> Reply:
+    body = {"type": "about:blank", "status": status, "title": message_id}
+    body.update({"detail": message_id, "message": message_id, "params": params or {}})
+    return {"status": status, "body": body}
+
+
+def done(message_id: str) -> Reply:
+    return {"status": 200, "body": {"status": "done", "message": message_id}}
+
+
+def step(kind: str, **fields: Any) -> Reply:
+    return {"status": 200, "body": {"flow": "gallery-flow-token", "step": {"kind": kind, **fields}}}
+
+
+def sample_meta(
+    domains: Sequence[str],
+    flows: Sequence[str],
+    *,
+    email: str = "optional",
+    custom: bool = False,
+) -> dict[str, Any]:
+    """A plausible GET meta reply (the real one comes from the server's settings)."""
+    return {
+        "site": "gallery",
+        "title": "",
+        "language": "en",
+        "flows": list(flows),
+        "domains": list(domains),
+        "free_domain": not domains,
+        "enroll": {
+            "questions": 3,
+            "min_answer_chars": 3,
+            "email": email,
+            "custom_questions": custom,
+            "max_question_length": 64,
+            "question_list": SAMPLE_QUESTIONS,
+        },
+        "verification": {"enabled": True},
+        "password_policy": POLICY,
+    }
+
+
+def _user(domains: Sequence[str], **more: Any) -> dict[str, Any]:
+    """The identity fields as a user types them (the domain only when it is a text box)."""
+    values = {"username": USER["username"], **more}
+    if not domains:
+        values["domain"] = USER["domain"]
+    return values
+
+
+def change_states(domains: Sequence[str]) -> list[State]:
+    old = {"old_password": "Current-Secret-1"}
+    new = {"new_password": "New-Secret-2024!", "confirm_password": "New-Secret-2024!"}
+    full = _user(domains, **old, **new)
+    states = [
+        State("start", "The form, empty"),
+        State("RES_EMPTY_FIELD_USERNAME", "Checked in the page: no username", [{"username": ""}]),
+        State(
+            "RES_EMPTY_FIELD_OLD_PASSWORD",
+            "Checked in the page: no current password",
+            [_user(domains)],
+        ),
+        State(
+            "RES_EMPTY_FIELD_NEW_PASSWORD",
+            "Checked in the page: no new password",
+            [_user(domains, **old)],
+        ),
+        State(
+            "RES_PASSWORDS_DIFFER",
+            "Checked in the page: the two new passwords differ",
+            [{**full, "confirm_password": "Something-else"}],
+        ),
+        State(
+            "busy",
+            "Waiting for the server",
+            [full],
+            {"POST change": [{"hold": True}]},
+            settles=False,
+        ),
+    ]
+    if not domains:
+        states.insert(
+            2,
+            State(
+                "RES_EMPTY_FIELD_DOMAIN",
+                "Checked in the page: no domain",
+                [{"username": USER["username"], "domain": ""}],
+            ),
+        )
+    errors = [
+        ("RES_WRONG_PASSWORD", {}),
+        *POLICY_ERRORS,
+        ("RES_LOCKED_OUT_AD", {}),
+        ("RES_ACCOUNT_DISABLED", {}),
+        ("RES_NOT_PERMITTED", {}),
+        *SERVICE_ERRORS,
+    ]
+    states += [
+        _server_error(message_id, params, "POST change", [full]) for message_id, params in errors
+    ]
+    states += [
+        State(
+            "RES_FINISHED_CHANGE",
+            "Finished",
+            [full],
+            {"POST change": [done("RES_FINISHED_CHANGE")]},
+        ),
+        State(
+            "RES_FINISHED_CHANGE_INVITE",
+            "Finished, with an invitation to enroll",
+            [full],
+            {"POST change": [done("RES_FINISHED_CHANGE_INVITE")]},
+        ),
+    ]
+    return states
+
+
+def enroll_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
+    meta = sample_meta(domains, flows)
+    typed = sample_meta(domains, flows, email="required", custom=True)
+    questions = SAMPLE_QUESTIONS["en"][:3]
+    answers = ["Lisbon", "Mrs Okafor", "The Lion King"]
+    account = _user(domains, password="Current-Secret-1")
+    full = {**account, "question": questions, "answer": answers}
+
+    def at(name: str, title: str, values: dict[str, Any], use: dict[str, Any] = meta) -> State:
+        return State(name, title, [values], meta=use)
+
+    states = [
+        State("start", "The form, with questions to pick from", meta=meta),
+        State("own-questions", "Users write their own questions; e-mail required", meta=typed),
+        State("loading", "Waiting for the server's settings", meta={"hold": True}, settles=False),
+        State("meta-failed", "The server's settings could not be loaded", meta={"network": True}),
+        at("RES_EMPTY_FIELD_USERNAME", "Checked in the page: no username", {"username": ""}),
+        at("RES_EMPTY_FIELD_PASSWORD", "Checked in the page: no password", _user(domains)),
+        at(
+            "RES_EMPTY_FIELD_EMAIL",
+            "Checked in the page: required e-mail address missing",
+            {**account, "email": ""},
+            typed,
+        ),
+        at(
+            "RES_INVALID_EMAIL",
+            "Checked in the page: not an e-mail address",
+            {**account, "email": "jsmith at example"},
+        ),
+        at("RES_EMPTY_FIELD_QUESTION", "Checked in the page: a question not chosen", account),
+        at(
+            "RES_IDENTICAL_QUESTIONS",
+            "Checked in the page: the same question twice",
+            {**full, "question": [questions[0], questions[1], questions[0]]},
+        ),
+        at(
+            "RES_ANSWER_TOO_SHORT",
+            "Checked in the page: an answer too short",
+            {**full, "answer": ["Lisbon", "ok", "The Lion King"]},
+        ),
+    ]
+    if not domains:
+        states.insert(
+            5,
+            at(
+                "RES_EMPTY_FIELD_DOMAIN",
+                "Checked in the page: no domain",
+                {"username": "jsmith", "domain": ""},
+            ),
+        )
+    errors = [
+        ("RES_WRONG_PASSWORD", {}),
+        ("RES_LOCKED_OUT_AD", {}),
+        ("RES_ACCOUNT_DISABLED", {}),
+        ("RES_NOT_PERMITTED", {}),
+        ("RES_EMPTY_FIELD_QUESTION", {"1": "2"}),
+        ("RES_IDENTICAL_QUESTIONS", {"1": "1", "2": "3"}),
+        ("RES_ANSWER_TOO_SHORT", {"1": "2", "2": "3"}),
+        *SERVICE_ERRORS,
+    ]
+    for message_id, params in errors:
+        state = _server_error(message_id, params, "POST enroll", [full])
+        name = (
+            state.name
+            if not params or message_id == "RES_REQUEST_FAILED"
+            else f"server.{message_id}"
+        )
+        states.append(State(name, state.title, state.actions, state.replies, meta=meta))
+    states += [
+        State(
+            "busy",
+            "Waiting for the server",
+            [full],
+            {"POST enroll": [{"hold": True}]},
+            meta=meta,
+            settles=False,
+        ),
+        State(
+            "RES_FINISHED_ENROLL",
+            "Finished",
+            [full],
+            {"POST enroll": [done("RES_FINISHED_ENROLL")]},
+            meta=meta,
+        ),
+    ]
+    return states
+
+
+def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
+    """Reset and unlock: account, questions one by one, code, then (reset) new password."""
+    start, next_ = f"POST {flow}/start", f"POST {flow}/step"
+    user = _user(domains)
+    q1 = step("question", index=1, total=3, prompt=SAMPLE_QUESTIONS["en"][0])
+    q2 = step("question", index=2, total=3, prompt=SAMPLE_QUESTIONS["en"][1])
+    code = step("code", destinations=["j***@ex*****.org", "*******0199"])
+    password = step("password", policy=POLICY)
+    answer, the_code = {"answer": "Lisbon"}, {"code": "483920"}
+    new = {"new_password": "New-Secret-2024!", "confirm_password": "New-Secret-2024!"}
+    finished = f"RES_FINISHED_{flow.upper()}"
+
+    def visit(
+        name: str, title: str, actions: list[dict[str, Any]], steps: list[Reply], **more: Any
+    ) -> State:
+        replies: dict[str, list[Reply]] = {start: steps[:1], next_: steps[1:]}
+        return State(name, title, [user, *actions], replies, **more)
+
+    states = [
+        State("start", "Step A: the account"),
+        State("RES_EMPTY_FIELD_USERNAME", "Checked in the page: no username", [{"username": ""}]),
+        visit("question", "A security question (1 of 3)", [], [q1]),
+        visit("question-2", "The next question (2 of 3)", [answer], [q1, q2]),
+        visit("RES_EMPTY_FIELD_ANSWER", "Checked in the page: no answer", [{"answer": ""}], [q1]),
+        visit("RES_WRONG_ANSWER", "A wrong answer", [answer], [q1, problem("RES_WRONG_ANSWER")]),
+        visit(
+            "RES_LOCKED_OUT",
+            "Too many wrong answers: self-service locked (advice to enroll again)",
+            [answer],
+            [q1, problem("RES_LOCKED_OUT", status=403)],
+        ),
+        visit(
+            "RES_SESSION_EXPIRED",
+            "Idle too long: start again",
+            [answer],
+            [q1, problem("RES_SESSION_EXPIRED")],
+        ),
+        visit("code", "Verification code sent", [answer], [q1, code]),
+        visit(
+            "RES_EMPTY_FIELD_CODE",
+            "Checked in the page: no code",
+            [answer, {"code": ""}],
+            [q1, code],
+        ),
+        visit(
+            "RES_WRONG_CODE",
+            "A wrong code",
+            [answer, the_code],
+            [q1, code, problem("RES_WRONG_CODE")],
+        ),
+        visit(
+            "RES_CODE_EXPIRED",
+            "The code expired: start again",
+            [answer, the_code],
+            [q1, code, problem("RES_CODE_EXPIRED")],
+        ),
+        visit(
+            "RES_CODE_NOT_SENT",
+            "No code could be sent: contact the help desk",
+            [answer],
+            [q1, problem("RES_CODE_NOT_SENT", status=503)],
+        ),
+    ]
+    last = [answer, the_code]
+    if flow == "reset":
+        states += [
+            visit(
+                "password",
+                "Step D: the new password, under the policy text",
+                last,
+                [q1, code, password],
+            ),
+            visit(
+                "RES_EMPTY_FIELD_NEW_PASSWORD",
+                "Checked in the page: no new password",
+                [*last, {"new_password": ""}],
+                [q1, code, password],
+            ),
+            visit(
+                "RES_PASSWORDS_DIFFER",
+                "Checked in the page: the two new passwords differ",
+                [*last, {**new, "confirm_password": "Something-else"}],
+                [q1, code, password],
+            ),
+        ]
+        states += [
+            visit(
+                f"password.{message_id}",
+                f"The directory refused the new password: {message_id}",
+                [*last, new],
+                [q1, code, password, problem(message_id, params)],
+            )
+            for message_id, params in POLICY_ERRORS
+        ]
+        last = [*last, new]
+        flow_end = [q1, code, password, done(finished)]
+    else:
+        states.append(
+            visit(
+                "code.RES_DIRECTORY_REFUSED",
+                "The directory refused to unlock the account",
+                last,
+                [q1, code, problem("RES_DIRECTORY_REFUSED")],
+            )
+        )
+        flow_end = [q1, code, done(finished)]
+    states += [
+        _server_error(message_id, params, start, [user]) for message_id, params in SERVICE_ERRORS
+    ]
+    states += [
+        visit("busy", "Waiting for the server", [answer], [q1, {"hold": True}], settles=False),
+        visit(finished, "Finished", last, flow_end),
+    ]
+    return states
+
+
+def menu_states() -> list[State]:
+    return [State("start", "The menu")]
+
+
+def error_states() -> list[State]:
+    return [
+        State("start", "A critical error, without details"),
+        State(
+            "RES_UNKNOWN_SITE",
+            "The relay does not know this site",
+            query={"message": "RES_UNKNOWN_SITE"},
+        ),
+        State(
+            "RES_FLOW_DISABLED",
+            "The flow is switched off on the server",
+            query={"message": "RES_FLOW_DISABLED"},
+        ),
+    ]
+
+
+def page_states(page: str, domains: Sequence[str], flows: Sequence[str]) -> list[State]:
+    if page == "change":
+        return change_states(domains)
+    if page == "enroll":
+        return enroll_states(domains, flows)
+    if page in ("reset", "unlock"):
+        return stepwise_states(page, domains)
+    if page == "error":
+        return error_states()
+    return menu_states()
+
+
+def _server_error(
+    message_id: str, params: dict[str, str], endpoint: str, actions: list[dict[str, Any]]
+) -> State:
+    reply: Reply = (
+        {"network": True} if message_id == "RES_REQUEST_FAILED" else problem(message_id, params)
+    )
+    title = f"The server replied {message_id}" + (
+        f" ({', '.join(params.values())})" if params else ""
+    )
+    if message_id == "RES_REQUEST_FAILED":
+        title = "The request did not reach the service"
+    return State(message_id, title, actions, {endpoint: [reply]})

@@ -1,0 +1,128 @@
+"""Every page in every state, in both stock themes and both stock languages, as the state
+gallery shows them: axe-core finds no WCAG 2.1 A/AA violation, no page logs an error (a CSP
+violation is one), nothing scrolls sideways on a phone, and screenshots of the key states at
+375 and 1280 px land in artifacts/screenshots/ for a human to look at."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page
+from static_site import serve
+
+from pwreset.builder import build_sites
+from pwreset.builder.gallery_states import page_states
+from pwreset.builder.render_plan import BuildOptions
+from pwreset.config.loader import parse_config
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+PAGES = ["index", "enroll", "reset", "unlock", "change", "error"]
+# Two sites, one per stock theme: a domain drop-down on one, a typed domain on the other.
+SITES: dict[str, dict[str, Any]] = {
+    "hr": {"title": "HR self-service", "domains": ["EXAMPLE", "LAB"], "languages": ["en", "de"]},
+    "kiosk": {"title": "Kiosk", "theme": "contrast", "languages": ["en", "de"]},
+}
+# States worth a picture: each kind of screen once (the others differ only in their text).
+PICTURED = {
+    "start",
+    "own-questions",
+    "question",
+    "code",
+    "password",
+    "RES_WRONG_ANSWER",
+    "RES_LOCKED_OUT",
+    "RES_SESSION_EXPIRED",
+    "RES_PASSWORDS_DIFFER",
+    "RES_IDENTICAL_QUESTIONS",
+    "RES_POLICY_REJECTED",
+    "RES_FINISHED_CHANGE_INVITE",
+    "RES_FINISHED_RESET",
+    "RES_UNKNOWN_SITE",
+}
+
+
+@pytest.fixture(scope="module")
+def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("instance")
+    config = parse_config(json.loads(json.dumps({"sites": SITES})), root / "pwreset.toml")
+    build_sites(config, options=BuildOptions(gallery=True))
+    # axe comes from the site's own origin (cached like any script), so the pages' strict
+    # CSP stays on while it runs.
+    shutil.copy(AXE, root / "site" / "__axe__.js")
+    with serve(root / "site") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def tab(browser: Browser) -> Iterator[Page]:
+    """One tab for the whole module: hundreds of states load in it, one after another."""
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (scripts/setup.sh does)", pytrace=False)
+    context = browser.new_context()
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def visit(tab: Page, url: str, errors: list[str]) -> None:
+    errors.clear()
+    # Not waiting for the load event: the gallery's ready mark comes after it anyway.
+    tab.goto(url, wait_until="commit")
+    tab.wait_for_selector("html[data-gallery-ready]", state="attached", timeout=5000)
+
+
+def axe_violations(tab: Page) -> list[str]:
+    tab.add_script_tag(url="/__axe__.js")
+    found = tab.evaluate(
+        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+        ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
+        WCAG_AA,
+    )
+    return list(found)
+
+
+@pytest.mark.parametrize("vdir", sorted(SITES))
+@pytest.mark.parametrize("page_name", PAGES)
+def test_every_state_is_accessible(tab: Page, gallery: str, vdir: str, page_name: str) -> None:
+    errors: list[str] = []
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    domains = SITES[vdir].get("domains", [])
+    problems: list[str] = []
+    for state in page_states(page_name, domains, ["enroll", "reset", "unlock", "change"]):
+        query = state.query or {"state": state.name}
+        suffix = "&".join(f"{k}={v}" for k, v in query.items())
+        # Every state in English; in German each page's first state (the others differ from
+        # their English run only in texts, which the English run checked in the same markup).
+        for lang in ("en", "de") if state.name == "start" else ("en",):
+            where = f"{vdir} {lang}/{page_name}.html?{suffix}"
+            tab.set_viewport_size({"width": 1280, "height": 900})
+            visit(tab, f"{gallery}/{vdir}/gallery/{lang}/{page_name}.html?{suffix}", errors)
+            problems += [f"{where}: {v}" for v in axe_violations(tab)]
+            problems += [f"{where}: console: {e}" for e in errors]
+            if state.name in PICTURED and lang == "en":
+                shot(tab, vdir, page_name, state.name, 1280)
+            if state.name in PICTURED:
+                tab.set_viewport_size({"width": 375, "height": 800})
+                if not tab.evaluate("document.documentElement.scrollWidth <= innerWidth"):
+                    problems.append(f"{where}: scrolls sideways at 375 px")
+                if lang == "en":
+                    shot(tab, vdir, page_name, state.name, 375)
+    assert problems == []
+
+
+def shot(tab: Page, vdir: str, page_name: str, state: str, width: int) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = f"{vdir}-{page_name}-{state}-{width}.png".replace(":", "_")
+    tab.screenshot(path=str(SCREENSHOTS / name), full_page=True)

@@ -1,0 +1,122 @@
+"""Languages (catalogues complete, one set of pages per language, the switch) and the two
+stock themes (the second extends the first; per-site options)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from builder_support import Document, Instance
+
+from pwreset.builder import BuildError, build_sites
+from pwreset.builder.languages import negotiate, parse_accept_language
+from pwreset.builder.messages import read_catalogue
+from pwreset.builder.themes import STOCK_THEMES
+from pwreset.protocol.errors import ERRORS
+
+MESSAGES = STOCK_THEMES / "default" / "messages"
+PLACEHOLDER = re.compile(r"%\d")
+
+
+def test_german_translates_every_english_message() -> None:
+    english, german = read_catalogue(MESSAGES / "en.po"), read_catalogue(MESSAGES / "de.po")
+
+    assert sorted(set(english) - set(german)) == []
+    assert sorted(set(german) - set(english)) == []
+    for message_id, text in english.items():
+        # Same placeholders, so the page script fills the German text the same way.
+        assert sorted(PLACEHOLDER.findall(german[message_id])) == sorted(
+            PLACEHOLDER.findall(text)
+        ), message_id
+
+
+def test_every_message_the_relay_can_send_has_a_text() -> None:
+    english = read_catalogue(MESSAGES / "en.po")
+
+    missing = sorted({kind.message_id for kind in ERRORS.values()} - set(english))
+    assert missing == []
+
+
+def test_each_language_gets_its_own_pages_with_a_switch(instance: Instance) -> None:
+    build_sites(instance.config('[sites.hr]\nlanguages = ["en", "de"]\n'))
+
+    en = Document(instance.read("hr/reset.html"))
+    de = Document(instance.read("hr/de/reset.html"))
+    assert (en.find("html").attrs["lang"], de.find("html").attrs["lang"]) == ("en", "de")
+    assert de.find("h1").text == "Passwort zurücksetzen"
+    assert de.message("RES_WRONG_ANSWER").startswith("Diese Antwort stimmt nicht")
+    assert de.find("link", rel="stylesheet").attrs["href"].startswith("../assets/pwreset.")
+    switch = {
+        a.attrs["hreflang"]: a.attrs["href"] for a in de.find_all("a", class_="pw-languages__link")
+    }
+    assert switch == {"en": "../reset.html"}
+    assert de.find("span", class_="pw-languages__current").text == "Deutsch"
+    alternates = {
+        link.attrs["hreflang"]: link.attrs["href"] for link in en.find_all("link", rel="alternate")
+    }
+    assert alternates == {"en": "reset.html", "de": "de/reset.html"}
+
+
+def test_a_single_language_site_has_no_switch(instance: Instance) -> None:
+    build_sites(instance.config("[sites.hr]\n"))
+
+    doc = Document(instance.read("hr/index.html"))
+    assert not doc.find_all("nav", class_="pw-languages")
+
+
+def test_an_unknown_language_names_the_site(instance: Instance) -> None:
+    with pytest.raises(BuildError) as caught:
+        build_sites(instance.config('[sites.hr]\nlanguages = ["en", "xx"]\n'))
+
+    assert caught.value.site == "hr"
+    assert "unknown language 'xx'" in str(caught.value)
+
+
+def test_a_language_without_a_catalogue_falls_back_to_english(instance: Instance) -> None:
+    instance.write("custom/messages/fr.toml", 'MENU_HEADING = "Que voulez-vous faire ?"\n')
+    build_sites(instance.config('[sites.hr]\nlanguages = ["en", "fr"]\n'))
+
+    doc = Document(instance.read("hr/fr/index.html"))
+    assert doc.find("h1").text == "Que voulez-vous faire ?"
+    assert doc.find("p", class_="pw-lead").text.startswith("Manage your work account")
+
+
+def test_accept_language_negotiation_uses_babels_rules() -> None:
+    assert parse_accept_language("de-CH,de;q=0.9,en;q=0.8,fr;q=0") == ["de-CH", "de", "en"]
+    assert negotiate(["de-CH", "en"], ["en", "de"]) == "de"
+    assert negotiate(["fr"], ["en", "de"]) is None
+
+
+def test_contrast_theme_extends_default_with_its_own_options_and_header(
+    instance: Instance,
+) -> None:
+    build_sites(instance.config('[sites.kiosk]\ntheme = "contrast"\n[sites.hr]\n'))
+
+    kiosk, hr = (
+        Document(instance.read("kiosk/index.html")),
+        Document(instance.read("hr/index.html")),
+    )
+    assert kiosk.find_all("header", class_="pw-header--band")
+    assert not hr.find_all("header", class_="pw-header--band")
+    css = instance.read("kiosk/" + kiosk.find("link", rel="stylesheet").attrs["href"])
+    assert "--pw-primary: #00307a;" in css and "--pw-text-size: 1.125rem;" in css
+    assert ".pw-header--band" in css  # its extra.css, appended
+    # Everything it does not change comes from default.
+    assert kiosk.find_all("a", class_="pw-menu__item")
+
+
+def test_a_site_sets_theme_options_of_its_own(instance: Instance) -> None:
+    config = instance.config('[sites.hr]\n[sites.hr.options]\nprimary = "#0b6e4f"\n[sites.it]\n')
+    build_sites(config)
+
+    def css(vdir: str) -> str:
+        href = Document(instance.read(f"{vdir}/index.html")).find("link", rel="stylesheet")
+        return instance.read(f"{vdir}/{href.attrs['href']}")
+
+    assert "--pw-primary: #0b6e4f;" in css("hr")
+    assert "--pw-primary: #1d4ed8;" in css("it")
+
+
+def test_an_unknown_site_option_is_refused(instance: Instance) -> None:
+    with pytest.raises(BuildError, match=r"sites.hr.options.primry: the theme has no such option"):
+        build_sites(instance.config('[sites.hr.options]\nprimry = "#000"\n'))
