@@ -75,6 +75,7 @@ def _run_with(lab: Any, root: Path, port: int) -> int:
   Users:     {users}   (dave is disabled)
   Password:  {password}
   New passwords need at least 8 characters and must not be one of the last 3.
+  Enroll a user first (three questions), then try Reset or Unlock with the answers.
 
   Press Ctrl-C to stop.
 """
@@ -130,8 +131,11 @@ ca_file = "{lab.ca_file}"
 
 [sites.demo]
 title = "Example Org password self-service"
-flows = ["change"]
 domains = ["EXAMPLE"]
+languages = ["en", "de"]
+
+[security]
+lockout_threshold = 5
 """
 
 
