@@ -53,11 +53,15 @@ class _Handler(SimpleHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        # The stdlib answers If-Modified-Since to the second, so a page rebuilt within the
+        # same second as the copy the browser holds would come back "304 Not Modified":
+        # the preview always sends the file as it is now.
+        del self.headers["If-Modified-Since"]
         super().do_GET()
 
     def end_headers(self) -> None:
         self.send_header("Content-Security-Policy", CSP)
-        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
