@@ -12,6 +12,16 @@ from pwreset.protocol.keys import (
     write_secret_key,
 )
 
+_GITIGNORE = """\
+# Secrets and data stay out of version control; overrides, themes and .pwreset/overrides.json
+# (what each override shadows, for `pwreset themes check`) belong in it.
+keys/
+data/
+site/
+site-preview/
+.pwreset/cache/
+"""
+
 
 class InstanceExistsError(Exception):
     """The folder already holds keys; they are never overwritten."""
@@ -40,6 +50,11 @@ def create_instance(folder: Path, *, config_text: str | None = None) -> list[Pat
     write_public_key(keys / "server.pub", private.public_key())
     write_secret_key(keys / "data.key")
     written += key_files
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        # An instance is worth keeping in version control, but never its keys or data.
+        ignore.write_text(_GITIGNORE, encoding="utf-8")
+        written.append(ignore)
     config = folder / "pwreset.toml"
     if not config.exists():
         text = config_text

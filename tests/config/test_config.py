@@ -211,3 +211,9 @@ def test_init_refuses_to_overwrite_keys(tmp_path):
     assert out.returncode == 1
     assert "refusing to overwrite keys" in out.stderr
     assert (tmp_path / "keys" / "server.key").read_bytes() == before
+
+
+def test_init_keeps_keys_and_data_out_of_version_control(tmp_path):
+    create_instance(tmp_path)
+    ignored = (tmp_path / ".gitignore").read_text().split()
+    assert {"keys/", "data/", ".pwreset/cache/"} <= set(ignored)
