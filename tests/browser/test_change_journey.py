@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from support.stacks import Stack, free_port, secret, slapd_stack
+from support.stacks import Stack, secret, slapd_stack
+from support.web import serve_instance
 
 __all__ = ["slapd_stack"]
 
@@ -22,44 +17,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.slapd]
 OLD = "Init!Passw0rd-1"
 
 
-@dataclass
-class Web:
-    url: str
-    output: Path
-
-
 @pytest.fixture(scope="module")
-def web(slapd_stack: Stack) -> Iterator[Web]:
-    """`pwreset build` then `pwreset web --serve-site` for the stack's instance."""
-    config = str(slapd_stack.instance / "pwreset.toml")
-    built = subprocess.run(
-        [sys.executable, "-m", "pwreset", "build", "-c", config], capture_output=True, text=True
-    )
-    assert built.returncode == 0, built.stderr
-    port = free_port("tcp")
-    output = slapd_stack.instance / "web.out"
-    with output.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pwreset", "web", "-c", config, "--serve-site",
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/pwreset/", timeout=1) as reply:
-                if reply.status == 200:
-                    break
-        except OSError:
-            pass
-        assert process.poll() is None, output.read_text()
-        assert time.monotonic() < deadline, "pwreset web did not start"
-        time.sleep(0.1)
-    yield Web(url, output)
-    process.terminate()
-    process.wait(10)
+def web(slapd_stack: Stack) -> Iterator[str]:
+    with serve_instance(slapd_stack.instance) as url:
+        yield url
 
 
 def _message(page, message_id: str) -> str:
@@ -68,8 +29,8 @@ def _message(page, message_id: str) -> str:
     return text.strip()
 
 
-def _submit(page, web: Web, user: str, old: str, new: str, confirm: str | None = None) -> None:
-    page.goto(f"{web.url}/pwreset/")
+def _submit(page, web: str, user: str, old: str, new: str, confirm: str | None = None) -> None:
+    page.goto(f"{web}/pwreset/")
     page.get_by_role("link", name="Change").first.click()
     page.wait_for_url("**/change.html")
     page.fill("#pw-username", user)

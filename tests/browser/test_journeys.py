@@ -3,10 +3,6 @@ sealed UDP to a backend, and the directory checked afterwards."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,42 +10,10 @@ import pytest
 from playwright.sync_api import Page
 
 from support.flowstack import ANSWERS, PASSWORD, QUESTIONS, FlowStack, flow_stack
-from support.stacks import free_port, secret
+from support.stacks import secret
+from support.web import serve_instance
 
 pytestmark = [pytest.mark.browser, pytest.mark.slapd]
-
-
-def _serve(stack: FlowStack) -> Iterator[str]:
-    """`pwreset build` and `pwreset web --serve-site` for the stack's instance."""
-    config = str(stack.instance / "pwreset.toml")
-    built = subprocess.run(
-        [sys.executable, "-m", "pwreset", "build", "-c", config], capture_output=True, text=True
-    )
-    assert built.returncode == 0, built.stderr
-    port = free_port("tcp")
-    log = stack.instance / "web.out"
-    with log.open("wb") as out:
-        web = subprocess.Popen(
-            [sys.executable, "-m", "pwreset", "web", "-c", config, "--serve-site",
-             "--listen", f"127.0.0.1:{port}"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}/pwreset"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/", timeout=1):
-                break
-        except OSError:
-            assert web.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "pwreset web did not start"
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        web.terminate()
-        web.wait(10)
 
 
 @pytest.fixture
@@ -57,9 +21,11 @@ def site(
     request: pytest.FixtureRequest, slapd_lab, slapd_admin, tmp_path: Path
 ) -> Iterator[tuple[FlowStack, str]]:
     settings = getattr(request, "param", {})
-    with flow_stack("openldap", slapd_lab, slapd_admin, tmp_path, settings) as stack:
-        for url in _serve(stack):
-            yield stack, url
+    with (
+        flow_stack("openldap", slapd_lab, slapd_admin, tmp_path, settings) as stack,
+        serve_instance(stack.instance) as url,
+    ):
+        yield stack, f"{url}/pwreset"
 
 
 def _message(page: Page, message_id: str) -> str:
