@@ -9,7 +9,7 @@ exists or who enrolled.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pwreset.protocol.messages import Request
@@ -240,26 +240,15 @@ def _password(
     if minimum and last_set is not None and now - last_set < minimum:
         ctx.audit(request, "reset", False, user.username, state.domain, "password too young")
         raise FlowError("password_too_young")
-    try:
+    with _refusal_audited(ctx, request, state, user):
         directory.reset_password(
             user,
             new_password,
             must_change=security.must_change_after_reset,
             enforce_history=security.enforce_directory_history,
         )
-    except DirectoryError as exc:
-        ctx.audit(
-            request, "reset", False, user.username, state.domain,
-            f"refused by the directory ({exc.code})",
-        )  # fmt: skip
-        raise
     record.last_reset = now
-    record.language = state.lang
-    ctx.db.users.save(record)
-    ctx.audit(request, "reset", True, user.username, state.domain, "password reset")
-    log.info("reset done: user=%s domain=%s", user.username, state.domain)
-    ctx.alert("reset", True, ctx.recipient(user, record, state.domain, state.lang))
-    return {"status": "done", "message": _DONE["reset"]}
+    return _finished(ctx, request, state, user, record, "password reset")
 
 
 def _unlock(
@@ -267,21 +256,40 @@ def _unlock(
 ) -> Mapping[str, Any]:
     record = _live_record(ctx, state)
     user = _directory_user(directory, state)
-    try:
+    with _refusal_audited(ctx, request, state, user):
         directory.unlock(user)
-    except DirectoryError as exc:
-        ctx.audit(
-            request, "unlock", False, user.username, state.domain,
-            f"refused by the directory ({exc.code})",
-        )  # fmt: skip
-        raise
     record.last_unlock = now
+    return _finished(ctx, request, state, user, record, "account unlocked")
+
+
+@contextlib.contextmanager
+def _refusal_audited(
+    ctx: FlowContext, request: Request, state: FlowState, user: DirectoryUser
+) -> Iterator[None]:
+    """Audit a directory's refusal of the final operation, then let it reach the user."""
+    try:
+        yield
+    except DirectoryError as exc:
+        what = f"refused by the directory ({exc.code})"
+        ctx.audit(request, state.kind, False, user.username, state.domain, what)
+        raise
+
+
+def _finished(
+    ctx: FlowContext,
+    request: Request,
+    state: FlowState,
+    user: DirectoryUser,
+    record: UserRecord,
+    what: str,
+) -> Mapping[str, Any]:
+    """Record, audit and announce a done reset or unlock."""
     record.language = state.lang
     ctx.db.users.save(record)
-    ctx.audit(request, "unlock", True, user.username, state.domain, "account unlocked")
-    log.info("unlock done: user=%s domain=%s", user.username, state.domain)
-    ctx.alert("unlock", True, ctx.recipient(user, record, state.domain, state.lang))
-    return {"status": "done", "message": _DONE["unlock"]}
+    ctx.audit(request, state.kind, True, user.username, state.domain, what)
+    log.info("%s done: user=%s domain=%s", state.kind, user.username, state.domain)
+    ctx.alert(state.kind, True, ctx.recipient(user, record, state.domain, state.lang))
+    return {"status": "done", "message": _DONE[state.kind]}
 
 
 # --- helpers ------------------------------------------------------------------------------------
