@@ -22,6 +22,16 @@ def kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def flows(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Make]:
     """`flows(**settings)` starts a backend whose pwreset.toml has those tables merged in."""
+    yield from _flows(kind, request, tmp_path)
+
+
+@pytest.fixture
+def ad_flows(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Make]:
+    """`flows` on Active Directory only, for behaviours OpenLDAP does not have."""
+    yield from _flows("ad", request, tmp_path)
+
+
+def _flows(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Make]:
     lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
     admin = request.getfixturevalue("samba_admin" if kind == "ad" else "slapd_admin")
     with ExitStack() as stack:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ldap3
+
 from support.flowstack import ANSWERS, PASSWORD, QUESTIONS
 
 NEW = "Reset!Passw0rd-9"
@@ -202,15 +204,33 @@ def test_a_forged_token_is_refused(flows, user):
     assert _problem(stack.step("unlock", token, answer=ANSWERS[0]))["code"] == "session_expired"
 
 
-def test_must_change_skips_passwords_that_never_expire(flows, user, kind):
+def test_must_change_skips_passwords_that_never_expire(ad_flows, samba_admin, fresh_user_name):
     """apr checklist 49. OpenLDAP has no per-account "never expires" flag (ppolicy ages
     come from the policy entry), so this is an Active Directory behaviour."""
-    if kind != "ad":
-        return
-    stack = flows(security={"must_change_after_reset": True})
+    user = fresh_user_name
+    samba_admin.create_user(user, PASSWORD)
+    stack = ad_flows(security={"must_change_after_reset": True})
     stack.admin.set_never_expires(user)
     assert stack.enroll(user).status_code == 200
     token = stack.answer_all("reset", user).json()["flow"]
     assert stack.step("reset", token, new_password=NEW).status_code == 200
     assert not stack.admin.must_change(user)
     assert stack.admin.bind_ok(user, NEW)
+
+
+def test_protected_accounts_get_a_clear_refusal(ad_flows, samba_lab):
+    """apr checklist 119, 120: the lab's service account is delegated on OU=People only
+    (least privilege), so the built-in Administrator (elsewhere, and protected by
+    AdminSDHolder on Windows) cannot be reset: the user hears why. AD only: OpenLDAP has
+    no protected accounts."""
+    lab = samba_lab
+    stack = ad_flows()
+    assert stack.enroll("Administrator", password=lab.admin_password).status_code == 200
+    token = stack.answer_all("reset", "Administrator").json()["flow"]
+    reply = stack.step("reset", token, new_password="Admin!Passw0rd-99")
+    got = reply.json()
+    assert (got["code"], got["message"]) == ("directory_refused", "RES_DIRECTORY_REFUSED")
+    assert "not allowed" in got["params"]["reason"]
+    conn = ldap3.Connection(lab.server(), lab.admin_upn, lab.admin_password)
+    assert conn.bind(), "the Administrator's password is unchanged"
+    conn.unbind()
