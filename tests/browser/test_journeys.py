@@ -64,6 +64,7 @@ def _answer_questions(page: Page, flow: str, url: str, user: str, answers: list[
 
 
 def test_enroll_then_reset(page: Page, site, fresh_user_name: str) -> None:
+    """apr checklist 27, 45: enroll, reset, mismatched new passwords, OK back to the menu"""
     stack, url = site
     stack.admin.create_user(fresh_user_name, PASSWORD)
     _enroll(page, url, fresh_user_name)
@@ -88,6 +89,7 @@ def test_enroll_then_reset(page: Page, site, fresh_user_name: str) -> None:
 
 
 def test_enroll_then_unlock_after_bad_binds(page: Page, site, fresh_user_name: str) -> None:
+    """apr checklist 59 in the browser: the directory locked the account after bad binds"""
     stack, url = site
     stack.admin.create_user(fresh_user_name, PASSWORD)
     _enroll(page, url, fresh_user_name)
@@ -103,6 +105,7 @@ def test_enroll_then_unlock_after_bad_binds(page: Page, site, fresh_user_name: s
 
 @pytest.mark.parametrize("site", [{"security": {"lockout_threshold": 2}}], indirect=True)
 def test_wrong_answers_lock_the_user_out(page: Page, site, fresh_user_name: str) -> None:
+    """apr checklist 33 in the browser"""
     stack, url = site
     stack.admin.create_user(fresh_user_name, PASSWORD)
     _enroll(page, url, fresh_user_name)

@@ -22,6 +22,7 @@ def _console(stack, *args):
 
 
 def test_console_reads_what_the_flows_wrote(flows, user, tmp_path):
+    """apr checklist 112, 113, 114, 117 on data from real flows"""
     stack = flows()
     assert stack.enroll(user, email=None).status_code == 200
     token = stack.answer_all("reset", user).json()["flow"]
