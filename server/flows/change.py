@@ -39,7 +39,7 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         what = _FAILURES.get(exc.code, f"refused by the directory ({exc.code})")
         ctx.audit(request, "change", False, username, directory.name, what)
         log.info("change failed: user=%s domain=%s code=%s", username, directory.name, exc.code)
-        ctx.alert("change", False, ctx.recipient(None, None, directory.name, lang))
+        ctx.alert(request, "change", False, ctx.recipient(None, None, directory.name, lang))
         raise
     found = directory.find_user(username)
     canonical = found.username if found else username
@@ -49,7 +49,7 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         ctx.db.users.save(record)
     ctx.audit(request, "change", True, canonical, directory.name, "password changed")
     log.info("change done: user=%s domain=%s ip=%s", canonical, directory.name, request.client_ip)
-    ctx.alert("change", True, ctx.recipient(found, record, directory.name, lang))
+    ctx.alert(request, "change", True, ctx.recipient(found, record, directory.name, lang))
     enrolled = record is not None and record.enrollment is not None
     invite = not enrolled and "enroll" in site.flows
     return {

@@ -35,8 +35,19 @@ class FlowContext:
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert")
     )
 
-    def alert(self, event: str, success: bool, to: Recipient) -> None:
-        self.alerts.submit(self.notifier.alert, event, success, to)
+    def alert(self, request: Request, event: str, success: bool, to: Recipient) -> None:
+        """Send the event's alert after the reply; a failure is logged by the notifier and
+        audited here (the flow's outcome stands)."""
+        if not self.notifier.alert_applies(event, success):
+            return
+
+        def send() -> None:
+            if not self.notifier.alert(event, success, to):
+                source = event if event != "lockout" else "reset"
+                what = f"{event} alert e-mail not sent"
+                self.audit(request, source, False, to.username, to.domain, what)
+
+        self.alerts.submit(send)
 
     def close(self) -> None:
         """Send the alerts still queued, then close the database."""

@@ -54,7 +54,7 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     ctx.db.users.save(record)
     ctx.audit(request, "enroll", True, user.username, directory.name, "enrolled")
     log.info("enroll done: user=%s domain=%s", user.username, directory.name)
-    ctx.alert("enroll", True, ctx.recipient(user, record, directory.name, lang))
+    ctx.alert(request, "enroll", True, ctx.recipient(user, record, directory.name, lang))
     return {"status": "done", "message": "RES_FINISHED_ENROLL"}
 
 

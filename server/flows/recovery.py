@@ -288,7 +288,7 @@ def _finished(
     ctx.db.users.save(record)
     ctx.audit(request, state.kind, True, user.username, state.domain, what)
     log.info("%s done: user=%s domain=%s", state.kind, user.username, state.domain)
-    ctx.alert(state.kind, True, ctx.recipient(user, record, state.domain, state.lang))
+    ctx.alert(request, state.kind, True, ctx.recipient(user, record, state.domain, state.lang))
     return {"status": "done", "message": _DONE[state.kind]}
 
 
@@ -337,7 +337,7 @@ def _count_failure(
             request, state.kind, False, state.username, state.domain,
             f"locked out after {record.wrong_answers} wrong answers",
         )  # fmt: skip
-        ctx.alert("lockout", True, ctx.recipient(None, record, state.domain, state.lang))
+        ctx.alert(request, "lockout", True, ctx.recipient(None, record, state.domain, state.lang))
         raise FlowError("locked_out")
 
 

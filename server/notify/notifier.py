@@ -139,17 +139,21 @@ class Notifier:
             )
         return False
 
+    def alert_applies(self, event: str, success: bool) -> bool:
+        """Whether an alert is configured, enabled and meant for this outcome, with
+        delivery on: when it then is not sent, that is a failure worth recording."""
+        alert = self.alerts.get(event)
+        if alert is None or not alert.enabled or not self.mailer.enabled:
+            return False
+        return alert.on == "both" or alert.on == ("success" if success else "failure")
+
     def _alert(self, event: str, success: bool, to: Recipient) -> bool:
         if event not in ALERT_EVENTS:
             raise NotifyError(f"unknown event {event!r}", code="notify_config")
-        alert = self.alerts.get(event)
-        if alert is None or not alert.enabled:
+        if not self.alert_applies(event, success):
+            log.debug("%s alert not configured for this outcome, or delivery is off", event)
             return False
-        if alert.on != "both" and alert.on != ("success" if success else "failure"):
-            return False
-        if not self.mailer.enabled:
-            log.debug("%s alert not sent: e-mail delivery is off", event)
-            return False
+        alert = self.alerts[event]
         recipients = expand_recipients(alert.to, to)
         seen = {address.casefold() for address in recipients}
         bcc = [a for a in expand_recipients(alert.bcc, to) if a.casefold() not in seen]

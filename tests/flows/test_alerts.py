@@ -3,6 +3,8 @@ the status API during maintenance (109)."""
 
 from __future__ import annotations
 
+import time
+
 from support.flowstack import PASSWORD
 
 
@@ -64,12 +66,19 @@ def test_change_alert_and_english_fallback(flows, user):
 
 
 def test_a_failing_mail_server_never_fails_the_flow(flows, user):
-    """a done reset stays done when its alert cannot be sent"""
+    """a done reset stays done when its alert cannot be sent; the failure is audited"""
     stack = flows(alerts=ALERTS, email={"smtp_port": 9})
     assert stack.enroll(user).status_code == 200
     token = stack.answer_all("reset", user).json()["flow"]
     assert stack.step("reset", token, new_password="Alert!Passw0rd-3").status_code == 200
     assert stack.admin.bind_ok(user, "Alert!Passw0rd-3")
+    deadline = time.monotonic() + 10
+    while "reset alert e-mail not sent" not in [r.event for r in stack.audit(user)]:
+        assert time.monotonic() < deadline, [r.event for r in stack.audit(user)]
+        time.sleep(0.1)
+    rows = [(r.type, r.event) for r in stack.audit(user)]
+    assert ("success", "password reset") in rows
+    assert ("failure", "reset alert e-mail not sent") in rows
 
 
 def test_status_api_says_nothing_during_maintenance(flows, user):
