@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from pwreset.api import endpoints, flows
 from pwreset.api.middleware import SecurityHeaders
 from pwreset.api.problems import ProblemError, problem_response
+from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.relay import Relay
 from pwreset.api.settings import RelaySettings
 from pwreset.config.loader import load_config
@@ -49,6 +50,7 @@ def create_app(settings: RelaySettings) -> Starlette:
     app.state.settings = settings
     app.state.relay = Relay(settings)
     app.state.meta_cache = {}
+    app.state.limiter = RateLimiter(settings.rate_limit)
     return app
 
 

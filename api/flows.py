@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from pwreset.api.client_ip import client_ip, web_user
 from pwreset.api.problems import ProblemError
+from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.relay import Relay
 from pwreset.api.settings import RelaySettings
 from pwreset.api.validation import answers, json_body, require
@@ -25,12 +26,22 @@ async def _relay(request: Request, flow: str, op: str, body: Mapping[str, Any]) 
         raise ProblemError("unknown_site", f"there is no site {vdir[:64]!r}")
     if flow not in settings.sites[vdir].flows:
         raise ProblemError("flow_disabled", f"{flow} is not enabled on this site")
+    address = client_ip(request, settings)
+    limiter: RateLimiter = request.app.state.limiter
+    if not limiter.allow(address):
+        wait = str(limiter.retry_after(address))
+        raise ProblemError(
+            "rate_limited",
+            f"too many requests from this address; try again in {wait} seconds",
+            params={"retry_after": wait},
+            headers={"Retry-After": wait},
+        )
     relay: Relay = request.app.state.relay
     sealed = dict(body)
     user = web_user(request, settings)
     if user:
         sealed["web_user"] = user
-    result = await relay.call(vdir, op, sealed, client_ip(request, settings))
+    result = await relay.call(vdir, op, sealed, address)
     return JSONResponse(dict(result))
 
 

@@ -21,12 +21,14 @@ class ProblemError(Exception):
         *,
         params: Mapping[str, str] | None = None,
         message: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(code)
         self.kind = error_kind(code)
         self.detail = detail or self.kind.detail
         self.params = dict(params or {})
         self.message = message or _message_id(self.kind.message_id, self.params)
+        self.headers = dict(headers or {})
 
 
 def _message_id(default: str, params: Mapping[str, str]) -> str:
@@ -48,4 +50,6 @@ def problem_response(error: ProblemError) -> JSONResponse:
         "message": error.message,
         "params": error.params,
     }
-    return JSONResponse(body, status_code=kind.status, media_type=PROBLEM_TYPE)
+    return JSONResponse(
+        body, status_code=kind.status, media_type=PROBLEM_TYPE, headers=error.headers
+    )

@@ -32,6 +32,7 @@ class RelaySettings:
     site_dir: Path | None = None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     web_user_header: str = ""
+    rate_limit: int = 30
 
     @classmethod
     def from_config(cls, config: Config, *, serve_site: bool | None = None) -> RelaySettings:
@@ -72,4 +73,5 @@ class RelaySettings:
             site_dir=config.path(config.build.output) if serve else None,
             trusted_proxies=tuple(proxies),
             web_user_header=web.web_user_header,
+            rate_limit=web.rate_limit,
         )

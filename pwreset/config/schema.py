@@ -151,6 +151,9 @@ class WebConfig(_Table):
     trusted_proxies: list[str] = []
     # A header a trusted proxy sets to the signed-in web user (audited as "source user").
     web_user_header: str = ""
+    # Requests to the backend per end-user address and minute (enroll, change, every step
+    # of reset and unlock); 0 = no limit. Each relay instance counts on its own.
+    rate_limit: int = Field(default=30, ge=0, le=100_000)
     max_body: int = Field(default=16384, ge=1024, le=1048576)
 
     _listen = field_validator("listen", "server")(_check_address)
