@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -79,9 +80,16 @@ def _run_with(lab: Any, root: Path, port: int) -> int:
 
   Press Ctrl-C to stop.
 """
+    # SIGTERM (a service manager, `timeout`, `kill`) stops the demo as Ctrl-C does, so the
+    # directory and the temporary files go too.
+    signal.signal(signal.SIGTERM, _interrupt)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve_stack(config, http_port, banner))
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 async def _serve_stack(config: Any, http_port: int, banner: str) -> None:

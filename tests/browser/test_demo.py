@@ -29,7 +29,8 @@ def _read_until(process: subprocess.Popen[str], marker: str, timeout: float) -> 
     return seen
 
 
-def test_demo_lets_a_sample_user_change_a_password(page):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_demo_lets_a_sample_user_change_a_password(page, stop):
     port = free_port("tcp")
     process = subprocess.Popen(
         [sys.executable, "-m", "pwreset", "demo", "--port", str(port)],
@@ -54,7 +55,7 @@ def test_demo_lets_a_sample_user_change_a_password(page):
         page.click("button[type=submit]")
         page.locator("[data-state=finished]").wait_for(state="visible", timeout=10000)
 
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         rest, _ = process.communicate(timeout=30)
         assert process.returncode == 0, rest
         assert "stopped" in rest
