@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pwreset.api import endpoints, flows
-from pwreset.api.middleware import SecurityHeaders
+from pwreset.api.middleware import HttpsOnly, SecurityHeaders
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.relay import Relay
@@ -44,7 +44,8 @@ def create_app(settings: RelaySettings) -> Starlette:
         routes.append(Mount("/", app=StaticFiles(directory=settings.site_dir, html=True)))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(SecurityHeaders)],
+        # Outermost first: every response, redirects included, gets the security headers.
+        middleware=[Middleware(SecurityHeaders), Middleware(HttpsOnly, settings=settings)],
         exception_handlers={ProblemError: _problem, HTTPException: _http_problem},
     )
     app.state.settings = settings

@@ -11,12 +11,12 @@ from pwreset.api.settings import RelaySettings
 
 def client_ip(request: Request, settings: RelaySettings) -> str:
     peer = request.client.host if request.client else ""
-    if not settings.trusted_proxies or not _trusted(peer, settings):
+    if not settings.trusted_proxies or not is_trusted(peer, settings):
         return peer
     # Walk X-Forwarded-For from the nearest hop; the first untrusted address is the user.
     hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
     for hop in reversed(hops):
-        if not _trusted(hop, settings):
+        if not is_trusted(hop, settings):
             return hop
     return hops[0] if hops else peer
 
@@ -26,12 +26,12 @@ def web_user(request: Request, settings: RelaySettings) -> str:
     if not settings.web_user_header:
         return ""
     peer = request.client.host if request.client else ""
-    if not _trusted(peer, settings):
+    if not is_trusted(peer, settings):
         return ""
     return request.headers.get(settings.web_user_header, "")[:256]
 
 
-def _trusted(address: str, settings: RelaySettings) -> bool:
+def is_trusted(address: str, settings: RelaySettings) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pwreset.api.client_ip import is_trusted
+from pwreset.api.problems import ProblemError, problem_response
+from pwreset.api.settings import RelaySettings
 
 # The built pages use no inline script or style, so a strict policy holds.
 _CSP = (
@@ -31,6 +37,39 @@ class SecurityHeaders:
                 headers.setdefault("Content-Security-Policy", _CSP)
                 if is_api:
                     headers.setdefault("Cache-Control", "no-store")
+                if scope.get("scheme") == "https":
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HttpsOnly:
+    """With `[web] require_https`: pages over plain HTTP are redirected to https://, API
+    calls refused (a password must never have crossed in clear, so no redirect for them)."""
+
+    def __init__(self, app: ASGIApp, settings: RelaySettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.settings.require_https:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if _is_https(request, self.settings):
+            await self.app(scope, receive, send)
+            return
+        if request.method in ("GET", "HEAD") and "/api/" not in request.url.path:
+            response: Response = RedirectResponse(str(request.url.replace(scheme="https")), 308)
+        else:
+            response = problem_response(ProblemError("https_required"))
+        await response(scope, receive, send)
+
+
+def _is_https(request: Request, settings: RelaySettings) -> bool:
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else ""
+    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return forwarded == "https" and is_trusted(peer, settings)

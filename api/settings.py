@@ -33,6 +33,7 @@ class RelaySettings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     web_user_header: str = ""
     rate_limit: int = 30
+    require_https: bool = False
 
     @classmethod
     def from_config(cls, config: Config, *, serve_site: bool | None = None) -> RelaySettings:
@@ -74,4 +75,5 @@ class RelaySettings:
             trusted_proxies=tuple(proxies),
             web_user_header=web.web_user_header,
             rate_limit=web.rate_limit,
+            require_https=web.require_https,
         )

@@ -29,6 +29,9 @@ _KINDS: tuple[ErrorKind, ...] = (
     ErrorKind("unknown_domain", "RES_UNKNOWN_DOMAIN", 400, "The domain is not known."),
     ErrorKind("request_too_large", "RES_BAD_REQUEST", 413, "The request is too large."),
     ErrorKind("rate_limited", "RES_RATE_LIMITED", 429, "Too many attempts; try again later."),
+    ErrorKind(
+        "https_required", "RES_HTTPS_REQUIRED", 403, "Use the https:// address of this site."
+    ),
     # --- directory outcomes -----------------------------------------------------------------
     ErrorKind(
         "wrong_password",

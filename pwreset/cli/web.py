@@ -32,5 +32,16 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     settings = RelaySettings.from_config(config, serve_site=args.serve_site)
     host, port = parse_address(args.listen or config.web.listen)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=True)
+    web = config.web
+    cert = str(config.path(web.tls_cert_file)) if web.tls_cert_file else None
+    key = str(config.path(web.tls_key_file)) if web.tls_key_file else None
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=True,
+        ssl_certfile=cert,
+        ssl_keyfile=key,
+    )
     return 0

@@ -148,6 +148,12 @@ class WebConfig(_Table):
     timeout: float = Field(default=1.0, gt=0, le=30)
     attempts: int = Field(default=4, ge=1, le=10)
     serve_site: bool = False
+    # Serve HTTPS directly (otherwise put a TLS-terminating reverse proxy in front).
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    # Refuse plain HTTP: pages are redirected to https://, API calls refused. Behind a
+    # proxy, its X-Forwarded-Proto counts when the proxy is in trusted_proxies.
+    require_https: bool = False
     trusted_proxies: list[str] = []
     # A header a trusted proxy sets to the signed-in web user (audited as "source user").
     web_user_header: str = ""
@@ -157,6 +163,12 @@ class WebConfig(_Table):
     max_body: int = Field(default=16384, ge=1024, le=1048576)
 
     _listen = field_validator("listen", "server")(_check_address)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> WebConfig:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("set both tls_cert_file and tls_key_file, or neither")
+        return self
 
 
 class SiteConfig(_Table):
