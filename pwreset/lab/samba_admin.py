@@ -12,11 +12,11 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.lab import ldapconn, samba_build
 from pwreset.lab.admin import BindResult
+from pwreset.lab.admin_base import LabAdmin, check
 from pwreset.lab.errors import LabError
 from pwreset.lab.ldapconn import Changes
 from pwreset.lab.samba import SambaLab
 
-MAX_BAD_BINDS = 10  # well above lockoutThreshold (3): lock() gives up after this many
 UF_LOCKOUT = 0x10  # in msDS-User-Account-Control-Computed
 _DATA_CODE = re.compile(r"data ([0-9a-fA-F]+)")
 
@@ -36,7 +36,9 @@ sam.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.20:0"])
 """
 
 
-class SambaAdmin:
+class SambaAdmin(LabAdmin):
+    LOCKED_DETAIL = "775"
+
     def __init__(self, lab: SambaLab) -> None:
         self.lab = lab
 
@@ -71,7 +73,7 @@ class SambaAdmin:
             dn = samba_build.add_user(conn, name, password, disabled=disabled)
             if must_change:
                 change = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
-                _check(conn, conn.modify(dn, change), f"must-change {name}")
+                check(conn, conn.modify(dn, change), f"must-change {name}")
         return dn
 
     def bind(self, name: str, password: str) -> BindResult:
@@ -89,23 +91,12 @@ class SambaAdmin:
         finally:
             conn.unbind()
 
-    def bind_ok(self, name: str, password: str) -> bool:
-        return self.bind(name, password).ok
-
     def set_password(self, name: str, password: str, *, must_change: bool = False) -> None:
         change: Changes = {"unicodePwd": [(MODIFY_REPLACE, [samba_build.unicode_pwd(password)])]}
         if must_change:
             change["pwdLastSet"] = [(MODIFY_REPLACE, ["0"])]
         with self._admin() as conn:
-            _check(conn, conn.modify(self._find(conn, name), change), f"reset {name}")
-
-    def lock(self, name: str) -> None:
-        wrong = "Wrong!Passw0rd-0"
-        for _ in range(MAX_BAD_BINDS):
-            # "data 775" is AD's "account locked" in the bind error text.
-            if self.bind(name, wrong).detail == "775" or self.is_locked(name):
-                return
-        raise LabError(f"{name} is not locked after {MAX_BAD_BINDS} bad binds")
+            check(conn, conn.modify(self._find(conn, name), change), f"reset {name}")
 
     def is_locked(self, name: str) -> bool:
         """True while AD computes UF_LOCKOUT (lockoutTime set and within the duration)."""
@@ -120,7 +111,7 @@ class SambaAdmin:
     def unlock(self, name: str) -> None:
         with self._admin() as conn:
             dn = self._find(conn, name)
-            _check(conn, conn.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}), "unlock")
+            check(conn, conn.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}), "unlock")
 
     def failed_logons(self, name: str) -> int:
         """Failed binds the directory counts toward its lockout (badPwdCount)."""
@@ -136,7 +127,7 @@ class SambaAdmin:
             dn = self._find(conn, name)
             uac = int(str(self._read(name, "userAccountControl") or 512)) | 0x10000
             change = {"userAccountControl": [(MODIFY_REPLACE, [str(uac)])]}
-            _check(conn, conn.modify(dn, change), f"never-expires {name}")
+            check(conn, conn.modify(dn, change), f"never-expires {name}")
 
     def create_group(self, name: str, members: list[str]) -> str:
         """A global security group in OU=SSPR; members are user or earlier group names."""
@@ -144,7 +135,7 @@ class SambaAdmin:
             dns = [self._any_dn(conn, m) for m in members]
             dn = f"CN={name},{samba_build.SSPR_OU}"
             attrs = {"sAMAccountName": name, "member": dns} if dns else {"sAMAccountName": name}
-            _check(conn, conn.add(dn, ["top", "group"], attrs), f"group {name}")
+            check(conn, conn.add(dn, ["top", "group"], attrs), f"group {name}")
         return dn
 
     def _any_dn(self, conn: Connection, name: str) -> str:
@@ -162,13 +153,6 @@ class SambaAdmin:
             values = conn.response[0]["attributes"].get(attribute)
             return values[0] if isinstance(values, list) and values else values
 
-    def set_attribute(self, name: str, attribute: str, value: str) -> None:
-        """Replace one attribute of the user (contact details for the tests)."""
-        with self._admin() as conn:
-            dn = self.dn(name)
-            change = {attribute: [(MODIFY_REPLACE, [value])]}
-            _check(conn, conn.modify(dn, change), f"set {attribute} of {name}")
-
     def expire_password(self, name: str) -> None:
         """Make the password expired (pwdLastSet 100 days ago, maxPwdAge 90). LDAP only
         accepts 0 or -1 there, so this writes the local sam.ldb with Debian's python3,
@@ -185,9 +169,4 @@ class SambaAdmin:
     def delete_user(self, name: str) -> None:
         with self._admin() as conn:
             dn = self._find(conn, name)
-            _check(conn, conn.delete(dn), f"delete {name}")
-
-
-def _check(conn: Connection, done: bool, what: str) -> None:
-    if not done:
-        raise LabError(f"{what}: {conn.result['description']} {conn.result['message']}")
+            check(conn, conn.delete(dn), f"delete {name}")

@@ -10,16 +10,17 @@ from ldap3.utils.dn import escape_rdn
 
 from pwreset.lab import ldapconn
 from pwreset.lab.admin import BindResult
+from pwreset.lab.admin_base import LabAdmin, check
 from pwreset.lab.errors import LabError
 from pwreset.lab.ldapconn import Changes
 from pwreset.lab.slapd import SlapdLab
 from pwreset.lab.slapd_ldif import ADMIN_LOCK
 from pwreset.server.directory import ppolicy
 
-MAX_BAD_BINDS = 10  # well above pwdMaxFailure (3): lock() gives up after this many
 
+class SlapdAdmin(LabAdmin):
+    LOCKED_DETAIL = "accountLocked"
 
-class SlapdAdmin:
     def __init__(self, lab: SlapdLab) -> None:
         self.lab = lab
 
@@ -59,7 +60,7 @@ class SlapdAdmin:
         if disabled:
             attrs["pwdAccountLockedTime"] = ADMIN_LOCK
         with self._admin() as conn:
-            _check(conn, conn.add(dn, ["inetOrgPerson"], attrs), f"add {dn}")
+            check(conn, conn.add(dn, ["inetOrgPerson"], attrs), f"add {dn}")
         return dn
 
     def bind(self, name: str, password: str) -> BindResult:
@@ -75,10 +76,6 @@ class SlapdAdmin:
         finally:
             conn.unbind()
 
-    def bind_ok(self, name: str, password: str) -> bool:
-        """True if the bind succeeded; with pwdReset set that is success + changeAfterReset."""
-        return self.bind(name, password).ok
-
     def set_password(self, name: str, password: str, *, must_change: bool = False) -> None:
         # The rootdn is a "password administrator" to ppolicy, which would set pwdReset on
         # its own (pwdMustChange TRUE); stating pwdReset in the same modify overrides that.
@@ -87,15 +84,7 @@ class SlapdAdmin:
             "pwdReset": [(MODIFY_REPLACE, ["TRUE"] if must_change else [])],
         }
         with self._admin() as conn:
-            _check(conn, conn.modify(self.dn(name), change), f"reset {name}")
-
-    def lock(self, name: str) -> None:
-        wrong = "Wrong!Passw0rd-0"
-        for _ in range(MAX_BAD_BINDS):
-            # With the request control, the response says accountLocked once it is.
-            if self.bind(name, wrong).detail == "accountLocked" or self.is_locked(name):
-                return
-        raise LabError(f"{name} is not locked after {MAX_BAD_BINDS} bad binds")
+            check(conn, conn.modify(self.dn(name), change), f"reset {name}")
 
     def is_locked(self, name: str) -> bool:
         """True while pwdAccountLockedTime is set (a lock, temporary or administrative)."""
@@ -112,7 +101,7 @@ class SlapdAdmin:
         with self._admin() as conn:
             # REPLACE with no values removes it and, unlike DELETE, is fine when it is absent.
             change: Changes = {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}
-            _check(conn, conn.modify(self.dn(name), change), f"unlock {name}")
+            check(conn, conn.modify(self.dn(name), change), f"unlock {name}")
 
     def failed_logons(self, name: str) -> int:
         """Failed binds the directory counts toward its lockout (pwdFailureTime values)."""
@@ -134,7 +123,7 @@ class SlapdAdmin:
             conn.add(groups, ["organizationalUnit"], {"ou": "Groups"})  # may exist already
             dns = [self._member_dn(conn, m) for m in members]
             dn = f"cn={escape_rdn(name)},{groups}"
-            _check(
+            check(
                 conn, conn.add(dn, ["groupOfNames"], {"cn": name, "member": dns}), f"group {name}"
             )
         return dn
@@ -145,26 +134,14 @@ class SlapdAdmin:
             return group
         return self.dn(name)
 
-    def set_attribute(self, name: str, attribute: str, value: str) -> None:
-        """Replace one attribute of the user (contact details for the tests)."""
-        with self._admin() as conn:
-            dn = self.dn(name)
-            change = {attribute: [(MODIFY_REPLACE, [value])]}
-            _check(conn, conn.modify(dn, change), f"set {attribute} of {name}")
-
     def expire_password(self, name: str) -> None:
         """Make the password expired: pwdChangedTime is NO-USER-MODIFICATION, so the rootdn
         sets it with the Relax control (pwdMaxAge is 90 days in the lab policy)."""
         relax = [("1.3.6.1.4.1.4203.666.5.12", True, None)]
         change: Changes = {"pwdChangedTime": [(MODIFY_REPLACE, ["20200101000000Z"])]}
         with self._admin() as conn:
-            _check(conn, conn.modify(self.dn(name), change, controls=relax), f"expire {name}")
+            check(conn, conn.modify(self.dn(name), change, controls=relax), f"expire {name}")
 
     def delete_user(self, name: str) -> None:
         with self._admin() as conn:
-            _check(conn, conn.delete(self.dn(name)), f"delete {name}")
-
-
-def _check(conn: Connection, done: bool, what: str) -> None:
-    if not done:
-        raise LabError(f"{what}: {conn.result['description']} {conn.result['message']}")
+            check(conn, conn.delete(self.dn(name)), f"delete {name}")

@@ -29,7 +29,9 @@ def test_no_secret_is_stored_or_logged(flows, user, caplog):
     token = stack.start("unlock", user).json()["flow"]
     stack.step("unlock", token, answer=f"Wrong{tag}")
 
-    needles = {*answers, *(a.lower() for a in answers), code, new_password, PASSWORD, "Ab1"}
+    # The refused "Ab1" is too short to look for: three characters turn up in any
+    # ciphertext by chance.
+    needles = {*answers, *(a.lower() for a in answers), code, new_password, PASSWORD}
     needles |= {"".join(c for c in a.casefold() if c.isalnum()) for a in answers}
     files = [p for p in stack.instance.rglob("*") if p.is_file()]
     assert any("audit" in str(p) for p in files)
@@ -41,7 +43,7 @@ def test_no_secret_is_stored_or_logged(flows, user, caplog):
     # Every logger but the test SMTP server's own (aiosmtpd's "mail.log" prints mail).
     for record in (r for r in caplog.records if not r.name.startswith("mail.")):
         text = record.getMessage() + str(record.exc_info or "")
-        for needle in needles - {"Ab1"}:
+        for needle in needles:
             assert needle not in text, f"a log line holds a secret: {text[:120]}"
     for row in stack.audit():
-        assert not any(n in f"{row}" for n in needles - {"Ab1"})
+        assert not any(n in f"{row}" for n in needles)
