@@ -234,3 +234,31 @@ def test_protected_accounts_get_a_clear_refusal(ad_flows, samba_lab):
     conn = ldap3.Connection(lab.server(), lab.admin_upn, lab.admin_password)
     assert conn.bind(), "the Administrator's password is unchanged"
     conn.unbind()
+
+
+def test_decoys_do_the_same_slow_work(flows, user, fresh_user_name, monkeypatch):
+    """issue 3: replies to unknown and unenrolled users take the same Argon2id work as a
+    wrong answer of an enrolled user, so timing does not tell them apart either"""
+    from pwreset.server.flows import answers
+
+    calls: list[str] = []
+    real = answers._derive
+
+    def counting(value: str, salt: bytes, params: dict[str, int]) -> bytes:
+        calls.append("derive")
+        return real(value, salt, params)
+
+    stack = flows()
+    enrolled = f"{fresh_user_name}x"
+    stack.admin.create_user(enrolled, PASSWORD)
+    assert stack.enroll(enrolled).status_code == 200
+    monkeypatch.setattr(answers, "_derive", counting)
+    work = {}
+    for who in ("nobody-at-all", user, enrolled):
+        calls.clear()
+        token = stack.start("reset", who).json()["flow"]
+        at_start = len(calls)
+        assert stack.step("reset", token, answer="a wrong answer").status_code == 401
+        work[who] = (at_start, len(calls) - at_start)
+    assert len(set(work.values())) == 1, work
+    assert work[enrolled] == (0, 1)
