@@ -7,14 +7,12 @@ Playwright answers the API request (the end-to-end test against the relay lives 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, Route
+from static_site import serve
 
 from pwreset.builder import build_sites
 from pwreset.config.loader import parse_config
@@ -27,18 +25,6 @@ CONFIG = {
         "it": {"title": "IT self-service"},
     }
 }
-CSP = "default-src 'self'"
-
-
-class _StaticHandler(SimpleHTTPRequestHandler):
-    """Serves the site folder with the CSP the pages promise to work under."""
-
-    def end_headers(self) -> None:
-        self.send_header("Content-Security-Policy", CSP)
-        super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +32,8 @@ def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("instance")
     config = parse_config(json.loads(json.dumps(CONFIG)), root / "pwreset.toml")
     build_sites(config)
-    handler = partial(_StaticHandler, directory=str(root / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(root / "site") as url:
+        yield url
 
 
 @pytest.fixture
