@@ -8,8 +8,11 @@ Data Console list users without the data key.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
@@ -19,6 +22,9 @@ from pwreset.server.storage.journal_storage import JournalStorage, decode_docume
 from pwreset.server.storage.record_cipher import RecordCipher, sealed_key_id
 
 TABLE = "users"
+# Per-user locks are striped: memory stays fixed however many names attackers try, and two
+# unrelated users share a stripe (and wait for each other) only rarely.
+_LOCK_STRIPES = 256
 # Shown by the console; the sealed field never is.
 CLEAR_FIELDS = (
     "domain",
@@ -82,6 +88,16 @@ class UserStore:
     def __init__(self, storage: JournalStorage, cipher: RecordCipher | None) -> None:
         self._storage = storage
         self._cipher = cipher
+        self._stripes = [threading.RLock() for _ in range(_LOCK_STRIPES)]
+
+    @contextlib.contextmanager
+    def locked(self, domain: str, username: str) -> Iterator[None]:
+        """Hold while reading, deciding on and saving one user's record, so concurrent
+        requests for that user (parallel wrong answers, parallel code requests) are applied
+        one after the other and none is lost. Re-entrant within a thread."""
+        key = user_key(domain, username).encode("utf-8")
+        with self._stripes[zlib.crc32(key) % _LOCK_STRIPES]:
+            yield
 
     def get(self, domain: str, username: str) -> UserRecord | None:
         value = self._storage.get(TABLE, user_key(domain, username))
