@@ -11,7 +11,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pwreset.config.flow_settings import (
     ApiSettings,
@@ -67,8 +75,9 @@ class DomainConfig(_Table):
     name: str = Field(min_length=1, max_length=255)
     aliases: list[str] = []
     kind: Literal["ad", "openldap"]
-    urls: list[str] = Field(min_length=1)
+    # Before `urls`, so the URL check can see it.
     start_tls: bool = False
+    urls: list[str] = Field(min_length=1)
     base_dn: str = Field(min_length=1)
     user_filter: str | None = None
     bind_dn: str = Field(min_length=1)
@@ -79,10 +88,18 @@ class DomainConfig(_Table):
 
     @field_validator("urls")
     @classmethod
-    def _urls(cls, urls: list[str]) -> list[str]:
+    def _urls(cls, urls: list[str], info: ValidationInfo) -> list[str]:
         for url in urls:
             if not re.match(r"^ldaps?://[^/\s]+/?$", url):
                 raise ValueError(f"{url!r} is not an ldap:// or ldaps:// URL with a host")
+        # Any URL may be the one a failover lands on, so every ldap:// one needs StartTLS.
+        # tls.verify = false only skips the certificate check; it never allows plain LDAP.
+        plain = [u for u in urls if u.startswith("ldap://")]
+        if plain and info.data.get("start_tls") is False:
+            raise ValueError(
+                f"{plain[0]!r} would send the service account's and users' passwords in "
+                "clear: use ldaps:// or set start_tls = true"
+            )
         return urls
 
     @field_validator("user_filter")
@@ -95,12 +112,7 @@ class DomainConfig(_Table):
         return value
 
     @model_validator(mode="after")
-    def _plain_ldap_needs_start_tls(self) -> DomainConfig:
-        plain = [u for u in self.urls if u.startswith("ldap://")]
-        if plain and not self.start_tls and self.tls.verify:
-            raise ValueError(
-                "ldap:// URLs send passwords in clear; use ldaps:// or set start_tls = true"
-            )
+    def _one_password_source(self) -> DomainConfig:
         if self.bind_password_env and self.bind_password_file:
             raise ValueError("set bind_password_env or bind_password_file, not both")
         return self

@@ -13,7 +13,7 @@ from pwreset.lab.admin import BindResult
 from pwreset.lab.admin_base import LabAdmin, check
 from pwreset.lab.errors import LabError
 from pwreset.lab.ldapconn import Changes
-from pwreset.lab.slapd import SlapdLab
+from pwreset.lab.slapd import TLS_NAME, SlapdLab
 from pwreset.lab.slapd_ldif import ADMIN_LOCK
 from pwreset.server.directory import ppolicy
 
@@ -25,10 +25,8 @@ class SlapdAdmin(LabAdmin):
         self.lab = lab
 
     def server(self) -> Server:
-        # "localhost" is the fallback name: ldap3's hostname check on Python >= 3.12 does
-        # not match IP addresses, and the certificate carries DNS:localhost as well.
         return ldapconn.tls_server(
-            self.lab.host, self.lab.tls_port, self.lab.ca_file, valid_names=["localhost"]
+            self.lab.host, self.lab.tls_port, self.lab.ca_file, valid_names=[TLS_NAME]
         )
 
     @contextmanager

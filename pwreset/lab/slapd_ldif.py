@@ -46,7 +46,11 @@ def ssha(password: str) -> str:
 
 
 def config_ldif(root: Path, admin_password: str) -> str:
-    """cn=config: mdb database, ppolicy overlay, TLS certificate and the lab's ACLs."""
+    """cn=config: mdb database, ppolicy overlay, TLS certificate and the lab's ACLs.
+
+    Like AD, the lab refuses a simple bind without TLS (olcSecurity simple_bind): its
+    ldap:// port answers StartTLS, and a password sent in clear there fails the test.
+    """
     return f"""\
 dn: cn=config
 objectClass: olcGlobal
@@ -56,6 +60,7 @@ olcArgsFile: {root}/slapd.args
 olcLogLevel: stats
 olcTLSCertificateFile: {root}/tls.crt
 olcTLSCertificateKeyFile: {root}/tls.key
+olcSecurity: simple_bind=64
 
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ldap3
-from ldap3.core.exceptions import LDAPException, LDAPSocketOpenError, LDAPStartTLSError
+from ldap3.core.exceptions import LDAPException, LDAPStartTLSError
 
 from pwreset.config.schema import Config, DomainConfig
 from pwreset.server.directory.base import DirectoryError
@@ -73,18 +73,37 @@ class Connector:
             read_only=False,
         )
         try:
-            conn.open()
+            conn.open(read_server_info=False)
             _nodelay(conn)
-            if self.domain.start_tls and not self.domain.urls[0].startswith("ldaps://"):
-                conn.start_tls()
-            conn.bind(controls=list(controls) if controls else None)
+            self._secure(conn)
+            conn.bind(read_server_info=False, controls=list(controls) if controls else None)
         except LDAPStartTLSError as exc:
-            raise _unreachable(self.domain, exc) from None
-        except LDAPSocketOpenError as exc:
-            raise _unreachable(self.domain, exc) from None
+            where = _url(conn)
+            _close(conn)
+            # No fallback to a bind in clear, and no moving on to bind anyway.
+            what = f"{where} over TLS (no bind was sent)"
+            raise _unreachable(self.domain, exc, what) from None
         except LDAPException as exc:
+            _close(conn)
             raise _unreachable(self.domain, exc) from None
         return conn
+
+    def _secure(self, conn: ldap3.Connection) -> None:
+        """Make sure the connection is encrypted before anything secret goes over it.
+
+        The pool may have failed over to any of the URLs, so the decision is made for the
+        server ldap3 actually connected, never from the configured list.
+        """
+        if not conn.server.ssl:
+            if not self.domain.start_tls:
+                # The schema refuses ldap:// without start_tls; this guards code paths that
+                # build a DomainConfig without it.
+                raise LDAPStartTLSError(f"{_url(conn)} is plain LDAP and start_tls is off")
+            conn.start_tls(read_server_info=False)
+        # ldap3's bind reopens a closed connection (possibly on another server of the pool,
+        # in clear), and start_tls may return without raising: check the socket itself.
+        if conn.closed or not isinstance(conn.socket, ssl.SSLSocket):
+            raise LDAPStartTLSError(f"the connection to {_url(conn)} is not encrypted")
 
     @contextlib.contextmanager
     def session(self) -> Iterator[ldap3.Connection]:
@@ -118,6 +137,12 @@ def _nodelay(conn: ldap3.Connection) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
+def _url(conn: ldap3.Connection) -> str:
+    server = conn.server
+    scheme = "ldaps" if server.ssl else "ldap"
+    return f"{scheme}://{server.host}:{server.port}"
+
+
 def _close(conn: ldap3.Connection) -> None:
     with contextlib.suppress(LDAPException, OSError):
         conn.unbind()
@@ -127,11 +152,12 @@ def close(conn: ldap3.Connection) -> None:
     _close(conn)
 
 
-def _unreachable(domain: DomainConfig, exc: Exception) -> DirectoryError:
+def _unreachable(domain: DomainConfig, exc: Exception, what: str = "") -> DirectoryError:
     text = str(exc)
     hint = ""
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
         hint = " (the directory's TLS certificate was not accepted: check tls.ca_file and "
         hint += "tls.server_name)"
-    log.error("domain %s: cannot reach %s: %s%s", domain.name, ", ".join(domain.urls), text, hint)
+    where = what or ", ".join(domain.urls)
+    log.error("domain %s: cannot reach %s: %s%s", domain.name, where, text, hint)
     return DirectoryError("directory_unreachable")

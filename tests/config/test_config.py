@@ -83,20 +83,41 @@ def test_missing_file(tmp_path):
         load_config(tmp_path / "nope.toml")
 
 
-def test_plain_ldap_without_start_tls_is_refused(tmp_path):
-    found = problems(
-        """
+_PLAIN_DOMAIN = """
 [[domains]]
 name = "A"
 kind = "openldap"
-urls = ["ldap://127.0.0.1:389"]
+urls = [{urls}]
 base_dn = "dc=a"
 bind_dn = "cn=svc,dc=a"
 bind_password_env = "X"
-""",
-        tmp_path,
-    )
-    assert "use ldaps:// or set start_tls" in found["domains[0]"]
+{extra}
+"""
+
+
+def test_plain_ldap_without_start_tls_is_refused(tmp_path):
+    found = problems(_PLAIN_DOMAIN.format(urls='"ldap://127.0.0.1:389"', extra=""), tmp_path)
+    assert "'ldap://127.0.0.1:389' would send" in found["domains[0].urls"]
+    assert "use ldaps:// or set start_tls = true" in found["domains[0].urls"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["[domains.tls]\nverify = false", "start_tls = false\n[domains.tls]\nverify = false"],
+)
+def test_tls_verify_off_does_not_allow_plain_ldap(tmp_path, extra):
+    """security review 1: tls.verify = false only skips the certificate check; a failover
+    URL in ldap:// without StartTLS would send the binds in clear"""
+    urls = '"ldaps://dc1:636", "ldap://dc2:389"'
+    found = problems(_PLAIN_DOMAIN.format(urls=urls, extra=extra), tmp_path)
+    assert "'ldap://dc2:389' would send" in found["domains[0].urls"]
+
+
+def test_plain_ldap_with_start_tls_is_accepted(tmp_path):
+    path = tmp_path / "pwreset.toml"
+    urls = '"ldaps://dc1:636", "ldap://dc2:389"'
+    path.write_text(_PLAIN_DOMAIN.format(urls=urls, extra="start_tls = true"))
+    assert load_config(path).domains[0].start_tls
 
 
 def test_site_domains_must_name_configured_domains(tmp_path):

@@ -210,6 +210,9 @@ def _config(
             "bind_password_env": env,
             "tls": {"ca_file": str(lab.ca_file)},
         }
+    # settings["domain"] changes this directory's own table (urls, start_tls, tls).
+    domain = _merge(domain, settings.get("domain", {}))
+    settings = {k: v for k, v in settings.items() if k != "domain"}
     base: dict[str, Any] = {
         "server": {"listen": f"127.0.0.1:{udp}", "log_file": "server.log"},
         "web": {"server": f"127.0.0.1:{udp}", "timeout": 2.0, "attempts": 3},
