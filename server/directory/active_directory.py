@@ -21,15 +21,17 @@ log = logging.getLogger(__name__)
 # Bind "data" sub-codes that still prove the password: the user may not sign in, but may
 # change the password (LTB's change_expired_password does the same).
 _PASSWORD_RIGHT = {"773", "532"}  # must change at next logon, password expired
+# Sub-codes AD gives only when the password was right, so they may be told to the user.
+# Anything else is a wrong password to the user, notably 775 (locked): AD answers it
+# whatever the password, so telling it would show a stranger that the account exists and
+# is locked. The lock is logged for the admin instead.
 _BIND_ERRORS = {
-    "52e": "wrong_password",
-    "525": "wrong_password",  # no such user: reported like a wrong password
-    "775": "account_locked",
     "533": "account_disabled",
     "701": "account_disabled",  # account expired
     "530": "not_permitted",  # logon hours
     "531": "not_permitted",  # workstation restriction
 }
+_LOCKED = "775"
 _UF_ACCOUNTDISABLE = 0x2
 _UF_LOCKOUT = 0x10
 _UF_DONT_EXPIRE_PASSWD = 0x10000
@@ -89,6 +91,10 @@ class ActiveDirectory(LdapDirectory):
         data = results.ad_bind_data(result)
         if allow_password_right and data in _PASSWORD_RIGHT:
             return data
+        if data == _LOCKED:
+            log.info(
+                "domain %s: bind refused, the account is locked (told: wrong password)", self.name
+            )
         raise DirectoryError(_BIND_ERRORS.get(data or "", "wrong_password"))
 
     def change_password(self, username: str, old_password: str, new_password: str) -> None:

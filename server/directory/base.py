@@ -43,8 +43,10 @@ class Directory(Protocol):
     def change_password(self, username: str, old_password: str, new_password: str) -> None:
         """The user's own change (old + new), so the directory's policy applies.
 
-        Raises DirectoryError: wrong_password (also for an unknown user, so nobody learns
-        who exists), password_* policy codes, account_locked, account_disabled,
+        Raises DirectoryError: wrong_password (also for an unknown user, and for an account
+        the directory refuses before it checks the password, such as a locked one, so
+        nobody learns who exists or in which state), password_* policy codes,
+        account_disabled (only once the password is proven),
         directory_unreachable, directory_refused.
         """
         ...

@@ -71,7 +71,16 @@ class OpenLdap(LdapDirectory):
         if response.error == "passwordExpired" and allow_expired:
             return
         if response.error == "accountLocked":
-            raise DirectoryError("account_disabled" if user.disabled else "account_locked")
+            # ppolicy answers this before it checks the password (a right and a wrong one
+            # get the same reply), so the user hears "wrong password": telling "locked" or
+            # "disabled" would show a stranger that the account exists and its state.
+            state = "disabled" if user.disabled else "locked"
+            log.info(
+                "domain %s: bind refused, the account is %s (told: wrong password)",
+                self.name,
+                state,
+            )
+            raise DirectoryError("wrong_password")
         if results.code(result) == results.INVALID_CREDENTIALS:
             raise DirectoryError("wrong_password")
         raise unexpected(self.name, "bind", result)

@@ -13,7 +13,6 @@ from pwreset.server.flows.permissions import permitted
 
 _FAILURES = {
     "wrong_password": "wrong current password",
-    "account_locked": "account locked in the directory",
     "account_disabled": "account disabled",
     "not_permitted": "not permitted to change",
 }

@@ -15,6 +15,7 @@ from support.stacks import Stack, secret
 pytestmark = [pytest.mark.slapd, pytest.mark.samba]
 
 OLD = "Init!Passw0rd-1"
+WRONG = "Wrong!Passw0rd-7"
 
 
 def change(
@@ -99,23 +100,49 @@ def test_ad_complexity_rule_is_named(samba_stack, samba_admin, fresh_user_name):
     assert "complexity" in body["params"]["reason"]
 
 
-def test_locked_account_gets_the_locked_message(directory, relay, fresh_user_name):
+@pytest.mark.parametrize("old", [OLD, WRONG], ids=["right", "wrong"])
+def test_locked_account_is_told_wrong_password(directory, relay, fresh_user_name, old):
+    """security review, low: change must not tell a locked account from a wrong password.
+    Both directories refuse a locked account's bind whatever the password (AD: data 775,
+    ppolicy: accountLocked), so no password is ever proven: the reply is wrong_password,
+    with the right old password as with a wrong one, and nothing changes."""
     stack, admin = directory
     admin.create_user(fresh_user_name, secret(OLD))
     admin.lock(fresh_user_name)
-    assert admin.is_locked(fresh_user_name)
-    reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-2")
-    assert reply.status_code == 423
+    reply = change(relay, stack, fresh_user_name, old, "Fresh!Passw0rd-2")
     body = reply.json()
-    assert (body["code"], body["message"]) == ("account_locked", "RES_LOCKED_OUT_AD")
+    assert (reply.status_code, body["code"], body["message"]) == (
+        401,
+        "wrong_password",
+        "RES_WRONG_PASSWORD",
+    )
+    assert admin.is_locked(fresh_user_name)
+    admin.unlock(fresh_user_name)
+    assert admin.bind_ok(fresh_user_name, OLD)
 
 
-def test_disabled_account_gets_the_disabled_message(directory, relay, fresh_user_name):
+def test_disabled_account_with_a_wrong_password_is_told_wrong_password(
+    directory, relay, fresh_user_name
+):
+    """security review, low: a disabled account and a wrong old password give
+    wrong_password, like any wrong password"""
+    stack, admin = directory
+    admin.create_user(fresh_user_name, secret(OLD), disabled=True)
+    reply = change(relay, stack, fresh_user_name, WRONG, "Fresh!Passw0rd-2")
+    assert (reply.status_code, reply.json()["code"]) == (401, "wrong_password")
+
+
+def test_disabled_account_is_named_only_when_the_password_is_proven(
+    directory, relay, fresh_user_name
+):
+    """security review, low: AD answers "disabled" (data 533) only to the right password,
+    so the user may hear it; ppolicy answers accountLocked to any password, so OpenLDAP's
+    disabled (administratively locked) account gets wrong_password even with the right one"""
     stack, admin = directory
     admin.create_user(fresh_user_name, secret(OLD), disabled=True)
     reply = change(relay, stack, fresh_user_name, OLD, "Fresh!Passw0rd-2")
-    assert reply.status_code == 403
-    assert reply.json()["code"] == "account_disabled"
+    expected = (403, "account_disabled") if stack.kind == "ad" else (401, "wrong_password")
+    assert (reply.status_code, reply.json()["code"]) == expected
 
 
 def test_must_change_user_can_change(directory, relay, fresh_user_name):
@@ -166,5 +193,5 @@ def test_expired_password_with_a_wrong_old_password_is_refused(directory, relay,
     stack, admin = directory
     admin.create_user(fresh_user_name, secret(OLD))
     admin.expire_password(fresh_user_name)
-    reply = change(relay, stack, fresh_user_name, "Wrong!Passw0rd-7", "Fresh!Passw0rd-4")
+    reply = change(relay, stack, fresh_user_name, WRONG, "Fresh!Passw0rd-4")
     assert reply.json()["code"] == "wrong_password"
