@@ -71,6 +71,9 @@ class Connector:
             # ldap3 packs this into a C struct: it must be a whole number.
             receive_timeout=max(1, math.ceil(self.domain.timeout)),
             read_only=False,
+            # ldap3 would follow a referral to any host the answer names, in clear if the
+            # URL says ldap://, and bind there with these credentials: never.
+            auto_referrals=False,
         )
         try:
             conn.open(read_server_info=False)

@@ -69,6 +69,13 @@ class LdapDirectory:
         except LDAPException as exc:
             log.error("domain %s: user search failed: %s", self.name, type(exc).__name__)
             raise DirectoryError("directory_unreachable") from None
+        if results.code(svc.result) == results.REFERRAL:
+            # Never followed (see connection.py): the base_dn is probably held elsewhere.
+            log.warning(
+                "domain %s: the user search was answered with a referral, not followed: %s",
+                self.name,
+                (svc.result or {}).get("referrals"),
+            )
         # AD adds referrals (searchResRef) to searches at the domain root: skip them.
         entries = [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
         if len(entries) != 1:

@@ -90,3 +90,23 @@ def test_failover_to_start_tls_on_the_real_directory(flows, kind, user, request)
     reply = _change(stack, user)
     assert reply.status_code == 200, reply.text
     assert stack.admin.bind_ok(user, NEW)
+
+
+def test_a_referral_never_takes_the_service_account_elsewhere(flows, user, tmp_path):
+    """security review 1: a directory (or a read-only DC) answering with a referral to an
+    ldap:// URL must not make the backend bind there in clear with the service account's
+    password (ldap3 follows referrals and rebinds by default)"""
+    with LdapListener(tmp_path / "elsewhere") as elsewhere:
+        referral = f"{elsewhere.url}/dc=example,dc=org"
+        with LdapListener(tmp_path / "dc", ldaps=True, referral=referral) as dc:
+            stack = flows(
+                domain={
+                    "urls": [dc.url],
+                    "timeout": 3,
+                    "tls": {"ca_file": str(dc.cert_file), "server_name": "localhost"},
+                }
+            )
+            reply = _change(stack, user)
+    assert dc.binds("tls") >= 1, dc.seen  # the backend did talk to the directory
+    assert reply.status_code >= 400
+    assert elsewhere.seen == []

@@ -2,7 +2,7 @@
 
 It reads each LDAP message's protocolOp tag (BindRequest 0x60, ExtendedRequest 0x77, ...)
 and notes whether it came in clear or inside TLS, so a test can prove that no password
-ever travelled in clear. It answers StartTLS (or refuses it) and turns every bind down.
+ever travelled in clear. It answers StartTLS (or refuses it), binds and searches.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from cryptography.x509.oid import NameOID
 
 BIND_REQUEST = 0x60
 UNBIND_REQUEST = 0x42
+SEARCH_REQUEST = 0x63
 EXTENDED_REQUEST = 0x77
 START_TLS_OID = b"1.3.6.1.4.1.1466.20037"
-_SUCCESS, _INVALID_CREDENTIALS, _UNAVAILABLE = 0, 49, 52
+_SUCCESS, _REFERRAL, _INVALID_CREDENTIALS, _UNAVAILABLE = 0, 10, 49, 52
 
 StartTls = Literal["accept", "refuse", "break"]
 
@@ -40,11 +41,15 @@ class Seen:
 
 @dataclass
 class LdapListener:
-    """`accept`: StartTLS succeeds; `refuse`: answered with `unavailable`; `break`: answered
-    with success, then the TLS handshake is cut off."""
+    """On ldap:// (`ldaps` false), `start_tls` says how StartTLS goes: `accept` succeeds;
+    `refuse` is answered with `unavailable`; `break` is answered with success, then the TLS
+    handshake is cut off. Binds are turned down, unless `referral` is set: then binds
+    succeed and every search is answered with a referral to that URL."""
 
     folder: Path
     start_tls: StartTls = "accept"
+    ldaps: bool = False
+    referral: str | None = None
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -59,7 +64,8 @@ class LdapListener:
 
     @property
     def url(self) -> str:
-        return f"ldap://127.0.0.1:{self._sock.getsockname()[1]}"
+        scheme = "ldaps" if self.ldaps else "ldap"
+        return f"{scheme}://127.0.0.1:{self._sock.getsockname()[1]}"
 
     def binds(self, transport: str) -> int:
         with self._lock:
@@ -97,6 +103,9 @@ class LdapListener:
         sock: socket.socket = conn
         transport: Literal["clear", "tls"] = "clear"
         try:
+            if self.ldaps:
+                sock = self._tls.wrap_socket(conn, server_side=True)
+                transport = "tls"
             while True:
                 message = _read_message(sock)
                 if message is None:
@@ -115,7 +124,11 @@ class LdapListener:
                     sock = self._tls.wrap_socket(conn, server_side=True)
                     transport = "tls"
                 elif tag == BIND_REQUEST:
-                    sock.sendall(_response(msgid, 0x61, _INVALID_CREDENTIALS))
+                    code = _INVALID_CREDENTIALS if self.referral is None else _SUCCESS
+                    sock.sendall(_response(msgid, 0x61, code))
+                elif tag == SEARCH_REQUEST and self.referral is not None:
+                    referral = _tlv(0xA3, _tlv(0x04, self.referral.encode()))
+                    sock.sendall(_response(msgid, 0x65, _REFERRAL, referral))
                 elif tag == UNBIND_REQUEST:
                     return
         except (OSError, ValueError):
@@ -159,8 +172,8 @@ def _tlv(tag: int, value: bytes) -> bytes:
     return bytes([tag, len(value)]) + value
 
 
-def _response(msgid: bytes, tag: int, code: int) -> bytes:
-    result = _tlv(0x0A, bytes([code])) + _tlv(0x04, b"") + _tlv(0x04, b"")
+def _response(msgid: bytes, tag: int, code: int, extra: bytes = b"") -> bytes:
+    result = _tlv(0x0A, bytes([code])) + _tlv(0x04, b"") + _tlv(0x04, b"") + extra
     return _tlv(0x30, msgid + _tlv(tag, result))
 
 
