@@ -1,0 +1,37 @@
+"""The connector's own guard: no bind over a connection that is not encrypted, even for a
+domain table that skipped the schema's check (security review 1)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pwreset.config.loader import parse_config
+from pwreset.server.directory.base import DirectoryError
+from pwreset.server.directory.connection import Connector
+
+from support.ldap_listener import LdapListener
+
+
+def test_plain_url_without_start_tls_is_never_bound(tmp_path: Path) -> None:
+    """security review 1: a plain ldap:// server with start_tls off gets no bind at all"""
+    with LdapListener(tmp_path / "listener") as listener:
+        domain = {
+            "name": "A",
+            "kind": "openldap",
+            "urls": [listener.url],
+            "start_tls": True,
+            "base_dn": "dc=a",
+            "bind_dn": "cn=svc,dc=a",
+            "bind_password_env": "UNUSED",
+            "timeout": 3,
+        }
+        config = parse_config({"domains": [domain]}, tmp_path / "pwreset.toml")
+        # model_copy skips validation: the state the schema can no longer produce.
+        unchecked = config.domains[0].model_copy(update={"start_tls": False})
+        connector = Connector(config, unchecked, "Service!Passw0rd-1")
+        with pytest.raises(DirectoryError) as raised:
+            connector.bind("cn=svc,dc=a", "Service!Passw0rd-1")
+    assert raised.value.code == "directory_unreachable"
+    assert listener.binds("clear") == 0, listener.seen
