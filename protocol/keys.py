@@ -7,6 +7,8 @@ import binascii
 import hashlib
 import os
 import re
+import shlex
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,15 +82,29 @@ def _create_file(path: Path, content: bytes, mode: int) -> None:
     os.close(fd)
 
 
-def _read_file(path: Path) -> bytes:
+def _read_file(path: Path, *, private: bool = False) -> bytes:
+    """The file's bytes; a `private` one (a private or secret key) must be 0600 or tighter."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as file:
+            if private:
+                _check_private_mode(path, os.fstat(file.fileno()).st_mode)
+            return file.read()
     except FileNotFoundError:
         raise KeyFileError(f"{path}: key file does not exist") from None
     except IsADirectoryError:
         raise KeyFileError(f"{path}: is a directory, not a key file") from None
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read key file ({exc.strerror})") from None
+
+
+def _check_private_mode(path: Path, mode: int) -> None:
+    """Refuse a key that group or others may read or write: whoever can read it can open
+    every datagram or record, and whoever can write it can swap in a key of their own."""
+    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{path}: the key file is readable or writable by group or others "
+            f"(mode {stat.S_IMODE(mode):04o}); run: chmod 600 {shlex.quote(str(path))}"
+        )
 
 
 def write_private_key(path: Path, key: X25519PrivateKey) -> None:
@@ -102,7 +118,7 @@ def write_private_key(path: Path, key: X25519PrivateKey) -> None:
 
 
 def read_private_key(path: Path) -> X25519PrivateKey:
-    data = _read_file(path)
+    data = _read_file(path, private=True)
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except TypeError:
@@ -153,7 +169,7 @@ def write_secret_key(path: Path, size: int = 32) -> None:
 
 
 def read_secret_key(path: Path) -> bytes:
-    data = _read_file(path)
+    data = _read_file(path, private=True)
     try:
         secret = _b64decode(data.decode("ascii").strip())
     except UnicodeDecodeError:

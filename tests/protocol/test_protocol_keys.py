@@ -30,6 +30,13 @@ def _mode(path: Path) -> int:
     return path.stat().st_mode & 0o777
 
 
+def _private(path: Path, content: bytes) -> Path:
+    """A key file as an admin would leave it: only the owner may read it."""
+    path.write_bytes(content)
+    path.chmod(0o600)
+    return path
+
+
 def test_private_key_round_trip_with_mode_0600(tmp_path: Path) -> None:
     key = generate_private_key()
     path = tmp_path / "server.key"
@@ -77,8 +84,7 @@ def test_directory_instead_of_key_file(tmp_path: Path) -> None:
 
 
 def test_garbage_private_key_is_refused_without_quoting_it(tmp_path: Path) -> None:
-    path = tmp_path / "server.key"
-    path.write_text("hunter2 is not a key\n")
+    path = _private(tmp_path / "server.key", b"hunter2 is not a key\n")
     with pytest.raises(KeyFileError) as caught:
         read_private_key(path)
     message = str(caught.value)
@@ -92,7 +98,7 @@ def test_private_key_of_another_algorithm_is_refused(tmp_path: Path) -> None:
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.write_bytes(pem)
+    _private(path, pem)
     with pytest.raises(KeyFileError, match="not an X25519 private key"):
         read_private_key(path)
 
@@ -104,7 +110,7 @@ def test_encrypted_private_key_is_refused_clearly(tmp_path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(b"pass phrase"),
     )
-    path.write_bytes(pem)
+    _private(path, pem)
     with pytest.raises(KeyFileError, match="encrypted"):
         read_private_key(path)
 
@@ -157,18 +163,51 @@ def test_secret_key_round_trip_with_mode_0600(tmp_path: Path) -> None:
     assert len(read_secret_key(tmp_path / "long.secret")) == 48
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602, 0o660], ids=oct)
+@pytest.mark.parametrize("kind", ["private", "secret"])
+def test_key_files_open_to_group_or_others_are_refused(
+    tmp_path: Path, kind: str, mode: int
+) -> None:
+    """security review, low: a 0644 server.key (or data/relay key) must not load silently;
+    the error names the file and the exact chmod that fixes it."""
+    path = tmp_path / "my keys" / f"{kind}.key"
+    path.parent.mkdir()
+    if kind == "private":
+        write_private_key(path, generate_private_key())
+        read = read_private_key
+    else:
+        write_secret_key(path)
+        read = read_secret_key  # type: ignore[assignment]
+    path.chmod(mode)
+    with pytest.raises(KeyFileError) as caught:
+        read(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    assert f"(mode {mode:04o})" in message
+    assert message.endswith(f"run: chmod 600 '{path}'")
+    path.chmod(0o600)
+    read(path)  # fixed as the message says
+    path.chmod(0o400)
+    read(path)  # read-only for the owner is fine too
+
+
+def test_public_key_files_may_be_world_readable(tmp_path: Path) -> None:
+    path = tmp_path / "server.pub"
+    write_public_key(path, generate_private_key().public_key())
+    assert _mode(path) == 0o644
+    read_public_key(path)
+
+
 def test_secret_key_too_small_to_write() -> None:
     with pytest.raises(ValueError, match="at least 32 bytes"):
         write_secret_key(Path("/nonexistent/never-written"), size=16)
 
 
 def test_short_or_garbage_secret_key_is_refused(tmp_path: Path) -> None:
-    short = tmp_path / "short.secret"
-    short.write_text("AAAAAAAAAAAAAAAAAAAAAA\n")  # 16 bytes
+    short = _private(tmp_path / "short.secret", b"AAAAAAAAAAAAAAAAAAAAAA\n")  # 16 bytes
     with pytest.raises(KeyFileError, match="16 bytes; at least 32"):
         read_secret_key(short)
-    garbage = tmp_path / "garbage.secret"
-    garbage.write_text("this is not base64!\n")
+    garbage = _private(tmp_path / "garbage.secret", b"this is not base64!\n")
     with pytest.raises(KeyFileError, match=r"garbage\.secret: not a secret key") as caught:
         read_secret_key(garbage)
     assert "this is not" not in str(caught.value)
