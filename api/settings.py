@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import read_public_key, read_secret_key
+
+log = logging.getLogger("pwreset.api")
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,11 @@ class RelaySettings:
                 problems.append(Problem(file, f"web.trusted_proxies[{index}]", str(exc)))
         if problems or server_key is None:
             raise ConfigError(problems)
+        if relay_key is None:
+            log.warning(
+                "no [web] relay_key_file: the server answers this relay only if it sets "
+                "allow_unauthenticated_relays, and then does not believe its client addresses"
+            )
         sites = {
             vdir: SiteRoute(parse_address(config.server_address(vdir)), frozenset(site.flows))
             for vdir, site in config.sites.items()

@@ -56,6 +56,13 @@ class ReplayedRequest(ProtocolError):
     reason = "replayed"
 
 
+class MisdirectedRetry(ProtocolError):
+    """A retry of a request from another address than the request came from: never
+    answered, or the reply cache would reflect replies to any address a forger names."""
+
+    reason = "misdirected_retry"
+
+
 class KeyFileError(ValueError):
     """A key file is missing, unreadable or does not hold the expected kind of key.
 

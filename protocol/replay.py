@@ -1,8 +1,10 @@
 """The server's memory of recent requests: refusing stale and replayed ones, and the
 cache that answers a relay's retry with the very reply it missed.
 
-Order on the server: open_request → ReplyCache.get (a retry: resend the cached bytes) →
-ReplayGuard.check → handle → seal_reply → ReplyCache.put → send.
+Order on the server: open_request → ReplyCache.get (a retry from the request's own address:
+resend the cached bytes) → ReplayGuard.check → handle → seal_reply → ReplyCache.put → send.
+The guard lives in memory; the server keeps a durable copy of what it accepted and hands
+it to `ReplayGuard.restore` at start, so a restart does not reopen the window.
 """
 
 from __future__ import annotations
@@ -10,12 +12,13 @@ from __future__ import annotations
 import heapq
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
 
 from .exceptions import ReplayedRequest, StaleRequest
 from .messages import Request
 
-__all__ = ["ReplayGuard", "ReplyCache"]
+__all__ = ["CachedReply", "ReplayGuard", "ReplyCache"]
 
 
 class ReplayGuard:
@@ -45,9 +48,20 @@ class ReplayGuard:
             )
         if request.request_id in self._seen:
             raise ReplayedRequest(f"request id {request.request_id.hex()} was already accepted")
-        expires = request.timestamp + self._window
-        self._seen[request.request_id] = expires
-        heapq.heappush(self._expiry, (expires, request.request_id))
+        self._remember(request.request_id, request.timestamp)
+
+    def restore(self, accepted: Iterable[tuple[bytes, float]]) -> None:
+        """Take back (request id, timestamp) pairs accepted before a restart; those whose
+        timestamp has left the window are dropped, since `check` refuses them anyway."""
+        now = self._clock()
+        for request_id, timestamp in accepted:
+            if timestamp + self._window >= now and request_id not in self._seen:
+                self._remember(request_id, timestamp)
+
+    def _remember(self, request_id: bytes, timestamp: float) -> None:
+        expires = timestamp + self._window
+        self._seen[request_id] = expires
+        heapq.heappush(self._expiry, (expires, request_id))
 
     def _prune(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] < now:
@@ -56,6 +70,13 @@ class ReplayGuard:
 
     def __len__(self) -> int:
         return len(self._seen)
+
+
+class CachedReply(NamedTuple):
+    sealed: bytes
+    # Where the request came from: the only address its retries are answered at, or the
+    # cache would reflect a large reply to any address a forger names.
+    origin: tuple[Any, ...]
 
 
 class ReplyCache:
@@ -75,9 +96,9 @@ class ReplyCache:
         self._clock = clock
         # Insertion order is expiry order (one ttl for all), so pruning stops at the
         # first live entry: O(1) amortised.
-        self._entries: OrderedDict[bytes, tuple[float, bytes]] = OrderedDict()
+        self._entries: OrderedDict[bytes, tuple[float, CachedReply]] = OrderedDict()
 
-    def get(self, request_id: bytes) -> bytes | None:
+    def get(self, request_id: bytes) -> CachedReply | None:
         now = self._clock()
         self._prune(now)
         entry = self._entries.get(request_id)
@@ -85,10 +106,10 @@ class ReplyCache:
         # a live one.
         return None if entry is None or entry[0] <= now else entry[1]
 
-    def put(self, request_id: bytes, sealed_reply: bytes) -> None:
+    def put(self, request_id: bytes, sealed_reply: bytes, origin: tuple[Any, ...]) -> None:
         now = self._clock()
         self._prune(now)
-        self._entries[request_id] = (now + self._ttl, sealed_reply)
+        self._entries[request_id] = (now + self._ttl, CachedReply(sealed_reply, origin))
         self._entries.move_to_end(request_id)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

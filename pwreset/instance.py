@@ -23,32 +23,43 @@ site-preview/
 """
 
 
+# Relays authenticate with this pre-shared key: `[server]` and `[web] relay_key_file`.
+RELAY_KEY = Path("keys/relay.key")
+
+
 class InstanceExistsError(Exception):
     """The folder already holds keys; they are never overwritten."""
 
 
+def _private_dir(path: Path) -> None:
+    """0700 whatever the umask: keys and data are for the server's account alone."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
 def create_instance(folder: Path, *, config_text: str | None = None) -> list[Path]:
-    """Write `pwreset.toml`, the key pair, the data key, `custom/` and `data/`.
+    """Write `pwreset.toml`, the key pair, the data key, the relay key, `custom/` and `data/`.
 
     Existing keys make this refuse before anything is written; an existing configuration
     file is kept as it is.
     """
     keys = folder / "keys"
-    key_files = [keys / "server.key", keys / "server.pub", keys / "data.key"]
+    key_files = [keys / "server.key", keys / "server.pub", keys / "data.key", folder / RELAY_KEY]
     present = [p for p in key_files if p.exists()]
     if present:
         raise InstanceExistsError(
             f"{present[0]} already exists; refusing to overwrite keys (move them away first)"
         )
     written: list[Path] = []
-    for sub in ("custom", "data", "sites"):
+    for sub in ("custom", "sites"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
-    keys.mkdir(parents=True, exist_ok=True)
-    keys.chmod(0o700)
+    _private_dir(folder / "data")
+    _private_dir(keys)
     private = generate_private_key()
     write_private_key(keys / "server.key", private)
     write_public_key(keys / "server.pub", private.public_key())
     write_secret_key(keys / "data.key")
+    write_secret_key(folder / RELAY_KEY)
     written += key_files
     ignore = folder / ".gitignore"
     if not ignore.exists():
@@ -63,3 +74,14 @@ def create_instance(folder: Path, *, config_text: str | None = None) -> list[Pat
         config.write_text(text, encoding="utf-8")
         written.append(config)
     return written
+
+
+def create_relay_key(folder: Path) -> Path:
+    """Write only `keys/relay.key`, for an instance made before relays had to authenticate.
+    Raises InstanceExistsError rather than replace a key relays may already hold."""
+    path = folder / RELAY_KEY
+    if path.exists():
+        raise InstanceExistsError(f"{path} already exists; refusing to overwrite it")
+    _private_dir(path.parent)
+    write_secret_key(path)
+    return path

@@ -18,11 +18,20 @@ from pwreset.server.flows import FlowContext, Flows
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
+from pwreset.server.replay_journal import JOURNAL_DIR, ReplayJournal
 from pwreset.server.service import ResetService
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
 
 log = logging.getLogger("pwreset.server")
+
+
+_NO_RELAY_KEY = (
+    "not set, so anyone who can reach the server's UDP port and read its public key "
+    'would be served; set relay_key_file = "keys/relay.key" here and in [web] (an '
+    "instance made before relay keys gets one with `pwreset init --relay-key DIR`), or "
+    "accept that risk with allow_unauthenticated_relays = true"
+)
 
 
 def prepare(
@@ -56,6 +65,8 @@ def prepare(
             relay_key = read_secret_key(config.path(config.server.relay_key_file))
         except ValueError as exc:
             problems.append(Problem(file, "server.relay_key_file", str(exc)))
+    elif not config.server.allow_unauthenticated_relays:
+        problems.append(Problem(file, "server.relay_key_file", _NO_RELAY_KEY))
     data_key = b""
     try:
         data_key = read_secret_key(config.path(config.server.data_key_file))
@@ -105,6 +116,11 @@ async def serve(
     """Run until cancelled, or until SIGINT/SIGTERM when `handle_signals`. `clock` is the
     flows' notion of now (tests move it to expire codes and sessions)."""
     flows, keyring, relay_key = prepare(config, clock=clock)
+    try:
+        journal = _open_journal(config)
+    except BaseException:
+        flows.context.close()
+        raise
     host, port = parse_address(config.server.listen)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     loop = asyncio.get_running_loop()
@@ -112,13 +128,28 @@ async def serve(
         flows,
         keyring,
         relay_key=relay_key,
+        allow_unauthenticated=config.server.allow_unauthenticated_relays,
+        journal=journal,
         clock_skew=config.server.clock_skew,
         max_datagram=config.server.max_datagram,
         workers=config.server.workers,
     )
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: service, local_addr=(host, port), family=family
-    )
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: service, local_addr=(host, port), family=family
+        )
+    except BaseException:
+        await service.drain()
+        flows.context.close()
+        raise
+    if config.server.allow_unauthenticated_relays:
+        log.warning(
+            "relays are not authenticated (server.allow_unauthenticated_relays = true): "
+            "anyone who can reach udp %s:%d and read the public key is served; the client "
+            "address and web user of such requests are not believed and not audited",
+            host,
+            port,
+        )
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM) if handle_signals else ():
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -137,6 +168,20 @@ async def serve(
         await service.drain()
         flows.context.close()
         log.info("pwreset server stopped")
+
+
+def _open_journal(config: Config) -> ReplayJournal:
+    """The replay journal in the data folder (whose owner lock the database holds)."""
+    directory = config.path(config.server.data_dir) / JOURNAL_DIR
+    try:
+        return ReplayJournal(directory, float(config.server.clock_skew))
+    except (StorageError, OSError) as exc:
+        file = config.source or config.base_dir / "pwreset.toml"
+        reason = (
+            f"{exc}; the folder only guards against replays, so once the server has been "
+            f"stopped for {2 * config.server.clock_skew} seconds it may be deleted"
+        )
+        raise ConfigError([Problem(file, "server.data_dir", reason)]) from None
 
 
 _PURGE_EVERY = 24 * 3600.0

@@ -2,7 +2,12 @@
 
 Directory work is blocking (ldap3), so it runs in a thread pool; the event loop only moves
 datagrams. A retry (same request id) is answered from the reply cache or, while the first
-copy is still being handled, dropped: a retry never doubles an effect.
+copy is still being handled, dropped: a retry never doubles an effect. Only a retry from
+the request's own address is answered.
+
+Relays prove themselves with the relay key. When the admin allows unauthenticated relays,
+a request sealed without it is still served, but what only the relay can vouch for (the
+end user's address, the web user) is dropped here, so no flow records it as a fact.
 """
 
 from __future__ import annotations
@@ -11,15 +16,21 @@ import asyncio
 import hashlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import cast
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
-from pwreset.protocol.exceptions import OversizedDatagram, ProtocolError
+from pwreset.protocol.exceptions import (
+    BadSeal,
+    MisdirectedRetry,
+    OversizedDatagram,
+    ProtocolError,
+)
 from pwreset.protocol.keys import Keyring
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
 from pwreset.server.flows import Flows
+from pwreset.server.replay_journal import ReplayJournal
 
 log = logging.getLogger("pwreset.server")
 
@@ -39,18 +50,26 @@ class ResetService(asyncio.DatagramProtocol):
         keyring: Keyring,
         *,
         relay_key: bytes | None,
+        allow_unauthenticated: bool,
+        journal: ReplayJournal,
         clock_skew: float,
         max_datagram: int,
         workers: int,
     ) -> None:
+        if relay_key is None and not allow_unauthenticated:
+            raise ValueError("without a relay key, unauthenticated relays must be allowed")
         self._flows = flows
         self._keyring = keyring
         self._relay_key = relay_key
+        self._allow_unauthenticated = allow_unauthenticated
         self._max = max_datagram
+        self._journal = journal
         self._replays = ReplayGuard(window=clock_skew)
+        self._replays.restore(journal.restored)
         # Kept twice as long as a timestamp is acceptable, so every valid retry finds it.
         self._replies = ReplyCache(ttl=2 * clock_skew)
-        self._in_flight: set[bytes] = set()
+        # Requests being handled, with the address their retries are accepted from.
+        self._in_flight: dict[bytes, tuple[Any, ...]] = {}
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow")
         self._transport: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -62,9 +81,7 @@ class ResetService(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.counters.received += 1
         try:
-            request, reply_key = open_request(
-                data, self._keyring, relay_key=self._relay_key, max_size=self._max
-            )
+            request, reply_key = self._open(data)
         except ProtocolError as exc:
             self._reject(exc, addr, len(data))
             return
@@ -72,11 +89,16 @@ class ResetService(asyncio.DatagramProtocol):
         # replay, and goes on to be rejected by the replay guard.
         retry_key = request.request_id + hashlib.sha256(data).digest()[:16]
         cached = self._replies.get(retry_key)
+        origin = cached.origin if cached is not None else self._in_flight.get(retry_key)
+        if origin is not None and origin[:2] != addr[:2]:
+            # Anyone on the path can resend a datagram with a forged source address.
+            self._reject(MisdirectedRetry("a retry from another address"), addr, len(data))
+            return
         if cached is not None:
             self.counters.retries += 1
-            self._send(cached, addr)
+            self._send(cached.sealed, addr)
             return
-        if retry_key in self._in_flight:
+        if origin is not None:
             self.counters.retries += 1
             return
         try:
@@ -84,12 +106,24 @@ class ResetService(asyncio.DatagramProtocol):
         except ProtocolError as exc:
             self._reject(exc, addr, len(data))
             return
-        self._in_flight.add(retry_key)
+        self._in_flight[retry_key] = addr
         task = asyncio.get_running_loop().create_task(
             self._handle(request, reply_key, addr, retry_key)
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _open(self, data: bytes) -> tuple[Request, ReplyKey]:
+        if self._relay_key is not None:
+            try:
+                return open_request(
+                    data, self._keyring, relay_key=self._relay_key, max_size=self._max
+                )
+            except BadSeal:
+                if not self._allow_unauthenticated:
+                    raise
+        request, reply_key = open_request(data, self._keyring, max_size=self._max)
+        return _unverified(request), reply_key
 
     def error_received(self, exc: Exception) -> None:
         # ICMP errors for replies to relays that went away; nothing to do but note it.
@@ -100,20 +134,31 @@ class ResetService(asyncio.DatagramProtocol):
     ) -> None:
         try:
             loop = asyncio.get_running_loop()
-            reply = await loop.run_in_executor(self._executor, self._flows.dispatch, request)
+            reply = await loop.run_in_executor(self._executor, self._run, request)
             try:
                 sealed = seal_reply(reply, reply_key, max_size=self._max)
             except OversizedDatagram:
                 log.error("the reply to %s is larger than max_datagram", request.op[:32])
                 failure = Failure("server_error", "the reply was too large to send")
                 sealed = seal_reply(Reply(request.request_id, failure=failure), reply_key)
-            self._replies.put(retry_key, sealed)
+            self._replies.put(retry_key, sealed, addr)
             self.counters.answered += 1
             self._send(sealed, addr)
         except Exception:
             log.exception("request from %s:%s could not be answered", *addr[:2])
         finally:
-            self._in_flight.discard(retry_key)
+            self._in_flight.pop(retry_key, None)
+
+    def _run(self, request: Request) -> Reply:
+        """In a worker thread: make the acceptance durable, then run the flow, so a restart
+        never lets this datagram's effect happen twice."""
+        try:
+            self._journal.record(request.request_id, request.timestamp)
+        except OSError:
+            log.exception("could not record the request in the replay journal; not handled")
+            failure = Failure("server_error", "the server could not record the request")
+            return Reply(request.request_id, failure=failure)
+        return self._flows.dispatch(request)
 
     def _send(self, datagram: bytes, addr: tuple[str, int]) -> None:
         if self._transport is not None:
@@ -129,3 +174,11 @@ class ResetService(asyncio.DatagramProtocol):
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._executor.shutdown(wait=True, cancel_futures=True)
+        self._journal.close()
+
+
+def _unverified(request: Request) -> Request:
+    """A request from a relay that did not prove itself: its claims about the end user
+    (address, web user) are the sender's word only, so they are not passed on."""
+    body = {key: value for key, value in request.body.items() if key != "web_user"}
+    return replace(request, client_ip="", body=body)

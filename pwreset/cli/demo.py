@@ -120,10 +120,12 @@ def _demo_config(lab: Any, udp_port: int, http_port: int) -> str:
     return f"""# Written by `pwreset demo`: a throwaway instance against a throwaway directory.
 [server]
 listen = "127.0.0.1:{udp_port}"
+relay_key_file = "keys/relay.key"
 
 [web]
 listen = "127.0.0.1:{http_port}"
 server = "127.0.0.1:{udp_port}"
+relay_key_file = "keys/relay.key"
 serve_site = true
 
 [[domains]]

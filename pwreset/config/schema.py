@@ -136,11 +136,16 @@ class DomainConfig(_Table):
 class ServerConfig(_Table):
     """The reset backend (`pwreset server`)."""
 
-    listen: str = "0.0.0.0:5100"
+    # Loopback by default: a relay on another host needs this set to an inside address.
+    listen: str = "127.0.0.1:5100"
     # The first key is current; older ones stay accepted while relays move to the new one.
     private_keys: list[Path] = Field(default=[Path("keys/server.key")], min_length=1)
     data_key_file: Path = Path("keys/data.key")
+    # Required (the server refuses to start without it) unless the opt-out below is set.
     relay_key_file: Path | None = None
+    # Serve requests sealed without the relay key too; their client IP and web user are
+    # then not believed (left out of the audit).
+    allow_unauthenticated_relays: bool = False
     data_dir: Path = Path("data")
     clock_skew: int = Field(default=60, ge=5, le=3600)
     max_datagram: int = Field(default=32768, ge=1024, le=65000)

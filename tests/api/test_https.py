@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import subprocess
 import sys
@@ -81,6 +82,8 @@ def test_pwreset_web_serves_tls(backend, tmp_path):
     (tmp_path / "keys" / "server.pub").write_bytes(
         (backend.folder / "keys/server.pub").read_bytes()
     )
+    # A relay host holds the server's public key and the relay key, nothing else.
+    shutil.copy(backend.folder / "keys/relay.key", tmp_path / "keys" / "relay.key")
     port = free_port("tcp")
     process = subprocess.Popen(
         [sys.executable, "-m", "pwreset", "web", "-c", str(web_config),

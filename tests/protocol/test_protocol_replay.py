@@ -10,6 +10,8 @@ from pwreset.protocol.exceptions import ReplayedRequest, StaleRequest
 from pwreset.protocol.messages import Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 
+ORIGIN = ("192.0.2.7", 40000)
+
 
 class _Clock:
     def __init__(self, now: float = 1_000_000.0) -> None:
@@ -67,6 +69,23 @@ def test_remembered_ids_are_pruned_once_stale() -> None:
         guard.check(old[150])
 
 
+def test_restored_ids_stay_refused_and_stale_ones_are_dropped() -> None:
+    """security review, low: what a guard accepted before a restart is still refused."""
+    clock = _Clock()
+    before = ReplayGuard(window=60.0, clock=clock)
+    fresh, old = _request(clock.now - 10.0), _request(clock.now - 55.0)
+    before.check(fresh)
+    before.check(old)
+    clock.now += 20.0  # restart: `old` has left the window, `fresh` has not
+    after = ReplayGuard(window=60.0, clock=clock)
+    after.restore([(r.request_id, r.timestamp) for r in (fresh, old)])
+    assert len(after) == 1
+    with pytest.raises(ReplayedRequest):
+        after.check(fresh)
+    with pytest.raises(StaleRequest):
+        after.check(old)
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     steps=st.lists(
@@ -99,11 +118,11 @@ def test_no_request_id_is_ever_accepted_twice(steps: list[tuple[int, float, floa
 def test_reply_cache_answers_until_the_ttl() -> None:
     clock = _Clock()
     cache = ReplyCache(ttl=120.0, clock=clock)
-    cache.put(b"a" * 16, b"sealed reply")
-    assert cache.get(b"a" * 16) == b"sealed reply"
+    cache.put(b"a" * 16, b"sealed reply", ORIGIN)
+    assert cache.get(b"a" * 16) == (b"sealed reply", ORIGIN)
     assert cache.get(b"b" * 16) is None
     clock.now += 119.0
-    assert cache.get(b"a" * 16) == b"sealed reply"
+    assert cache.get(b"a" * 16) == (b"sealed reply", ORIGIN)
     clock.now += 1.0
     assert cache.get(b"a" * 16) is None
     assert len(cache) == 0
@@ -113,7 +132,7 @@ def test_reply_cache_prunes_expired_entries_on_put() -> None:
     clock = _Clock()
     cache = ReplyCache(ttl=10.0, clock=clock)
     for n in range(100):
-        cache.put(n.to_bytes(16, "big"), b"x")
+        cache.put(n.to_bytes(16, "big"), b"x", ORIGIN)
         clock.now += 1.0
     assert len(cache) == 10
 
@@ -122,37 +141,37 @@ def test_reply_cache_is_bounded_and_drops_the_oldest() -> None:
     clock = _Clock()
     cache = ReplyCache(ttl=1000.0, max_entries=3, clock=clock)
     for n in range(5):
-        cache.put(bytes([n]) * 16, bytes([n]))
+        cache.put(bytes([n]) * 16, bytes([n]), ORIGIN)
         clock.now += 1.0
     assert len(cache) == 3
     assert cache.get(bytes([0]) * 16) is None
     assert cache.get(bytes([1]) * 16) is None
-    assert cache.get(bytes([4]) * 16) == bytes([4])
+    assert cache.get(bytes([4]) * 16) == (bytes([4]), ORIGIN)
 
 
 def test_reply_cache_put_again_refreshes_the_entry() -> None:
     clock = _Clock()
     cache = ReplyCache(ttl=10.0, max_entries=2, clock=clock)
-    cache.put(b"a" * 16, b"1")
-    cache.put(b"b" * 16, b"2")
+    cache.put(b"a" * 16, b"1", ORIGIN)
+    cache.put(b"b" * 16, b"2", ORIGIN)
     clock.now += 5.0
-    cache.put(b"a" * 16, b"3")  # now the newest: b goes first
-    cache.put(b"c" * 16, b"4")
+    cache.put(b"a" * 16, b"3", ORIGIN)  # now the newest: b goes first
+    cache.put(b"c" * 16, b"4", ORIGIN)
     assert cache.get(b"b" * 16) is None
-    assert cache.get(b"a" * 16) == b"3"
+    assert cache.get(b"a" * 16) == (b"3", ORIGIN)
     clock.now += 9.0
-    assert cache.get(b"a" * 16) == b"3"
+    assert cache.get(b"a" * 16) == (b"3", ORIGIN)
 
 
 def test_reply_cache_survives_a_clock_stepping_back() -> None:
     clock = _Clock()
     cache = ReplyCache(ttl=10.0, clock=clock)
-    cache.put(b"a" * 16, b"1")
+    cache.put(b"a" * 16, b"1", ORIGIN)
     clock.now -= 5.0
-    cache.put(b"b" * 16, b"2")  # expires before a, but sits behind it
+    cache.put(b"b" * 16, b"2", ORIGIN)  # expires before a, but sits behind it
     clock.now += 10.0
     assert cache.get(b"b" * 16) is None
-    assert cache.get(b"a" * 16) == b"1"
+    assert cache.get(b"a" * 16) == (b"1", ORIGIN)
 
 
 def test_bad_settings_are_refused() -> None:

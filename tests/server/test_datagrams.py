@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,7 +50,9 @@ def test_flipped_bit_is_rejected_and_logged(backend):
 def test_wrong_server_key_is_rejected_and_logged(backend):
     other = generate_private_key().public_key()
     datagram, _ = seal_request(
-        Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={}), other
+        Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={}),
+        other,
+        relay_key=backend.relay_key,
     )
     assert backend.send(datagram, 0.5) is None
     _wait_for(backend, "unknown_key")
@@ -65,16 +69,60 @@ def test_oversized_datagram_is_rejected_and_logged(backend):
     _wait_for(backend, "oversized")
 
 
+@contextmanager
+def _relay_socket(backend: Backend) -> Iterator[socket.socket]:
+    """One UDP socket, as the relay uses for one exchange and all its retries."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(1.0)
+        sock.connect(("127.0.0.1", backend.port))
+        yield sock
+
+
+def _receive(sock: socket.socket, wait: float = 1.0) -> bytes | None:
+    sock.settimeout(wait)
+    try:
+        return sock.recv(65536)
+    except TimeoutError:
+        return None
+
+
 def test_retry_is_answered_but_a_replayed_request_id_is_not(backend):
     request, datagram, reply_key = backend.ping()
-    first = backend.send(datagram)
-    assert first is not None
-    # The same datagram again is a retry: answered from the reply cache.
-    assert open_reply(backend.send(datagram), reply_key).request_id == request.request_id
-    # A new seal of the same request id is a replay.
-    again, _ = seal_request(request, backend.key)
-    assert backend.send(again, 0.5) is None
+    with _relay_socket(backend) as sock:
+        sock.send(datagram)
+        assert _receive(sock) is not None
+        # The same datagram again is a retry: answered from the reply cache.
+        sock.send(datagram)
+        assert open_reply(_receive(sock), reply_key).request_id == request.request_id
+        # A new seal of the same request id is a replay.
+        again, _ = backend.seal(request)
+        sock.send(again)
+        assert _receive(sock, 0.5) is None
     _wait_for(backend, "replayed")
+
+
+def test_a_cached_reply_never_reaches_a_second_address(backend):
+    """security review 2: a retry from another address than the request's gets nothing,
+    so the reply cache cannot reflect (and amplify) replies to a forged source."""
+    request, datagram, reply_key = backend.ping()
+    with _relay_socket(backend) as relay, _relay_socket(backend) as victim:
+        relay.send(datagram)
+        first = _receive(relay)
+        assert open_reply(first, reply_key).request_id == request.request_id
+        victim.send(datagram)  # what a spoofed source address amounts to
+        assert _receive(victim) is None
+        _wait_for(backend, "misdirected_retry")
+        # The relay's own retry is still answered, with the very same reply.
+        relay.send(datagram)
+        assert _receive(relay) == first
+        assert _receive(victim, 0.3) is None
+
+
+def test_a_request_sealed_without_the_relay_key_is_refused(backend):
+    """security review 2: holding the public key is not enough to be served."""
+    _, datagram, _ = backend.ping(authenticated=False)
+    assert backend.send(datagram, 0.5) is None
+    _wait_for(backend, "bad_seal")
 
 
 def test_server_keeps_serving_after_bad_datagrams(backend):
@@ -89,5 +137,7 @@ def test_exchange_client_retries_reach_the_backend(backend):
     from pwreset.protocol.client import exchange
 
     request = Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={})
-    reply = asyncio.run(exchange(request, ("127.0.0.1", backend.port), backend.key))
+    reply = asyncio.run(
+        exchange(request, ("127.0.0.1", backend.port), backend.key, relay_key=backend.relay_key)
+    )
     assert reply.result and reply.result["pong"] is True

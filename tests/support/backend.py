@@ -10,9 +10,10 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from pwreset.instance import create_instance
-from pwreset.protocol.keys import read_public_key
+from pwreset.instance import RELAY_KEY, create_instance
+from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
 
@@ -21,6 +22,7 @@ CONFIG = """
 listen = "127.0.0.1:{port}"
 log_file = "server.log"
 clock_skew = 30
+{server_settings}
 
 [[domains]]
 name = "EXAMPLE"
@@ -38,13 +40,36 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+_WEB_RELAY_KEY = 'relay_key_file = "keys/relay.key"\n'
+
+
+def _with_web_relay_key(sites: str) -> str:
+    """`sites` with the relay key in its [web] table (added if it has none), as init does."""
+    if "[web]\n" in sites:
+        return sites.replace("[web]\n", "[web]\n" + _WEB_RELAY_KEY, 1)
+    return sites + "\n[web]\n" + _WEB_RELAY_KEY
+
+
 class Backend:
-    def __init__(self, folder: Path, sites: str = "", **values: object) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        sites: str = "",
+        *,
+        server_settings: str = 'relay_key_file = "keys/relay.key"',
+        **values: object,
+    ) -> None:
+        """`server_settings` are lines of its [server] table (by default: the relay key)."""
         self.port = free_udp_port()
-        text = (CONFIG + sites).format(port=self.port, **values)
+        text = (CONFIG + _with_web_relay_key(sites)).format(
+            port=self.port, server_settings=server_settings, **values
+        )
         create_instance(folder, config_text=text)
         self.folder = folder
         self.key = read_public_key(folder / "keys" / "server.pub")
+        # What the relay seals with: the key, if the server was given it.
+        uses_key = "relay_key_file" in server_settings
+        self.relay_key = read_secret_key(folder / RELAY_KEY) if uses_key else None
         env = {**os.environ, "PWRESET_UNUSED_PASSWORD": "unused-in-this-test"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pwreset", "server", "-c", str(folder / "pwreset.toml")],
@@ -52,6 +77,10 @@ class Backend:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def seal(self, request: Request, *, authenticated: bool = True) -> tuple[bytes, Any]:
+        """Seal as the instance's relay does, or without the relay key."""
+        return seal_request(request, self.key, relay_key=self.relay_key if authenticated else None)
 
     def send(self, datagram: bytes, wait: float = 1.0) -> bytes | None:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -74,16 +103,16 @@ class Backend:
         path = self.folder / "server.log"
         return path.read_text() if path.exists() else ""
 
-    def ping(self, **changes: object) -> tuple[Request, bytes, object]:
+    def ping(self, *, authenticated: bool = True, **changes: object) -> tuple[Request, bytes, Any]:
         request = replace(
             Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={}),
             **changes,  # type: ignore[arg-type]
         )
-        datagram, reply_key = seal_request(request, self.key)
+        datagram, reply_key = self.seal(request, authenticated=authenticated)
         return request, datagram, reply_key
 
 
-def start_backend(folder: Path, sites: str = "", **values: object) -> Backend:
+def start_backend(folder: Path, sites: str = "", **values: Any) -> Backend:
     """Start the backend and wait until it answers a ping; `sites` may use {port}."""
     server = Backend(folder, sites, **values)
     deadline = time.monotonic() + 20

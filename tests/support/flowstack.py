@@ -9,6 +9,7 @@ import copy
 import json
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -23,8 +24,11 @@ from starlette.testclient import TestClient
 
 from pwreset.api import RelaySettings, create_app
 from pwreset.config import Config, load_config
-from pwreset.instance import create_instance
-from pwreset.protocol.keys import read_secret_key
+from pwreset.config.schema import parse_address
+from pwreset.instance import RELAY_KEY, create_instance
+from pwreset.protocol.keys import read_public_key, read_secret_key
+from pwreset.protocol.messages import Request
+from pwreset.protocol.sealing import ReplyKey, seal_request
 from pwreset.server.storage import Database, UserRecord
 
 from support.smtp import CapturedMail, SmtpServer
@@ -142,6 +146,29 @@ class FlowStack:
             assert reply.status_code == 200, reply.text
         return reply
 
+    # --- sealed datagrams, as a relay (or someone on its path) sends them ---------------------
+
+    def seal(
+        self, op: str, body: dict[str, Any], *, authenticated: bool = True, **fields: Any
+    ) -> tuple[bytes, ReplyKey]:
+        """A request sealed as the instance's relay seals it (without the relay key when not
+        `authenticated`); `fields` override the Request's (client_ip, vdir, ...)."""
+        request = Request(**{"op": op, "vdir": "pwreset", "client_ip": "", "body": body, **fields})
+        relay_key = read_secret_key(self.instance / RELAY_KEY) if authenticated else None
+        server_key = read_public_key(self.instance / "keys" / "server.pub")
+        return seal_request(request, server_key, relay_key=relay_key)
+
+    def send_datagram(self, datagram: bytes, wait: float = 2.0) -> bytes | None:
+        """Send one datagram to the backend from a new socket; its reply, if any comes."""
+        host, port = parse_address(self.config.server.listen)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(wait)
+            sock.sendto(datagram, (host, port))
+            try:
+                return sock.recv(65536)
+            except TimeoutError:
+                return None
+
     # --- what happened ----------------------------------------------------------------------
 
     def record(self, user: str) -> UserRecord | None:
@@ -214,8 +241,17 @@ def _config(
     domain = _merge(domain, settings.get("domain", {}))
     settings = {k: v for k, v in settings.items() if k != "domain"}
     base: dict[str, Any] = {
-        "server": {"listen": f"127.0.0.1:{udp}", "log_file": "server.log"},
-        "web": {"server": f"127.0.0.1:{udp}", "timeout": 2.0, "attempts": 3},
+        "server": {
+            "listen": f"127.0.0.1:{udp}",
+            "log_file": "server.log",
+            "relay_key_file": str(RELAY_KEY),
+        },
+        "web": {
+            "server": f"127.0.0.1:{udp}",
+            "timeout": 2.0,
+            "attempts": 3,
+            "relay_key_file": str(RELAY_KEY),
+        },
         "domains": [domain],
         "sites": {"pwreset": {"domains": [domain["name"]]}},
         "enroll": {"question_list": {"en": QUESTIONS}},

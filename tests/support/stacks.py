@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from pwreset.config import Config, load_config
-from pwreset.instance import create_instance
-from pwreset.protocol.keys import read_public_key
+from pwreset.instance import RELAY_KEY, create_instance
+from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
 
@@ -108,9 +108,11 @@ def start_stack(root: Path, kind: str, lab: Any, *, extra_sites: str = "") -> St
 [server]
 listen = "127.0.0.1:{udp}"
 log_file = "server.log"
+relay_key_file = "keys/relay.key"
 
 [web]
 server = "127.0.0.1:{udp}"
+relay_key_file = "keys/relay.key"
 timeout = 0.5
 attempts = 4
 {domain_toml(kind, lab, env_name)}
@@ -141,6 +143,7 @@ flows = []
         )
     stack = Stack(kind, domain, instance, config, process, instance / "server.log", output, env)
     key = read_public_key(instance / "keys" / "server.pub")
+    relay_key = read_secret_key(instance / RELAY_KEY)
     deadline = time.monotonic() + 30
     # A plain socket, not the asyncio client: Playwright's sync API may own the event loop.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -149,7 +152,7 @@ flows = []
             if process.poll() is not None:
                 raise RuntimeError(f"pwreset server exited:\n{output.read_text()}")
             ping = Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={})
-            sock.sendto(seal_request(ping, key)[0], stack.server_address)
+            sock.sendto(seal_request(ping, key, relay_key=relay_key)[0], stack.server_address)
             try:
                 sock.recv(65536)
                 return stack

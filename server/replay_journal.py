@@ -1,0 +1,110 @@
+"""The request ids the server accepted, on disk, so a datagram replayed after a restart is
+still refused (the replay guard itself lives in memory).
+
+Each accepted (request id, timestamp) is appended and made durable before the request's
+effect runs; concurrent requests share one fdatasync (group commit), so the cost is well
+under a millisecond per request beside the flows' directory and Argon2 work. The files are
+segments by arrival time, one per window: a segment goes once every timestamp in it has
+left the window, so the folder holds a few small files whatever the traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pwreset.server.storage.append_file import AppendFile
+from pwreset.server.storage.durable import make_private_dir
+from pwreset.server.storage.errors import StoreCorruptError
+from pwreset.server.storage.framing import RecordReader
+
+log = logging.getLogger("pwreset.server")
+
+JOURNAL_DIR = "replay"
+_HEADER = b"pwreset replay journal 1"
+_RECORD = struct.Struct(">16sd")  # request id, the request's timestamp
+_SUFFIX = ".log"
+
+
+class ReplayJournal:
+    """Append-only record of accepted requests in `directory`; `restored` holds those of
+    earlier runs still inside the window, for `ReplayGuard.restore`."""
+
+    def __init__(
+        self, directory: Path, window: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._directory = directory
+        self._window = window
+        self._clock = clock
+        self._lock = threading.Lock()
+        # The newest timestamp in each segment: a segment is deleted once it is stale.
+        self._segments: dict[Path, float] = {}
+        make_private_dir(directory)
+        self.restored: list[tuple[bytes, float]] = self._load(clock())
+        self._start = clock()
+        self._path = self._new_segment_path(self._start)
+        self._file = AppendFile.create(self._path, _HEADER)
+        self._segments[self._path] = float("-inf")
+
+    def record(self, request_id: bytes, timestamp: float) -> None:
+        """Return once the request is on disk. Raises OSError (e.g. disk full)."""
+        with self._lock:
+            now = self._clock()
+            if now >= self._start + self._window:
+                self._rotate(now)
+            file = self._file
+            seq = file.append(_RECORD.pack(request_id, timestamp))
+            self._segments[self._path] = max(self._segments[self._path], timestamp)
+        file.sync(seq)
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+    def _rotate(self, now: float) -> None:
+        old = self._file
+        self._start = now
+        self._path = self._new_segment_path(now)
+        self._file = AppendFile.create(self._path, _HEADER)
+        self._segments[self._path] = float("-inf")
+        old.close()  # syncs what other threads appended and still wait for
+        for path, newest in list(self._segments.items()):
+            if path != self._path and newest + self._window < now:
+                path.unlink(missing_ok=True)
+                del self._segments[path]
+
+    def _new_segment_path(self, now: float) -> Path:
+        stamp = int(now * 1000)
+        while (path := self._directory / f"{stamp}{_SUFFIX}").exists():
+            stamp += 1
+        return path
+
+    def _load(self, now: float) -> list[tuple[bytes, float]]:
+        live: list[tuple[bytes, float]] = []
+        for path in sorted(self._directory.glob(f"*{_SUFFIX}")):
+            newest = float("-inf")
+            # A torn tail is a request whose append never became durable, so its effect
+            # never ran: dropping it is right.
+            reader = RecordReader(path, allow_torn_tail=True)
+            for index, (offset, payload) in enumerate(reader):
+                if index == 0:
+                    if payload != _HEADER:
+                        raise StoreCorruptError(path, offset, "not a pwreset replay journal")
+                    continue
+                if len(payload) != _RECORD.size:
+                    raise StoreCorruptError(path, offset, "not a replay journal record")
+                request_id, timestamp = _RECORD.unpack(payload)
+                newest = max(newest, timestamp)
+                if timestamp + self._window >= now:
+                    live.append((request_id, timestamp))
+            if newest + self._window < now:
+                path.unlink()
+            else:
+                self._segments[path] = newest
+        if live:
+            log.info("replay guard: %d request id(s) from before the restart", len(live))
+        return live
