@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shlex
 import signal
 import socket
+import stat
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
@@ -18,10 +21,10 @@ from pwreset.server.flows import FlowContext, Flows
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
-from pwreset.server.replay_journal import JOURNAL_DIR, ReplayJournal
 from pwreset.server.service import ResetService
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
+from pwreset.server.storage.replay_journal import REPLAY_DIR, ReplayJournal
 
 log = logging.getLogger("pwreset.server")
 
@@ -83,6 +86,7 @@ def prepare(
         )
     except StorageError as exc:
         raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
+    _warn_if_open(config.path(config.server.data_dir))
     try:
         notifier = Notifier(
             email=config.email,
@@ -170,9 +174,21 @@ async def serve(
         log.info("pwreset server stopped")
 
 
+def _warn_if_open(data_dir: Path) -> None:
+    """New data folders are 0700; one made by an older `init` may still be 0755."""
+    mode = stat.S_IMODE(data_dir.stat().st_mode)
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning(
+            "the data folder %s is open to group or others (mode %04o); run: chmod 700 %s",
+            data_dir,
+            mode,
+            shlex.quote(str(data_dir)),
+        )
+
+
 def _open_journal(config: Config) -> ReplayJournal:
     """The replay journal in the data folder (whose owner lock the database holds)."""
-    directory = config.path(config.server.data_dir) / JOURNAL_DIR
+    directory = config.path(config.server.data_dir) / REPLAY_DIR
     try:
         return ReplayJournal(directory, float(config.server.clock_skew))
     except (StorageError, OSError) as exc:

@@ -30,7 +30,7 @@ from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
 from pwreset.server.flows import Flows
-from pwreset.server.replay_journal import ReplayJournal
+from pwreset.server.storage.replay_journal import ReplayJournal
 
 log = logging.getLogger("pwreset.server")
 

@@ -23,6 +23,7 @@ from pwreset.server.storage.users import UserStore
 
 USERS_DIR = "users"
 AUDIT_DIR = "audit"
+REPLAY_DIR = "replay"  # the request ids the server accepted (storage/replay_journal.py)
 ROTATION_MARKER = "ROTATING"
 MOVED_MARKER = "MOVED"
 

@@ -21,6 +21,7 @@ from pwreset.server.storage.audit import AuditLog
 from pwreset.server.storage.database import (
     AUDIT_DIR,
     MOVED_MARKER,
+    REPLAY_DIR,
     ROTATION_MARKER,
     USERS_DIR,
     Database,
@@ -215,6 +216,12 @@ def move(data_dir: Path, new_dir: Path) -> BackupReport:
     try:
         report = backup(data_dir, new_dir)
         (new_dir / MANIFEST).unlink()  # a live data directory, not a backup
+        if (data_dir / REPLAY_DIR).is_dir():
+            # The server at the new place must still refuse what it accepted here.
+            shutil.copytree(
+                data_dir / REPLAY_DIR, new_dir / REPLAY_DIR, copy_function=_copy_durably
+            )
+            fsync_dir(new_dir)
         write_atomic(data_dir / MOVED_MARKER, [f"{new_dir}\n".encode()])
         return report
     finally:

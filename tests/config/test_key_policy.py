@@ -135,3 +135,17 @@ def test_init_adds_a_relay_key_to_an_older_instance(tmp_path):
     assert again.returncode == 1
     assert "refusing to overwrite" in again.stderr
     assert (tmp_path / RELAY_KEY).read_bytes() == before
+
+
+def test_a_data_folder_open_to_others_is_warned_about(tmp_path, caplog, monkeypatch):
+    """security review, low: an instance made by an older init keeps a 0755 data/; the
+    server says how to close it."""
+    from pwreset.server.runner import prepare
+
+    (tmp_path / "pwreset.toml").write_text('[server]\nrelay_key_file = "keys/relay.key"\n' + DOMAIN)
+    create_instance(tmp_path)
+    (tmp_path / "data").chmod(0o755)
+    monkeypatch.setenv("PWRESET_UNUSED_PASSWORD", "unused")
+    flows, _, _ = prepare(load_config(tmp_path / "pwreset.toml"))
+    flows.context.close()
+    assert f"(mode 0755); run: chmod 700 {tmp_path / 'data'}" in caplog.text

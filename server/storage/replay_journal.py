@@ -18,13 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pwreset.server.storage.append_file import AppendFile
+from pwreset.server.storage.database import REPLAY_DIR
 from pwreset.server.storage.durable import make_private_dir
 from pwreset.server.storage.errors import StoreCorruptError
 from pwreset.server.storage.framing import RecordReader
 
 log = logging.getLogger("pwreset.server")
 
-JOURNAL_DIR = "replay"
+__all__ = ["REPLAY_DIR", "ReplayJournal"]
+
 _HEADER = b"pwreset replay journal 1"
 _RECORD = struct.Struct(">16sd")  # request id, the request's timestamp
 _SUFFIX = ".log"
