@@ -16,7 +16,7 @@ from pwreset.builder import overrides
 from pwreset.builder.errors import BuildError
 from pwreset.builder.incremental import BuildState, Fingerprint, Scanner, fingerprint
 from pwreset.builder.layers import Layers
-from pwreset.builder.output import write_site
+from pwreset.builder.output import refuse_links, write_site
 from pwreset.builder.render import RenderedSite, render_site
 from pwreset.builder.render_plan import BuildOptions
 from pwreset.config.schema import Config
@@ -52,6 +52,7 @@ def build_sites(
     options = options or BuildOptions()
     vdirs = _select(config, only)
     output = config.path(config.build.output)
+    refuse_links(output, vdirs)
     state = BuildState(config.base_dir)
     scanner = Scanner()
     layers = {vdir: _layers(config, vdir, options) for vdir in vdirs}

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from pwreset.builder.layers import AssetKind, Layers
+from pwreset.builder.links import confined
 from pwreset.builder.messages import FORMATS, read_catalogue
 
 _MESSAGE_ID = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -38,7 +39,8 @@ def explain(layers: Layers, name: str, languages: list[str]) -> tuple[str, bool]
     winner: Path | None = None
     for number, (layer, path, present) in enumerate(layers.candidates(what, name), start=1):
         if present and winner is None:
-            winner, status = path, "WINS"
+            # NAME may be a dot file, which the layer check does not walk.
+            winner, status = confined(path, layer.root), "WINS"
         else:
             status = "shadowed" if present else "-"
         lines.append(f"  {number}. {status:<9}{layer.kind} {layer.name!r}: {path}")

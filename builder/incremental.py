@@ -20,6 +20,7 @@ from typing import Any
 
 from pwreset import __version__
 from pwreset.builder.layers import Layers
+from pwreset.builder.output import replace_file
 from pwreset.builder.render_plan import BuildOptions
 from pwreset.config.schema import Config
 
@@ -66,12 +67,8 @@ def fingerprint(
 
 
 def _layer_folders(layers: Layers) -> Iterable[Path]:
-    for layer in layers.layers:
-        yield layer.root if layer.kind == "theme" else layer.templates
-        if layer.kind != "theme":
-            for extra in (layer.static, layer.messages):
-                if extra is not None:
-                    yield extra
+    # Whole layer folders: a link that stays inside its layer may point anywhere in it.
+    return [layer.root for layer in layers.layers]
 
 
 class BuildState:
@@ -109,13 +106,13 @@ class BuildState:
         }
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_suffix(".tmp")
-        temp.write_text(json.dumps(self.sites, indent=1, sort_keys=True), encoding="utf-8")
-        temp.replace(self.path)
+        replace_file(self.path, json.dumps(self.sites, indent=1, sort_keys=True).encode())
 
 
 def _scan(folder: Path, prefix: str) -> Iterable[tuple[str, int, int]]:
+    """Names with stamps. A link is listed with its target and never followed: a link out
+    of a layer is refused by the build anyway, one inside points at files listed here too,
+    and a linked folder that loops would otherwise be walked for ever (by `--watch` too)."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
@@ -123,8 +120,18 @@ def _scan(folder: Path, prefix: str) -> Iterable[tuple[str, int, int]]:
     for entry in entries:
         if entry.name.startswith(".") or entry.name == "__pycache__":
             continue
-        if entry.is_dir():
+        if entry.is_symlink():
+            st = entry.stat(follow_symlinks=False)
+            yield f"{prefix}{entry.name} -> {_link_target(entry.path)}", st.st_mtime_ns, -1
+        elif entry.is_dir():
             yield from _scan(Path(entry.path), f"{prefix}{entry.name}/")
         else:
             st = entry.stat()
             yield prefix + entry.name, st.st_mtime_ns, st.st_size
+
+
+def _link_target(path: str) -> str:
+    try:
+        return str(Path(path).readlink())
+    except OSError:
+        return "?"

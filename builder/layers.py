@@ -7,16 +7,16 @@ and tests can assert the path itself.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PrefixLoader
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, PrefixLoader
 
 from pwreset.builder.errors import BuildError
+from pwreset.builder.links import confined, walk
 from pwreset.builder.themes import STOCK_THEMES, Theme, resolve_chain
 from pwreset.config.schema import Config
 
@@ -53,6 +53,13 @@ class Layer:
     def folder_of(self, what: AssetKind) -> Path | None:
         return {"templates": self.templates, "static": self.static, "messages": self.messages}[what]
 
+    def check_links(self) -> None:
+        """A BuildError for any symlink of the layer's templates, static files or
+        catalogues that leads out of the layer (see `links`)."""
+        for folder in (self.templates, self.static, self.messages):
+            if folder is not None:
+                files_under(folder, self.root)
+
     def __str__(self) -> str:
         return f"{self.kind} {self.name!r}: {self.root}"
 
@@ -74,7 +81,9 @@ class Layers:
         stock_themes: Path = STOCK_THEMES,
         base_templates: Path = BASE_TEMPLATES,
     ) -> Layers:
-        """The path of one configured site; an unknown theme or a cycle is a BuildError."""
+        """The path of one configured site; an unknown theme, a cycle or a symlink out of a
+        layer is a BuildError. Every build, `--explain` and upgrade check starts here, so
+        no file is read through such a link."""
         site = config.sites[vdir]
         search = [config.path(Path("themes")), stock_themes]
         try:
@@ -92,6 +101,8 @@ class Layers:
             ),
             Layer("base", "base", base_templates, base_templates, None, None, stock=True),
         )
+        for layer in layers:
+            layer.check_links()
         return cls(vdir, chain, layers)
 
     @property
@@ -104,8 +115,11 @@ class Layers:
         return tuple(layer for layer in self.layers if layer.kind in ("theme", "base"))
 
     def template_dirs(self, *, theme_only: bool = False) -> list[Path]:
+        return [layer.templates for layer in self._with_templates(theme_only=theme_only)]
+
+    def _with_templates(self, *, theme_only: bool = False) -> list[Layer]:
         layers = self.theme_layers() if theme_only else self.layers
-        return [layer.templates for layer in layers if layer.templates.is_dir()]
+        return [layer for layer in layers if layer.templates.is_dir()]
 
     def static_dirs(self) -> list[Path]:
         return [d for d in (layer.static for layer in self.layers) if d and d.is_dir()]
@@ -122,13 +136,13 @@ class Layers:
         - `base:NAME` the base templates alone
         """
         prefixes: dict[str, BaseLoader] = {
-            THEME_PREFIX: FileSystemLoader(self.template_dirs(theme_only=True)),
+            THEME_PREFIX: _choice(self._with_templates(theme_only=True)),
         }
         for layer in self.layers:
             if layer.kind == "base" or (layer.kind == "theme" and layer.name not in prefixes):
-                prefixes.setdefault(layer.name, FileSystemLoader([layer.templates]))
+                prefixes.setdefault(layer.name, LayerLoader(layer))
         return ChoiceLoader(
-            [FileSystemLoader(self.template_dirs()), PrefixLoader(prefixes, delimiter=":")]
+            [_choice(self._with_templates()), PrefixLoader(prefixes, delimiter=":")]
         )
 
     def static_files(self) -> dict[str, Path]:
@@ -138,9 +152,10 @@ class Layers:
         the output folder would take.
         """
         found: dict[str, Path] = {}
-        for folder in reversed(self.static_dirs()):
-            for name in files_under(folder):
-                found[name] = folder / name
+        for layer in reversed(self.layers):
+            if layer.static is not None:
+                for name in files_under(layer.static, layer.root):
+                    found[name] = layer.static / name
         return found
 
     def candidates(self, what: AssetKind, name: str) -> list[tuple[Layer, Path, bool]]:
@@ -165,24 +180,34 @@ class Layers:
         return [str(layer) for layer in self.layers]
 
 
-def files_under(folder: Path) -> tuple[str, ...]:
+def files_under(folder: Path, root: Path | None = None) -> tuple[str, ...]:
     """The files below `folder` as sorted relative POSIX paths, without dot files (.gitkeep,
-    .DS_Store, editor swap files are never part of a site)."""
-    return tuple(_walk(folder, ""))
+    .DS_Store, editor swap files are never part of a site). `root` is the layer `folder`
+    belongs to: a symlink out of it is a BuildError (see `links.walk`)."""
+    return tuple(walk(folder, root or folder))
 
 
-def _walk(folder: Path, prefix: str) -> Iterator[str]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if entry.is_dir():
-            yield from _walk(Path(entry.path), f"{prefix}{entry.name}/")
-        elif entry.is_file():
-            yield prefix + entry.name
+class LayerLoader(FileSystemLoader):
+    """Jinja's FileSystemLoader over one layer's templates that refuses a template whose
+    file is a link out of the layer: `{% include %}` and `{% extends %}` read through the
+    loader, which follows links, and a dot file is never walked by `check_links`."""
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__([layer.templates])
+        self.layer = layer
+
+    def get_source(
+        self, environment: Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        confined(Path(filename), self.layer.root)
+        return source, filename, uptodate
+
+
+def _choice(layers: Sequence[Layer]) -> ChoiceLoader:
+    """The first of `layers` that has a template wins (one FileSystemLoader per layer, so
+    each knows the layer its files must stay in)."""
+    return ChoiceLoader([LayerLoader(layer) for layer in layers])
 
 
 def _is_under(path: Path, folder: Path) -> bool:

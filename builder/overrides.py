@@ -21,7 +21,7 @@ import difflib
 import hashlib
 import json
 import os
-import tempfile
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +29,13 @@ from typing import Any
 
 from pwreset.builder.layers import Layer, Layers, files_under
 from pwreset.builder.messages import FORMATS, read_catalogue
+from pwreset.builder.output import replace_file
 
 STATE_DIR = Path(".pwreset")
 RECORD = STATE_DIR / "overrides.json"
 BLOBS = STATE_DIR / "stock"
 _VERSION = 1
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def find_shadows(layers: Layers, instance: Path) -> list[Shadow]:
             folder = layer.folder_of(what)
             if folder is None or not folder.is_dir():
                 continue
-            for name in files_under(folder):
+            for name in files_under(folder, layer.root):
                 stock = _first_stock(below, what, name)
                 if stock is not None:
                     found.append(
@@ -192,7 +194,7 @@ def _relative(path: Path, instance: Path) -> str:
 def _entry(instance: Path, shadow: Shadow) -> dict[str, str]:
     blob = instance / BLOBS / shadow.digest
     if not blob.exists():
-        _write(blob, shadow.content)
+        replace_file(blob, shadow.content)
     return {
         "override": shadow.override,
         "stock": shadow.stock,
@@ -208,10 +210,17 @@ def _today() -> str:
 
 
 def _blob(instance: Path, digest: str) -> bytes:
+    """The recorded copy of a stock file; empty (the diff then shows the whole current file)
+    when it was deleted. A record edited by hand (`"sha256": "../../keys/data.key"`) or a
+    copy that is a link must never make the report print some other file."""
+    if not _DIGEST.match(digest):
+        return b""
     try:
-        return (instance / BLOBS / digest).read_bytes()
+        fd = os.open(instance / BLOBS / digest, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
-        return b""  # the copy was deleted: the diff then shows the whole current file
+        return b""
+    with os.fdopen(fd, "rb") as stream:
+        return stream.read()
 
 
 def _lines(data: bytes) -> list[str]:
@@ -231,13 +240,4 @@ def _load(instance: Path) -> dict[str, Any]:
 
 def _save(instance: Path, entries: dict[str, Any]) -> None:
     data = {"version": _VERSION, "overrides": [entries[k] for k in sorted(entries)]}
-    _write(instance / RECORD, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write atomically: a crash never leaves a half-written record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "wb") as stream:
-        stream.write(data)
-    Path(temp).replace(path)
+    replace_file(instance / RECORD, (json.dumps(data, indent=2) + "\n").encode("utf-8"))

@@ -12,11 +12,15 @@ import threading
 import uuid
 from collections.abc import Callable
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pwreset.builder.build import BuiltSite
+from pwreset.builder.links import real, within
+from pwreset.builder.output import refuse_links
 
 BUILD_ID_PATH = "/__pwreset__/build-id"
 CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
@@ -59,6 +63,14 @@ class _Handler(SimpleHTTPRequestHandler):
         del self.headers["If-Modified-Since"]
         super().do_GET()
 
+    def send_head(self) -> BytesIO | BinaryIO | None:
+        # Builds never write links, but the server runs before and between builds: a link
+        # planted in the output folder must not serve what it points to.
+        if not within(real(self.translate_path(self.path)), real(self.directory)):
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        return super().send_head()
+
     def end_headers(self) -> None:
         self.send_header("Content-Security-Policy", CSP)
         self.send_header("Cache-Control", "no-store")
@@ -69,7 +81,9 @@ class _Handler(SimpleHTTPRequestHandler):
 
 
 def make_server(output: Path, build_id: BuildId, host: str, port: int) -> ThreadingHTTPServer:
-    """An HTTP server for `output` (the build's site/ folder) with the build-id endpoint."""
+    """An HTTP server for `output` (the build's site/ folder) with the build-id endpoint;
+    a BuildError when `output` is a link (see `output.refuse_links`)."""
+    refuse_links(output)
     handler = type("PreviewHandler", (_Handler,), {"build_id": staticmethod(build_id.get)})
     output.mkdir(parents=True, exist_ok=True)
     return ThreadingHTTPServer((host, port), partial(handler, directory=str(output)))

@@ -13,6 +13,7 @@ from typing import Any
 
 from pwreset.builder.errors import BuildError
 from pwreset.builder.filecache import FileCache
+from pwreset.builder.links import confined
 
 # Stock themes ship inside the package; users never edit them (DESIGN.md, upgrade safety).
 STOCK_THEMES = Path(str(files("pwreset.themes")))
@@ -126,8 +127,9 @@ def with_site_options(
 
 
 def load_theme(root: Path) -> Theme:
-    """Read and check `root/theme.toml`; every mistake names the file."""
-    return _THEMES.get(root / "theme.toml", lambda _file: _load_theme(root))
+    """Read and check `root/theme.toml`; every mistake names the file, and a link out of
+    the theme's folder is refused before it is read (or found in the cache)."""
+    return _THEMES.get(confined(root / "theme.toml", root), lambda _file: _load_theme(root))
 
 
 def _load_theme(root: Path) -> Theme:

@@ -48,11 +48,12 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     try:
         built = build_sites(config, only=args.site, options=options, force=args.force)
+        _report(built)
+        # Checks every configured site, also those --site left out.
+        _warn_about_upgrades(config, options)
     except BuildError as exc:
         print(f"pwreset build: {exc}", file=sys.stderr)
         return 1
-    _report(built)
-    _warn_about_upgrades(config, options)
     return 0
 
 
@@ -95,10 +96,10 @@ def _explain(args: argparse.Namespace) -> int:
     site = config.sites[vdir]
     try:
         layers = Layers.for_site(config, vdir)
+        text, found = explain(layers, name, list(dict.fromkeys([site.language, *site.languages])))
     except BuildError as exc:
         print(f"pwreset build: {exc}", file=sys.stderr)
         return 1
-    text, found = explain(layers, name, list(dict.fromkeys([site.language, *site.languages])))
     print(text)
     return 0 if found else 1
 

@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pwreset.builder import BuildError
     from pwreset.builder.preview import BuildId, make_server
     from pwreset.builder.render_plan import BuildOptions
     from pwreset.builder.watch import watch
@@ -35,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
     options = BuildOptions(preview=True, gallery=True)
     host, port = parse_address(args.listen)
     build_id = BuildId()
-    server = make_server(output, build_id, host, port)
+    try:
+        server = make_server(output, build_id, host, port)
+    except BuildError as exc:
+        print(f"pwreset preview: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def built(sites: list[Any]) -> None:

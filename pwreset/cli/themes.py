@@ -55,9 +55,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pwreset.builder import upgrade_changes
+    from pwreset.builder import BuildError, upgrade_changes
 
-    changed = upgrade_changes(config_of(args))
+    try:
+        changed = upgrade_changes(config_of(args))
+    except BuildError as exc:
+        print(f"pwreset themes: {exc}", file=sys.stderr)
+        return 2
     if not changed:
         print("pwreset themes: every override matches the stock files it was written against")
         return 0
@@ -71,8 +75,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _accept(args: argparse.Namespace) -> int:
-    from pwreset.builder import accept_upgrade
+    from pwreset.builder import BuildError, accept_upgrade
 
-    accepted = accept_upgrade(config_of(args), args.overrides)
+    try:
+        accepted = accept_upgrade(config_of(args), args.overrides)
+    except BuildError as exc:
+        print(f"pwreset themes: {exc}", file=sys.stderr)
+        return 2
     print(f"pwreset themes: recorded the current stock originals of {len(accepted)} override(s)")
     return 0
