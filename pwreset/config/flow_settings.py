@@ -6,6 +6,7 @@ proposal where it does not (see reference/apr-3.23.md §2).
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -32,6 +33,9 @@ DEFAULT_QUESTIONS: dict[str, list[str]] = {
         "Welches war das erste Konzert, das Sie besucht haben?",
     ],
 }
+
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class _Table(BaseModel):
@@ -120,6 +124,9 @@ class VerificationSettings(_Table):
     # each argument. Never run through a shell.
     sms_command: list[str] = []
     sms_timeout: float = Field(default=20.0, gt=0, le=120)
+    # Environment variables passed to the SMS program besides PATH, HOME, LANG, LANGUAGE,
+    # LC_*, TZ and TMPDIR (say an API token or HTTPS_PROXY). Nothing else is inherited.
+    sms_env: list[str] = []
     phone_attribute: str = "mobile"
     mask_destinations: bool = True
     # Let enrolled users go on without a code when none can be sent.
@@ -127,6 +134,14 @@ class VerificationSettings(_Table):
     lockout_on_wrong_code: bool = False
     # Users who never enrolled may reset and unlock with a code alone.
     auto_enroll: bool = False
+
+    @field_validator("sms_env")
+    @classmethod
+    def _env_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not _ENV_NAME.match(name):
+                raise ValueError(f"{name!r} is not an environment variable name")
+        return names
 
     @model_validator(mode="after")
     def _channels(self) -> VerificationSettings:

@@ -278,6 +278,20 @@ class Config(_Table):
                         )
         return self
 
+    @model_validator(mode="after")
+    def _sms_env_holds_no_secret(self) -> Config:
+        # The SMS program is someone else's code: it never gets pwreset's own secrets.
+        secrets = {self.email.password_env: "email.password_env"}
+        for index, domain in enumerate(self.domains):
+            secrets[domain.bind_password_env] = f"domains[{index}].bind_password_env"
+        for name in self.verification.sms_env:
+            if name in secrets:
+                raise ValueError(
+                    f"verification.sms_env lists {name}, the variable of {secrets[name]}: "
+                    "the SMS program never gets pwreset's secrets"
+                )
+        return self
+
     def path(self, value: Path) -> Path:
         """A configured path, resolved against the configuration file's folder."""
         return value if value.is_absolute() else self.base_dir / value

@@ -107,6 +107,7 @@ class Notifier:
                 },
                 timeout=self.verification.sms_timeout,
                 resolve=self._resolve,
+                pass_env=self.verification.sms_env,
                 hidden_env=[self.email.password_env] if self.email.password_env else [],
             )
         except NotifyError as exc:

@@ -3,7 +3,8 @@
 The command is an argv list run directly, never through a shell, so a value with spaces,
 quotes, `;`, `$(...)` or backticks reaches the program as one literal argument. Stdin is
 closed, output is discarded (it may echo the code), and the whole process group is killed
-when it outlives the timeout, so a wrapper script cannot leave a child behind.
+when it outlives the timeout, so a wrapper script cannot leave a child behind. It starts
+from an allowlisted environment: the server's holds the directory bind passwords.
 """
 
 from __future__ import annotations
@@ -25,6 +26,27 @@ _MACRO = re.compile(r"\[(CODE|PHONE|USERNAME|DOMAIN|LANG)\]")
 # (notably a leading "-", which a program would read as an option) is refused.
 _PHONE = re.compile(r"^\+?[0-9(][0-9 ()./-]{2,31}$")
 
+# What the program inherits from the server's environment, by default: enough to find and
+# run a program and format text. Everything else (bind passwords, the SMTP password, any
+# other secret the service was started with) stays out unless `verification.sms_env` names it.
+BASE_ENV = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR"})
+LOCALE_PREFIX = "LC_"
+
+
+def sms_environment(
+    extra: Sequence[str] = (),
+    hidden: Sequence[str] = (),
+    environ: Mapping[str, str] = os.environ,
+) -> dict[str, str]:
+    """The environment of the SMS program: BASE_ENV, the locale (`LC_*`) and the names in
+    `extra`, never those in `hidden` (pwreset's own secrets, even when listed in `extra`)."""
+    wanted = BASE_ENV | set(extra)
+    return {
+        key: value
+        for key, value in environ.items()
+        if (key in wanted or key.startswith(LOCALE_PREFIX)) and key not in hidden
+    }
+
 
 def valid_phone(phone: str) -> bool:
     return bool(_PHONE.match(phone.strip())) and sum(ch.isdigit() for ch in phone) >= 3
@@ -42,14 +64,14 @@ def run_sms_command(
     *,
     timeout: float,
     resolve: Callable[[Path], Path] = lambda p: p,
+    pass_env: Sequence[str] = (),
     hidden_env: Sequence[str] = (),
 ) -> None:
     """Run the SMS command once; return if it exited 0, else raise NotifyError.
 
     A program given as a relative path with a directory part (``scripts/sms.sh``) is taken
     relative to the instance folder via `resolve`; a bare name is looked up on PATH.
-    `hidden_env` names environment variables the program must not inherit (pwreset's own
-    secrets, such as the SMTP password).
+    The program's environment is `sms_environment(pass_env, hidden_env)`.
     """
     if not template:
         raise NotifyError("verification.sms_command is empty", code="notify_config")
@@ -57,7 +79,7 @@ def run_sms_command(
     argv = build_argv(template, values)
     if "/" in program and not Path(program).is_absolute():
         argv[0] = str(resolve(Path(argv[0])))
-    env = {key: value for key, value in os.environ.items() if key not in set(hidden_env)}
+    env = sms_environment(pass_env, hidden_env)
     # Errors name the program as configured (argv[0] of the template): the filled-in
     # arguments may hold the code.
     try:

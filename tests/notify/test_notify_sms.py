@@ -12,8 +12,11 @@ from typing import Any
 
 import pytest
 
+from pwreset.config.errors import ConfigError
 from pwreset.config.flow_settings import VerificationSettings
+from pwreset.config.loader import parse_config
 from pwreset.config.notify_settings import CodeMail, EmailSettings
+from pwreset.config.secrets import bind_password
 from pwreset.server.notify import Notifier, NotifyError, Recipient
 
 CODE = "482915"
@@ -133,27 +136,100 @@ def test_relative_program_resolved_against_instance(tmp_path: Path) -> None:
     assert calls(log)[0]["argv"] == ["+15550199"]
 
 
-def test_smtp_password_not_inherited(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """apr checklist 92: the SMS program does not inherit the SMTP password variable."""
-    monkeypatch.setenv("PWRESET_TEST_SMTP_PASSWORD", "hunter2")
-    monkeypatch.setenv("PWRESET_TEST_OTHER", "kept")
+ENV_DUMPER = """#!{python}
+# Writes the environment it was started with to the file named by argv[1].
+import json, os, sys
+open(sys.argv[1], "w").write(json.dumps(dict(os.environ)))
+"""
+
+
+def dumped_environment(tmp_path: Path, **verification: Any) -> dict[str, str]:
+    """The environment the SMS program saw, with the server's config loaded from TOML (the
+    bind password named by [[domains]] bind_password_env, as pwreset.config.secrets reads
+    it) and the notifier built from it as the server builds it."""
     out = tmp_path / "env.json"
-    program = script(
-        tmp_path,
-        "env.py",
-        f"#!{sys.executable}\nimport json, os, sys\n"
-        "open(sys.argv[1], 'w').write(json.dumps(dict(os.environ)))\n",
+    program = script(tmp_path, "env.py", ENV_DUMPER.format(python=sys.executable))
+    config = parse_config(
+        {
+            "domains": [
+                {
+                    "name": "EX",
+                    "kind": "openldap",
+                    "urls": ["ldaps://dc.example.org"],
+                    "base_dn": "dc=example,dc=org",
+                    "bind_dn": "cn=svc,dc=example,dc=org",
+                    "bind_password_env": "PWRESET_TEST_BIND_PASSWORD",
+                }
+            ],
+            "email": {
+                "delivery": "smtp",
+                "username": "relay",
+                "password_env": "PWRESET_TEST_SMTP_PASSWORD",
+            },
+            "verification": {
+                "enabled": True,
+                "sms": True,
+                "sms_command": [str(program), str(out)],
+                **verification,
+            },
+        },
+        tmp_path / "pwreset.toml",
     )
-    n = notifier(
-        [str(program), str(out)],
-        delivery="smtp",
-        username="relay",
-        password_env="PWRESET_TEST_SMTP_PASSWORD",
+    assert bind_password(config, 0) == "bind-Secret-1"
+    n = Notifier(
+        email=config.email,
+        code_mail=config.code_mail,
+        alerts=config.alerts,
+        verification=config.verification,
+        resolve=config.path,
     )
     n.send_code_sms("+15550199", CODE, Recipient("jdoe", "EX"))
-    env = json.loads(out.read_text())
-    assert "PWRESET_TEST_SMTP_PASSWORD" not in env
-    assert env["PWRESET_TEST_OTHER"] == "kept"
+    env: dict[str, str] = json.loads(out.read_text())
+    return env
+
+
+@pytest.fixture
+def server_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a server process holds: its secrets, and whatever else it was started with."""
+    monkeypatch.setenv("PWRESET_TEST_BIND_PASSWORD", "bind-Secret-1")
+    monkeypatch.setenv("PWRESET_TEST_SMTP_PASSWORD", "smtp-Secret-2")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cloud-Secret-3")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    monkeypatch.setenv("LC_TIME", "de_DE.UTF-8")
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    monkeypatch.setenv("SMS_GATEWAY_TOKEN", "token-for-the-gateway")
+
+
+@pytest.mark.usefixtures("server_environment")
+def test_the_program_starts_from_an_allowlisted_environment(tmp_path: Path) -> None:
+    """security review, low: the SMS program inherited every variable but the SMTP
+    password, the directory bind passwords included. It gets PATH, HOME, the locale and TZ
+    (and TMPDIR, LANGUAGE), no secret of pwreset and nothing else."""
+    env = dumped_environment(tmp_path)
+
+    assert not any("Secret" in value for value in env.values())
+    assert "SMS_GATEWAY_TOKEN" not in env
+    assert set(env) <= {"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR"} | {
+        name for name in env if name.startswith("LC_")
+    }
+    assert env["PATH"] == os.environ["PATH"]
+    assert (env["LANG"], env["LC_TIME"], env["TZ"]) == ("de_DE.UTF-8",) * 2 + ("Europe/Berlin",)
+
+
+@pytest.mark.usefixtures("server_environment")
+def test_sms_env_passes_more_names_but_never_a_secret(tmp_path: Path) -> None:
+    """security review, low: `verification.sms_env` adds names the admin wants passed (a
+    gateway token); naming pwreset's own secret variables there is a configuration error."""
+    env = dumped_environment(tmp_path, sms_env=["SMS_GATEWAY_TOKEN", "NOT_SET_ANYWHERE"])
+
+    assert env["SMS_GATEWAY_TOKEN"] == "token-for-the-gateway"
+    assert "NOT_SET_ANYWHERE" not in env
+    for secret in ("PWRESET_TEST_BIND_PASSWORD", "PWRESET_TEST_SMTP_PASSWORD"):
+        with pytest.raises(ConfigError) as caught:
+            dumped_environment(tmp_path, sms_env=[secret])
+        assert f"verification.sms_env lists {secret}" in str(caught.value)
+    with pytest.raises(ConfigError, match="not an environment variable name"):
+        dumped_environment(tmp_path, sms_env=["A=B"])
 
 
 def test_non_zero_exit_is_not_sent(tmp_path: Path) -> None:
