@@ -27,7 +27,7 @@ def confined(path: Path, root: Path) -> Path:
     try:
         parts = path.relative_to(root).parts
     except ValueError:
-        parts = path.parts
+        raise _outside(path, real(path), root) from None
     step = root
     for part in parts:
         step = step / part

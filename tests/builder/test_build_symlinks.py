@@ -206,6 +206,20 @@ def test_links_inside_their_own_layer_are_allowed(instance: Instance) -> None:
     assert not any(p.is_symlink() for p in instance.output.rglob("*"))
 
 
+def test_a_linked_layer_folder_is_the_layer(instance: Instance) -> None:
+    """security review 10: a whole theme checked out elsewhere and linked into themes/ is
+    allowed: the link's target is the layer, and its files stay inside it."""
+    checkout = instance.write(
+        "checkouts/corp/theme.toml", 'name = "corp"\nextends = "default"\n'
+    ).parent
+    instance.write("checkouts/corp/static/logo.svg", "<svg id='corp'/>")
+    link(instance, "themes/corp", checkout)
+
+    build_sites(instance.config('[sites.hr]\ntheme = "corp"\n'))
+
+    assert instance.read("hr/assets/logo.svg") == "<svg id='corp'/>"
+
+
 def test_a_directory_link_looping_back_fails_the_build(instance: Instance) -> None:
     """security review 10: a folder linked to its own parent would be walked for ever."""
     instance.write("custom/static/a/logo.svg", "<svg/>")
