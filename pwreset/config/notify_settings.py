@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -104,3 +105,90 @@ class NotifySettings(_Table):
     email: EmailSettings = EmailSettings()
     code_mail: CodeMail = CodeMail()
     alerts: dict[Literal["enroll", "reset", "unlock", "change", "lockout"], Alert] = {}
+
+
+# Sent unless configured otherwise (security review 11): with e-mail delivery on, the user
+# hears of every reset, unlock, lockout and enrollment of the account, at the directory's
+# address first, so a takeover does not go unnoticed.
+_NOT_YOU = {
+    "en": "If this was not you, contact your IT service desk at once.",
+    "de": "Wenn Sie das nicht waren, wenden Sie sich sofort an Ihren IT-Service.",
+}
+_STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
+    "enroll": {
+        "en": (
+            "Security questions set up for your account",
+            "The security questions of [AD_USER] in [AD_DOMAIN] were set up on the password "
+            "self-service page.",
+        ),
+        "de": (
+            "Sicherheitsfragen für Ihr Konto eingerichtet",
+            "Die Sicherheitsfragen von [AD_USER] in [AD_DOMAIN] wurden auf der Seite zur "
+            "Kennwort-Selbstbedienung eingerichtet.",
+        ),
+    },
+    "reset": {
+        "en": (
+            "Your password was reset",
+            "The password of [AD_USER] in [AD_DOMAIN] was reset on the password self-service page.",
+        ),
+        "de": (
+            "Ihr Kennwort wurde zurückgesetzt",
+            "Das Kennwort von [AD_USER] in [AD_DOMAIN] wurde auf der Seite zur "
+            "Kennwort-Selbstbedienung zurückgesetzt.",
+        ),
+    },
+    "unlock": {
+        "en": (
+            "Your account was unlocked",
+            "The account [AD_USER] in [AD_DOMAIN] was unlocked on the password self-service page.",
+        ),
+        "de": (
+            "Ihr Konto wurde entsperrt",
+            "Das Konto [AD_USER] in [AD_DOMAIN] wurde auf der Seite zur "
+            "Kennwort-Selbstbedienung entsperrt.",
+        ),
+    },
+    "lockout": {
+        "en": (
+            "Password self-service locked for your account",
+            "Too many wrong answers or codes were given for [AD_USER] in [AD_DOMAIN], so "
+            "password self-service is locked for this account for now.",
+        ),
+        "de": (
+            "Kennwort-Selbstbedienung für Ihr Konto gesperrt",
+            "Für [AD_USER] in [AD_DOMAIN] wurden zu viele falsche Antworten oder Codes "
+            "eingegeben, daher ist die Kennwort-Selbstbedienung für dieses Konto vorerst "
+            "gesperrt.",
+        ),
+    },
+}
+STOCK_ALERT_EVENTS = tuple(_STOCK_TEXTS)
+
+
+def _stock_text(event: str) -> dict[str, dict[str, str]]:
+    return {
+        lang: {"subject": subject, "body": f"{body}\n\n{_NOT_YOU[lang]}"}
+        for lang, (subject, body) in _STOCK_TEXTS[event].items()
+    }
+
+
+def with_stock_alerts(value: Any) -> Any:
+    """The `[alerts]` tables as configured, plus the stock alert of every stock event not
+    configured; a configured stock event without texts gets the stock texts, so
+    `[alerts.unlock] enabled = false` alone switches one off."""
+    if not isinstance(value, Mapping):
+        return value  # the schema reports the wrong type
+    tables = dict(value)
+    for event in STOCK_ALERT_EVENTS:
+        table = tables.get(event)
+        if table is None:
+            tables[event] = {"text": _stock_text(event)}
+        elif isinstance(table, Mapping) and "text" not in table:
+            tables[event] = {**table, "text": _stock_text(event)}
+    return tables
+
+
+def stock_alerts() -> dict[str, Alert]:
+    """The alerts of a configuration without `[alerts]` tables."""
+    return {event: Alert(text=_stock_text(event)) for event in STOCK_ALERT_EVENTS}

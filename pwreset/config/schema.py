@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -28,7 +29,13 @@ from pwreset.config.flow_settings import (
     SecuritySettings,
     VerificationSettings,
 )
-from pwreset.config.notify_settings import Alert, CodeMail, EmailSettings
+from pwreset.config.notify_settings import (
+    Alert,
+    CodeMail,
+    EmailSettings,
+    stock_alerts,
+    with_stock_alerts,
+)
 
 AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
 
@@ -256,7 +263,10 @@ class Config(_Table):
     verification: VerificationSettings = VerificationSettings()
     email: EmailSettings = EmailSettings()
     code_mail: CodeMail = CodeMail()
-    alerts: dict[AlertEvent, Alert] = {}
+    # Stock alerts for enroll, reset, unlock and lockout unless configured otherwise.
+    alerts: Annotated[dict[AlertEvent, Alert], BeforeValidator(with_stock_alerts)] = Field(
+        default_factory=stock_alerts  # type: ignore[arg-type]
+    )
     api: ApiSettings = ApiSettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()

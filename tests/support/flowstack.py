@@ -24,6 +24,7 @@ from starlette.testclient import TestClient
 
 from pwreset.api import RelaySettings, create_app
 from pwreset.config import Config, load_config
+from pwreset.config.notify_settings import STOCK_ALERT_EVENTS
 from pwreset.config.schema import parse_address
 from pwreset.instance import RELAY_KEY, create_instance
 from pwreset.protocol.keys import read_public_key, read_secret_key
@@ -212,7 +213,13 @@ class FlowStack:
 
 
 def _config(
-    kind: str, lab: Any, udp: int, smtp: SmtpServer, sms: list[str], settings: dict[str, Any]
+    kind: str,
+    lab: Any,
+    udp: int,
+    smtp: SmtpServer,
+    sms: list[str],
+    settings: dict[str, Any],
+    stock_alerts: bool,
 ) -> tuple[dict[str, Any], str]:
     env = f"PWRESET_TEST_{kind.upper()}_PASSWORD"
     if kind == "ad":
@@ -265,6 +272,10 @@ def _config(
         "verification": {"sms_command": sms},
         "api": {"enrollment_status": True},
     }
+    if not stock_alerts:
+        # Tests count the mails they cause: the stock alerts they do not configure are off.
+        configured = settings.get("alerts", {})
+        base["alerts"] = {e: {"enabled": False} for e in STOCK_ALERT_EVENTS if e not in configured}
     return _merge(base, settings), env
 
 
@@ -273,7 +284,9 @@ def flow_stack(
     kind: str, lab: Any, admin: Any, root: Path, settings: dict[str, Any] | None = None
 ) -> Iterator[FlowStack]:
     """A running backend with `settings` (a dict shaped like pwreset.toml). Starting again
-    in the same `root` keeps the instance's keys and data."""
+    in the same `root` keeps the instance's keys and data. The stock alerts are on only for
+    `stock_alerts=True` (a key of `settings`, not of the file) or where `settings` configures
+    them."""
     from pwreset.server.runner import serve
 
     recorder = root / "sms_recorder.py"
@@ -282,8 +295,10 @@ def flow_stack(
     sms = [sys.executable, str(recorder), str(sms_log), "[PHONE]", "[CODE]", "[USERNAME]",
            "[DOMAIN]", "[LANG]"]  # fmt: skip
     clock = Clock()
+    settings = dict(settings or {})
+    stock_alerts = bool(settings.pop("stock_alerts", False))
     with SmtpServer("plain") as smtp:
-        data, env = _config(kind, lab, free_port("udp"), smtp, sms, settings or {})
+        data, env = _config(kind, lab, free_port("udp"), smtp, sms, settings, stock_alerts)
         instance = root / "instance"
         if (instance / "keys" / "server.key").exists():
             (instance / "pwreset.toml").write_text(tomli_w.dumps(data))
