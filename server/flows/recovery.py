@@ -18,8 +18,9 @@ from pwreset.server.flows import answers, codes
 from pwreset.server.flows.context import FlowContext, lang_of, log
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text, texts
+from pwreset.server.flows.permissions import check_recovery_permitted, may_recover
 from pwreset.server.flows.tokens import BadToken, FlowState, new_flow_id
-from pwreset.server.notify import NotifyError, mask_email, mask_phone
+from pwreset.server.notify import NotifyError, Recipient, mask_email, mask_phone
 from pwreset.server.storage import UserRecord
 
 _DONE = {"reset": "RES_FINISHED_RESET", "unlock": "RES_FINISHED_UNLOCK"}
@@ -32,6 +33,8 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
     lang = lang_of(request)
     typed = body["username"].strip()
     user = directory.find_user(typed)
+    if user is not None and not may_recover(ctx, directory, user):
+        user = None  # excluded: shown what an unknown user is shown (security review 4)
     record = ctx.db.users.get(directory.name, user.username) if user else None
     now = ctx.clock()
     state = FlowState(
@@ -213,6 +216,8 @@ def _code(
     record.code = None  # single use
     if state.mode == "auto" and record.last_enroll is None:
         record.last_enroll = now
+        # The code proved the mailbox: this user's language, not that of an earlier start.
+        record.language = state.lang
         ctx.audit(request, state.kind, True, state.username, state.domain, "auto-enrolled")
     ctx.db.users.save(record)
     return _verified(ctx, request, state, directory, now)
@@ -240,6 +245,7 @@ def _password(
     if minimum and last_set is not None and now - last_set < minimum:
         ctx.audit(request, "reset", False, user.username, state.domain, "password too young")
         raise FlowError("password_too_young")
+    check_recovery_permitted(ctx, request, state.kind, directory, user)
     with _refusal_audited(ctx, request, state, user):
         directory.reset_password(
             user,
@@ -256,6 +262,7 @@ def _unlock(
 ) -> Mapping[str, Any]:
     record = _live_record(ctx, state)
     user = _directory_user(directory, state)
+    check_recovery_permitted(ctx, request, state.kind, directory, user)
     with _refusal_audited(ctx, request, state, user):
         directory.unlock(user)
     record.last_unlock = now
@@ -283,8 +290,8 @@ def _finished(
     record: UserRecord,
     what: str,
 ) -> Mapping[str, Any]:
-    """Record, audit and announce a done reset or unlock."""
-    record.language = state.lang
+    """Record, audit and announce a done reset or unlock. The alert goes in the language
+    the user enrolled with: the page's was chosen by whoever asked (security review 12)."""
     ctx.db.users.save(record)
     ctx.audit(request, state.kind, True, user.username, state.domain, what)
     log.info("%s done: user=%s domain=%s", state.kind, user.username, state.domain)
@@ -337,8 +344,20 @@ def _count_failure(
             request, state.kind, False, state.username, state.domain,
             f"locked out after {record.wrong_answers} wrong answers",
         )  # fmt: skip
-        ctx.alert(request, "lockout", True, ctx.recipient(None, record, state.domain, state.lang))
+        ctx.alert(request, "lockout", True, _lockout_recipient(ctx, state, record))
         raise FlowError("locked_out")
+
+
+def _lockout_recipient(ctx: FlowContext, state: FlowState, record: UserRecord) -> Recipient:
+    """The lockout alert's addressee with the directory's address and phone: without them
+    it reaches nobody when enrollment asks for no address (security review 12)."""
+    directory = ctx.directories.get(state.domain)
+    try:
+        user = directory.find_user(state.username) if directory is not None else None
+    except DirectoryError as exc:
+        log.warning("lockout alert for %s: directory lookup failed (%s)", state.username, exc.code)
+        user = None
+    return ctx.recipient(user, record, state.domain, state.lang)
 
 
 def _live_record(ctx: FlowContext, state: FlowState) -> UserRecord:

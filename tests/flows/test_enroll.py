@@ -161,14 +161,18 @@ def test_excluded_groups_may_not_enroll(flows, user, fresh_user_name):
     assert stack.audit(user)[-1].event == "not permitted to enroll"
 
 
-def test_losing_the_right_to_enroll_keeps_reset(flows, user, fresh_user_name):
-    """apr checklist 23"""
+def test_losing_the_right_to_enroll_ends_reset(flows, user, fresh_user_name):
+    """apr checklist 23, reversed by security review 4: a user moved into an excluded group
+    after enrolling may no longer reset (the right answers are treated as a decoy's)"""
     group = f"x{fresh_user_name[1:]}"
     stack = flows(enroll={"permission": {"allow": "except", "groups": [group]}})
     assert stack.enroll(user).status_code == 200
     stack.admin.create_group(group, [user])
     assert _problem(stack.enroll(user))["code"] == "not_permitted"
-    assert stack.answer_all("reset", user).json()["step"]["kind"] == "password"
+    reply = stack.start("reset", user).json()
+    assert reply["step"]["kind"] == "question"
+    got = _problem(stack.step("reset", reply["flow"], answer=ANSWERS[0]))
+    assert got["code"] == "wrong_answer"
 
 
 def test_enroll_records_time_and_language(flows, user):
