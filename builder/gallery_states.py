@@ -337,6 +337,12 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             [q1, code, problem("RES_CODE_EXPIRED")],
         ),
         visit(
+            "RES_CODE_DEAD",
+            "Too many wrong codes: start again",
+            [answer, the_code],
+            [q1, code, problem("RES_CODE_DEAD")],
+        ),
+        visit(
             "RES_CODE_NOT_SENT",
             "No code could be sent: contact the help desk",
             [answer],

@@ -113,6 +113,12 @@ _KINDS: tuple[ErrorKind, ...] = (
     ErrorKind("wrong_code", "RES_WRONG_CODE", 401, "The verification code is not correct."),
     ErrorKind("code_expired", "RES_CODE_EXPIRED", 401, "The verification code has expired."),
     ErrorKind(
+        "code_dead",
+        "RES_CODE_DEAD",
+        401,
+        "Too many wrong codes: this code no longer works; start again to get a new one.",
+    ),
+    ErrorKind(
         "code_not_sent",
         "RES_CODE_NOT_SENT",
         503,
