@@ -18,6 +18,7 @@ from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.flows import FlowContext, Flows
+from pwreset.server.flows.code_limits import SendLimits
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
@@ -105,6 +106,7 @@ def prepare(
         notifier=notifier,
         tokens=TokenSealer(data_key),
         decoys=Decoys(data_key),
+        limits=SendLimits(data_key),
         clock=clock,
     )
     return Flows(context), Keyring(keys), relay_key
@@ -201,6 +203,7 @@ def _open_journal(config: Config) -> ReplayJournal:
 
 
 _PURGE_EVERY = 24 * 3600.0
+_KEYED_KEPT = 2 * 24 * 3600.0
 _FIRST_PURGE_AFTER = 3600.0  # not at start-up: restarts should be quick and quiet
 
 
@@ -213,6 +216,9 @@ async def _daily_purge(flows: Flows, config: Config) -> None:
         return None if directory is None else directory.user_exists(username)
 
     def run() -> None:
+        # Code-sending counts look back one day; older keyed records are of no use.
+        expired = context.db.keyed.expire(context.clock() - _KEYED_KEPT)
+        log.info("housekeeping: %d stale keyed records removed", expired)
         report = purge_missing(
             context.db.users,
             context.db.audit,

@@ -132,6 +132,16 @@ class VerificationSettings(_Table):
     # Let enrolled users go on without a code when none can be sent.
     fallback_without_code: bool = False
     lockout_on_wrong_code: bool = False
+    # Wrong tries one code survives; then it is dead and a new one must be requested
+    # (lockout_on_wrong_code only decides whether they also count toward the lockout).
+    max_code_attempts: int = Field(default=3, ge=1, le=10)
+    # Seconds before another code is sent to the same user or destination; a start in
+    # between shows the code step again and the code already sent still works.
+    code_cooldown: int = Field(default=60, ge=0, le=3600)
+    # Codes sent per user in 24 hours, and to one address or phone (which several accounts
+    # may share); 0 = no cap.
+    max_codes_per_day: int = Field(default=5, ge=0, le=100)
+    max_codes_per_destination_per_day: int = Field(default=10, ge=0, le=1000)
     # Users who never enrolled may reset and unlock with a code alone.
     auto_enroll: bool = False
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pwreset.config.schema import Config, SiteConfig
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryUser
+from pwreset.server.flows.code_limits import SendLimits
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.tokens import TokenSealer
@@ -28,6 +29,7 @@ class FlowContext:
     notifier: Notifier
     tokens: TokenSealer
     decoys: Decoys
+    limits: SendLimits
     clock: Callable[[], float] = field(default=time.time)
     # Alerts go out after the reply: a slow mail server must not hold the flow's answer
     # past the relay's retries (the reset is done whatever happens to the alert).

@@ -15,12 +15,13 @@ from typing import Any
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
 from pwreset.server.flows import answers, codes
+from pwreset.server.flows.code_sending import send_code
 from pwreset.server.flows.context import FlowContext, lang_of, log
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.permissions import check_recovery_permitted, may_recover
 from pwreset.server.flows.tokens import BadToken, FlowState, new_flow_id
-from pwreset.server.notify import NotifyError, Recipient, mask_email, mask_phone
+from pwreset.server.notify import Recipient
 from pwreset.server.storage import UserRecord
 
 _DONE = {"reset": "RES_FINISHED_RESET", "unlock": "RES_FINISHED_UNLOCK"}
@@ -67,6 +68,11 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
         state = state.advance(now, step="code", total=0)
         step = {"kind": "code", "destinations": ctx.decoys.destinations(directory.name, typed)}
         answers.burn_time_like_a_check()
+        # A decoy code with the same limits and wrong tries as a real user's.
+        with ctx.db.users.locked(directory.name, typed):
+            ctx.limits.issue_decoy(
+                ctx.db.keyed, ctx.config.verification, directory.name, typed, state.flow_id, now
+            )
         return _reply(ctx, state, step)
     prompts = _decoy_questions(ctx, state, typed)
     return _reply(ctx, state, _question_step(state, prompts[0]))
@@ -156,34 +162,10 @@ def _send_code(
     user: DirectoryUser,
     record: UserRecord | None,
 ) -> Mapping[str, Any]:
-    settings = ctx.config.verification
-    auto = state.mode == "auto"
-    if record is None:
-        record = UserRecord(domain=directory.name, username=user.username, auto_enrolled=True)
-        record.language = state.lang
-    emails = _addresses(ctx, user, record, auto)
-    phone = user.phone if settings.sms else ""
-    code = codes.new_code(settings)
-    record.code = codes.code_record(code, state.flow_id, ctx.clock())
-    ctx.db.users.save(record)
-    recipient = ctx.recipient(user, record, directory.name, state.lang)
-    shown: list[str] = []
-    if settings.email and emails:
-        # A failure is logged by the notifier (why, never the code); the user hears of it
-        # only if no channel worked.
-        with contextlib.suppress(NotifyError):
-            ctx.notifier.send_code_email(emails, code, recipient)
-            shown += [mask_email(a) if settings.mask_destinations else a for a in emails]
-    if phone:
-        with contextlib.suppress(NotifyError):
-            ctx.notifier.send_code_sms(phone, code, recipient)
-            shown.append(mask_phone(phone) if settings.mask_destinations else phone)
-    if shown:
-        ctx.audit(request, state.kind, True, user.username, directory.name, "code sent")
+    shown = send_code(ctx, request, state, user, record)
+    if shown is not None:
         return _reply(ctx, state, {"kind": "code", "destinations": shown})
-    record.code = None
-    ctx.db.users.save(record)
-    if settings.fallback_without_code and not auto:
+    if ctx.config.verification.fallback_without_code and state.mode != "auto":
         ctx.audit(
             request, state.kind, True, user.username, directory.name,
             "no code could be sent; continued without one",
@@ -197,29 +179,43 @@ def _code(
     ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
 ) -> Mapping[str, Any]:
     typed = text(request.body, "code")
-    if state.mode == "decoy":
-        answers.burn_time_like_a_check()
-        raise FlowError("wrong_code")
-    record = _live_record(ctx, state)
     settings = ctx.config.verification
-    if not codes.check_code(typed, record.code, state.flow_id):
-        if settings.lockout_on_wrong_code:
-            _count_failure(ctx, request, state, record, "wrong verification code")
-        else:
-            ctx.audit(
-                request, state.kind, False, state.username, state.domain, "wrong verification code"
+    # Under the user's lock: parallel tries are counted one after the other, so no more
+    # than max_code_attempts of them are ever checked (security review 3).
+    with ctx.db.users.locked(state.domain, state.username):
+        if state.mode == "decoy":
+            verdict = ctx.limits.try_decoy(
+                ctx.db.keyed, settings, state.domain, state.username, typed, state.flow_id, now
             )
-        raise FlowError("wrong_code")
-    if record.code is not None and codes.expired(record.code, settings, now):
-        ctx.audit(request, state.kind, False, state.username, state.domain, "code expired")
-        raise FlowError("code_expired")
-    record.code = None  # single use
-    if state.mode == "auto" and record.last_enroll is None:
-        record.last_enroll = now
-        # The code proved the mailbox: this user's language, not that of an earlier start.
-        record.language = state.lang
-        ctx.audit(request, state.kind, True, state.username, state.domain, "auto-enrolled")
-    ctx.db.users.save(record)
+            raise FlowError("code_dead" if verdict == "dead" else "wrong_code")
+        record = _live_record(ctx, state)
+        tries = int((record.code or {}).get("tries", 0))
+        verdict = codes.attempt(record.code, typed, state.flow_id, settings)
+        if verdict != "right":
+            counted = int((record.code or {}).get("tries", 0)) > tries
+            what = "wrong verification code"
+            if verdict == "dead":
+                what = (
+                    "verification code dead after too many wrong tries"
+                    if counted
+                    else ("a dead verification code was tried")
+                )
+            if settings.lockout_on_wrong_code and (counted or verdict == "wrong"):
+                _count_failure(ctx, request, state, record, what)
+            else:
+                ctx.db.users.save(record)
+                ctx.audit(request, state.kind, False, state.username, state.domain, what)
+            raise FlowError("code_dead" if verdict == "dead" else "wrong_code")
+        if record.code is not None and codes.expired(record.code, settings, now):
+            ctx.audit(request, state.kind, False, state.username, state.domain, "code expired")
+            raise FlowError("code_expired")
+        record.code = None  # single use
+        if state.mode == "auto" and record.last_enroll is None:
+            record.last_enroll = now
+            # The code proved the mailbox: this user's language, not that of an earlier start.
+            record.language = state.lang
+            ctx.audit(request, state.kind, True, state.username, state.domain, "auto-enrolled")
+        ctx.db.users.save(record)
     return _verified(ctx, request, state, directory, now)
 
 
@@ -315,18 +311,6 @@ def _may_auto_enroll(ctx: FlowContext, record: UserRecord | None) -> bool:
     if not (verification.enabled and verification.auto_enroll):
         return False
     return record is None or record.enrollment is None
-
-
-def _addresses(ctx: FlowContext, user: DirectoryUser, record: UserRecord, auto: bool) -> list[str]:
-    """Where the code e-mail goes. Auto-enrolled users only ever get the directory's
-    address: nobody has checked an address they could have typed."""
-    choice = "directory" if auto else ctx.config.verification.email_to
-    found: list[str] = []
-    if choice in ("directory", "both") and user.email:
-        found.append(user.email)
-    if choice in ("enrolled", "both") and record.email and record.email not in found:
-        found.append(record.email)
-    return found
 
 
 def _count_failure(

@@ -1,7 +1,7 @@
 """The server's database: users and audit log in one data directory, one owner at a time.
 
 <data_dir>/.lock          owner lock (see owner_lock)
-<data_dir>/users/         JournalStorage: snapshot.<G>, journal.<G>
+<data_dir>/users/         JournalStorage: snapshot.<G>, journal.<G> (tables users, keyed)
 <data_dir>/audit/         one segment per UTC day
 <data_dir>/ROTATING       only while `pwreset db rotate-key` is under way
 """
@@ -17,6 +17,7 @@ from pwreset.server.storage.audit import AuditLog
 from pwreset.server.storage.durable import make_private_dir
 from pwreset.server.storage.errors import RotationPendingError, StorageError
 from pwreset.server.storage.journal_storage import JournalStorage
+from pwreset.server.storage.keyed import KeyedStore
 from pwreset.server.storage.owner_lock import OwnerLock
 from pwreset.server.storage.record_cipher import RecordCipher, data_key_id
 from pwreset.server.storage.users import UserStore
@@ -43,6 +44,8 @@ class Database:
         self.storage = storage
         self.users = users
         self.audit = audit
+        # In the users' storage: keyed records are written with the records they limit.
+        self.keyed = KeyedStore(storage)
         self._lock = lock
 
     @classmethod

@@ -33,6 +33,7 @@ from pwreset.server.storage.framing import RecordReader, frame
 from pwreset.server.storage.journal_storage import JournalStorage
 from pwreset.server.storage.owner_lock import OwnerLock
 from pwreset.server.storage.record_cipher import RecordCipher, data_key_id
+from pwreset.server.storage.users import TABLE as USERS_TABLE
 from pwreset.server.storage.users import UserStore
 
 MANIFEST = "backup.json"
@@ -143,7 +144,9 @@ def backup(data_dir: Path, dest: Path) -> BackupReport:
 
 def _copy_data(data_dir: Path, target: Path) -> BackupReport:
     storage = JournalStorage(data_dir / USERS_DIR, read_only=True)
-    users = storage.write_snapshot_to(target / USERS_DIR)
+    storage.write_snapshot_to(target / USERS_DIR)
+    # Users only: the keyed records travel in the same snapshot but are not users.
+    users = storage.count(USERS_TABLE)
     key_ids = sorted({row["key_id"] for row in UserStore(storage, None).rows() if row["key_id"]})
     events = 0
     make_private_dir(target / AUDIT_DIR)

@@ -96,7 +96,8 @@ def test_answering_everything_resets_the_count(flows, user):
 
 
 def test_reset_sets_the_password_and_unlocks(flows, user):
-    """apr checklist 46, 47, 53"""
+    """apr checklist 46, 47, 53; security review 12: unlike the original, a reset keeps the
+    language the user enrolled with (the page's is whoever asked's choice)"""
     stack = flows()
     assert stack.enroll(user, lang="de").status_code == 200
     stack.admin.lock(user)
@@ -107,7 +108,7 @@ def test_reset_sets_the_password_and_unlocks(flows, user):
     assert not stack.admin.is_locked(user)
     assert stack.admin.bind_ok(user, NEW)
     record = stack.record(user)
-    assert record.last_reset is not None and record.language == "en"
+    assert record.last_reset is not None and record.language == "de"
     last = stack.audit(user)[-1]
     assert (last.type, last.source, last.event) == ("success", "reset", "password reset")
     # The finished flow cannot set the password again.
