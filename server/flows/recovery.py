@@ -193,13 +193,12 @@ def _code(
         verdict = codes.attempt(record.code, typed, state.flow_id, settings)
         if verdict != "right":
             counted = int((record.code or {}).get("tries", 0)) > tries
-            what = "wrong verification code"
-            if verdict == "dead":
-                what = (
-                    "verification code dead after too many wrong tries"
-                    if counted
-                    else ("a dead verification code was tried")
-                )
+            what = {
+                "wrong": "wrong verification code",
+                "dead": "verification code dead after too many wrong tries"
+                if counted
+                else "a dead verification code was tried",
+            }[verdict]
             if settings.lockout_on_wrong_code and (counted or verdict == "wrong"):
                 _count_failure(ctx, request, state, record, what)
             else:
