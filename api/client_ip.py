@@ -1,39 +1,106 @@
-"""The end user's IP: the peer, or the forwarded address when the peer is a trusted proxy."""
+"""Who sent a request: the TCP peer, or what a trusted proxy says about its own client.
+
+Forwarded headers (X-Forwarded-For, X-Forwarded-Proto, the web-user header) are believed
+only from a peer in `[web] trusted_proxies`. `pwreset web` runs uvicorn with its own proxy
+header handling off, so `request.client` here is the real peer, never a header's claim.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from starlette.requests import Request
 
 from pwreset.api.settings import RelaySettings
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# The longest address text a proxy writes ("[v6 with an IPv4 tail]:port") is under this.
+_MAX_ADDRESS_TEXT = 64
+_PORT = re.compile(r":[0-9]{1,5}", re.ASCII)
+
+
+def parse_ip(text: str) -> IPAddress | None:
+    """An address as proxies write it (bare, `v4:port`, `[v6]`, `[v6]:port`), or None.
+
+    An IPv6 zone is dropped and an IPv4-mapped IPv6 address becomes the IPv4 one, so one
+    client always has one spelling (for the rate limit and the audit)."""
+    text = text.strip()
+    if len(text) > _MAX_ADDRESS_TEXT:
+        return None
+    host = text
+    if text.startswith("["):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not _PORT.fullmatch(rest)):
+            return None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+        if not _PORT.fullmatch(":" + port):
+            return None
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped
+        if ip.scope_id is not None:
+            return ipaddress.IPv6Address(host.partition("%")[0])
+    return ip
+
 
 def client_ip(request: Request, settings: RelaySettings) -> str:
-    peer = request.client.host if request.client else ""
-    if not settings.trusted_proxies or not is_trusted(peer, settings):
-        return peer
-    # Walk X-Forwarded-For from the nearest hop; the first untrusted address is the user.
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
-    for hop in reversed(hops):
-        if not is_trusted(hop, settings):
-            return hop
-    return hops[0] if hops else peer
+    """The end user's address, canonical; "" when the peer is not an IP socket."""
+    peer = _peer(request)
+    if peer is None:
+        return ""
+    address = peer
+    if not _trusted(peer, settings):
+        return str(address)
+    # Walk X-Forwarded-For from the nearest hop, which the peer (trusted) wrote. The first
+    # untrusted address is the user. A hop that is not an address means the trusted proxy
+    # that wrote it does not know its client: the request counts as that proxy's own.
+    for hop in reversed(_header_values(request, "x-forwarded-for")):
+        ip = parse_ip(hop)
+        if ip is None:
+            break
+        address = ip
+        if not _trusted(ip, settings):
+            break
+    return str(address)
+
+
+def from_trusted_proxy(request: Request, settings: RelaySettings) -> bool:
+    peer = _peer(request)
+    return peer is not None and _trusted(peer, settings)
+
+
+def forwarded_proto(request: Request, settings: RelaySettings) -> str:
+    """The scheme a trusted proxy reports (its own, the last value), or ""."""
+    if not from_trusted_proxy(request, settings):
+        return ""
+    values = _header_values(request, "x-forwarded-proto")
+    return values[-1].lower() if values else ""
 
 
 def web_user(request: Request, settings: RelaySettings) -> str:
     """The signed-in web user a trusted proxy reports, or "" (anonymous access)."""
-    if not settings.web_user_header:
-        return ""
-    peer = request.client.host if request.client else ""
-    if not is_trusted(peer, settings):
+    if not settings.web_user_header or not from_trusted_proxy(request, settings):
         return ""
     return request.headers.get(settings.web_user_header, "")[:256]
 
 
-def is_trusted(address: str, settings: RelaySettings) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
+def _peer(request: Request) -> IPAddress | None:
+    return parse_ip(request.client.host) if request.client else None
+
+
+def _trusted(ip: IPAddress, settings: RelaySettings) -> bool:
     return any(ip in network for network in settings.trusted_proxies)
+
+
+def _header_values(request: Request, name: str) -> list[str]:
+    # Several header lines are one comma-separated list (RFC 9110 5.3): a proxy that adds
+    # its own line after the client's must not be ignored in favour of the client's.
+    joined = ",".join(request.headers.getlist(name))
+    return [value.strip() for value in joined.split(",") if value.strip()]

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pwreset.api.client_ip import is_trusted
+from pwreset.api.client_ip import forwarded_proto
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.settings import RelaySettings
 
@@ -68,8 +68,4 @@ class HttpsOnly:
 
 
 def _is_https(request: Request, settings: RelaySettings) -> bool:
-    if request.url.scheme == "https":
-        return True
-    peer = request.client.host if request.client else ""
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return forwarded == "https" and is_trusted(peer, settings)
+    return request.url.scheme == "https" or forwarded_proto(request, settings) == "https"

@@ -2,15 +2,30 @@
 
 Kept in memory only: the relay stays stateless, and each relay instance limits on its own.
 A sliding window per end-user address; the table is pruned so it cannot grow without bound.
+IPv6 clients are counted per /64: one subscriber or host usually holds a whole /64, so
+counting single addresses would give it some 18 quintillion buckets.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import deque
 from collections.abc import Callable
 
 _MAX_ADDRESSES = 100_000
+_IPV6_PREFIX = 64
+
+
+def bucket(address: str) -> str:
+    """The key `address` is counted under: an IPv4 address itself, an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((ip, _IPV6_PREFIX), strict=False))
+    return str(ip)
 
 
 class RateLimiter:
@@ -26,6 +41,7 @@ class RateLimiter:
         """Count one request from `address`; False once it is over the limit."""
         if self.limit <= 0:
             return True
+        address = bucket(address)
         now = self._clock()
         hits = self._hits.get(address)
         if hits is None:
@@ -40,7 +56,7 @@ class RateLimiter:
         return True
 
     def retry_after(self, address: str) -> int:
-        hits = self._hits.get(address)
+        hits = self._hits.get(bucket(address))
         if not hits:
             return 0
         return max(1, int(self.window - (self._clock() - hits[0])) + 1)

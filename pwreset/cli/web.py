@@ -43,5 +43,8 @@ def run(args: argparse.Namespace) -> int:
         access_log=True,
         ssl_certfile=cert,
         ssl_keyfile=key,
+        # uvicorn would believe X-Forwarded-For/-Proto from any loopback peer; the relay
+        # decides itself, from [web] trusted_proxies (pwreset.api.client_ip).
+        proxy_headers=False,
     )
     return 0

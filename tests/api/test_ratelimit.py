@@ -44,6 +44,16 @@ def test_sliding_window():
     assert limiter.allow("a")
 
 
+def test_ipv6_is_counted_per_64_and_ipv4_per_address():
+    """security review 8: a /64 is one client's, so it is one bucket."""
+    limiter = RateLimiter(2, window=60, clock=FakeClock())
+    assert limiter.allow("2001:db8:a:b::1") and limiter.allow("2001:db8:a:b:ffff::9")
+    assert not limiter.allow("2001:db8:a:b::2")
+    assert limiter.allow("2001:db8:a:c::1")
+    assert limiter.allow("192.0.2.1") and limiter.allow("192.0.2.1")
+    assert limiter.allow("192.0.2.2")  # IPv4: a neighbour is someone else
+
+
 def test_zero_means_no_limit():
     limiter = RateLimiter(0)
     assert all(limiter.allow("a") for _ in range(1000))

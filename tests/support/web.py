@@ -1,5 +1,5 @@
-"""The pages as users get them: `pwreset build`, then `pwreset web --serve-site` on a free
-port of 127.0.0.1, for a browser to open."""
+"""The relay as admins run it: `pwreset web` on a free port of 127.0.0.1; with the pages
+(`pwreset build`, then `--serve-site`) for a browser to open."""
 
 from __future__ import annotations
 
@@ -14,19 +14,37 @@ from pathlib import Path
 from support.stacks import free_port
 
 
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
+
+
 @contextmanager
 def serve_instance(instance: Path) -> Iterator[str]:
     """Build the instance's sites and serve them; yields the base URL (no trailing /)."""
-    config = str(instance / "pwreset.toml")
+    config = instance / "pwreset.toml"
     built = subprocess.run(
-        [sys.executable, "-m", "pwreset", "build", "-c", config], capture_output=True, text=True
+        [sys.executable, "-m", "pwreset", "build", "-c", str(config)],
+        capture_output=True,
+        text=True,
     )
     assert built.returncode == 0, built.stderr
+    with run_web(config, "--serve-site") as url:
+        yield url
+
+
+@contextmanager
+def run_web(config: Path, *options: str) -> Iterator[str]:
+    """`pwreset web -c CONFIG OPTIONS` on a free port of 127.0.0.1 (its output in web.out
+    beside the config); yields the base URL once /healthz answers."""
     port = free_port("tcp")
-    log = instance / "web.out"
+    log = config.with_name(f"{config.stem}-web.out")
     with log.open("wb") as out:
         web = subprocess.Popen(
-            [sys.executable, "-m", "pwreset", "web", "-c", config, "--serve-site",
+            [sys.executable, "-m", "pwreset", "web", "-c", str(config), *options,
              "--listen", f"127.0.0.1:{port}"],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -36,11 +54,11 @@ def serve_instance(instance: Path) -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/healthz", timeout=1):
+                with _NO_REDIRECTS.open(f"{url}/healthz", timeout=1):
                     break
             except OSError as exc:
-                # 503 from /healthz still means the relay is up.
-                if getattr(exc, "code", None) == 503:
+                # 503 (a backend down) or 308 (require_https) still means the relay is up.
+                if getattr(exc, "code", None) in (308, 503):
                     break
                 assert web.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "pwreset web did not start"
