@@ -43,6 +43,9 @@ async def json_body(request: Request, max_body: int) -> Mapping[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ProblemError("bad_request", "the body is not valid JSON") from None
+    except RecursionError:
+        # A few kilobytes of "[" nest deeper than the parser's stack allows.
+        raise ProblemError("bad_request", "the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ProblemError("bad_request", "the body must be a JSON object")
     return data

@@ -91,6 +91,16 @@ def test_non_json_and_non_object_bodies(client):
     assert problem(reply)["code"] == "bad_request"
 
 
+@pytest.mark.parametrize("nesting", [b"[" * 16000, b'{"a":' * 3000])
+def test_deeply_nested_json_is_a_bad_request(client, nesting):
+    """security review, low: deeply nested JSON raised an uncaught RecursionError (500)."""
+    reply = client.post(
+        "/hr/api/v1/change", content=nesting, headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 400
+    assert problem(reply)["code"] == "bad_request"
+
+
 def test_wrong_types_and_unknown_fields(client):
     reply = client.post("/hr/api/v1/change", json={**VALID, "username": 5})
     assert problem(reply)["code"] == "bad_request"
