@@ -13,7 +13,7 @@ from pwreset.api.problems import ProblemError
 from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.relay import Relay
 from pwreset.api.settings import RelaySettings
-from pwreset.api.validation import answers, json_body, require
+from pwreset.api.validation import answers, check_name, json_body, require
 
 # Two weeks, as the original: a "yes" rarely turns into a "no".
 _ENROLLED_MAX_AGE = 14 * 24 * 3600
@@ -91,11 +91,14 @@ async def enrollment(request: Request) -> Response:
         upn = str(params["upn"])
         if "@" not in upn.strip("@") or len(upn) > 512:
             raise ProblemError("bad_request", "the path must be enrollments/upn/user@domain")
+        check_name("upn", upn)
         body = {"upn": upn}
     else:
         domain, user = str(params["domain"]), str(params["user"])
         if not domain.strip() or not user.strip() or len(domain) > 255 or len(user) > 256:
             raise ProblemError("bad_request", "the path must be enrollments/domain/user")
+        check_name("domain", domain)
+        check_name("username", user)
         body = {"domain": domain, "username": user}
     relay: Relay = request.app.state.relay
     result = dict(await relay.call(vdir, "enrollment_status", body, client_ip(request, settings)))

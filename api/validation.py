@@ -9,6 +9,7 @@ from typing import Any
 from starlette.requests import Request
 
 from pwreset.api.problems import ProblemError
+from pwreset.protocol.printable import describe, first_unsafe
 
 # The largest value each field may have; the backend checks the same limits again.
 LIMITS: Mapping[str, int] = {
@@ -23,6 +24,9 @@ LIMITS: Mapping[str, int] = {
     "answer": 256,
     "code": 32,
 }
+# Names end up in logs, the audit and the console: no character there may forge a line
+# or drive a terminal. The backend refuses them again (pwreset.server.flows.fields).
+NAMES = frozenset({"domain", "username", "upn"})
 _QUESTION = 64
 _MAX_ANSWERS = 10
 
@@ -75,8 +79,20 @@ def require(
                 f"{name} may have at most {LIMITS[name]} characters",
                 params={"field": name},
             )
+        check_name(name, value)
         out[name] = value
     return out
+
+
+def check_name(name: str, value: str) -> None:
+    """Refuse a name field holding a character unsafe in a log or on a terminal."""
+    char = first_unsafe(value) if name in NAMES else None
+    if char is not None:
+        raise ProblemError(
+            "invalid_characters",
+            f"{name} contains a character that is not allowed ({describe(char)})",
+            params={"field": name},
+        )
 
 
 def answers(data: Mapping[str, Any]) -> list[dict[str, str]]:

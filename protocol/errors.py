@@ -24,6 +24,12 @@ _KINDS: tuple[ErrorKind, ...] = (
     ErrorKind("bad_request", "RES_BAD_REQUEST", 400, "The request is not valid."),
     ErrorKind("empty_field", "RES_EMPTY_FIELD", 400, "A required field is empty."),
     ErrorKind("field_too_long", "RES_FIELD_TOO_LONG", 400, "A field is longer than allowed."),
+    ErrorKind(
+        "invalid_characters",
+        "RES_INVALID_CHARACTERS",
+        400,
+        "A name contains a character that is not allowed (a control or formatting character).",
+    ),
     ErrorKind("unknown_site", "RES_UNKNOWN_SITE", 404, "There is no such site."),
     ErrorKind("flow_disabled", "RES_FLOW_DISABLED", 403, "This feature is not enabled here."),
     ErrorKind("unknown_domain", "RES_UNKNOWN_DOMAIN", 400, "The domain is not known."),

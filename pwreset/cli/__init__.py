@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from pwreset import __version__
 from pwreset.cli import audit, build, db, demo, init, preview, server, stats, themes, users, web
+from pwreset.cli.log_format import log_handler
 from pwreset.config.errors import ConfigError
 
 _COMMANDS = (init, build, server, web, demo, users, audit, stats, db, themes, preview)
@@ -26,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[log_handler(logging.StreamHandler())],
     )
     try:
         result: int = args.run(args)

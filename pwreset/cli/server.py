@@ -7,6 +7,7 @@ import asyncio
 import logging
 from typing import Any
 
+from pwreset.cli.log_format import log_handler
 from pwreset.cli.options import add_config_option, config_of
 
 
@@ -24,7 +25,6 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     if config.server.log_file:
         handler = logging.FileHandler(config.path(config.server.log_file), encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
+        logging.getLogger().addHandler(log_handler(handler))
     asyncio.run(serve(config))
     return 0

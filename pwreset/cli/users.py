@@ -10,6 +10,7 @@ from typing import Any
 
 from pwreset.cli.options import add_config_option, config_of
 from pwreset.config.schema import Config
+from pwreset.protocol.printable import escape
 from pwreset.server.storage import AuditEvent, StorageError
 from pwreset.server.storage.console import (
     EXIT_PROBLEM,
@@ -135,7 +136,7 @@ def _show(args: argparse.Namespace) -> int:
     db = open_view(config)
     for row in matches:
         for col in USER_COLUMNS:
-            print(f"{col.title + ':':<16}{display(row.get(col.name), col.kind)}")
+            print(f"{col.title + ':':<16}{escape(display(row.get(col.name), col.kind))}")
         events = [
             e
             for e in db.audit.query()
@@ -240,5 +241,5 @@ def _purge(args: argparse.Namespace) -> int:
         f"{report.unknown} in domains no longer configured"
     )
     for domain, username in report.removed:
-        print(f"removed {domain}\\{username}")
+        print(escape(f"removed {domain}\\{username}"))
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 from pwreset.config.schema import Config
 from pwreset.protocol.exceptions import KeyFileError
 from pwreset.protocol.keys import read_secret_key
+from pwreset.protocol.printable import escape
 from pwreset.server.storage.database import Database
 from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.query import (
@@ -161,12 +162,13 @@ def chosen_columns(columns: Sequence[Column], names: str | None) -> list[Column]
 
 
 def grid(columns: Sequence[Column], rows: Sequence[dict[str, Any]], width: int = 40) -> str:
-    """A plain text table; long cells are cut with an ellipsis."""
+    """A plain text table; long cells are cut with an ellipsis, unsafe characters escaped."""
     cells = [[c.title for c in columns]]
     for row in rows:
         line = []
         for c in columns:
-            text = display(row.get(c.name), c.kind).replace("\n", " ")
+            # Stored text may hold what a user typed: no raw control reaches the terminal.
+            text = escape(display(row.get(c.name), c.kind))
             line.append(text if len(text) <= width else text[: width - 1] + "…")
         cells.append(line)
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]

@@ -101,6 +101,37 @@ def test_deeply_nested_json_is_a_bad_request(client, nesting):
     assert problem(reply)["code"] == "bad_request"
 
 
+UNSAFE = ["\n", "\r", "\x00", "\x1b[2J", "\x7f", "\x85", "\x9b31m", "\u2028", "\u202e", "\u2066",
+          "\u200b", "\ufeff", "\U000e0041"]  # fmt: skip
+
+
+@pytest.mark.parametrize("field", ["username", "domain"])
+@pytest.mark.parametrize("char", UNSAFE)
+def test_control_characters_in_names_are_refused(client, field, char):
+    """security review, low: control and formatting characters in a name would reach the
+    logs and the console raw (forged log lines, terminal escapes)."""
+    reply = client.post("/hr/api/v1/change", json={**VALID, field: f"al{char}ice"})
+    assert reply.status_code == 400
+    got = problem(reply)
+    assert (got["code"], got["message"]) == ("invalid_characters", "RES_INVALID_CHARACTERS")
+    assert got["params"]["field"] == field
+    assert "U+" in got["detail"] and char not in got["detail"]
+
+
+def test_control_characters_in_enrollment_status_paths_are_refused(client):
+    """security review, low: the names in the enrollment-status paths are names too."""
+    for path in ("enrollments/EXAMPLE/al%1Bice", "enrollments/upn/al%0Aice@example.org"):
+        reply = client.get(f"/hr/api/v1/{path}")
+        assert problem(reply)["code"] == "invalid_characters", path
+
+
+def test_names_in_any_script_are_accepted(client):
+    for name in ("jürgen.müller", "José Ñúñez", "山田太郎", "ابراهيم", "o'brien"):
+        # Past the relay's check and the backend's, to the domain look-up.
+        reply = client.post("/hr/api/v1/change", json={**VALID, "username": name, "domain": "X"})
+        assert problem(reply)["code"] == "unknown_domain", name
+
+
 def test_wrong_types_and_unknown_fields(client):
     reply = client.post("/hr/api/v1/change", json={**VALID, "username": 5})
     assert problem(reply)["code"] == "bad_request"
