@@ -37,7 +37,7 @@ def test_the_backend_drops_a_deep_request_and_keeps_serving(tmp_path, monkeypatc
         deep = b"[" * 15000 + b"]" * 15000
         # The encoder refuses such a body; seal the raw plaintext as a hostile sender would.
         monkeypatch.setattr(sealing, "encode_request", lambda r: _plaintext(deep, r.request_id))
-        datagram, _ = sealing.seal_request(request, backend.key)
+        datagram, _ = backend.seal(request)
         monkeypatch.undo()
         assert backend.send(datagram, 0.5) is None
         deadline = time.monotonic() + 5
@@ -48,7 +48,7 @@ def test_the_backend_drops_a_deep_request_and_keeps_serving(tmp_path, monkeypatc
         shallow = b'{"username":' + b"[" * 500 + b"]" * 500 + b"}"
         monkeypatch.setattr(sealing, "encode_request", lambda r: _plaintext(shallow, r.request_id))
         request, _, _ = backend.ping()
-        datagram, reply_key = sealing.seal_request(request, backend.key)
+        datagram, reply_key = backend.seal(request)
         monkeypatch.undo()
         reply = open_reply(backend.send(datagram), reply_key)
         assert reply.failure is not None and reply.failure.code != "server_error"
