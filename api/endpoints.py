@@ -9,9 +9,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from pwreset.api.client_ip import client_ip
+from pwreset.api.client_ip import client_ip, parse_ip
 from pwreset.api.problems import ProblemError
-from pwreset.api.relay import Relay
+from pwreset.api.relay import Relay, address
 from pwreset.api.settings import RelaySettings
 from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.messages import Request as WireRequest
@@ -41,7 +41,8 @@ async def meta(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """The relay answers; each distinct backend is pinged once, concurrently."""
+    """The relay answers; each distinct backend is pinged once, concurrently. Only clients
+    in `[web] admin_networks` are told which backends there are, by address."""
     settings: RelaySettings = request.app.state.settings
     by_server: dict[tuple[str, int], str] = {}
     for vdir, route in settings.sites.items():
@@ -63,9 +64,13 @@ async def healthz(request: Request) -> Response:
         return reply.failure is None
 
     answers = await asyncio.gather(*(ping(s, v) for s, v in by_server.items()))
-    servers = {f"{h}:{p}": ok for (h, p), ok in zip(by_server, answers, strict=True)}
     healthy = all(answers)
-    return JSONResponse(
-        {"status": "ok" if healthy else "degraded", "servers": servers},
-        status_code=200 if healthy else 503,
-    )
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
+    if _is_admin(request, settings):
+        body["servers"] = {address(s): ok for s, ok in zip(by_server, answers, strict=True)}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def _is_admin(request: Request, settings: RelaySettings) -> bool:
+    ip = parse_ip(client_ip(request, settings))
+    return ip is not None and any(ip in network for network in settings.admin_networks)

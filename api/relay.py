@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,8 @@ from pwreset.api.problems import ProblemError
 from pwreset.api.settings import RelaySettings
 from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.messages import Request
+
+log = logging.getLogger("pwreset.api")
 
 
 class Relay:
@@ -31,12 +34,10 @@ class Relay:
                 attempts=self._settings.attempts,
             )
         except ServerUnreachable:
-            server = _address(route.server)
-            raise ProblemError(
-                "server_unreachable",
-                f"the password reset server {server} did not answer",
-                params={"server": server},
-            ) from None
+            # Which backend, and where, is for the admin's log: end users get the generic
+            # message (the internal address is of no use to them and of use to an attacker).
+            log.warning("site %s: the server %s did not answer %s", vdir, address(route.server), op)
+            raise ProblemError("server_unreachable") from None
         if reply.failure is not None:
             raise ProblemError(
                 reply.failure.code, reply.failure.detail, params=dict(reply.failure.params)
@@ -44,6 +45,6 @@ class Relay:
         return reply.result or {}
 
 
-def _address(address: tuple[str, int]) -> str:
-    host, port = address
+def address(server: tuple[str, int]) -> str:
+    host, port = server
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

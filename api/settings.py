@@ -37,6 +37,11 @@ class RelaySettings:
     web_user_header: str = ""
     rate_limit: int = 30
     require_https: bool = False
+    admin_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+    )
+    public_url: str = ""
 
     @classmethod
     def from_config(cls, config: Config, *, serve_site: bool | None = None) -> RelaySettings:
@@ -54,12 +59,8 @@ class RelaySettings:
                 relay_key = read_secret_key(config.path(web.relay_key_file))
             except ValueError as exc:
                 problems.append(Problem(file, "web.relay_key_file", str(exc)))
-        proxies = []
-        for index, text in enumerate(web.trusted_proxies):
-            try:
-                proxies.append(ipaddress.ip_network(text, strict=False))
-            except ValueError as exc:
-                problems.append(Problem(file, f"web.trusted_proxies[{index}]", str(exc)))
+        proxies = _networks(web.trusted_proxies, file, "web.trusted_proxies", problems)
+        admins = _networks(web.admin_networks, file, "web.admin_networks", problems)
         if problems or server_key is None:
             raise ConfigError(problems)
         if relay_key is None:
@@ -80,8 +81,22 @@ class RelaySettings:
             attempts=web.attempts,
             max_body=web.max_body,
             site_dir=config.path(config.build.output) if serve else None,
-            trusted_proxies=tuple(proxies),
+            trusted_proxies=proxies,
             web_user_header=web.web_user_header,
             rate_limit=web.rate_limit,
             require_https=web.require_https,
+            admin_networks=admins,
+            public_url=web.public_url,
         )
+
+
+def _networks(
+    texts: list[str], file: Path, key: str, problems: list[Problem]
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    networks = []
+    for index, text in enumerate(texts):
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError as exc:
+            problems.append(Problem(file, f"{key}[{index}]", str(exc)))
+    return tuple(networks)

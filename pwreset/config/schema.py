@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -162,6 +163,21 @@ class ServerConfig(_Table):
     _listen = field_validator("listen")(_check_address)
 
 
+def _check_public_url(value: str) -> str:
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{value!r} is not an https:// address (https://host[:port][/prefix])")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r}: give only https://host[:port][/prefix]")
+    try:
+        parts.port  # noqa: B018 - a bad port raises here
+    except ValueError as exc:
+        raise ValueError(f"{value!r}: {exc}") from None
+    return value.rstrip("/")
+
+
 class WebConfig(_Table):
     """The relay (`pwreset web`): it needs only the server's public key and addresses."""
 
@@ -185,8 +201,19 @@ class WebConfig(_Table):
     # of reset and unlock); 0 = no limit. Each relay instance counts on its own.
     rate_limit: int = Field(default=30, ge=0, le=100_000)
     max_body: int = Field(default=16384, ge=1024, le=1048576)
+    # Clients (addresses as found through trusted_proxies) that see /healthz in detail:
+    # each backend's address and state. Everyone else sees only the overall status.
+    admin_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    # The address users open, https://host[:port][/prefix]: require_https redirects plain-
+    # HTTP pages there. Unset, they get an error page instead (the Host header may be forged).
+    public_url: str = ""
 
     _listen = field_validator("listen", "server")(_check_address)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _check_public_url(value)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> WebConfig:

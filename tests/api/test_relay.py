@@ -3,8 +3,12 @@ against a real backend process (its placeholder directory is never contacted her
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +18,7 @@ from pwreset.api import RelaySettings, create_app
 from pwreset.config import load_config
 
 from support.backend import Backend, free_udp_port, start_backend
+from support.web import run_web
 
 SITES = """
 [web]
@@ -166,15 +171,18 @@ def test_unknown_domain_comes_back_from_the_backend(client):
     assert problem(reply)["code"] == "unknown_domain"
 
 
-def test_silent_server_gives_503_naming_it(client, backend):
-    reply = client.post("/elsewhere/api/v1/change", json=VALID)
+def test_silent_server_gives_503_with_its_address_only_in_the_log(client, backend, caplog):
+    """security review, low: server_unreachable showed end users the backend's internal
+    host:port; the page gets the generic message, the relay's log the details."""
+    config = load_config(backend.folder / "pwreset.toml")
+    internal = config.sites["elsewhere"].server
+    with caplog.at_level(logging.WARNING, logger="pwreset.api"):
+        reply = client.post("/elsewhere/api/v1/change", json=VALID)
     assert reply.status_code == 503
     got = problem(reply)
-    assert got["code"] == "server_unreachable"
-    assert got["message"] == "RES_REQUEST_FAILED"
-    config = load_config(backend.folder / "pwreset.toml")
-    assert got["params"]["server"] == config.sites["elsewhere"].server
-    assert config.sites["elsewhere"].server in got["detail"]
+    assert (got["code"], got["message"]) == ("server_unreachable", "RES_REQUEST_FAILED")
+    assert internal not in reply.text and got["params"] == {}
+    assert internal in caplog.text and "elsewhere" in caplog.text
 
 
 def test_meta_describes_the_site(client):
@@ -187,12 +195,38 @@ def test_meta_describes_the_site(client):
     assert meta["free_domain"] is False
 
 
-def test_healthz_reports_each_server(client, backend):
-    reply = client.get("/healthz")
-    assert reply.status_code == 503  # the "elsewhere" site's server is down
-    servers = reply.json()["servers"]
-    assert servers[f"127.0.0.1:{backend.port}"] is True
-    assert list(servers.values()).count(False) == 1
+def test_healthz_names_the_servers_only_to_admin_networks(backend):
+    """security review, low: the public /healthz showed each backend's internal host:port;
+    only clients in [web] admin_networks (default: loopback) see them."""
+    app = create_app(RelaySettings.from_config(load_config(backend.folder / "pwreset.toml")))
+    for peer in (("192.0.2.9", 1), ("testclient", 1)):
+        with TestClient(app, client=peer) as stranger:
+            reply = stranger.get("/healthz")
+            assert reply.status_code == 503  # the "elsewhere" site's server is down
+            assert reply.json() == {"status": "degraded"}
+    for peer in (("127.0.0.1", 1), ("::1", 1)):
+        with TestClient(app, client=peer) as local:
+            servers = local.get("/healthz").json()["servers"]
+            assert servers[f"127.0.0.1:{backend.port}"] is True
+            assert list(servers.values()).count(False) == 1
+
+
+def test_pwreset_web_healthz_follows_admin_networks(backend):
+    """security review, low: through a real `pwreset web`: loopback is an admin network by
+    default; an admin network set elsewhere hides the details from loopback too."""
+    config = backend.folder / "pwreset.toml"
+    others = backend.folder / "admins-elsewhere.toml"
+    others.write_text(
+        config.read_text().replace("[web]\n", '[web]\nadmin_networks = ["10.1.0.0/16"]\n', 1)
+    )
+    for path, detailed in ((config, True), (others, False)):
+        with run_web(path) as url:
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=10)
+            except urllib.error.HTTPError as error:
+                body = json.loads(error.read())
+        assert body["status"] == "degraded"
+        assert ("servers" in body) is detailed, body
 
 
 def test_api_responses_are_not_cached_and_carry_security_headers(client):
