@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import html
+from urllib.parse import quote
+
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pwreset.api.client_ip import forwarded_proto
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.settings import RelaySettings
+from pwreset.protocol.errors import error_kind
 
 # The built pages use no inline script or style, so a strict policy holds.
 _CSP = (
@@ -45,8 +49,12 @@ class SecurityHeaders:
 
 
 class HttpsOnly:
-    """With `[web] require_https`: pages over plain HTTP are redirected to https://, API
-    calls refused (a password must never have crossed in clear, so no redirect for them)."""
+    """With `[web] require_https`: pages over plain HTTP are redirected to `[web] public_url`,
+    API calls refused (a password must never have crossed in clear, so no redirect for them).
+
+    The redirect never comes from the Host header, which the client writes: a forged Host
+    would send users (or a cache's copy of the reply) elsewhere. Without public_url, pages
+    get an error page saying to use https:// instead."""
 
     def __init__(self, app: ASGIApp, settings: RelaySettings) -> None:
         self.app = app
@@ -60,11 +68,27 @@ class HttpsOnly:
         if _is_https(request, self.settings):
             await self.app(scope, receive, send)
             return
-        if request.method in ("GET", "HEAD") and "/api/" not in request.url.path:
-            response: Response = RedirectResponse(str(request.url.replace(scheme="https")), 308)
-        else:
+        response: Response
+        if request.method not in ("GET", "HEAD") or "/api/" in request.url.path:
             response = problem_response(ProblemError("https_required"))
+        elif self.settings.public_url:
+            response = RedirectResponse(_public_target(scope, self.settings.public_url), 308)
+        else:
+            response = HTMLResponse(_HTTPS_PAGE, status_code=403)
         await response(scope, receive, send)
+
+
+_HTTPS_PAGE = (
+    '<!doctype html><html lang="en"><meta charset="utf-8"><title>HTTPS required</title>'
+    f"<p>{html.escape(error_kind('https_required').detail)}</p></html>"
+)
+
+
+def _public_target(scope: Scope, public_url: str) -> str:
+    """The same page under the configured public address (path and query kept)."""
+    target = public_url + quote(scope["path"])
+    query = scope.get("query_string", b"").decode("latin-1")
+    return f"{target}?{query}" if query else target
 
 
 def _is_https(request: Request, settings: RelaySettings) -> bool:
