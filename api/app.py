@@ -56,7 +56,9 @@ def create_app(settings: RelaySettings) -> Starlette:
 
 
 def app_from_env() -> Starlette:
-    """For `uvicorn --factory pwreset.api.app:app_from_env`: config from PWRESET_CONFIG."""
+    """For `uvicorn --factory --no-proxy-headers pwreset.api.app:app_from_env`: config from
+    PWRESET_CONFIG. The ASGI server must leave the client address alone: the relay believes
+    forwarded headers only from `[web] trusted_proxies` (pwreset.api.client_ip)."""
     path = Path(os.environ.get("PWRESET_CONFIG", "pwreset.toml"))
     return create_app(RelaySettings.from_config(load_config(path)))
 

@@ -102,7 +102,11 @@ async def _serve_stack(config: Any, http_port: int, banner: str) -> None:
     backend = asyncio.create_task(serve(config, ready=ready, handle_signals=False))
     await ready.wait()
     app = create_app(RelaySettings.from_config(config, serve_site=True))
-    web = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_level="warning"))
+    # As `pwreset web`: forwarded headers are the relay's to judge ([web] trusted_proxies).
+    options = uvicorn.Config(
+        app, host="127.0.0.1", port=http_port, log_level="warning", proxy_headers=False
+    )
+    web = uvicorn.Server(options)
     serving = asyncio.create_task(web.serve())  # returns on Ctrl-C (uvicorn handles it)
     while not web.started and not serving.done():
         await asyncio.sleep(0.05)
