@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,10 +57,9 @@ def run_web(config: Path, *options: str) -> Iterator[str]:
             try:
                 with _NO_REDIRECTS.open(f"{url}/healthz", timeout=1):
                     break
-            except OSError as exc:
-                # 503 (a backend down) or 308 (require_https) still means the relay is up.
-                if getattr(exc, "code", None) in (308, 503):
-                    break
+            except urllib.error.HTTPError:
+                break  # any answer means the relay is up (503: a backend down; 308, 403: https)
+            except OSError:
                 assert web.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, "pwreset web did not start"
                 time.sleep(0.1)
