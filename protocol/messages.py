@@ -7,6 +7,7 @@ on authenticated plaintext but is still strict: any deviation is a MalformedData
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import os
@@ -40,7 +41,7 @@ _HEX_ID = re.compile(r"[0-9a-f]{32}")
 class Request:
     op: str  # e.g. "ping", "change", "meta"
     vdir: str  # the virtual directory (site) the request came through; "" for none
-    client_ip: str  # end-user IP as seen by the relay ("" if unknown); not parsed here
+    client_ip: str  # end-user IP as seen by the relay ("" if unknown)
     body: Mapping[str, Any]  # JSON-able
     request_id: bytes = field(default_factory=lambda: os.urandom(REQUEST_ID_SIZE))
     timestamp: float = field(default_factory=time.time)
@@ -71,6 +72,17 @@ def _name(value: object, what: str, *, empty_ok: bool = False) -> str:
     if len(value) > MAX_NAME_LENGTH:
         raise ValueError(f"{what} is longer than {MAX_NAME_LENGTH} characters")
     return value
+
+
+def _client_ip(value: object) -> str:
+    # Audited and rate-limited on: an address or nothing, never free text.
+    text = _name(value, "client_ip", empty_ok=True)
+    if text:
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError("client_ip is not an IP address") from None
+    return text
 
 
 def _string(value: object, what: str) -> str:
@@ -172,7 +184,7 @@ def encode_request(request: Request) -> bytes:
             "timestamp": _timestamp(request.timestamp),
             "op": _name(request.op, "op"),
             "vdir": _name(request.vdir, "vdir", empty_ok=True),
-            "client_ip": _name(request.client_ip, "client_ip", empty_ok=True),
+            "client_ip": _client_ip(request.client_ip),
             "body": dict(request.body),
         }
     )
@@ -185,7 +197,7 @@ def decode_request(data: bytes) -> Request:
         return Request(
             op=_name(obj["op"], "op"),
             vdir=_name(obj["vdir"], "vdir", empty_ok=True),
-            client_ip=_name(obj["client_ip"], "client_ip", empty_ok=True),
+            client_ip=_client_ip(obj["client_ip"]),
             body=_object(obj["body"], "body"),
             request_id=_request_id_hex(obj["request_id"]),
             timestamp=_timestamp(obj["timestamp"]),
