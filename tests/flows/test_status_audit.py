@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from support.flowstack import PASSWORD
+from support.flowstack import END_USER_IP, PASSWORD
 
 
 def test_status_api_is_off_by_default(flows, user):
@@ -63,7 +63,7 @@ def test_every_attempt_is_audited_with_all_columns(flows, user):
     for row in rows:
         assert row.user == user and row.domain == stack.domain
         assert row.event and row.time > 0
-        assert row.ip == "testclient"  # the relay's view of the end user
+        assert row.ip == END_USER_IP  # the relay's view of the end user
         assert row.web_user == ""  # anonymous access
     assert rows[2].event == "wrong answer to question 1"
 

@@ -43,6 +43,8 @@ QUESTIONS = [
 ]
 ANSWERS = ["Rex the dog", "O'Brien-Town", "St. Mary's 42"]
 PASSWORD = "Init!Passw0rd-1"
+# The address the relay sees the test's requests come from (the end user's, for the audit).
+END_USER_IP = "192.0.2.10"
 
 _RECORDER = """
 import json, sys
@@ -338,7 +340,8 @@ def flow_stack(
         if failure:
             raise failure[0]
         try:
-            with TestClient(create_app(RelaySettings.from_config(config))) as relay:
+            app = create_app(RelaySettings.from_config(config))
+            with TestClient(app, client=(END_USER_IP, 50000)) as relay:
                 yield FlowStack(
                     kind=kind,
                     domain=data["domains"][0]["name"],
