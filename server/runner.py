@@ -19,6 +19,7 @@ from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.flows import FlowContext, Flows
 from pwreset.server.flows.code_limits import SendLimits
+from pwreset.server.flows.decoy_strikes import DecoyStrikes
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
@@ -107,6 +108,7 @@ def prepare(
         tokens=TokenSealer(data_key),
         decoys=Decoys(data_key),
         limits=SendLimits(data_key),
+        decoy_strikes=DecoyStrikes(db.storage, data_key, config.security, clock),
         clock=clock,
     )
     return Flows(context), Keyring(keys), relay_key

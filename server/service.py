@@ -134,7 +134,11 @@ class ResetService(asyncio.DatagramProtocol):
     ) -> None:
         try:
             loop = asyncio.get_running_loop()
+            not_before = loop.time() + self._flows.reply_floor(request)
             reply = await loop.run_in_executor(self._executor, self._run, request)
+            # Held back to the floor here, not in a worker: waiting costs no thread.
+            if (rest := not_before - loop.time()) > 0:
+                await asyncio.sleep(rest)
             try:
                 sealed = seal_reply(reply, reply_key, max_size=self._max)
             except OversizedDatagram:

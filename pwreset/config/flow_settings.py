@@ -101,8 +101,17 @@ class SecuritySettings(_Table):
     # Seconds of inactivity after which a multi-step flow must start again; 0 = never.
     idle_timeout: int = Field(default=300, ge=0, le=3600)
     # Wrong answers (and wrong codes, if counted) before pwreset locks the user out of
-    # reset and unlock; 0 = never. Re-enrolling lifts it.
+    # reset and unlock; 0 = never. Re-enrolling or `pwreset users unlock` lifts it.
     lockout_threshold: int = Field(default=5, ge=0, le=100)
+    # Minutes after the last wrong answer at which the wrong answers are forgotten and a
+    # lockout ends, so nobody can lock a user out for ever; 0 = until lifted by hand.
+    lockout_minutes: int = Field(default=30, ge=0, le=10080)
+    # After the second wrong answer in a row, each further try waits this many seconds,
+    # doubled per wrong answer (at most 15 minutes); 0 = no slowdown.
+    failure_delay: float = Field(default=2.0, ge=0, le=60)
+    # Replies to reset and unlock steps take at least this long, whoever is asked for, so
+    # timing does not tell who exists or enrolled; 0 = off.
+    reply_floor_ms: int = Field(default=250, ge=0, le=5000)
     must_change_after_reset: bool = False
     # Apply the directory's history and minimum age to resets too (AD: policy hints).
     enforce_directory_history: bool = False

@@ -93,6 +93,9 @@ class DomainConfig(_Table):
     bind_password_file: Path | None = None
     tls: TlsConfig = TlsConfig()
     timeout: float = Field(default=10.0, gt=0, le=120)
+    # The domain of the users' e-mail addresses, shown (masked) as the code destination of
+    # names that are unknown or not enrolled; "" = the first alias with a dot, else base_dn.
+    mail_domain: str = Field(default="", max_length=255, pattern=r"^[A-Za-z0-9.-]*$")
 
     @field_validator("urls")
     @classmethod
@@ -129,6 +132,16 @@ class DomainConfig(_Table):
         """Whether a domain the user typed or picked names this directory."""
         wanted = typed.strip().casefold()
         return wanted in {self.name.casefold(), *(a.casefold() for a in self.aliases)}
+
+    def effective_mail_domain(self) -> str:
+        if self.mail_domain:
+            return self.mail_domain.lower()
+        dotted = next((a for a in self.aliases if "." in a), "")
+        if dotted:
+            return dotted.lower()
+        rdns = [rdn.strip() for rdn in self.base_dn.split(",")]
+        dcs = [rdn[3:].strip() for rdn in rdns if rdn.lower().startswith("dc=")]
+        return ".".join(dcs).lower() if dcs else f"{self.name.lower()}.local"
 
     def effective_user_filter(self) -> str:
         if self.user_filter:

@@ -9,7 +9,7 @@ from typing import Any
 
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.server.directory.base import DirectoryError
-from pwreset.server.flows import change, enroll, meta, recovery, status
+from pwreset.server.flows import change, enroll, meta, pacing, recovery, status
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 
@@ -35,6 +35,10 @@ class Flows:
 
     def __init__(self, context: FlowContext) -> None:
         self.context = context
+
+    def reply_floor(self, request: Request) -> float:
+        """Seconds the reply to `request` must not come sooner than (see `pacing`)."""
+        return pacing.reply_floor(self.context.config, request.op)
 
     def dispatch(self, request: Request) -> Reply:
         try:

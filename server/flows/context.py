@@ -12,6 +12,7 @@ from pwreset.config.schema import Config, SiteConfig
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryUser
 from pwreset.server.flows.code_limits import SendLimits
+from pwreset.server.flows.decoy_strikes import DecoyStrikes
 from pwreset.server.flows.decoys import Decoys
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.tokens import TokenSealer
@@ -30,6 +31,7 @@ class FlowContext:
     tokens: TokenSealer
     decoys: Decoys
     limits: SendLimits
+    decoy_strikes: DecoyStrikes
     clock: Callable[[], float] = field(default=time.time)
     # Alerts go out after the reply: a slow mail server must not hold the flow's answer
     # past the relay's retries (the reset is done whatever happens to the alert).

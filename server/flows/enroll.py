@@ -9,11 +9,13 @@ from typing import Any
 from pwreset.config.flow_settings import EnrollSettings
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import DirectoryError
+from pwreset.server.flows import lockout
 from pwreset.server.flows.answers import hash_answer, significant_chars
 from pwreset.server.flows.context import FlowContext, lang_of, log
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import LIMITS, text, texts
 from pwreset.server.flows.permissions import permitted
+from pwreset.server.flows.questions import question_id
 from pwreset.server.storage import UserRecord
 
 _EMAIL = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
@@ -35,23 +37,25 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     except DirectoryError as exc:
         ctx.audit(request, "enroll", False, username, directory.name, _failure_text(exc.code))
         raise
-    record = ctx.db.users.get(directory.name, user.username) or UserRecord(
-        domain=directory.name, username=user.username
-    )
-    record.enrollment = {
-        "v": 1,
-        "questions": [{"q": q, "h": hash_answer(a)} for q, a in pairs],
-    }
-    record.email = email
-    record.language = lang
-    # Re-enrolling is how a user leaves pwreset's lockout.
-    record.wrong_answers = 0
-    record.locked_out = False
-    record.auto_enrolled = False
-    record.code = None
-    record.missing_since = None
-    record.last_enroll = ctx.clock()
-    ctx.db.users.save(record)
+    # Hashed before taking the user's lock: the lock covers only the read-modify-write.
+    enrolled = [
+        {"q": q, "id": question_id(settings, q, lang), "h": hash_answer(a)} for q, a in pairs
+    ]
+    with ctx.db.users.locked(directory.name, user.username):
+        record = ctx.db.users.get(directory.name, user.username) or UserRecord(
+            domain=directory.name, username=user.username
+        )
+        # The position in the lists too, so the question is shown in the page's language.
+        record.enrollment = {"v": 1, "questions": enrolled}
+        record.email = email
+        record.language = lang
+        # Re-enrolling (the current password proven) lifts pwreset's lockout.
+        lockout.release(record)
+        record.auto_enrolled = False
+        record.code = None
+        record.missing_since = None
+        record.last_enroll = ctx.clock()
+        ctx.db.users.save(record)
     ctx.audit(request, "enroll", True, user.username, directory.name, "enrolled")
     log.info("enroll done: user=%s domain=%s", user.username, directory.name)
     ctx.alert(request, "enroll", True, ctx.recipient(user, record, directory.name, lang))

@@ -14,7 +14,7 @@ from typing import Any
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows import answers, codes
+from pwreset.server.flows import answers, codes, lockout, questions
 from pwreset.server.flows.code_sending import send_code
 from pwreset.server.flows.context import FlowContext, lang_of, log
 from pwreset.server.flows.errors import FlowError
@@ -52,21 +52,31 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
         started=now,
         touched=now,
     )
+    security = ctx.config.security
     if user is not None and record is not None and _enrolled(ctx, record):
-        if record.locked_out:
+        if lockout.is_locked(lockout.of_record(record), security, now):
             ctx.audit(request, kind, False, user.username, directory.name, "locked out by pwreset")
             raise FlowError("locked_out")
         if record.enrollment and not record.auto_enrolled:
-            questions = record.enrollment["questions"]
-            state = state.advance(now, mode="questions", total=len(questions))
-            return _reply(ctx, state, _question_step(state, questions[0]["q"]))
+            enrolled = record.enrollment["questions"]
+            state = state.advance(now, mode="questions", total=len(enrolled))
+            prompt = questions.prompt(ctx.config.enroll, enrolled[0], lang)
+            return _reply(ctx, state, _question_step(state, prompt))
     if user is not None and _may_auto_enroll(ctx, record):
         state = state.advance(now, mode="auto", step="code", total=0)
         return _send_code(ctx, request, state, directory, user, record)
-    if ctx.config.verification.enabled and ctx.config.verification.auto_enroll:
+    # A decoy from here on: locked out like an enrolled user would be.
+    if lockout.is_locked(ctx.decoy_strikes.get(state.domain, state.username), security, now):
+        ctx.audit(request, kind, False, state.username, directory.name, "locked out by pwreset")
+        raise FlowError("locked_out")
+    verification = ctx.config.verification
+    if verification.enabled and verification.auto_enroll:
         # Users who could auto-enroll go straight to a code: so do decoys.
         state = state.advance(now, step="code", total=0)
-        step = {"kind": "code", "destinations": ctx.decoys.destinations(directory.name, typed)}
+        domain = ctx.config.domain(directory.name)
+        mail_domain = domain.effective_mail_domain() if domain else ""
+        shown = ctx.decoys.destinations(directory.name, typed, mail_domain, verification)
+        step = {"kind": "code", "destinations": shown}
         answers.burn_time_like_a_check()
         # A decoy code with the same limits and wrong tries as a real user's.
         with ctx.db.users.locked(directory.name, typed):
@@ -106,24 +116,32 @@ def _answer(
     ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
 ) -> Mapping[str, Any]:
     answer = text(request.body, "answer")
-    if state.mode == "decoy":
-        answers.burn_time_like_a_check()
-        ctx.audit(request, state.kind, False, state.username, state.domain, "not enrolled")
-        raise FlowError("wrong_answer")
-    record = _live_record(ctx, state)
-    questions = (record.enrollment or {}).get("questions") or []
-    if state.index >= len(questions):
-        raise FlowError("session_expired")
-    if not answers.verify_answer(answer, questions[state.index]["h"]):
-        _count_failure(ctx, request, state, record, f"wrong answer to question {state.index + 1}")
-        raise FlowError("wrong_answer")
-    following = state.index + 1
-    if following < len(questions):
-        state = state.advance(now, index=following)
-        return _reply(ctx, state, _question_step(state, questions[following]["q"]))
-    # Every question answered: the count of wrong answers starts again.
-    record.wrong_answers = 0
-    ctx.db.users.save(record)
+    # One user's answers are checked one at a time: parallel guesses are each counted,
+    # and each waits for the slowdown the one before it earned (security review 7).
+    with ctx.db.users.locked(state.domain, state.username):
+        if state.mode == "decoy":
+            _decoy_check(ctx, state, now, counted=True)
+            answers.burn_time_like_a_check()
+            ctx.audit(request, state.kind, False, state.username, state.domain, "not enrolled")
+            _decoy_count(ctx, request, state, now)
+            raise FlowError("wrong_answer")
+        record = _live_record(ctx, state, now)
+        lockout.check(lockout.of_record(record), ctx.config.security, now)
+        enrolled = (record.enrollment or {}).get("questions") or []
+        if state.index >= len(enrolled):
+            raise FlowError("session_expired")
+        if not answers.verify_answer(answer, enrolled[state.index]["h"]):
+            what = f"wrong answer to question {state.index + 1}"
+            _count_failure(ctx, request, state, record, what, now)
+            raise FlowError("wrong_answer")
+        following = state.index + 1
+        if following < len(enrolled):
+            state = state.advance(now, index=following)
+            prompt = questions.prompt(ctx.config.enroll, enrolled[following], state.lang)
+            return _reply(ctx, state, _question_step(state, prompt))
+        # Every question answered: the count of wrong answers starts again.
+        lockout.release(record)
+        ctx.db.users.save(record)
     return _after_questions(ctx, request, state, directory, record, now)
 
 
@@ -184,11 +202,16 @@ def _code(
     # than max_code_attempts of them are ever checked (security review 3).
     with ctx.db.users.locked(state.domain, state.username):
         if state.mode == "decoy":
+            _decoy_check(ctx, state, now, counted=settings.lockout_on_wrong_code)
             verdict = ctx.limits.try_decoy(
                 ctx.db.keyed, settings, state.domain, state.username, typed, state.flow_id, now
             )
+            if settings.lockout_on_wrong_code:
+                _decoy_count(ctx, request, state, now)
             raise FlowError("code_dead" if verdict == "dead" else "wrong_code")
-        record = _live_record(ctx, state)
+        record = _live_record(ctx, state, now)
+        if settings.lockout_on_wrong_code:
+            lockout.check(lockout.of_record(record), ctx.config.security, now)
         tries = int((record.code or {}).get("tries", 0))
         verdict = codes.attempt(record.code, typed, state.flow_id, settings)
         if verdict != "right":
@@ -200,7 +223,7 @@ def _code(
                 else "a dead verification code was tried",
             }[verdict]
             if settings.lockout_on_wrong_code and (counted or verdict == "wrong"):
-                _count_failure(ctx, request, state, record, what)
+                _count_failure(ctx, request, state, record, what, now)
             else:
                 ctx.db.users.save(record)
                 ctx.audit(request, state.kind, False, state.username, state.domain, what)
@@ -225,7 +248,7 @@ def _password(
     ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
 ) -> Mapping[str, Any]:
     new_password = text(request.body, "new_password")
-    record = _live_record(ctx, state)
+    record = _live_record(ctx, state, now)
     if record.last_reset is not None and record.last_reset >= state.started:
         raise FlowError("session_expired", "this flow was already used")
     user = _directory_user(directory, state)
@@ -248,20 +271,18 @@ def _password(
             must_change=security.must_change_after_reset,
             enforce_history=security.enforce_directory_history,
         )
-    record.last_reset = now
-    return _finished(ctx, request, state, user, record, "password reset")
+    return _finished(ctx, request, state, user, "password reset", last_reset=now)
 
 
 def _unlock(
     ctx: FlowContext, request: Request, state: FlowState, directory: Directory, now: float
 ) -> Mapping[str, Any]:
-    record = _live_record(ctx, state)
+    _live_record(ctx, state, now)
     user = _directory_user(directory, state)
     check_recovery_permitted(ctx, request, state.kind, directory, user)
     with _refusal_audited(ctx, request, state, user):
         directory.unlock(user)
-    record.last_unlock = now
-    return _finished(ctx, request, state, user, record, "account unlocked")
+    return _finished(ctx, request, state, user, "account unlocked", last_unlock=now)
 
 
 @contextlib.contextmanager
@@ -282,12 +303,17 @@ def _finished(
     request: Request,
     state: FlowState,
     user: DirectoryUser,
-    record: UserRecord,
     what: str,
+    **done: float,
 ) -> Mapping[str, Any]:
     """Record, audit and announce a done reset or unlock. The alert goes in the language
     the user enrolled with: the page's was chosen by whoever asked (security review 12)."""
-    ctx.db.users.save(record)
+    with ctx.db.users.locked(state.domain, state.username):
+        # Read again: wrong answers counted meanwhile by other flows must not be lost.
+        record = _live_record(ctx, state, ctx.clock())
+        for name, value in done.items():
+            setattr(record, name, value)
+        ctx.db.users.save(record)
     ctx.audit(request, state.kind, True, user.username, state.domain, what)
     log.info("%s done: user=%s domain=%s", state.kind, user.username, state.domain)
     ctx.alert(request, state.kind, True, ctx.recipient(user, record, state.domain, state.lang))
@@ -313,13 +339,15 @@ def _may_auto_enroll(ctx: FlowContext, record: UserRecord | None) -> bool:
 
 
 def _count_failure(
-    ctx: FlowContext, request: Request, state: FlowState, record: UserRecord, what: str
+    ctx: FlowContext,
+    request: Request,
+    state: FlowState,
+    record: UserRecord,
+    what: str,
+    now: float,
 ) -> None:
-    record.wrong_answers += 1
-    threshold = ctx.config.security.lockout_threshold
-    locked_now = bool(threshold) and record.wrong_answers >= threshold and not record.locked_out
-    if locked_now:
-        record.locked_out = True
+    """Count a wrong answer or code in `record` (the caller holds the user's lock)."""
+    locked_now = lockout.fail_record(record, ctx.config.security, now)
     ctx.db.users.save(record)
     ctx.audit(request, state.kind, False, state.username, state.domain, what)
     if locked_now:
@@ -343,11 +371,34 @@ def _lockout_recipient(ctx: FlowContext, state: FlowState, record: UserRecord) -
     return ctx.recipient(user, record, state.domain, state.lang)
 
 
-def _live_record(ctx: FlowContext, state: FlowState) -> UserRecord:
+def _decoy_check(ctx: FlowContext, state: FlowState, now: float, *, counted: bool) -> None:
+    """A decoy is refused as an enrolled user would be: while locked out and, if its tries
+    count, while slowed down (the caller holds the user's lock)."""
+    strikes = ctx.decoy_strikes.get(state.domain, state.username)
+    if lockout.is_locked(strikes, ctx.config.security, now):
+        raise FlowError("locked_out")
+    if counted:
+        lockout.check(strikes, ctx.config.security, now)
+
+
+def _decoy_count(ctx: FlowContext, request: Request, state: FlowState, now: float) -> None:
+    """Count a decoy's wrong try with the same durable write as an enrolled user's; raises
+    locked_out at the threshold, as for them (the caller holds the user's lock)."""
+    security = ctx.config.security
+    strikes = ctx.decoy_strikes.get(state.domain, state.username)
+    after = lockout.add(strikes, security, now)
+    ctx.decoy_strikes.put(state.domain, state.username, after)
+    if lockout.is_locked(after, security, now):
+        what = f"locked out after {after.count} wrong answers (not enrolled)"
+        ctx.audit(request, state.kind, False, state.username, state.domain, what)
+        raise FlowError("locked_out")
+
+
+def _live_record(ctx: FlowContext, state: FlowState, now: float) -> UserRecord:
     record = ctx.db.users.get(state.domain, state.username)
     if record is None:
         raise FlowError("session_expired", "the enrollment is gone")
-    if record.locked_out:
+    if lockout.is_locked(lockout.of_record(record), ctx.config.security, now):
         raise FlowError("locked_out")
     return record
 
@@ -364,8 +415,10 @@ def _question_step(state: FlowState, prompt: str) -> dict[str, Any]:
 
 
 def _decoy_questions(ctx: FlowContext, state: FlowState, typed: str) -> list[str]:
-    pool = ctx.config.enroll.question_list.get(state.lang) or ctx.config.enroll.question_list["en"]
-    return ctx.decoys.questions(state.domain, typed, pool, state.total)
+    settings = ctx.config.enroll
+    size = len(settings.question_list["en"])
+    ids = ctx.decoys.question_ids(state.domain, typed, size, state.total)
+    return [questions.prompt_at(settings, i, state.lang) or "" for i in ids]
 
 
 def _reply(ctx: FlowContext, state: FlowState, step: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -44,6 +44,7 @@ USER_COLUMNS = (
     Column("language", "Language", shown=False),
     Column("wrong_answers", "Wrong Answers", "number", shown=False),
     Column("locked_out", "Locked Out", "bool", shown=False),
+    Column("last_failure", "Last Wrong Answer", "time", shown=False),
     Column("missing_since", "Missing Since", "time", shown=False),
     Column("key_id", "Data Key", shown=False),
 )

@@ -34,6 +34,7 @@ CLEAR_FIELDS = (
     "auto_enrolled",
     "wrong_answers",
     "locked_out",
+    "last_failure",
     "last_enroll",
     "last_reset",
     "last_unlock",
@@ -54,6 +55,9 @@ class UserRecord:
     auto_enrolled: bool = False
     wrong_answers: int = 0
     locked_out: bool = False
+    # When the last wrong answer was given: wrong answers and the lockout end
+    # `security.lockout_minutes` later.
+    last_failure: float | None = None
     code: dict[str, Any] | None = None
     last_enroll: float | None = None
     last_reset: float | None = None

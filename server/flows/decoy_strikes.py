@@ -1,0 +1,101 @@
+"""Wrong answers of unknown and unenrolled names, so they are slowed down and locked out
+exactly like enrolled users (see `lockout`).
+
+Names are kept only as an HMAC under a key derived from the data key (the store does not
+list who was tried), each count is a durable write like an enrolled user's, and the table
+stays bounded however many names attackers try: counts older than the lockout box are
+swept away, and past `MAX_ENTRIES` the oldest go first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections.abc import Callable
+
+from pwreset.config.flow_settings import SecuritySettings
+from pwreset.server.flows.lockout import Strikes
+from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
+from pwreset.server.storage.users import user_key
+
+TABLE = "decoy_strikes"
+# ~100 bytes each in memory and in the snapshot: 10 MB at most.
+MAX_ENTRIES = 100_000
+# A sweep reads the whole table: at most this often.
+_SWEEP_EVERY = 60.0
+
+
+def canonical_name(typed: str) -> str:
+    """The name a count is kept under: "LAB\\bob", "bob@lab.example.com" and "Bob" are one
+    name, as they are one account for an enrolled user."""
+    name = typed.strip()
+    name = name.rpartition("\\")[2]
+    if "@" in name:
+        name = name.partition("@")[0]
+    return name.casefold()
+
+
+class DecoyStrikes:
+    """Strikes by (domain, name) for names that have no enrollment. Thread-safe."""
+
+    def __init__(
+        self,
+        storage: JournalStorage,
+        data_key: bytes,
+        security: SecuritySettings,
+        clock: Callable[[], float],
+    ) -> None:
+        self._storage = storage
+        self._key = hmac.new(data_key, b"pwreset decoy strikes v1", hashlib.sha256).digest()
+        self._security = security
+        self._clock = clock
+        self._sweep_lock = threading.Lock()
+        self._last_sweep = 0.0
+
+    def _id(self, domain: str, name: str) -> str:
+        key = user_key(domain, canonical_name(name)).encode("utf-8")
+        return hmac.new(self._key, key, hashlib.sha256).hexdigest()[:32]
+
+    def get(self, domain: str, name: str) -> Strikes:
+        value = self._storage.get(TABLE, self._id(domain, name))
+        if value is None:
+            return Strikes()
+        doc = decode_document(value)
+        return Strikes(int(doc.get("n", 0)), doc.get("t"))
+
+    def put(self, domain: str, name: str, strikes: Strikes) -> None:
+        """Durable when this returns, like an enrolled user's record."""
+        key = self._id(domain, name)
+        self._storage.put(TABLE, key, encode_document({"n": strikes.count, "t": strikes.last}))
+        self._maybe_sweep()
+
+    def release(self, domain: str, name: str) -> bool:
+        return self._storage.delete(TABLE, self._id(domain, name))
+
+    def __len__(self) -> int:
+        return self._storage.count(TABLE)
+
+    def _maybe_sweep(self) -> None:
+        now = self._clock()
+        if len(self) <= MAX_ENTRIES and now - self._last_sweep < _SWEEP_EVERY:
+            return
+        if not self._sweep_lock.acquire(blocking=False):
+            return  # another thread is sweeping
+        try:
+            self._last_sweep = now
+            self.sweep(now)
+        finally:
+            self._sweep_lock.release()
+
+    def sweep(self, now: float) -> int:
+        """Remove counts past the lockout box, then the oldest past MAX_ENTRIES."""
+        box = self._security.lockout_minutes * 60.0
+        entries = []
+        for key, value in self._storage.items(TABLE):
+            last = decode_document(value).get("t") or 0.0
+            entries.append((float(last), key))
+        expired = [key for last, key in entries if box and now - last >= box]
+        kept = sorted((e for e in entries if not (box and now - e[0] >= box)), reverse=True)
+        doomed = expired + [key for _, key in kept[MAX_ENTRIES:]]
+        return self._storage.delete_many(TABLE, doomed) if doomed else 0
