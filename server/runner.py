@@ -18,6 +18,7 @@ from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.flows import FlowContext, Flows
+from pwreset.server.flows.admin import admin_key
 from pwreset.server.flows.code_limits import SendLimits
 from pwreset.server.flows.decoy_strikes import DecoyStrikes
 from pwreset.server.flows.decoys import Decoys
@@ -110,6 +111,7 @@ def prepare(
         limits=SendLimits(data_key),
         decoy_strikes=DecoyStrikes(db.storage, data_key, config.security, clock),
         clock=clock,
+        admin_key=admin_key(data_key),
     )
     return Flows(context), Keyring(keys), relay_key
 

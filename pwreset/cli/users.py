@@ -1,4 +1,4 @@
-"""`pwreset users list|show|export|delete|purge`: the Data Console's Users tab."""
+"""`pwreset users list|show|export|delete|unlock|purge`: the Data Console's Users tab."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pwreset.cli import unlock as unlock_command
 from pwreset.cli.options import add_config_option, config_of
 from pwreset.config.schema import Config
 from pwreset.protocol.printable import escape
@@ -38,7 +39,7 @@ _SHORTCUTS = {"user": "username", "domain": "domain", "email": "email"}
 
 def register(sub: Any) -> None:
     parser: argparse.ArgumentParser = sub.add_parser(
-        "users", help="list, show, export, delete or purge enrolled users"
+        "users", help="list, show, export, delete, unlock or purge enrolled users"
     )
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
@@ -65,6 +66,14 @@ def register(sub: Any) -> None:
     _common(delete)
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     delete.set_defaults(run=_delete)
+
+    unlock = actions.add_parser(
+        "unlock", help="lift pwreset's lockout of one user (the help desk; server may run)"
+    )
+    unlock.add_argument("domain", metavar="DOMAIN", help="the domain, as configured")
+    unlock.add_argument("user", metavar="USER", help="the user name")
+    add_config_option(unlock)
+    unlock.set_defaults(run=reports_errors(unlock_command.run))
 
     purge = actions.add_parser(
         "purge", help="remove users missing from the directory for a week; server stopped"

@@ -9,7 +9,7 @@ from typing import Any
 
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.server.directory.base import DirectoryError
-from pwreset.server.flows import change, enroll, meta, pacing, recovery, status
+from pwreset.server.flows import admin, change, enroll, meta, pacing, recovery, status
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 
@@ -27,7 +27,10 @@ OPERATIONS: dict[str, Operation] = {
     "unlock.start": lambda ctx, r: recovery.start(ctx, r, "unlock"),
     "unlock.step": lambda ctx, r: recovery.step(ctx, r, "unlock"),
     "enrollment_status": status.enrollment_status,
+    admin.UNLOCK: admin.unlock,
 }
+# Operations that belong to no site: the liveness check and the console's admin requests.
+_SITELESS = frozenset({"ping", admin.UNLOCK})
 
 
 class Flows:
@@ -42,7 +45,7 @@ class Flows:
 
     def dispatch(self, request: Request) -> Reply:
         try:
-            if request.vdir not in self.context.config.sites and request.op != "ping":
+            if request.vdir not in self.context.config.sites and request.op not in _SITELESS:
                 raise FlowError("unknown_site")
             operation = OPERATIONS.get(request.op)
             if operation is None:

@@ -38,6 +38,9 @@ class FlowContext:
     alerts: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert")
     )
+    # Proves that an admin request (see `admin`) comes from the server host; empty = none
+    # is accepted.
+    admin_key: bytes = field(default=b"", repr=False)
 
     def alert(self, request: Request, event: str, success: bool, to: Recipient) -> None:
         """Send the event's alert after the reply; a failure is logged by the notifier and

@@ -22,6 +22,8 @@ LIMITS = {
     "code": 32,
     "upn": 512,
     "web_user": 256,
+    "by": 256,  # who sent an admin request (console:<login>)
+    "proof": 64,  # an admin request's HMAC, hex
 }
 
 

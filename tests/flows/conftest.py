@@ -49,7 +49,9 @@ def _flows(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
             return made
 
         def restart(root: Path, old: FlowStack, settings: dict[str, Any]) -> FlowStack:
-            running.pop(id(old)).close()
+            own = running.pop(id(old), None)  # None: stopped already (stack.stop())
+            if own is not None:
+                own.close()
             return start(root, settings)
 
         def make(**settings: Any) -> FlowStack:

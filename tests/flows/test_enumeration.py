@@ -1,0 +1,40 @@
+"""Nobody learns who exists or who enrolled: replies through the lockout and timings
+(the short version of bench/enumeration.py)."""
+
+from __future__ import annotations
+
+from support.enumeration import CLASSES, comparisons, population, reply_sequence, timings
+
+# Enough for the Kolmogorov-Smirnov test to see a difference of a few milliseconds behind
+# the reply floor (critical value 0.42 at alpha = 0.01), in well under a minute per directory.
+SAMPLES = 30
+
+
+def test_replies_through_the_lockout_are_the_same(flows, fresh_user_name):
+    """security review 5: unknown, unenrolled and enrolled users get the same replies,
+    slowdowns and lockout with the default settings (and the lockout ends for all alike)"""
+    stack = flows(web={"rate_limit": 0})  # the relay's own per-address limit is not at stake
+    names = population(stack, fresh_user_name)
+    seen = {cls: reply_sequence(stack, names[cls], tries=6) for cls in CLASSES}
+    assert seen["unknown"] == seen["unenrolled"] == seen["enrolled"], seen
+    codes = [code for _, code, _, _ in seen["enrolled"]]
+    assert codes.count("wrong_answer") == 4 and codes[-1] == "locked_out", codes
+    assert "rate_limited" in codes
+    stack.clock.advance(stack.config.security.lockout_minutes * 60 + 1)
+    after = {cls: stack.start("reset", names[cls]).status_code for cls in CLASSES}
+    assert set(after.values()) == {200}, after
+
+
+def test_timings_do_not_tell_users_apart(flows, fresh_user_name):
+    """security review 5: `start` and a wrong answer take as long for unknown and
+    unenrolled names as for an enrolled user (two-sample KS test at alpha = 0.01). A comparison
+    that rejects is measured once more with fresh samples: a real difference rejects twice,
+    chance (1% per comparison) almost never does."""
+    stack = flows(web={"rate_limit": 0})
+    names = population(stack, fresh_user_name)
+    first = comparisons(timings(stack, names, SAMPLES))
+    rejected = {name for name, (stat, critical) in first.items() if stat > critical}
+    if rejected:
+        again = comparisons(timings(stack, names, SAMPLES))
+        still = {n: (first[n], again[n]) for n in rejected if again[n][0] > again[n][1]}
+        assert not still, still
