@@ -134,7 +134,7 @@ _KINDS: tuple[ErrorKind, ...] = (
         "locked_out",
         "RES_LOCKED_OUT",
         423,
-        "Too many wrong answers: enroll again to use this feature.",
+        "Too many wrong answers: try again later, or ask the help desk.",
     ),
     ErrorKind(
         "session_expired",

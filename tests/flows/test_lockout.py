@@ -116,7 +116,7 @@ def test_the_help_desk_lifts_a_lockout(flows, user, fresh_user_name):
     """security review 6: `pwreset users unlock DOMAIN USER` lifts pwreset's lockout, with
     the server running (an admin request proved with the data key) or stopped, and the
     audit log says who did it"""
-    stack = flows(security={"lockout_minutes": 0})
+    stack = flows()
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
     assert _wrong(stack, token, 5)[-1] == "locked_out"
@@ -135,13 +135,13 @@ def test_the_help_desk_lifts_a_lockout(flows, user, fresh_user_name):
     assert _wrong(stack, token, 5)[-1] == "locked_out"
     stack.stop()
     assert _unlock(stack, fresh_user_name).returncode == 0
-    again = stack.restart(security={"lockout_minutes": 0})
+    again = stack.restart()
     assert again.start("reset", fresh_user_name).status_code == 200
 
 
 def test_a_forged_admin_request_is_refused(flows, user):
     """security review 6: holding the server's public key is not enough to lift a lockout"""
-    stack = flows(security={"lockout_minutes": 0})
+    stack = flows()
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
     assert _wrong(stack, token, 5)[-1] == "locked_out"
