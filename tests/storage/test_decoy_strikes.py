@@ -1,0 +1,61 @@
+"""Decoys' wrong-answer counts in the store (security review 5b): keyed, bounded, and no
+trouble for the database tools."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pwreset.config.flow_settings import SecuritySettings
+from pwreset.server.flows import decoy_strikes
+from pwreset.server.flows.decoy_strikes import DecoyStrikes
+from pwreset.server.flows.lockout import Strikes
+from pwreset.server.storage import Database, UserRecord
+from pwreset.server.storage.maintenance import backup
+
+KEY = b"k" * 32
+
+
+def _db(tmp_path: Path) -> Database:
+    return Database.open(tmp_path / "data", data_key=KEY)
+
+
+def test_names_are_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
+    """security review 5b: the store does not list which names were tried"""
+    db = _db(tmp_path)
+    strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 1000.0)
+    strikes.put("LAB", "Some.Body", Strikes(2, 999.0))
+    assert strikes.get("lab", "LAB\\some.body") == Strikes(2, 999.0)
+    assert strikes.get("lab", "some.body@lab.example.com") == Strikes(2, 999.0)
+    db.close()
+    files = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
+    assert b"some.body" not in files.lower()
+
+
+def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """security review 5b: a million tried names cannot fill the store: counts past the
+    lockout box are swept, and past the cap the oldest go first"""
+    monkeypatch.setattr(decoy_strikes, "MAX_ENTRIES", 10)
+    db = _db(tmp_path)
+    now = [0.0]
+    strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: now[0])
+    for i in range(25):
+        now[0] = 100.0 + i
+        strikes.put("LAB", f"name{i}", Strikes(1, now[0]))
+    assert len(strikes) <= 11
+    assert strikes.get("LAB", "name24").count == 1
+    now[0] += 31 * 60
+    assert strikes.sweep(now[0]) > 0
+    assert len(strikes) == 0
+    db.close()
+
+
+def test_a_backup_counts_users_only(tmp_path: Path) -> None:
+    """the backup's manifest and its check agree with decoy counts in the store"""
+    db = _db(tmp_path)
+    db.users.save(UserRecord(domain="LAB", username="jane"))
+    DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 5.0).put("LAB", "x", Strikes(1, 5))
+    db.close()
+    report = backup(tmp_path / "data", tmp_path / "backup")
+    assert report.users == 1
