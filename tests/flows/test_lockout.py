@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pwreset.config.schema import parse_address
 from pwreset.protocol.client import exchange
-from pwreset.protocol.keys import read_public_key
+from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 
 from support.flowstack import ANSWERS, PASSWORD, QUESTIONS
@@ -140,7 +140,8 @@ def test_the_help_desk_lifts_a_lockout(flows, user, fresh_user_name):
 
 
 def test_a_forged_admin_request_is_refused(flows, user):
-    """security review 6: holding the server's public key is not enough to lift a lockout"""
+    """security review 6: what a relay holds (the server's public key and the relay key,
+    so also a stolen DMZ host) is not enough to lift a lockout"""
     stack = flows()
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
@@ -148,7 +149,9 @@ def test_a_forged_admin_request_is_refused(flows, user):
     body = {"domain": stack.domain, "username": user, "by": "console:x", "proof": "0" * 64}
     key = read_public_key(stack.instance / "keys" / "server.pub")
     address = parse_address(stack.config.server.listen)
-    reply = asyncio.run(exchange(Request("admin.unlock", "", "", body), address, key))
+    relay_key = read_secret_key(stack.config.path(stack.config.server.relay_key_file))
+    request = Request("admin.unlock", "", "", body)
+    reply = asyncio.run(exchange(request, address, key, relay_key=relay_key))
     assert reply.failure is not None and reply.failure.code == "bad_request"
     assert _code(stack.start("reset", user)) == "locked_out"
 
