@@ -9,6 +9,7 @@ from pwreset.server.storage.database import Database
 from pwreset.server.storage.errors import (
     RotationPendingError,
     StorageError,
+    StorageFullError,
     StoreCorruptError,
     StoreKeyError,
     StoreLockedError,
@@ -24,6 +25,7 @@ __all__ = [
     "JournalStorage",
     "RotationPendingError",
     "StorageError",
+    "StorageFullError",
     "StoreCorruptError",
     "StoreKeyError",
     "StoreLockedError",

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from pwreset.server.storage.durable import write_atomic
+from pwreset.server.storage.errors import StorageFullError, is_disk_full
 from pwreset.server.storage.framing import frame
 
 
@@ -49,12 +50,18 @@ class AppendFile:
         """Write one record (not yet durable); returns its sequence number for `sync`.
         The caller holds the store's lock."""
         data = frame(payload)
-        written = os.write(self._fd, data)
+        try:
+            written = os.write(self._fd, data)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            written = -1
         if written != len(data):
-            # A short write to a regular file means the disk is full; cut the partial record
-            # off so the next append does not land after garbage.
+            # A short write to a regular file means the disk is full: cut the partial record
+            # off, so the file ends on a whole record and the next append, once space is
+            # freed, does not land after garbage. Shrinking a file needs no space.
             os.ftruncate(self._fd, self.size)
-            raise OSError(f"{self.path}: short write ({written} of {len(data)} bytes)")
+            raise StorageFullError(self.path, f"{max(written, 0)} of {len(data)} bytes written")
         self.size += written
         self.records += 1
         self._written += 1
@@ -69,7 +76,13 @@ class AppendFile:
             if self._synced >= seq:
                 return
             target = self._written
-            os.fdatasync(self._fd)
+            try:
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                # Some file systems (NFS, thin volumes) report the lack of space only here.
+                if is_disk_full(exc):
+                    raise StorageFullError(self.path, "fdatasync") from exc
+                raise
             self._synced = target
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from types import TracebackType
 from pwreset.server.storage.audit import AuditLog
 from pwreset.server.storage.durable import make_private_dir
 from pwreset.server.storage.errors import RotationPendingError, StorageError
+from pwreset.server.storage.free_space import require_room
 from pwreset.server.storage.journal_storage import JournalStorage
 from pwreset.server.storage.keyed import KeyedStore
 from pwreset.server.storage.owner_lock import OwnerLock
@@ -91,6 +92,11 @@ class Database:
         cipher = RecordCipher(data_key) if data_key is not None else None
         audit = AuditLog(data_dir / AUDIT_DIR, read_only=True)
         return cls(data_dir, storage, UserStore(storage, cipher), audit, None)
+
+    def require_room(self) -> None:
+        """Raise StorageFullError unless a request that may write can be let in: see
+        `free_space` (the users, the audit log and the replay journal share the folder)."""
+        require_room(self.data_dir)
 
     def close(self) -> None:
         try:

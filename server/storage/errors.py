@@ -6,6 +6,7 @@ may hold answer hashes or code state.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -58,3 +59,27 @@ class RotationPendingError(StorageError):
     """A data-key rotation was interrupted; the server must not run half-rotated."""
 
     code = "rotation_pending"
+
+
+class StorageFullError(StorageError):
+    """The data folder's file system has no room for a write (ENOSPC, or a quota). Nothing
+    was half-written: the write that failed is cut off, and every earlier one stands; once
+    space is freed the next write goes through, without a restart."""
+
+    code = "storage_full"
+
+    def __init__(self, path: Path, what: str = "") -> None:
+        reason = f" ({what})" if what else ""
+        super().__init__(
+            f"{path}: no space left on the data folder's file system{reason}; free some space "
+            "there: writes go on once there is room, without a restart"
+        )
+        self.path = path
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for the OSErrors that mean "no room left" (out of blocks, or over a quota)."""
+    return isinstance(exc, OSError) and exc.errno in _FULL

@@ -30,8 +30,9 @@ from tinydb.storages import Storage
 
 from pwreset.server.storage.append_file import AppendFile
 from pwreset.server.storage.durable import fsync_dir, make_private_dir, write_atomic
-from pwreset.server.storage.errors import StoreCorruptError, StoreReadOnlyError
-from pwreset.server.storage.framing import RecordReader, frame
+from pwreset.server.storage.errors import StorageFullError, StoreCorruptError, StoreReadOnlyError
+from pwreset.server.storage.framing import HEAD_SIZE, RecordReader, frame
+from pwreset.server.storage.free_space import require_room
 
 log = logging.getLogger("pwreset.storage")
 
@@ -170,6 +171,9 @@ class JournalStorage(Storage):
         self._check_writable()
         with self._compact_lock:
             with self._lock:
+                # Only if the snapshot fits beside the room the flows keep: a compaction
+                # must never be what makes a flow's write fail.
+                require_room(self.directory, _snapshot_size(self._tables))
                 old = self._journal
                 generation = self._generation + 1
                 self._journal = AppendFile.create(
@@ -243,9 +247,18 @@ class JournalStorage(Storage):
     def _compact_in_background(self) -> None:
         try:
             self.compact()
+        except StorageFullError as exc:
+            self._compaction_failed()
+            log.warning("%s; compaction put off, the journal keeps every write", exc)
         except Exception:
-            # The journal still holds every write; the next threshold retries.
+            self._compaction_failed()
             log.exception("%s: compaction failed; the journal keeps every write", self.directory)
+
+    def _compaction_failed(self) -> None:
+        # The old snapshot and the journals are still the store. Try again after another
+        # threshold of writes, not on the very next one.
+        with self._lock:
+            self._since_snapshot = 0
 
     def _check_writable(self) -> None:
         if self.read_only:
@@ -435,6 +448,15 @@ def _decode_op(payload: bytes) -> tuple[bytes, str, str, bytes]:
     if len(key) != key_size or not table:
         raise ValueError("truncated operation")
     return op, table, key.decode("utf-8"), payload[at + 2 + key_size :]
+
+
+def _snapshot_size(tables: dict[str, dict[str, bytes]]) -> int:
+    """About the bytes a snapshot of `tables` takes (keys counted as characters)."""
+    overhead = HEAD_SIZE + 4  # the op, the name's and the key's lengths
+    return sum(
+        len(docs) * (overhead + len(name)) + sum(len(k) + len(v) for k, v in docs.items())
+        for name, docs in tables.items()
+    )
 
 
 def _snapshot_chunks(tables: dict[str, dict[str, bytes]], generation: int) -> Iterator[bytes]:

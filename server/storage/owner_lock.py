@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 from pathlib import Path
 
-from pwreset.server.storage.errors import StoreLockedError
+from pwreset.server.storage.errors import StoreLockedError, is_disk_full
+
+log = logging.getLogger("pwreset.storage")
 
 LOCK_NAME = ".lock"
 
@@ -31,7 +34,15 @@ class OwnerLock:
             os.close(fd)
             raise
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                os.close(fd)
+                raise
+            # The flock is what guards the folder; the pid only names the owner in errors
+            # ("another process" then), so a full disk must not stop the server starting.
+            log.warning("%s: no room to note the owner's pid in %s", data_dir, LOCK_NAME)
         self._fd: int | None = fd
 
     def release(self) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from pwreset.server.storage.append_file import AppendFile
 from pwreset.server.storage.database import REPLAY_DIR
 from pwreset.server.storage.durable import make_private_dir
-from pwreset.server.storage.errors import StoreCorruptError
+from pwreset.server.storage.errors import StorageFullError, StoreCorruptError
 from pwreset.server.storage.framing import RecordReader
 
 log = logging.getLogger("pwreset.server")
@@ -47,37 +47,47 @@ class ReplayJournal:
         self._segments: dict[Path, float] = {}
         make_private_dir(directory)
         self.restored: list[tuple[bytes, float]] = self._load(clock())
+        self._file: AppendFile | None = None
+        self._path = directory
         self._start = clock()
-        self._path = self._new_segment_path(self._start)
-        self._file = AppendFile.create(self._path, _HEADER)
-        self._segments[self._path] = float("-inf")
+        try:
+            self._rotate(self._start)
+        except StorageFullError as exc:
+            # Start anyway: requests that write nothing are served; the others are refused
+            # until there is room for their record (the segment is made then).
+            log.warning("%s; the replay journal starts once there is room", exc)
 
     def record(self, request_id: bytes, timestamp: float) -> None:
-        """Return once the request is on disk. Raises OSError (e.g. disk full)."""
+        """Return once the request is on disk. Raises StorageFullError when there is no
+        room (nothing is changed then: the next call tries again), OSError on other
+        failures."""
         with self._lock:
             now = self._clock()
-            if now >= self._start + self._window:
-                self._rotate(now)
             file = self._file
+            if file is None or now >= self._start + self._window:
+                file = self._rotate(now)
             seq = file.append(_RECORD.pack(request_id, timestamp))
             self._segments[self._path] = max(self._segments[self._path], timestamp)
         file.sync(seq)
 
     def close(self) -> None:
         with self._lock:
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
 
-    def _rotate(self, now: float) -> None:
-        old = self._file
-        self._start = now
-        self._path = self._new_segment_path(now)
-        self._file = AppendFile.create(self._path, _HEADER)
-        self._segments[self._path] = float("-inf")
-        old.close()  # syncs what other threads appended and still wait for
-        for path, newest in list(self._segments.items()):
-            if path != self._path and newest + self._window < now:
-                path.unlink(missing_ok=True)
-                del self._segments[path]
+    def _rotate(self, now: float) -> AppendFile:
+        # The new segment first: if it cannot be made, the journal is as it was.
+        path = self._new_segment_path(now)
+        new = AppendFile.create(path, _HEADER)
+        old, self._file, self._path, self._start = self._file, new, path, now
+        self._segments[path] = float("-inf")
+        if old is not None:
+            old.close()  # syncs what other threads appended and still wait for
+        for stale, newest in list(self._segments.items()):
+            if stale != path and newest + self._window < now:
+                stale.unlink(missing_ok=True)
+                del self._segments[stale]
+        return new
 
     def _new_segment_path(self, now: float) -> Path:
         stamp = int(now * 1000)
