@@ -40,6 +40,7 @@ POLICY = "At least 12 characters; not one of your last 5 passwords; not your nam
 SERVICE_ERRORS: tuple[tuple[str, dict[str, str]], ...] = (
     ("RES_REQUEST_FAILED", {"server": "10.0.0.5:5100"}),
     ("RES_SERVER_ERROR", {}),
+    ("RES_STORAGE_FULL", {}),
     ("RES_BAD_REQUEST", {}),
     ("RES_RATE_LIMITED", {}),
     ("RES_FIELD_TOO_LONG", {}),

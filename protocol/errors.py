@@ -151,6 +151,12 @@ _KINDS: tuple[ErrorKind, ...] = (
         "The password reset server did not answer.",
     ),
     ErrorKind("server_error", "RES_SERVER_ERROR", 500, "The password reset server failed."),
+    ErrorKind(
+        "storage_full",
+        "RES_STORAGE_FULL",
+        503,
+        "The password reset server has no room left to store changes; nothing was changed.",
+    ),
 )
 
 ERRORS: dict[str, ErrorKind] = {kind.code: kind for kind in _KINDS}

@@ -29,7 +29,8 @@ from pwreset.protocol.keys import Keyring
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
-from pwreset.server.flows import Flows
+from pwreset.server.flows import READ_ONLY_OPERATIONS, Flows
+from pwreset.server.storage import StorageFullError
 from pwreset.server.storage.replay_journal import ReplayJournal
 
 log = logging.getLogger("pwreset.server")
@@ -74,6 +75,7 @@ class ResetService(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.counters = Counters()
+        self._storage_full = False  # for the log: refusing writes for lack of room
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
@@ -155,14 +157,40 @@ class ResetService(asyncio.DatagramProtocol):
 
     def _run(self, request: Request) -> Reply:
         """In a worker thread: make the acceptance durable, then run the flow, so a restart
-        never lets this datagram's effect happen twice."""
+        never lets this datagram's effect happen twice.
+
+        With the data folder (nearly) full, a request that may write is refused before it
+        starts, so no flow stops halfway (a wrong answer it cannot count, a password reset it
+        cannot audit). One that only reads is served, recorded or not: replayed after a
+        restart, it would change nothing."""
+        writes = request.op not in READ_ONLY_OPERATIONS
         try:
+            if writes:
+                self._flows.context.db.require_room()
             self._journal.record(request.request_id, request.timestamp)
+        except StorageFullError as exc:
+            self._note_full(exc)
+            if writes:
+                return Reply(request.request_id, failure=Failure("storage_full"))
         except OSError:
             log.exception("could not record the request in the replay journal; not handled")
             failure = Failure("server_error", "the server could not record the request")
             return Reply(request.request_id, failure=failure)
+        else:
+            self._note_room()
         return self._flows.dispatch(request)
+
+    def _note_full(self, exc: StorageFullError) -> None:
+        # Once per episode: a refused request each time would flood a log that may well
+        # live on the same full disk.
+        if not self._storage_full:
+            self._storage_full = True
+            log.error("%s; requests that would write are refused until there is room", exc)
+
+    def _note_room(self) -> None:
+        if self._storage_full:
+            self._storage_full = False
+            log.warning("the data folder has room again: requests that write are served")
 
     def _send(self, datagram: bytes, addr: tuple[str, int]) -> None:
         if self._transport is not None:

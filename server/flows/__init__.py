@@ -12,6 +12,7 @@ from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import admin, change, enroll, meta, pacing, recovery, status
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
+from pwreset.server.storage import StorageFullError
 
 log = logging.getLogger("pwreset.flows")
 
@@ -31,6 +32,9 @@ OPERATIONS: dict[str, Operation] = {
 }
 # Operations that belong to no site: the liveness check and the console's admin requests.
 _SITELESS = frozenset({"ping", admin.UNLOCK})
+
+# Operations that store nothing: still served while the data folder is full.
+READ_ONLY_OPERATIONS = frozenset({"ping", "meta", "enrollment_status"})
 
 
 class Flows:
@@ -56,9 +60,14 @@ class Flows:
         except DirectoryError as exc:
             params = {"reason": exc.reason} if exc.reason else {}
             return Reply(request.request_id, failure=Failure(exc.code, "", params))
+        except StorageFullError as exc:
+            # Admitted with room to spare, then the disk filled (another process?): this
+            # write is refused whole, the ones before it stand.
+            log.error("operation %s: %s", request.op[:32], exc)
+            return Reply(request.request_id, failure=Failure("storage_full"))
         except Exception:
             log.exception("operation %s failed", request.op[:32])
             return Reply(request.request_id, failure=Failure("server_error"))
 
 
-__all__ = ["FlowContext", "FlowError", "Flows"]
+__all__ = ["READ_ONLY_OPERATIONS", "FlowContext", "FlowError", "Flows"]

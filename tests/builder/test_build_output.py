@@ -162,6 +162,7 @@ def test_change_form_is_labelled_and_autocompletes(instance: Instance) -> None:
         "RES_DIRECTORY_REFUSED",
         "RES_REQUEST_FAILED",
         "RES_SERVER_ERROR",
+        "RES_STORAGE_FULL",
         "RES_BAD_REQUEST",
         "RES_RATE_LIMITED",
         "RES_FIELD_TOO_LONG",
