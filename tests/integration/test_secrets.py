@@ -8,33 +8,20 @@ tests that ran before it.
 from __future__ import annotations
 
 import secrets as random_secrets
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from pwreset.api import RelaySettings, create_app
 
+from support.secrets_scan import assert_no_secrets, files_in, find_secrets
 from support.stacks import USED_SECRETS, Stack, secret
 
 pytestmark = [pytest.mark.slapd, pytest.mark.samba]
 
 
-def _files(*roots: Path) -> list[Path]:
-    return [p for root in roots for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
-
-
-def _leaks(files: list[Path], needles: set[str]) -> list[str]:
-    # Short values ("no", a one-letter wrong answer) turn up anywhere by chance.
-    needles = {n for n in needles if len(n) >= 8}
-    found = []
-    encoded = {n: (n.encode(), n.encode("utf-16-le")) for n in needles}
-    for path in files:
-        data = path.read_bytes()
-        for needle, forms in encoded.items():
-            if any(form in data for form in forms):
-                found.append(f"{path} holds {needle[:3]}…")
-    return found
+# Short values ("no", a one-letter wrong answer) turn up anywhere by chance.
+_LONG = 8
 
 
 def test_no_password_reaches_a_log_or_file(directory, fresh_user_name, request):
@@ -62,9 +49,8 @@ def test_no_password_reaches_a_log_or_file(directory, fresh_user_name, request):
     assert admin.bind_ok(fresh_user_name, new)
 
     # pwreset's own files: nothing, not even the service account's password.
-    own = _files(stack.instance)
-    assert any(p.name == "server.log" for p in own)
-    assert _leaks(own, USED_SECRETS | {lab.service_password}) == []
+    assert any(p.name == "server.log" for p in files_in([stack.instance]))
+    assert_no_secrets([stack.instance], USED_SECRETS | {lab.service_password}, min_length=_LONG)
     # The directories' own logs and data folders of this run: no user password in clear.
-    lab_logs = [p for p in _files(lab.root) if p.suffix in (".log", ".out")]
-    assert _leaks(lab_logs, USED_SECRETS) == []
+    lab_logs = [p for p in files_in([lab.root]) if p.suffix in (".log", ".out")]
+    assert find_secrets(lab_logs, USED_SECRETS, min_length=_LONG) == []
