@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +99,18 @@ ca_file = "{lab.ca_file}"
 """
 
 
-def start_stack(root: Path, kind: str, lab: Any, *, extra_sites: str = "") -> Stack:
-    """Write an instance for `lab` under `root`, start `pwreset server`, wait until it answers."""
+def start_stack(
+    root: Path,
+    kind: str,
+    lab: Any,
+    *,
+    extra_sites: str = "",
+    server_settings: str = "",
+    timeout: float = 0.5,
+) -> Stack:
+    """Write an instance for `lab` under `root`, start `pwreset server`, wait until it answers.
+    `server_settings` are more lines of its [server] table; `timeout` is the relay's wait
+    for each attempt (4 attempts)."""
     env_name = f"PWRESET_TEST_{kind.upper()}_PASSWORD"
     udp = free_port("udp")
     domain = "LAB" if kind == "ad" else "EXAMPLE"
@@ -109,11 +119,12 @@ def start_stack(root: Path, kind: str, lab: Any, *, extra_sites: str = "") -> St
 listen = "127.0.0.1:{udp}"
 log_file = "server.log"
 relay_key_file = "keys/relay.key"
+{server_settings}
 
 [web]
 server = "127.0.0.1:{udp}"
 relay_key_file = "keys/relay.key"
-timeout = 0.5
+timeout = {timeout}
 attempts = 4
 {domain_toml(kind, lab, env_name)}
 [sites.pwreset]
@@ -134,22 +145,47 @@ flows = []
     config = load_config(instance / "pwreset.toml")
     env = {**os.environ, env_name: lab.service_password}
     output = instance / "server.out"
-    with output.open("wb") as out:
-        process = subprocess.Popen(
+    stack = Stack(
+        kind,
+        domain,
+        instance,
+        config,
+        _launch(instance, env, output),
+        instance / "server.log",
+        output,
+        env,
+    )
+    return _answering(stack)
+
+
+def restart_stack(stack: Stack) -> Stack:
+    """Stop `stack`'s server and start another on the same instance and data."""
+    stack.stop()
+    process = _launch(stack.instance, stack.env, stack.output_file)
+    return _answering(replace(stack, process=process))
+
+
+def _launch(instance: Path, env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+    with output.open("ab") as out:
+        return subprocess.Popen(
             [sys.executable, "-m", "pwreset", "server", "-c", str(instance / "pwreset.toml")],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
         )
-    stack = Stack(kind, domain, instance, config, process, instance / "server.log", output, env)
-    key = read_public_key(instance / "keys" / "server.pub")
-    relay_key = read_secret_key(instance / RELAY_KEY)
+
+
+def _answering(stack: Stack) -> Stack:
+    """`stack` once its server answers a ping (or an error saying why it does not)."""
+    key = read_public_key(stack.instance / "keys" / "server.pub")
+    relay_key = read_secret_key(stack.instance / RELAY_KEY)
+    output = stack.output_file
     deadline = time.monotonic() + 30
     # A plain socket, not the asyncio client: Playwright's sync API may own the event loop.
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(0.2)
         while True:
-            if process.poll() is not None:
+            if stack.process.poll() is not None:
                 raise RuntimeError(f"pwreset server exited:\n{output.read_text()}")
             ping = Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={})
             sock.sendto(seal_request(ping, key, relay_key=relay_key)[0], stack.server_address)
