@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 from collections.abc import Callable
 
 from pwreset.config.flow_settings import SecuritySettings
 from pwreset.server.flows.lockout import Strikes
+from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
 from pwreset.server.storage.users import user_key
+
+log = logging.getLogger("pwreset.flows")
 
 TABLE = "decoy_strikes"
 # ~100 bytes each in memory and in the snapshot: 10 MB at most.
@@ -85,6 +89,9 @@ class DecoyStrikes:
         try:
             self._last_sweep = now
             self.sweep(now)
+        except StorageError as exc:
+            # The count itself was written; the sweep tries again next time.
+            log.warning("could not sweep old decoy counts: %s", exc)
         finally:
             self._sweep_lock.release()
 
