@@ -1,0 +1,50 @@
+"""Twenty users walk complete flows (enroll, reset, unlock, change) for ten seconds through
+the real `pwreset web` and `pwreset server` on slapd: no error, every acknowledged flow
+took effect in the directory, the database and the audit log, and no secret was written
+anywhere (the bounded form of bench/load.py, issue 9)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from integration.test_secrets import _leaks
+
+from support.loadstack import DOMAIN, load_stack, relay_budget
+from support.simusers import AUDIT_DONE, OPS, Simulation
+
+pytestmark = [pytest.mark.slapd, pytest.mark.slow]
+
+USERS = 20
+SECONDS = 10.0
+
+
+def test_concurrent_users_complete_every_flow_without_error(slapd_lab, tmp_path: Path) -> None:
+    tag = secrets.token_hex(3)
+    with load_stack(tmp_path, slapd_lab) as stack:
+        users = stack.create_users(f"ld{tag}", USERS, f"First!{tag}-Pw1")
+        simulation = Simulation(
+            stack.base_url, DOMAIN, stack.lock, timeout=relay_budget(5.0, 3) + 10
+        )
+        results = asyncio.run(simulation.run(users, duration=SECONDS))
+        records, audit = stack.stored()
+
+    assert [f"{e.user}: {e.detail}" for e in results.errors] == []
+    done = Counter(a.op for a in results.attempts if a.outcome == "done")
+    assert all(done[op] >= USERS for op in ("enroll", "reset")), done
+    # Every acknowledged operation is in the audit log once, and nothing else succeeded.
+    audited = Counter(
+        e.source for e in audit if e.type == "success" and e.event == AUDIT_DONE[e.source]
+    )
+    assert audited == done
+    for user in users:
+        record = records[user.name]
+        assert record.enrollment is not None and record.last_enroll is not None
+        # The directory has the last password acknowledged, and the account is unlocked.
+        assert stack.admin.bind_ok(user.name, user.password), user.name
+        assert not stack.admin.is_locked(user.name)
+    assert set(done) <= set(OPS)
+    assert _leaks(stack.files(), simulation.secrets) == []

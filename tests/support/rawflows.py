@@ -1,0 +1,116 @@
+"""The baseline of the load bench: the same users' flows as bare ldap3 operations, no pwreset.
+
+Each operation does the least directory work with the same effect, on a new TLS connection
+as the service account (as pwreset opens one per directory call): enroll = find the user
+and bind as them; reset = find and Password Modify as the service; unlock = find and clear
+pwdAccountLockedTime; change = find, bind as the user and Password Modify with the old
+password. No answers are hashed or checked, nothing is stored or audited, nothing sealed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ldap3 import MODIFY_REPLACE, Connection
+from ldap3.utils.conv import escape_filter_chars
+
+from pwreset.lab import SlapdAdmin, SlapdLab, ldapconn
+
+from support.simusers import OPS, Results, SimUser
+
+
+class RawFlows:
+    def __init__(self, lab: SlapdLab, admin: SlapdAdmin, lock: Callable[[str], None]) -> None:
+        self._lab = lab
+        self._server = admin.server()
+        self._lock = lock
+
+    def run(self, users: list[SimUser], duration: float, warmup: float = 0.0) -> Results:
+        """One thread per user, each cycling through the operations for `duration` s."""
+        results = Results()
+        guard = threading.Lock()
+        started = time.monotonic()
+        deadline = started + duration
+
+        def user_loop(user: SimUser) -> None:
+            while time.monotonic() < deadline:
+                for op in OPS:
+                    if op == "unlock":
+                        self._lock(user.name)
+                    t0 = time.perf_counter()
+                    getattr(self, f"_{op}")(user)
+                    took = time.perf_counter() - t0
+                    if time.monotonic() - started >= warmup:
+                        with guard:
+                            results.time(op, took)
+                            results.acknowledged[op] = results.acknowledged.get(op, 0) + 1
+
+        with ThreadPoolExecutor(len(users)) as pool:
+            for future in [pool.submit(user_loop, u) for u in users]:
+                future.result()
+        return results
+
+    # --- the operations -----------------------------------------------------------------------
+
+    def _service(self) -> Connection:
+        return ldapconn.admin_connection(
+            self._server, self._lab.service_dn, self._lab.service_password
+        )
+
+    def _find(self, svc: Connection, name: str) -> str:
+        flt = f"(&(objectClass=inetOrgPerson)(uid={escape_filter_chars(name)}))"
+        svc.search(self._lab.people_dn, flt, attributes=["uid", "pwdAccountLockedTime"])
+        entries = [e for e in svc.response or [] if e.get("type") == "searchResEntry"]
+        assert len(entries) == 1, f"{name}: {len(entries)} entries"
+        return str(entries[0]["dn"])
+
+    def _user_bind(self, dn: str, password: str) -> Connection:
+        conn = ldapconn.bind(self._server, dn, password, ldapconn.PPOLICY_REQUEST)
+        assert conn.bound, conn.result
+        return conn
+
+    def _enroll(self, user: SimUser) -> None:
+        svc = self._service()
+        try:
+            self._user_bind(self._find(svc, user.name), user.password).unbind()
+        finally:
+            svc.unbind()
+
+    def _reset(self, user: SimUser) -> None:
+        new = user.next_password()
+        svc = self._service()
+        try:
+            dn = self._find(svc, user.name)
+            svc.extend.standard.modify_password(user=dn, new_password=new)
+            assert svc.result["result"] == 0, svc.result
+        finally:
+            svc.unbind()
+        user.password = new
+
+    def _unlock(self, user: SimUser) -> None:
+        svc = self._service()
+        try:
+            dn = self._find(svc, user.name)
+            assert svc.modify(dn, {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}), svc.result
+        finally:
+            svc.unbind()
+
+    def _change(self, user: SimUser) -> None:
+        new = user.next_password()
+        svc = self._service()
+        try:
+            dn = self._find(svc, user.name)
+            conn = self._user_bind(dn, user.password)
+            try:
+                conn.extend.standard.modify_password(
+                    user=dn, old_password=user.password, new_password=new
+                )
+                assert conn.result["result"] == 0, conn.result
+            finally:
+                conn.unbind()
+        finally:
+            svc.unbind()
+        user.password = new
