@@ -159,11 +159,13 @@ class Simulation:
                 await asyncio.sleep(warmup)
                 self._measuring = True
                 self.results = Results(attempts=self.results.attempts)
-            try:
-                await asyncio.wait_for(stop.wait(), duration)
-            except TimeoutError:
-                stop.set()
-            await asyncio.gather(*tasks)
+            # Until `duration` passed, `stop` is set, or every user has stopped on a failure.
+            everyone = asyncio.gather(*tasks)
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait({everyone, stopped}, timeout=duration, return_when="FIRST_COMPLETED")
+            stop.set()
+            await everyone
+            await stopped
         return self.results
 
     async def _user(self, client: httpx2.AsyncClient, user: SimUser, stop: asyncio.Event) -> None:
