@@ -32,11 +32,18 @@ TIMEOUT, ATTEMPTS = 1.0, 4  # the stock [web] timeout and attempts
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--users", type=int, default=200)
-    parser.add_argument("--kill-after", type=float, nargs=2, default=(5.0, 20.0),
-                        help="the kill comes a random number of seconds in this range into a round")  # fmt: skip
+    parser.add_argument(
+        "--kill-after",
+        type=float,
+        nargs=2,
+        default=(5.0, 20.0),
+        help="the kill comes a random number of seconds in this range into a round",
+    )
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--lab-dir", help="a folder with a running slapd lab to reuse")
     args = parser.parse_args()
@@ -45,33 +52,41 @@ def main() -> None:
     (ROOT / "build").mkdir(exist_ok=True)
     reports: list[RoundReport] = []
     budget = relay_budget(TIMEOUT, ATTEMPTS)
-    with lab(args.lab_dir) as slapd, tempfile.TemporaryDirectory(
-        prefix="pwreset-crash-", dir=ROOT / "build"
-    ) as tmp:
-        with load_stack(Path(tmp), slapd, timeout=TIMEOUT, attempts=ATTEMPTS) as stack:
-            users = stack.create_users(f"crash{tag}u", args.users, f"First!{tag}-Pw1")
-            rounds = CrashRounds(stack, users, request_timeout=budget + 10)
-            for _ in range(args.rounds):
-                kill_after = rng.uniform(*args.kill_after)
-                with progress(f"round {len(reports) + 1}", kill_after + budget):
-                    reports.append(rounds.run_round(kill_after))
-            wrong = [u.name for u in users if not stack.admin.bind_ok(u.name, u.password)]
-            leaks = _leaks(stack.files(), rounds.secrets)
+    with (
+        lab(args.lab_dir) as slapd,
+        tempfile.TemporaryDirectory(prefix="pwreset-crash-", dir=ROOT / "build") as tmp,
+        load_stack(Path(tmp), slapd, timeout=TIMEOUT, attempts=ATTEMPTS) as stack,
+    ):
+        users = stack.create_users(f"crash{tag}u", args.users, f"First!{tag}-Pw1")
+        rounds = CrashRounds(stack, users, request_timeout=budget + 10)
+        for _ in range(args.rounds):
+            kill_after = rng.uniform(*args.kill_after)
+            with progress(f"round {len(reports) + 1}", kill_after + budget):
+                reports.append(rounds.run_round(kill_after))
+        wrong = [u.name for u in users if not stack.admin.bind_ok(u.name, u.password)]
+        leaks = _leaks(stack.files(), rounds.secrets)
 
     def total(name: str) -> int:
         return sum(len(v) if isinstance(v := getattr(r, name), list) else v for r in reports)
 
     acknowledged = total("acknowledged")
-    print(f"crash: {args.users} users, kill -9 after {args.kill_after[0]:g}-{args.kill_after[1]:g} s"
-          f" per round, relay budget {budget:g} s (stock)")  # fmt: skip
+    low, high = args.kill_after
+    print(
+        f"crash: {args.users} users, kill -9 after {low:g}-{high:g} s per round, "
+        f"relay budget {budget:g} s (stock)"
+    )
     print(f"crash_rounds: {len(reports)} rounds ({acknowledged} operations acknowledged)")
     print(f"crash_lost_acknowledged: {total('lost')} operations (of {acknowledged} acknowledged)")
-    print(f"crash_half_written: {total('half_written')} operations "
-          f"(no reply: {total('unknown_completed')} completed, {total('unknown_not_done')} left nothing)")  # fmt: skip
+    completed, nothing = total("unknown_completed"), total("unknown_not_done")
+    print(
+        f"crash_half_written: {total('half_written')} operations "
+        f"(no reply: {completed} completed, {nothing} left nothing)"
+    )
     print(f"crash_server_unreachable: {total('unreachable')} replies (bad replies or hangs: "
           f"{total('bad_replies')}; request bound {budget + 10:g} s)")  # fmt: skip
     restarts = sorted(r.restart_seconds for r in reports)
-    print(f"crash_restart_time: {restarts[len(restarts) // 2]:.3g} s (median; max {restarts[-1]:.3g} s)")
+    median, worst = restarts[len(restarts) // 2], restarts[-1]
+    print(f"crash_restart_time: {median:.3g} s (median; max {worst:.3g} s)")
     print(f"crash_wrong_password_after: {len(wrong)} users")
     print(f"secrets_found: {len(leaks)} files")
     for report in reports:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from integration.test_secrets import _leaks  # noqa: E402
 
 from pwreset.lab import SlapdLab, running_slapd, start_slapd, stop_slapd  # noqa: E402
+
 from support.loadstack import DOMAIN, LoadStack, ProcessMeter, load_stack, relay_budget  # noqa: E402
 from support.rawflows import RawFlows  # noqa: E402
 from support.simusers import OPS, Results, Simulation, SimUser, percentile  # noqa: E402
@@ -42,7 +43,9 @@ MS = 1000.0
 
 def _line(name: str, value: float, unit: str, *refs: tuple[str, float]) -> str:
     text = f"{name}: {value:.4g} {unit}"
-    shown = [f"baseline {label} {ref:.4g} {unit}, ratio {value / ref:.3g}" for label, ref in refs if ref]
+    shown = [
+        f"baseline {label} {ref:.4g} {unit}, ratio {value / ref:.3g}" for label, ref in refs if ref
+    ]
     return text + (" (" + "; ".join(shown) + ")" if shown else "")
 
 
@@ -166,13 +169,14 @@ def _timed(action: Callable[[], Any], repeat: int) -> float:
 
 def profile(work: Path) -> dict[str, float]:
     """Median seconds of each piece a reset flow is made of, in this process."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
     from pwreset.protocol.keys import Keyring
     from pwreset.protocol.messages import Reply, Request
     from pwreset.protocol.sealing import open_reply, open_request, seal_reply, seal_request
     from pwreset.server.flows.answers import hash_answer, verify_answer
     from pwreset.server.flows.tokens import FlowState, TokenSealer, new_flow_id
     from pwreset.server.storage import AuditEvent, Database, UserRecord
-    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     stored = hash_answer("Rex the dog")
     server_key = X25519PrivateKey.generate()
@@ -200,9 +204,13 @@ def profile(work: Path) -> dict[str, float]:
     try:
         return {
             "argon2id hash (one answer)": _timed(lambda: hash_answer("Rex the dog"), 20),
-            "argon2id verify (one answer)": _timed(lambda: verify_answer("Rex the dog", stored), 20),
+            "argon2id verify (one answer)": _timed(
+                lambda: verify_answer("Rex the dog", stored), 20
+            ),
             "sealing (request and reply, both ends)": _timed(sealing, 200),
-            "flow token seal and open": _timed(lambda: tokens.open(tokens.seal(state), "pwreset"), 200),
+            "flow token seal and open": _timed(
+                lambda: tokens.open(tokens.seal(state), "pwreset"), 200
+            ),
             "user record save (journal + fsync)": _timed(lambda: db.users.save(record), 200),
             "audit append (fsync)": _timed(
                 lambda: db.audit.append(AuditEvent("success", "reset", "u", DOMAIN, "x")), 200
@@ -216,7 +224,9 @@ def profile(work: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--reset-seconds", type=float, default=30.0)
@@ -225,13 +235,17 @@ def main() -> None:
     args = parser.parse_args()
     tag = secrets.token_hex(3)
     (ROOT / "build").mkdir(exist_ok=True)
-    with lab(args.lab_dir) as slapd, tempfile.TemporaryDirectory(
-        prefix="pwreset-load-", dir=ROOT / "build"
-    ) as tmp:
+    with (
+        lab(args.lab_dir) as slapd,
+        tempfile.TemporaryDirectory(prefix="pwreset-load-", dir=ROOT / "build") as tmp,
+    ):
         work = Path(tmp)
         with load_stack(work, slapd, timeout=10.0, attempts=3) as stack:
             users = stack.create_users(f"load{tag}u", args.users, f"First!{tag}-Pw1")
-            with PeakRss(stack.server_meter()) as rss, progress("flows", args.seconds + args.warmup):
+            with (
+                PeakRss(stack.server_meter()) as rss,
+                progress("flows", args.seconds + args.warmup),
+            ):
                 flows, sent, cpu = simulate(stack, users, args.seconds, args.warmup, OPS)
             with progress("reset flows", args.reset_seconds + args.warmup):
                 resets, more, reset_cpu = simulate(
@@ -263,7 +277,11 @@ def main() -> None:
         op = step.split(" ")[0]
         whole = step.endswith("(whole flow)")
         for pct in (50, 99):
-            ref = ("raw ldap3 " + op, percentile(raw.steps.get(op, []), pct) * MS) if whole else ("", 0.0)
+            ref = (
+                ("raw ldap3 " + op, percentile(raw.steps.get(op, []), pct) * MS)
+                if whole
+                else ("", 0.0)
+            )
             print(_line(f"{step} p{pct}", percentile(samples, pct) * MS, "ms", ref))
     print(_line("server_rss after the flows", rss_now, "MB"))
     print(_line("server_rss peak during the flows", rss.peak, "MB"))
@@ -280,8 +298,8 @@ def main() -> None:
         whole = sum(reset_cpu.values()) / done
         print(_line("reset_flows_per_core_second (server+relay+slapd)", 1 / whole, "flows/s"))
         for pct in (50, 99):
-            print(_line(f"reset (whole flow, reset only) p{pct}",
-                        percentile(resets.steps.get("reset (whole flow)", []), pct) * MS, "ms"))  # fmt: skip
+            took = percentile(resets.steps.get("reset (whole flow)", []), pct) * MS
+            print(_line(f"reset (whole flow, reset only) p{pct}", took, "ms"))
     for name, seconds in pieces.items():
         print(_line(f"profile {name}", seconds * MS, "ms"))
     print(_line("secrets_found", len(leaks), "files"))

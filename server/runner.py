@@ -19,6 +19,7 @@ from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.flows import FlowContext, Flows
 from pwreset.server.flows.admin import admin_key
+from pwreset.server.flows.audit_restore import restore_missing_audit
 from pwreset.server.flows.code_limits import SendLimits
 from pwreset.server.flows.decoy_strikes import DecoyStrikes
 from pwreset.server.flows.decoys import Decoys
@@ -90,6 +91,12 @@ def prepare(
     except StorageError as exc:
         raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
     _warn_if_open(config.path(config.server.data_dir))
+    if db.unclean_stop:
+        try:
+            restore_missing_audit(db)
+        except (StorageError, OSError):
+            # The flows can run without: the operator sees why in the log.
+            log.exception("audit rows lost in the unclean stop could not be restored")
     try:
         notifier = Notifier(
             email=config.email,

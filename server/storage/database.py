@@ -48,6 +48,8 @@ class Database:
         # In the users' storage: keyed records are written with the records they limit.
         self.keyed = KeyedStore(storage)
         self._lock = lock
+        # The previous owner died without closing (kill -9, power cut, OOM killer).
+        self.unclean_stop = lock is not None and lock.previous_owner_killed
 
     @classmethod
     def open(

@@ -33,6 +33,8 @@ class OwnerLock:
         except BaseException:
             os.close(fd)
             raise
+        # A clean release empties the file: a pid left in it means its owner was killed.
+        self.previous_owner_killed = _read_pid(fd) is not None
         os.ftruncate(fd, 0)
         try:
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

@@ -29,9 +29,7 @@ def test_kill_during_flows_loses_nothing_acknowledged(slapd_lab, tmp_path: Path)
     tag = secrets.token_hex(3)
     with load_stack(tmp_path, slapd_lab, timeout=TIMEOUT, attempts=ATTEMPTS) as stack:
         users = stack.create_users(f"cr{tag}", USERS, f"First!{tag}-Pw1")
-        rounds = CrashRounds(
-            stack, users, request_timeout=relay_budget(TIMEOUT, ATTEMPTS) + 10
-        )
+        rounds = CrashRounds(stack, users, request_timeout=relay_budget(TIMEOUT, ATTEMPTS) + 10)
         for number in range(ROUNDS):
             report = rounds.run_round(kill_after=rng.uniform(2.0, 6.0))
             assert report.bad_replies == [], f"round {number}"

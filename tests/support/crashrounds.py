@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from pwreset.server.flows.audit_restore import RESTORED
 from pwreset.server.storage import UserRecord
 
 from support.loadstack import DOMAIN, LoadStack
@@ -78,7 +79,9 @@ class CrashRounds:
         audited = Counter(
             (e.user, e.source)
             for e in audit
-            if e.type == "success" and e.source in AUDIT_DONE and e.event == AUDIT_DONE[e.source]
+            if e.type == "success"
+            and e.source in AUDIT_DONE
+            and e.event.removesuffix(RESTORED) == AUDIT_DONE[e.source]
         )
         by_user: dict[str, list[Attempt]] = {}
         for attempt in attempts:

@@ -148,7 +148,9 @@ class LoadStack:
                     out = (self.instance / "server.out").read_text(errors="replace")
                     raise RuntimeError(f"pwreset server exited:\n{out[-2000:]}")
                 ping = Request(op="ping", vdir="pwreset", client_ip="127.0.0.1", body={})
-                sock.sendto(seal_request(ping, key, relay_key=relay_key)[0], ("127.0.0.1", self._port))
+                sock.sendto(
+                    seal_request(ping, key, relay_key=relay_key)[0], ("127.0.0.1", self._port)
+                )
                 try:
                     sock.recv(65536)
                     return

@@ -95,7 +95,7 @@ class Results:
         return sum(self.acknowledged.values())
 
 
-class Failed(Exception):  # noqa: N818 - a step's reply was not the expected one
+class Failed(Exception):
     def __init__(self, outcome: str, detail: str, *, final: bool) -> None:
         super().__init__(detail)
         self.outcome = outcome
@@ -217,7 +217,9 @@ class Simulation:
         try:
             data: dict[str, Any] = reply.json()
         except ValueError:
-            raise Failed("error", f"{step}: HTTP {reply.status_code}, not JSON", final=final)
+            raise Failed(
+                "error", f"{step}: HTTP {reply.status_code}, not JSON", final=final
+            ) from None
         if reply.status_code != 200:
             code = str(data.get("code", ""))
             outcome = "unreachable" if code == "server_unreachable" else "error"
@@ -239,7 +241,9 @@ class Simulation:
             "domain": self._domain,
             "username": user.name,
             "password": user.password,
-            "answers": [{"question": q, "answer": a} for q, a in zip(QUESTIONS, answers)],
+            "answers": [
+                {"question": q, "answer": a} for q, a in zip(QUESTIONS, answers, strict=True)
+            ],
             "lang": "en",
         }
         data = await self._post(client, "enroll", "enroll", body, final=True)
@@ -255,7 +259,9 @@ class Simulation:
             last = index == len(QUESTIONS) - 1
             body = {"flow": data["flow"], "answer": answer}
             step = f"{flow} answer"
-            data = await self._post(client, step, f"{flow}/step", body, final=last and flow == "unlock")
+            data = await self._post(
+                client, step, f"{flow}/step", body, final=last and flow == "unlock"
+            )
         return data
 
     async def _reset(self, client: httpx2.AsyncClient, user: SimUser, attempt: Attempt) -> None:
