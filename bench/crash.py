@@ -22,11 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from integration.test_secrets import _leaks  # noqa: E402
 from load import lab, progress  # noqa: E402
 
 from support.crashrounds import CrashRounds, RoundReport  # noqa: E402
 from support.loadstack import load_stack, relay_budget  # noqa: E402
+from support.secrets_scan import find_secrets  # noqa: E402
 
 TIMEOUT, ATTEMPTS = 1.0, 4  # the stock [web] timeout and attempts
 
@@ -64,7 +64,7 @@ def main() -> None:
             with progress(f"round {len(reports) + 1}", kill_after + budget):
                 reports.append(rounds.run_round(kill_after))
         wrong = [u.name for u in users if not stack.admin.bind_ok(u.name, u.password)]
-        leaks = _leaks(stack.files(), rounds.secrets)
+        leaks = find_secrets([stack.instance, slapd.root], rounds.secrets)
 
     def total(name: str) -> int:
         return sum(len(v) if isinstance(v := getattr(r, name), list) else v for r in reports)
@@ -88,7 +88,7 @@ def main() -> None:
     median, worst = restarts[len(restarts) // 2], restarts[-1]
     print(f"crash_restart_time: {median:.3g} s (median; max {worst:.3g} s)")
     print(f"crash_wrong_password_after: {len(wrong)} users")
-    print(f"secrets_found: {len(leaks)} files")
+    print(f"secrets_found: {len(leaks)} secrets in files")
     for report in reports:
         for line in (*report.lost, *report.half_written, *report.bad_replies)[:10]:
             print(f"  {line}")

@@ -30,12 +30,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from integration.test_secrets import _leaks  # noqa: E402
 
 from pwreset.lab import SlapdLab, running_slapd, start_slapd, stop_slapd  # noqa: E402
 
 from support.loadstack import DOMAIN, LoadStack, ProcessMeter, load_stack, relay_budget  # noqa: E402
 from support.rawflows import RawFlows  # noqa: E402
+from support.secrets_scan import find_secrets  # noqa: E402
 from support.simusers import OPS, Results, Simulation, SimUser, percentile  # noqa: E402
 
 MS = 1000.0
@@ -257,7 +257,7 @@ def main() -> None:
                 raw = RawFlows(slapd, stack.admin, stack.lock).run(
                     users, args.seconds + args.warmup, args.warmup
                 )
-            leaks = _leaks(stack.files(), sent | {u.password for u in users})
+            leaks = find_secrets([stack.instance, slapd.root], sent | {u.password for u in users})
         pieces = profile(work)
 
     errors = flows.errors + resets.errors
@@ -302,7 +302,7 @@ def main() -> None:
             print(_line(f"reset (whole flow, reset only) p{pct}", took, "ms"))
     for name, seconds in pieces.items():
         print(_line(f"profile {name}", seconds * MS, "ms"))
-    print(_line("secrets_found", len(leaks), "files"))
+    print(_line("secrets_found", len(leaks), "secrets in files"))
 
 
 if __name__ == "__main__":

@@ -11,10 +11,10 @@ import secrets
 from pathlib import Path
 
 import pytest
-from integration.test_secrets import _leaks
 
 from support.crashrounds import CrashRounds
 from support.loadstack import load_stack, relay_budget
+from support.secrets_scan import assert_no_secrets
 
 pytestmark = [pytest.mark.slapd, pytest.mark.slow]
 
@@ -40,4 +40,4 @@ def test_kill_during_flows_loses_nothing_acknowledged(slapd_lab, tmp_path: Path)
             assert report.unreachable == USERS, f"round {number}"
         for user in users:
             assert stack.admin.bind_ok(user.name, user.password), user.name
-        assert _leaks(stack.files(), rounds.secrets) == []
+        assert_no_secrets([stack.instance, slapd_lab.root], rounds.secrets)

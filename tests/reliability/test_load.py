@@ -11,9 +11,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from integration.test_secrets import _leaks
 
 from support.loadstack import DOMAIN, load_stack, relay_budget
+from support.secrets_scan import assert_no_secrets
 from support.simusers import AUDIT_DONE, OPS, Simulation
 
 pytestmark = [pytest.mark.slapd, pytest.mark.slow]
@@ -47,4 +47,4 @@ def test_concurrent_users_complete_every_flow_without_error(slapd_lab, tmp_path:
         assert stack.admin.bind_ok(user.name, user.password), user.name
         assert not stack.admin.is_locked(user.name)
     assert set(done) <= set(OPS)
-    assert _leaks(stack.files(), simulation.secrets) == []
+    assert_no_secrets([stack.instance, slapd_lab.root], simulation.secrets)

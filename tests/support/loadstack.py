@@ -100,10 +100,6 @@ class LoadStack:
     def data_dir(self) -> Path:
         return self.instance / "data"
 
-    def files(self) -> list[Path]:
-        """Every file the instance and its processes wrote (for the secrets scan)."""
-        return [p for p in self.instance.rglob("*") if p.is_file() and not p.is_symlink()]
-
     # --- the server process -------------------------------------------------------------------
 
     def start_server(self) -> None:
