@@ -271,6 +271,9 @@ def main() -> None:
     for op in OPS:
         print(f"  {op}: {flows.acknowledged.get(op, 0)} acknowledged")
     print(_line("errors", len(errors), "errors"))
+    if raw.errors:  # the baseline's own: the directory refused or timed out a connection
+        print(_line("baseline raw ldap3 errors", len(raw.errors), "errors"))
+        print(f"  {raw.errors[0].user} {raw.errors[0].detail}")
     for e in errors[:10]:
         print(f"  {e.user} {e.op}: {e.outcome} {e.detail}")
     for step, samples in flows.steps.items():

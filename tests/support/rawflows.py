@@ -15,11 +15,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from ldap3 import MODIFY_REPLACE, Connection
+from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.lab import SlapdAdmin, SlapdLab, ldapconn
+from pwreset.lab.errors import LabError
 
-from support.simusers import OPS, Results, SimUser
+from support.simusers import OPS, Attempt, Results, SimUser
 
 
 class RawFlows:
@@ -38,10 +40,19 @@ class RawFlows:
         def user_loop(user: SimUser) -> None:
             while time.monotonic() < deadline:
                 for op in OPS:
-                    if op == "unlock":
-                        self._lock(user.name)
                     t0 = time.perf_counter()
-                    getattr(self, f"_{op}")(user)
+                    try:
+                        if op == "unlock":
+                            self._lock(user.name)
+                            t0 = time.perf_counter()
+                        getattr(self, f"_{op}")(user)
+                    except (LDAPException, LabError) as exc:
+                        # The user's password is unknown from here: this user stops.
+                        with guard:
+                            failed = Attempt(user.name, op, time.time(), outcome="error")
+                            failed.detail = f"{op}: {type(exc).__name__}: {exc}"
+                            results.attempts.append(failed)
+                        return
                     took = time.perf_counter() - t0
                     if time.monotonic() - started >= warmup:
                         with guard:
