@@ -14,8 +14,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pwreset.api import endpoints, flows
+from pwreset.api import openapi
 from pwreset.api.middleware import HttpsOnly, SecurityHeaders
+from pwreset.api.operations import OPERATIONS
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.relay import Relay
@@ -26,16 +27,13 @@ log = logging.getLogger("pwreset.api")
 
 
 def create_app(settings: RelaySettings) -> Starlette:
+    # Every endpoint comes from the operations table, which the OpenAPI document describes.
     routes: list[Route | Mount] = [
-        Route("/healthz", endpoints.healthz, methods=["GET"]),
-        Route("/{vdir}/api/v1/meta", endpoints.meta, methods=["GET"]),
-        Route("/{vdir}/api/v1/change", flows.change, methods=["POST"]),
-        Route("/{vdir}/api/v1/enroll", flows.enroll, methods=["POST"]),
-        Route("/{vdir}/api/v1/{flow}/start", flows.start, methods=["POST"]),
-        Route("/{vdir}/api/v1/{flow}/step", flows.step, methods=["POST"]),
-        Route("/{vdir}/api/v1/enrollments/upn/{upn}", flows.enrollment, methods=["GET"]),
-        Route("/{vdir}/api/v1/enrollments/{domain}/{user}", flows.enrollment, methods=["GET"]),
-        Route("/{vdir}/api/{rest:path}", _no_such_endpoint),
+        Route(op.path, op.handler, methods=[op.method]) for op in OPERATIONS
+    ]
+    routes += [
+        Route(openapi.PATH, openapi.openapi, methods=["GET"]),
+        Route("/{site}/api/{rest:path}", _no_such_endpoint),
     ]
     if settings.site_dir is not None:
         if len(settings.sites) == 1:
@@ -46,7 +44,11 @@ def create_app(settings: RelaySettings) -> Starlette:
         routes=routes,
         # Outermost first: every response, redirects included, gets the security headers.
         middleware=[Middleware(SecurityHeaders), Middleware(HttpsOnly, settings=settings)],
-        exception_handlers={ProblemError: _problem, HTTPException: _http_problem},
+        exception_handlers={
+            ProblemError: _problem,
+            HTTPException: _http_problem,
+            Exception: _unexpected,
+        },
     )
     app.state.settings = settings
     app.state.relay = Relay(settings)
@@ -79,3 +81,8 @@ async def _http_problem(request: Request, exc: Exception) -> Response:
         error = ProblemError(code, str(exc.detail))
         return problem_response(error)
     return Response(str(exc.detail), status_code=exc.status_code, media_type="text/plain")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A failure of the relay itself is still a problem+json (Starlette logs it)."""
+    return problem_response(ProblemError("server_error", "the relay failed"))

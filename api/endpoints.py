@@ -21,7 +21,7 @@ _META_TTL = 30.0
 
 def _site(request: Request) -> str:
     settings: RelaySettings = request.app.state.settings
-    vdir = str(request.path_params["vdir"])
+    vdir = str(request.path_params["site"])
     if vdir not in settings.sites:
         raise ProblemError("unknown_site", f"there is no site {vdir[:64]!r}")
     return vdir

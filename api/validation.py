@@ -1,38 +1,25 @@
-"""Checking a request body before anything is sealed and sent."""
+"""Checking a request before anything is sealed and sent: the body is read with a size limit,
+then validated against its model in pwreset.api.bodies; each refusal is a problem with a
+stable code naming the field (never its value)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.requests import Request
 
+from pwreset.api.bodies import MAX_ANSWERS
 from pwreset.api.problems import ProblemError
-from pwreset.protocol.printable import describe, first_unsafe
 
-# The largest value each field may have; the backend checks the same limits again.
-LIMITS: Mapping[str, int] = {
-    "domain": 255,
-    "username": 256,
-    "old_password": 512,
-    "new_password": 512,
-    "password": 512,
-    "email": 254,
-    "lang": 16,
-    "flow": 2048,
-    "answer": 256,
-    "code": 32,
-}
-# Names end up in logs, the audit and the console: no character there may forge a line
-# or drive a terminal. The backend refuses them again (pwreset.server.flows.fields).
-NAMES = frozenset({"domain", "username", "upn"})
-_QUESTION = 64
-_MAX_ANSWERS = 10
+T = TypeVar("T")
 
 
-async def json_body(request: Request, max_body: int) -> Mapping[str, Any]:
-    """The JSON object sent by the page, read with a size limit."""
+async def json_body(request: Request, max_body: int) -> Any:
+    """The JSON value sent by the page, read with a size limit."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise ProblemError("bad_request", "send the body as application/json")
     declared = request.headers.get("content-length")
@@ -55,62 +42,51 @@ async def json_body(request: Request, max_body: int) -> Mapping[str, Any]:
     return data
 
 
-def require(
-    data: Mapping[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> dict[str, str]:
-    """The named string fields, each present, non-blank and within its limit."""
-    unknown = sorted(set(data) - set(required) - set(optional))
-    if unknown:
-        raise ProblemError("bad_request", f"unknown field {unknown[0]!r}")
-    out: dict[str, str] = {}
-    for name in required + optional:
-        value = data.get(name)
-        if value is None and name in optional:
-            continue
-        if not isinstance(value, str):
-            if value is None:
-                raise ProblemError("empty_field", f"{name} is required", params={"field": name})
-            raise ProblemError("bad_request", f"{name} must be a string", params={"field": name})
-        if name in required and not value.strip():
-            raise ProblemError("empty_field", f"{name} is required", params={"field": name})
-        if len(value) > LIMITS[name]:
-            raise ProblemError(
-                "field_too_long",
-                f"{name} may have at most {LIMITS[name]} characters",
-                params={"field": name},
-            )
-        check_name(name, value)
-        out[name] = value
-    return out
+def parse(model: TypeAdapter[T], data: Any, *, shape: str = "") -> T:
+    """`data` validated by `model`; the first refusal as a ProblemError. With `shape` (for
+    path names), every refusal but an unsafe character is a bad_request saying `shape`."""
+    try:
+        return model.validate_python(data, strict=True)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    # Unknown fields first: they say the client speaks another version of the API.
+    errors.sort(key=lambda error: error["type"] != "extra_forbidden")
+    error = _problem(errors[0])
+    if shape and error.kind.code != "invalid_characters":
+        raise ProblemError("bad_request", shape)
+    raise error
 
 
-def check_name(name: str, value: str) -> None:
-    """Refuse a name field holding a character unsafe in a log or on a terminal."""
-    char = first_unsafe(value) if name in NAMES else None
-    if char is not None:
-        raise ProblemError(
-            "invalid_characters",
-            f"{name} contains a character that is not allowed ({describe(char)})",
-            params={"field": name},
+def _problem(error: ErrorDetails) -> ProblemError:
+    kind = error["type"]
+    names = [part for part in error["loc"] if isinstance(part, str)]
+    field = names[-1] if names else ""
+    params: Mapping[str, str] = {"field": field} if field else {}
+    nested = any(isinstance(part, int) for part in error["loc"])
+    if kind == "extra_forbidden":
+        return ProblemError("bad_request", f"unknown field {field[:64]!r}")
+    if kind == "missing" or (error.get("input") is None and field and not nested):
+        return ProblemError("empty_field", f"{field} is required", params=params)
+    if kind == "string_too_long":
+        limit = (error.get("ctx") or {}).get("max_length")
+        return ProblemError(
+            "field_too_long", f"{field} may have at most {limit} characters", params=params
         )
+    if kind == "empty_field":
+        return ProblemError("empty_field", f"{field} is required", params=params)
+    if kind == "invalid_characters":
+        return ProblemError("invalid_characters", f"{field} contains {error['msg']}", params=params)
+    if kind == "bad_request":
+        return ProblemError("bad_request", error["msg"], params=params)
+    if field == "answers":
+        return ProblemError("bad_request", _ANSWERS.get(kind, "answers must be a list"))
+    if kind.endswith("_type") and field:
+        return ProblemError("bad_request", f"{field} must be a string", params=params)
+    return ProblemError("bad_request", "the request is not valid")
 
 
-def answers(data: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The enroll form's (question, answer) list: shapes and sizes only; the backend
-    checks the content."""
-    raw = data.get("answers")
-    if not isinstance(raw, list) or not raw:
-        raise ProblemError("bad_request", "answers must be a non-empty list")
-    if len(raw) > _MAX_ANSWERS:
-        raise ProblemError("bad_request", f"at most {_MAX_ANSWERS} answers")
-    out = []
-    for item in raw:
-        if not isinstance(item, dict) or set(item) - {"question", "answer"}:
-            raise ProblemError("bad_request", "each answer is {question, answer}")
-        question, answer = item.get("question", ""), item.get("answer", "")
-        if not isinstance(question, str) or not isinstance(answer, str):
-            raise ProblemError("bad_request", "questions and answers are strings")
-        if len(question) > _QUESTION or len(answer) > LIMITS["answer"]:
-            raise ProblemError("field_too_long", "a question or an answer is too long")
-        out.append({"question": question, "answer": answer})
-    return out
+_ANSWERS = {
+    "too_short": "answers must be a non-empty list",
+    "too_long": f"at most {MAX_ANSWERS} answers",
+    "model_type": "each answer is {question, answer}",
+}

@@ -1,0 +1,124 @@
+"""What each endpoint answers on success, and the problem body of every error, as pydantic
+models: the OpenAPI document is generated from them (pwreset.api.openapi), and the tests
+check every reply of the real stack against that document, so a reply the backend changes
+without changing these models fails the tests."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pwreset.config.schema import Flow
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _optional(schema: dict[str, Any]) -> None:
+    """A field that may be absent but is never null: the document shows only its type."""
+    branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
+    schema.pop("default", None)
+    if branches:
+        schema.update(branches[0])
+
+
+class EnrollRules(_Reply):
+    questions: int = Field(description="How many questions a user answers.")
+    min_answer_chars: int = Field(description="Letters and digits an answer needs at least.")
+    email: Literal["off", "optional", "required"]
+    custom_questions: bool = Field(description="Users type their own questions.")
+    max_question_length: int
+    question_list: dict[str, list[str]] = Field(description="The questions, per language.")
+
+
+class Verification(_Reply):
+    enabled: bool
+
+
+class Meta(_Reply):
+    """What the pages need to know about the site."""
+
+    site: str
+    title: str
+    flows: list[Flow]
+    domains: list[str] = Field(description="The domains offered; empty: free text.")
+    free_domain: bool
+    language: str
+    enroll: EnrollRules
+    verification: Verification
+    password_policy: str
+
+
+class Done(_Reply):
+    """A finished change, enrollment, reset or unlock."""
+
+    status: Literal["done"]
+    message: Literal[
+        "RES_FINISHED_CHANGE",
+        "RES_FINISHED_CHANGE_INVITE",
+        "RES_FINISHED_ENROLL",
+        "RES_FINISHED_RESET",
+        "RES_FINISHED_UNLOCK",
+    ] = Field(description="The id of the text the page shows.")
+
+
+class QuestionStep(_Reply):
+    """Answer with `answer`."""
+
+    kind: Literal["question"]
+    index: int = Field(ge=1, description="This question's number, from 1.")
+    total: int = Field(ge=1)
+    prompt: str
+
+
+class CodeStep(_Reply):
+    """A code was sent to these (masked) destinations; answer with `code`."""
+
+    kind: Literal["code"]
+    destinations: list[str]
+
+
+class PasswordStep(_Reply):
+    """Send `new_password` (reset only)."""
+
+    kind: Literal["password"]
+    policy: str
+
+
+Step = Annotated[QuestionStep | CodeStep | PasswordStep, Field(discriminator="kind")]
+
+
+class FlowStep(_Reply):
+    """The next step of a reset or an unlock."""
+
+    flow: str = Field(description="The sealed flow token: send it with the next step.")
+    step: Step
+
+
+class Enrollment(_Reply):
+    """Whether the user is enrolled; empty during maintenance."""
+
+    is_enrolled: bool | None = Field(default=None, alias="isEnrolled", json_schema_extra=_optional)
+
+
+class Health(_Reply):
+    status: Literal["ok", "degraded"]
+    servers: dict[str, bool] | None = Field(
+        default=None,
+        description="Each backend and whether it answers (admin networks only).",
+        json_schema_extra=_optional,
+    )
+
+
+class Problem(_Reply):
+    """An RFC 9457 problem with pwreset's stable code."""
+
+    type: str = Field(description="urn:pwreset:problem:CODE")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="The stable machine code.")
+    message: str = Field(description="The id of the text the page shows (RES_*).")
+    params: dict[str, str] = Field(description="Extra facts: field, reason, positions.")
