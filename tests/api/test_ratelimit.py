@@ -12,6 +12,7 @@ from pwreset.api.ratelimit import RateLimiter
 from pwreset.config import load_config
 
 from support.backend import Backend, start_backend
+from support.contract import check_replies
 
 SITES = """
 [web]
@@ -72,6 +73,8 @@ def test_the_relay_answers_429_with_retry_after(backend):
         TestClient(app, client=("192.0.2.1", 5000)) as one,
         TestClient(app, client=("192.0.2.2", 5000)) as other,
     ):
+        check_replies(one)
+        check_replies(other)
         for _ in range(3):
             assert one.post("/hr/api/v1/change", json=BODY).json()["code"] == "unknown_domain"
         reply = one.post("/hr/api/v1/change", json=BODY)

@@ -18,6 +18,7 @@ from pwreset.api import RelaySettings, create_app
 from pwreset.config import load_config
 
 from support.backend import Backend, free_udp_port, start_backend
+from support.contract import check_replies
 from support.web import run_web
 
 SITES = """
@@ -50,7 +51,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
 def client(backend: Backend) -> Iterator[TestClient]:
     config = load_config(backend.folder / "pwreset.toml")
     with TestClient(create_app(RelaySettings.from_config(config))) as client:
-        yield client
+        yield check_replies(client)
 
 
 VALID = {"domain": "EXAMPLE", "username": "alice", "old_password": "a", "new_password": "b"}

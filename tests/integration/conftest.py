@@ -12,6 +12,7 @@ from pwreset.api import RelaySettings, create_app
 
 __all__ = ["samba_stack", "slapd_stack"]  # fixtures shared with the browser tests
 
+from support.contract import check_replies
 from support.stacks import Stack, samba_stack, slapd_stack
 
 
@@ -28,4 +29,5 @@ def relay(directory: tuple[Stack, Any]) -> Iterator[TestClient]:
     stack, _ = directory
     app = create_app(RelaySettings.from_config(stack.config))
     with TestClient(app, base_url="https://testserver") as client:
+        check_replies(client)
         yield client

@@ -32,6 +32,7 @@ from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import ReplyKey, seal_request
 from pwreset.server.storage import Database, UserRecord
 
+from support.contract import check_replies
 from support.smtp import CapturedMail, SmtpServer
 from support.stacks import free_port, secret
 
@@ -342,6 +343,7 @@ def flow_stack(
         try:
             app = create_app(RelaySettings.from_config(config))
             with TestClient(app, client=(END_USER_IP, 50000)) as relay:
+                check_replies(relay)
                 yield FlowStack(
                     kind=kind,
                     domain=data["domains"][0]["name"],
