@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import ldap3
-from ldap3.core.exceptions import LDAPException, LDAPStartTLSError
+from ldap3.core.exceptions import LDAPException, LDAPSASLPrepError, LDAPStartTLSError
 
 from pwreset.config.schema import Config, DomainConfig
 from pwreset.server.directory.base import DirectoryError
@@ -86,6 +86,13 @@ class Connector:
             # No fallback to a bind in clear, and no moving on to bind anyway.
             what = f"{where} over TLS (no bind was sent)"
             raise _unreachable(self.domain, exc, what) from None
+        except LDAPSASLPrepError as exc:
+            # ldap3 refuses to send a password SASLprep forbids (a control character): no
+            # directory holds such a password, so it is a wrong one, not an unreachable
+            # directory (found by fuzzing the API: it was a 502 and an ERROR in the log).
+            _close(conn)
+            log.warning("domain %s: a password for %s was not sent: %s", self.domain.name, who, exc)
+            raise DirectoryError("wrong_password") from None
         except LDAPException as exc:
             _close(conn)
             raise _unreachable(self.domain, exc) from None
