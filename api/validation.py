@@ -80,6 +80,9 @@ def _problem(error: ErrorDetails) -> ProblemError:
         return ProblemError("bad_request", error["msg"], params=params)
     if field == "answers":
         return ProblemError("bad_request", _ANSWERS.get(kind, "answers must be a list"))
+    if kind == "string_unicode" and field:
+        # A lone surrogate ("\ud800" in the JSON) cannot be sealed as UTF-8.
+        return ProblemError("bad_request", f"{field} is not valid Unicode text", params=params)
     if kind.endswith("_type") and field:
         return ProblemError("bad_request", f"{field} must be a string", params=params)
     return ProblemError("bad_request", "the request is not valid")
