@@ -119,6 +119,10 @@ question_list = {{ en = {QUESTIONS!r} }}
 [verification]
 enabled = true
 
+[security]
+# Wrong answers still lock the user out, but not for most of the run.
+lockout_threshold = 10
+
 [email]
 delivery = "smtp"
 smtp_host = "{smtp.host}"
@@ -198,7 +202,7 @@ def _aim(case: Any, target: FuzzStack, rng: random.Random) -> None:
             body.pop(name, None)
         if step.get("kind") == "question":
             prompt = step.get("prompt")
-            right = prompt in QUESTIONS and rng.random() < 0.8
+            right = prompt in QUESTIONS and rng.random() < 0.9
             body["answer"] = ANSWERS[QUESTIONS.index(prompt)] if right else "wrong answer"
         elif step.get("kind") == "code":
             body["code"] = target.last_code() or "00000000"
