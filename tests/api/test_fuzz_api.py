@@ -14,7 +14,7 @@ from pwreset.api.openapi import document
 from support.api_fuzz import fuzz, fuzz_stack
 
 OPERATIONS = sum(len(item) for item in document()["paths"].values())
-REQUESTS = int(os.environ.get("PWRESET_FUZZ_API_REQUESTS", "600"))
+REQUESTS = int(os.environ.get("PWRESET_FUZZ_API_REQUESTS", "400"))
 
 
 @pytest.mark.slapd
