@@ -132,7 +132,7 @@ def simulate(
 ) -> tuple[Results, set[str], dict[str, float]]:
     """Run the simulation; its results, the secrets it sent and CPU seconds per process."""
     simulation = Simulation(
-        stack.base_url, DOMAIN, stack.lock, timeout=relay_budget(10.0, 3) + 10, ops=ops
+        stack.base_url, stack.domain, stack.lock, timeout=relay_budget(10.0, 3) + 10, ops=ops
     )
     meters = {"server": stack.server_meter(), "slapd": ProcessMeter(stack.lab.pid)}
     web = _web_meter()

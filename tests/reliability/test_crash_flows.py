@@ -16,7 +16,7 @@ from support.crashrounds import CrashRounds
 from support.loadstack import load_stack, relay_budget
 from support.secrets_scan import assert_no_secrets
 
-pytestmark = [pytest.mark.slapd, pytest.mark.slow]
+pytestmark = [pytest.mark.slapd, pytest.mark.samba, pytest.mark.slow]
 
 ROUNDS = 2
 USERS = 20
@@ -24,10 +24,14 @@ USERS = 20
 TIMEOUT, ATTEMPTS = 1.0, 4
 
 
-def test_kill_during_flows_loses_nothing_acknowledged(slapd_lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lab_name", ["slapd_lab", "samba_lab"])
+def test_kill_during_flows_loses_nothing_acknowledged(
+    lab_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    lab = request.getfixturevalue(lab_name)
     rng = random.Random(9)
     tag = secrets.token_hex(3)
-    with load_stack(tmp_path, slapd_lab, timeout=TIMEOUT, attempts=ATTEMPTS) as stack:
+    with load_stack(tmp_path, lab, timeout=TIMEOUT, attempts=ATTEMPTS) as stack:
         users = stack.create_users(f"cr{tag}", USERS, f"First!{tag}-Pw1")
         rounds = CrashRounds(stack, users, request_timeout=relay_budget(TIMEOUT, ATTEMPTS) + 10)
         for number in range(ROUNDS):
@@ -40,4 +44,4 @@ def test_kill_during_flows_loses_nothing_acknowledged(slapd_lab, tmp_path: Path)
             assert report.unreachable == USERS, f"round {number}"
         for user in users:
             assert stack.admin.bind_ok(user.name, user.password), user.name
-        assert_no_secrets([stack.instance, slapd_lab.root], rounds.secrets)
+        assert_no_secrets([stack.instance, lab.root], rounds.secrets)

@@ -1,7 +1,7 @@
 """Twenty users walk complete flows (enroll, reset, unlock, change) for ten seconds through
-the real `pwreset web` and `pwreset server` on slapd: no error, every acknowledged flow
-took effect in the directory, the database and the audit log, and no secret was written
-anywhere (the bounded form of bench/load.py, issue 9)."""
+the real `pwreset web` and `pwreset server`, on OpenLDAP and on Samba AD: no error, every
+acknowledged flow took effect in the directory, the database and the audit log, and no
+secret was written anywhere (the bounded form of bench/load.py, issue 9)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,26 @@ from pathlib import Path
 
 import pytest
 
-from support.loadstack import DOMAIN, load_stack, relay_budget
+from support.loadstack import load_stack, relay_budget
 from support.secrets_scan import assert_no_secrets
 from support.simusers import AUDIT_DONE, OPS, Simulation
 
-pytestmark = [pytest.mark.slapd, pytest.mark.slow]
+pytestmark = [pytest.mark.slapd, pytest.mark.samba, pytest.mark.slow]
 
 USERS = 20
 SECONDS = 10.0
 
 
-def test_concurrent_users_complete_every_flow_without_error(slapd_lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lab_name", ["slapd_lab", "samba_lab"])
+def test_concurrent_users_complete_every_flow_without_error(
+    lab_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    lab = request.getfixturevalue(lab_name)
     tag = secrets.token_hex(3)
-    with load_stack(tmp_path, slapd_lab) as stack:
+    with load_stack(tmp_path, lab) as stack:
         users = stack.create_users(f"ld{tag}", USERS, f"First!{tag}-Pw1")
         simulation = Simulation(
-            stack.base_url, DOMAIN, stack.lock, timeout=relay_budget(5.0, 3) + 10
+            stack.base_url, stack.domain, stack.lock, timeout=relay_budget(5.0, 3) + 10
         )
         results = asyncio.run(simulation.run(users, duration=SECONDS))
         records, audit = stack.stored()
@@ -47,4 +51,4 @@ def test_concurrent_users_complete_every_flow_without_error(slapd_lab, tmp_path:
         assert stack.admin.bind_ok(user.name, user.password), user.name
         assert not stack.admin.is_locked(user.name)
     assert set(done) <= set(OPS)
-    assert_no_secrets([stack.instance, slapd_lab.root], simulation.secrets)
+    assert_no_secrets([stack.instance, lab.root], simulation.secrets)

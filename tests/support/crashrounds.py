@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pwreset.server.flows.audit_restore import RESTORED
 from pwreset.server.storage import UserRecord
 
-from support.loadstack import DOMAIN, LoadStack
+from support.loadstack import LoadStack
 from support.simusers import AUDIT_DONE, Attempt, Simulation, SimUser
 
 _LAST = {
@@ -54,7 +54,9 @@ class CrashRounds:
         self.secrets: set[str] = {u.password for u in users}
 
     def run_round(self, kill_after: float) -> RoundReport:
-        simulation = Simulation(self.stack.base_url, DOMAIN, self.stack.lock, timeout=self._timeout)
+        simulation = Simulation(
+            self.stack.base_url, self.stack.domain, self.stack.lock, timeout=self._timeout
+        )
 
         async def round_() -> None:
             async def killer() -> None:

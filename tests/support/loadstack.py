@@ -1,6 +1,7 @@
 """The whole stack as processes, for load and crash runs: `pwreset server` (which may be
 killed with SIGKILL and started again on the same data) and `pwreset web` in front of it,
-on the slapd lab, with users created in the directory in bulk.
+on a lab directory (slapd for the benches, Samba AD too in the suite), with users created
+in the directory in bulk.
 
 The instance is set up to measure throughput: no relay rate limit (every simulated user
 comes from 127.0.0.1, which the stock 30 requests a minute would throttle at once) and a
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from pwreset.config import load_config
 from pwreset.instance import RELAY_KEY, create_instance
-from pwreset.lab import SlapdAdmin, SlapdLab
+from pwreset.lab import SambaAdmin, SambaLab, SlapdAdmin, SlapdLab
 from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
@@ -33,8 +34,8 @@ from support.simusers import QUESTIONS, SimUser, lock_time
 from support.stacks import domain_toml, free_port
 from support.web import run_web
 
-DOMAIN = "EXAMPLE"
-_PASSWORD_ENV = "PWRESET_LOAD_SLAPD_PASSWORD"
+DOMAIN = "EXAMPLE"  # the slapd lab's; Samba AD's is LAB
+_PASSWORD_ENV = "PWRESET_LOAD_DIRECTORY_PASSWORD"
 
 
 def relay_budget(timeout: float, attempts: int) -> float:
@@ -42,7 +43,10 @@ def relay_budget(timeout: float, attempts: int) -> float:
     return sum(timeout * 2**i for i in range(attempts))
 
 
-def instance_config(lab: SlapdLab, udp: int, *, timeout: float, attempts: int) -> str:
+def instance_config(
+    kind: str, lab: SlapdLab | SambaLab, udp: int, *, timeout: float, attempts: int
+) -> str:
+    domain = "LAB" if kind == "ad" else DOMAIN
     questions = ", ".join(f'"{q}"' for q in QUESTIONS)
     return f"""
 [server]
@@ -56,9 +60,9 @@ relay_key_file = "keys/relay.key"
 timeout = {timeout}
 attempts = {attempts}
 rate_limit = 0
-{domain_toml("openldap", lab, _PASSWORD_ENV)}
+{domain_toml(kind, lab, _PASSWORD_ENV)}
 [sites.pwreset]
-domains = ["{DOMAIN}"]
+domains = ["{domain}"]
 
 [enroll.question_list]
 en = [{questions}]
@@ -84,8 +88,10 @@ class ProcessMeter:
 
 @dataclass
 class LoadStack:
-    lab: SlapdLab
-    admin: SlapdAdmin
+    kind: str  # "openldap" | "ad"
+    domain: str
+    lab: SlapdLab | SambaLab
+    admin: SlapdAdmin | SambaAdmin
     instance: Path
     base_url: str = ""
     server: subprocess.Popen[bytes] | None = None
@@ -165,7 +171,10 @@ class LoadStack:
 
     def lock(self, name: str) -> None:
         """Lock the account in the directory, as its failed-logon lockout does."""
-        self.admin.set_attribute(name, "pwdAccountLockedTime", lock_time())
+        if isinstance(self.admin, SlapdAdmin):
+            self.admin.set_attribute(name, "pwdAccountLockedTime", lock_time())
+        else:
+            self.admin.lock(name)  # AD computes the lockout itself: wrong binds
 
     # --- what the server stored ---------------------------------------------------------------
 
@@ -181,16 +190,18 @@ class LoadStack:
 
 @contextmanager
 def load_stack(
-    root: Path, lab: SlapdLab, *, timeout: float = 5.0, attempts: int = 3
+    root: Path, lab: SlapdLab | SambaLab, *, timeout: float = 5.0, attempts: int = 3
 ) -> Iterator[LoadStack]:
     """`pwreset server` and `pwreset web` running on a new instance under `root`."""
     udp = free_port("udp")
     instance = root / "instance"
-    create_instance(
-        instance, config_text=instance_config(lab, udp, timeout=timeout, attempts=attempts)
-    )
-    load_config(instance / "pwreset.toml")  # a bad file fails here, with its reason
-    stack = LoadStack(lab, SlapdAdmin(lab), instance, _port=udp)
+    kind = "ad" if isinstance(lab, SambaLab) else "openldap"
+    text = instance_config(kind, lab, udp, timeout=timeout, attempts=attempts)
+    create_instance(instance, config_text=text)
+    config = load_config(instance / "pwreset.toml")  # a bad file fails here, with its reason
+    admin = SambaAdmin(lab) if isinstance(lab, SambaLab) else SlapdAdmin(lab)
+    domain = config.domains[0].name
+    stack = LoadStack(kind, domain, lab, admin, instance, _port=udp)
     stack.data_key = read_secret_key(instance / "keys" / "data.key")
     stack.start_server()
     try:

@@ -12,6 +12,7 @@ this module too (with tests/ on sys.path).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,7 +57,8 @@ class SimUser:
         return [f"Answer{i} {self.name} g{wanted}" for i in range(len(QUESTIONS))]
 
     def next_password(self) -> str:
-        return f"Load!{self.name}-{self.generation}.{time.time_ns() % 10**6}x"
+        # Never the account name in it: AD's complexity rule refuses that.
+        return f"Load!{secrets.token_hex(4)}-{self.generation}x"
 
 
 @dataclass
