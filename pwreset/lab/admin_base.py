@@ -42,10 +42,10 @@ class LabAdmin:
                 return
         raise LabError(f"{name} is not locked after {MAX_BAD_BINDS} bad binds")
 
-    def set_attribute(self, name: str, attribute: str, value: str) -> None:
-        """Replace one attribute of the user (contact details for the tests)."""
+    def set_attribute(self, name: str, attribute: str, value: str | None) -> None:
+        """Replace one attribute of the user (contact details for the tests); None removes it."""
         with self._admin() as conn:
-            change = {attribute: [(MODIFY_REPLACE, [value])]}
+            change = {attribute: [(MODIFY_REPLACE, [] if value is None else [value])]}
             check(conn, conn.modify(self.dn(name), change), f"set {attribute} of {name}")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import DirectoryUser
-from pwreset.server.flows.code_limits import Destination
+from pwreset.server.flows.code_limits import Destination, Issue
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.tokens import FlowState
 from pwreset.server.notify import NotifyError, mask_email, mask_phone
@@ -19,10 +19,17 @@ def send_code(
     state: FlowState,
     user: DirectoryUser,
     record: UserRecord | None,
+    *,
+    after_reply: bool = False,
 ) -> list[str] | None:
     """The destinations to show on the code step, or None when no code could be sent (the
     flow then decides: go on without one, or "code not sent"). A start within the cooldown
-    or past a limit shows the step without sending: see `code_limits`."""
+    or past a limit shows the step without sending: see `code_limits`.
+
+    `after_reply` sends from the outbox once the reply is on its way, and shows every
+    destination whatever becomes of the send: before anything is proven, neither the time a
+    send takes nor its failure may tell an existing account from an unknown name. None then
+    means only that the account has nowhere to send a code."""
     settings = ctx.config.verification
     domain = state.domain
     with ctx.db.users.locked(domain, user.username):
@@ -45,6 +52,29 @@ def send_code(
         what = "code still valid; not sent again" if issue.reused else "code not sent: limit"
         ctx.audit(request, state.kind, True, user.username, domain, what)
         return [_shown(ctx, d) for d in wanted]
+    if after_reply:
+        ctx.outbox.submit(_deliver_later, ctx, request, state, user, record, issue)
+        return [_shown(ctx, d) for d in wanted]
+    failed = _deliver(ctx, request, state, user, record, issue)
+    if failed is None:
+        return None
+    return [_shown(ctx, d) for d in wanted if d not in failed]
+
+
+def _deliver(
+    ctx: FlowContext,
+    request: Request,
+    state: FlowState,
+    user: DirectoryUser,
+    record: UserRecord,
+    issue: Issue,
+) -> list[Destination] | None:
+    """Send the issued code; the destinations that failed, or None when none worked (the
+    code is then withdrawn, so it cannot be used and does not count toward a limit)."""
+    domain = state.domain
+    code = issue.code
+    if code is None:  # nothing to send: a re-shown or limited code is never delivered
+        return []
     recipient = ctx.recipient(user, record, domain, state.lang)
     failed: list[Destination] = []
     emails = [d for d in issue.send_to if d.channel == "email"]
@@ -52,24 +82,37 @@ def send_code(
     # if no channel worked.
     if emails:
         try:
-            ctx.notifier.send_code_email([d.address for d in emails], issue.code, recipient)
+            ctx.notifier.send_code_email([d.address for d in emails], code, recipient)
         except NotifyError:
             failed += emails
     for phone in (d for d in issue.send_to if d.channel == "sms"):
         try:
-            ctx.notifier.send_code_sms(phone.address, issue.code, recipient)
+            ctx.notifier.send_code_sms(phone.address, code, recipient)
         except NotifyError:
             failed.append(phone)
     if len(failed) < len(issue.send_to):
         ctx.audit(request, state.kind, True, user.username, domain, "code sent")
-        return [_shown(ctx, d) for d in wanted if d not in failed]
+        return failed
+    user_id = ctx.limits.user_id(domain, user.username)
     ctx.limits.withdraw(ctx.db.keyed, user_id, issue, issue.record["issued"])
     with ctx.db.users.locked(domain, user.username):
-        record = ctx.db.users.get(domain, user.username)
-        if record is not None and record.code == issue.record:
-            record.code = None
-            ctx.db.users.save(record)
+        stored = ctx.db.users.get(domain, user.username)
+        if stored is not None and stored.code == issue.record:
+            stored.code = None
+            ctx.db.users.save(stored)
     return None
+
+
+def _deliver_later(
+    ctx: FlowContext,
+    request: Request,
+    state: FlowState,
+    user: DirectoryUser,
+    record: UserRecord,
+    issue: Issue,
+) -> None:
+    if _deliver(ctx, request, state, user, record, issue) is None:
+        ctx.audit(request, state.kind, False, user.username, state.domain, "code could not be sent")
 
 
 def _destinations(

@@ -33,9 +33,10 @@ class FlowContext:
     limits: SendLimits
     decoy_strikes: DecoyStrikes
     clock: Callable[[], float] = field(default=time.time)
-    # Alerts go out after the reply: a slow mail server must not hold the flow's answer
-    # past the relay's retries (the reset is done whatever happens to the alert).
-    alerts: ThreadPoolExecutor = field(
+    # Messages sent after the reply: alerts (a slow mail server must not hold the flow's
+    # answer past the relay's retries; the reset is done whatever happens to the alert), and
+    # the codes of code-only starts (how long a send takes must not tell who exists).
+    outbox: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert")
     )
     # Proves that an admin request (see `admin`) comes from the server host; empty = none
@@ -54,11 +55,11 @@ class FlowContext:
                 what = f"{event} alert e-mail not sent"
                 self.audit(request, source, False, to.username, to.domain, what)
 
-        self.alerts.submit(send)
+        self.outbox.submit(send)
 
     def close(self) -> None:
-        """Send the alerts still queued, then close the database."""
-        self.alerts.shutdown(wait=True)
+        """Send the messages still queued, then close the database."""
+        self.outbox.shutdown(wait=True)
         self.db.close()
 
     def site(self, request: Request, flow: str) -> SiteConfig:

@@ -63,8 +63,13 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
             prompt = questions.prompt(ctx.config.enroll, enrolled[0], lang)
             return _reply(ctx, state, _question_step(state, prompt))
     if user is not None and _may_auto_enroll(ctx, record):
-        state = state.advance(now, mode="auto", step="code", total=0)
-        return _send_code(ctx, request, state, directory, user, record)
+        auto = state.advance(now, mode="auto", step="code", total=0)
+        shown = send_code(ctx, request, auto, user, record, after_reply=True)
+        if shown is not None:
+            return _reply(ctx, auto, {"kind": "code", "destinations": shown})
+        # Nowhere to send a code: answered as an unknown name is, since nothing is proven yet.
+        what = "no address or phone to send a code to"
+        ctx.audit(request, kind, False, user.username, directory.name, what)
     # A decoy from here on: locked out like an enrolled user would be.
     if lockout.is_locked(ctx.decoy_strikes.get(state.domain, state.username), security, now):
         ctx.audit(request, kind, False, state.username, directory.name, "locked out by pwreset")

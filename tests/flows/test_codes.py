@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from support.flowstack import ANSWERS
 
@@ -192,7 +193,8 @@ def test_auto_enrollment_with_a_code_only(flows, user):
 
 
 def test_auto_enrolled_users_need_a_code_even_with_fallback(flows, user):
-    """apr checklist 56"""
+    """apr checklist 56; security review 5: the code that cannot be sent is found out after
+    the reply, so the start looks like any other, and the flow never goes on without a code"""
     stack = flows(
         verification={
             "enabled": True,
@@ -203,7 +205,40 @@ def test_auto_enrolled_users_need_a_code_even_with_fallback(flows, user):
             "fallback_without_code": True,
         }
     )
-    assert _problem(stack.start("reset", user))["code"] == "code_not_sent"
+    reply = stack.start("reset", user).json()
+    assert reply["step"]["kind"] == "code"
+    _wait_for_event(stack, user, "code could not be sent")
+    got = _problem(stack.step("reset", reply["flow"], code="123456"))
+    assert got["code"] == "wrong_code"
+
+
+def test_code_only_start_does_not_wait_for_the_send_nor_tell_who_has_nowhere(flows, user):
+    """security review 5: in code-only mode a real user's start is answered before the code
+    goes out (a slow gateway must not make real names slower than unknown ones), and an account
+    with no address or phone is answered as an unknown name is"""
+    slow = {"enabled": True, "email": False, "sms": True, "auto_enroll": True}
+    stack = flows(verification={**slow, "sms_command": ["/bin/sleep", "3"]})
+    started = time.monotonic()
+    reply = stack.start("reset", user)
+    elapsed = time.monotonic() - started
+    assert reply.status_code == 200 and reply.json()["step"]["kind"] == "code"
+    assert elapsed < 2.0, f"the start waited {elapsed:.1f} s for the SMS program"
+    _wait_for_event(stack, user, "code sent", timeout=15)
+    stack.admin.set_attribute(user, "mobile", None)
+    nowhere = stack.start("unlock", user)
+    unknown = stack.start("unlock", "nobody-" + user)
+    assert nowhere.status_code == unknown.status_code == 200
+    assert nowhere.json()["step"]["kind"] == unknown.json()["step"]["kind"] == "code"
+    assert len(nowhere.json()["step"]["destinations"]) == len(
+        unknown.json()["step"]["destinations"]
+    )
+
+
+def _wait_for_event(stack, user, event, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while event not in [row.event for row in stack.audit(user)]:
+        assert time.monotonic() < deadline, f"no audit event {event!r}"
+        time.sleep(0.05)
 
 
 def test_auto_enrolled_users_are_refused_once_it_is_switched_off(flows, user):
