@@ -33,15 +33,15 @@ def test_concurrent_users_complete_every_flow_without_error(
         simulation = Simulation(
             stack.base_url, stack.domain, stack.lock, timeout=relay_budget(5.0, 3) + 10
         )
-        results = asyncio.run(simulation.run(users, duration=SECONDS))
+        results = asyncio.run(simulation.run(users, duration=SECONDS, whole_cycles=True))
         records, audit = stack.stored()
 
     assert [f"{e.user}: {e.detail}" for e in results.errors] == []
     done = Counter(a.op for a in results.attempts if a.outcome == "done")
-    assert all(done[op] >= USERS for op in ("enroll", "reset")), done
+    assert all(done[op] >= USERS for op in OPS), done
     # Every acknowledged operation is in the audit log once, and nothing else succeeded.
     audited = Counter(
-        e.source for e in audit if e.type == "success" and e.event == AUDIT_DONE[e.source]
+        e.source for e in audit if e.type == "success" and e.event == AUDIT_DONE.get(e.source)
     )
     assert audited == done
     for user in users:
@@ -50,5 +50,4 @@ def test_concurrent_users_complete_every_flow_without_error(
         # The directory has the last password acknowledged, and the account is unlocked.
         assert stack.admin.bind_ok(user.name, user.password), user.name
         assert not stack.admin.is_locked(user.name)
-    assert set(done) <= set(OPS)
     assert_no_secrets([stack.instance, lab.root], simulation.secrets)

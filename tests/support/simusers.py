@@ -149,14 +149,17 @@ class Simulation:
         duration: float,
         warmup: float = 0.0,
         stop: asyncio.Event | None = None,
+        whole_cycles: bool = False,
     ) -> Results:
         """Every user cycles through the flows until `duration` seconds passed (or `stop` is
-        set); operations finished in the first `warmup` seconds are not counted."""
+        set), then ends the operation it is in, or with `whole_cycles` the cycle it is in
+        (so each user does every operation at least once, however slow the machine is).
+        Operations finished in the first `warmup` seconds are not counted."""
         stop = stop or asyncio.Event()
         limits = httpx2.Limits(max_connections=len(users) + 10, max_keepalive_connections=None)
         async with httpx2.AsyncClient(timeout=self._timeout, limits=limits) as client:
             self._measuring = warmup <= 0
-            tasks = [asyncio.create_task(self._user(client, u, stop)) for u in users]
+            tasks = [asyncio.create_task(self._user(client, u, stop, whole_cycles)) for u in users]
             if warmup > 0:
                 await asyncio.sleep(warmup)
                 self._measuring = True
@@ -170,10 +173,12 @@ class Simulation:
             await stopped
         return self.results
 
-    async def _user(self, client: httpx2.AsyncClient, user: SimUser, stop: asyncio.Event) -> None:
+    async def _user(
+        self, client: httpx2.AsyncClient, user: SimUser, stop: asyncio.Event, whole_cycles: bool
+    ) -> None:
         while not stop.is_set():
             for op in self._ops:
-                if stop.is_set():
+                if stop.is_set() and not whole_cycles:
                     return
                 attempt = Attempt(user.name, op, time.time(), t0=time.perf_counter())
                 self.results.attempts.append(attempt)
