@@ -79,7 +79,12 @@ def test_a_changed_stock_message_under_a_reworded_one_is_reported(
     options = BuildOptions(stock_themes=stock)
     build_sites(config, options=options)
 
-    upgrade(stock, "default/messages/en.po", "That username and password do not match.", "Wrong.")
+    upgrade(
+        stock,
+        "default/messages/en.po",
+        "That username and password do not match, or the account is locked.",
+        "Wrong.",
+    )
 
     changed = upgrade_changes(config, options)
     assert [c.override for c in changed] == ["sites/hr/messages/en.toml#RES_WRONG_PASSWORD"]
