@@ -4,9 +4,9 @@
 
 Starts an OpenLDAP lab, `pwreset server` and `pwreset web` (stock relay timeout and
 attempts), and per round: users enroll, reset, unlock and change until the server is
-killed at a random moment; once every user heard `server_unreachable`, the server is
-started again and the data checked (see tests/support/crashrounds.py). One line per
-figure: `name: value unit (...)`.
+killed at a random moment (5-20 s after the first acknowledged operation); once every
+user heard `server_unreachable`, the server is started again and the data checked (see
+tests/support/crashrounds.py). One line per figure: `name: value unit (...)`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def main() -> None:
         type=float,
         nargs=2,
         default=(5.0, 20.0),
-        help="the kill comes a random number of seconds in this range into a round",
+        help="seconds (random, in this range) from the first acknowledged operation to the kill",
     )
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--lab-dir", help="a folder with a running slapd lab to reuse")

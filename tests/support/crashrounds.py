@@ -60,6 +60,12 @@ class CrashRounds:
 
         async def round_() -> None:
             async def killer() -> None:
+                # Counted from the first acknowledged operation: a slow machine still has
+                # some done before the kill.
+                waited = 0.0
+                while simulation.results.flows() == 0 and waited < 60:
+                    await asyncio.sleep(0.05)
+                    waited += 0.05
                 await asyncio.sleep(kill_after)
                 await asyncio.to_thread(self.stack.kill_server)
 
