@@ -30,6 +30,7 @@ from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
 from pwreset.server.flows import READ_ONLY_OPERATIONS, Flows
+from pwreset.server.rejections import INTERVAL, RejectionLog
 from pwreset.server.storage import StorageFullError
 from pwreset.server.storage.replay_journal import ReplayJournal
 
@@ -76,6 +77,8 @@ class ResetService(asyncio.DatagramProtocol):
         self._tasks: set[asyncio.Task[None]] = set()
         self.counters = Counters()
         self._storage_full = False  # for the log: refusing writes for lack of room
+        self._rejections = RejectionLog(log)
+        self._summary: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.DatagramTransport, transport)
@@ -199,12 +202,21 @@ class ResetService(asyncio.DatagramProtocol):
     def _reject(self, exc: ProtocolError, addr: tuple[str, int], size: int) -> None:
         reason = exc.reason
         self.counters.rejected[reason] = self.counters.rejected.get(reason, 0) + 1
-        log.warning("rejected a datagram from %s:%s (%d bytes): %s", addr[0], addr[1], size, reason)
+        if self._rejections.note(reason, addr, size) and self._summary is None:
+            loop = asyncio.get_running_loop()
+            self._summary = loop.call_later(INTERVAL, self._summarise_rejections)
+
+    def _summarise_rejections(self) -> None:
+        self._summary = None
+        self._rejections.flush()
 
     async def drain(self) -> None:
         """Wait for requests being handled, then stop the worker threads."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._summary is not None:
+            self._summary.cancel()
+        self._rejections.flush()
         self._executor.shutdown(wait=True, cancel_futures=True)
         self._journal.close()
 

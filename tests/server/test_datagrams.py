@@ -133,6 +133,27 @@ def test_server_keeps_serving_after_bad_datagrams(backend):
     assert backend.process.poll() is None
 
 
+def test_a_flood_of_bad_datagrams_does_not_fill_the_log(tmp_path):
+    """security review, attacker pass: anyone who reaches the port (no key needed) wrote a
+    log line per bad datagram, so a flood filled the disk the database lives on. Each
+    reason is logged once a minute, the rest summed up; the server keeps serving."""
+    server = start_backend(tmp_path / "flooded")
+    try:
+        _, valid, _ = server.ping(authenticated=False)
+        floods = [os.urandom(200), b"PWR", valid]  # malformed, too short, without relay key
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for n in range(1500):
+                sock.sendto(floods[n % 3], ("127.0.0.1", server.port))
+                if n % 50 == 0:
+                    time.sleep(0.005)  # within what the socket buffers
+        request, datagram, reply_key = server.ping()
+        assert open_reply(server.send(datagram), reply_key).request_id == request.request_id
+        lines = [line for line in server.log().splitlines() if "rejected" in line]
+        assert 1 <= len(lines) <= 3, "\n".join(lines[:10])
+    finally:
+        server.stop()
+
+
 def test_exchange_client_retries_reach_the_backend(backend):
     from pwreset.protocol.client import exchange
 
