@@ -63,6 +63,13 @@ class MisdirectedRetry(ProtocolError):
     reason = "misdirected_retry"
 
 
+class Overloaded(ProtocolError):
+    """More requests are being handled than the server holds at once: dropped unanswered,
+    so the relay retries (and its user waits) instead of the server queueing without end."""
+
+    reason = "overloaded"
+
+
 class KeyFileError(ValueError):
     """A key file is missing, unreadable or does not hold the expected kind of key.
 

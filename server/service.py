@@ -22,6 +22,7 @@ from typing import Any, cast
 from pwreset.protocol.exceptions import (
     BadSeal,
     MisdirectedRetry,
+    Overloaded,
     OversizedDatagram,
     ProtocolError,
 )
@@ -35,6 +36,13 @@ from pwreset.server.storage import StorageFullError
 from pwreset.server.storage.replay_journal import ReplayJournal
 
 log = logging.getLogger("pwreset.server")
+
+# Requests held at once (waiting for a worker, being handled, or held to the reply floor),
+# per worker. Past it a datagram is dropped before the replay guard sees it, so the relay's
+# retry gets in once there is room. A flood (a stolen relay key, or a crowd through many
+# relays) then costs bounded memory, and workers do not run requests whose relay gave up
+# long ago: 64 per worker is a few seconds of the slowest work, about the relay's patience.
+MAX_PENDING_PER_WORKER = 64
 
 
 @dataclass
@@ -72,6 +80,7 @@ class ResetService(asyncio.DatagramProtocol):
         self._replies = ReplyCache(ttl=2 * clock_skew)
         # Requests being handled, with the address their retries are accepted from.
         self._in_flight: dict[bytes, tuple[Any, ...]] = {}
+        self._max_pending = workers * MAX_PENDING_PER_WORKER
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow")
         self._transport: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,6 +114,10 @@ class ResetService(asyncio.DatagramProtocol):
             return
         if origin is not None:
             self.counters.retries += 1
+            return
+        if len(self._in_flight) >= self._max_pending:
+            self._reject(Overloaded(f"{self._max_pending} requests are being handled"), addr,
+                         len(data))  # fmt: skip
             return
         try:
             self._replays.check(request)

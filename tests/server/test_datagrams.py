@@ -14,6 +14,7 @@ import pytest
 from pwreset.protocol.keys import generate_private_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import open_reply, seal_request
+from pwreset.server.service import MAX_PENDING_PER_WORKER
 
 from support.backend import Backend, start_backend
 
@@ -150,6 +151,40 @@ def test_a_flood_of_bad_datagrams_does_not_fill_the_log(tmp_path):
         assert open_reply(server.send(datagram), reply_key).request_id == request.request_id
         lines = [line for line in server.log().splitlines() if "rejected" in line]
         assert 1 <= len(lines) <= 3, "\n".join(lines[:10])
+    finally:
+        server.stop()
+
+
+def test_a_flood_of_requests_is_held_to_a_bounded_queue(tmp_path):
+    """security review, attacker pass: a relay-key holder (a stolen DMZ host) sending faster
+    than the workers answer had every request queued in memory without limit, each run
+    long after its relay gave up. Past MAX_PENDING_PER_WORKER per worker datagrams are
+    dropped unanswered, and the server answers again as soon as there is room."""
+    settings = 'relay_key_file = "keys/relay.key"\nworkers = 1'
+    server = start_backend(tmp_path / "flooded", server_settings=settings)
+    try:
+        flood = 3 * MAX_PENDING_PER_WORKER
+        # Steps of an expired flow: quick to handle, then held to the reply floor.
+        steps = [
+            server.seal(
+                Request(op="reset.step", vdir="pwreset", client_ip="192.0.2.1",
+                        body={"flow": f"expired{n}", "answer": "x"})
+            )[0]
+            for n in range(flood)
+        ]  # fmt: skip
+        with _relay_socket(server) as relay:
+            for n, datagram in enumerate(steps):
+                relay.send(datagram)
+                if n % 20 == 0:
+                    time.sleep(0.002)  # within what the socket buffers
+            answered = 0
+            while _receive(relay, 2.0) is not None:
+                answered += 1
+        # Each is held to the reply floor, so no more than the cap were taken on.
+        assert 0 < answered <= MAX_PENDING_PER_WORKER
+        _wait_for(server, "overloaded")
+        request, datagram, reply_key = server.ping()
+        assert open_reply(server.send(datagram), reply_key).request_id == request.request_id
     finally:
         server.stop()
 
