@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 
 demo_packages=(slapd ldap-utils openssl python3-venv)
-test_packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user chromium iproute2)
+test_packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user chromium iproute2 nftables)
 packages=("${demo_packages[@]}")
 [ "$what" = demo ] || packages+=("${test_packages[@]}")
 # Node.js may come from another source that bundles npm (Debian's npm would conflict).
