@@ -173,7 +173,9 @@ def _recent(doc: dict[str, Any] | None, now: float) -> list[float]:
 
 
 def _cooling(sent: list[float], settings: VerificationSettings, now: float) -> bool:
-    return bool(sent) and now - max(sent) < settings.code_cooldown
+    # A parallel request may have sent after this one read its clock (now - max < 0): that
+    # send is recent, unless there is no cooldown at all.
+    return settings.code_cooldown > 0 and bool(sent) and now - max(sent) < settings.code_cooldown
 
 
 def _capped(sent: list[float], cap: int) -> bool:
