@@ -31,6 +31,7 @@ class Relay:
                 self._settings.server_key,
                 relay_key=self._settings.relay_key,
                 timeout=self._settings.timeout,
+                max_timeout=self._settings.max_timeout,
                 attempts=self._settings.attempts,
             )
         except ServerUnreachable:

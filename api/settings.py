@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
+from pwreset.protocol import client
 from pwreset.protocol.keys import read_public_key, read_secret_key
 
 log = logging.getLogger("pwreset.api")
@@ -29,8 +30,9 @@ class RelaySettings:
     sites: dict[str, SiteRoute]
     server_key: X25519PublicKey = field(repr=False)
     relay_key: bytes | None = field(default=None, repr=False)
-    timeout: float = 1.0
-    attempts: int = 4
+    timeout: float = client.TIMEOUT
+    max_timeout: float = client.MAX_TIMEOUT
+    attempts: int = client.ATTEMPTS
     max_body: int = 16384
     site_dir: Path | None = None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
@@ -78,6 +80,7 @@ class RelaySettings:
             server_key=server_key,
             relay_key=relay_key,
             timeout=web.timeout,
+            max_timeout=web.max_timeout,
             attempts=web.attempts,
             max_body=web.max_body,
             site_dir=config.path(config.build.output) if serve else None,

@@ -13,9 +13,20 @@ from .exceptions import ProtocolError
 from .messages import Reply, Request
 from .sealing import MAX_DATAGRAM, ReplyKey, open_reply, seal_request
 
-__all__ = ["ServerUnreachable", "exchange"]
+__all__ = ["ATTEMPTS", "MAX_TIMEOUT", "TIMEOUT", "ServerUnreachable", "exchange", "waits"]
 
 log = logging.getLogger(__name__)
+
+# The relay's resend schedule, [web] timeout / max_timeout / attempts: the first resend
+# after TIMEOUT seconds, the wait doubled after each send up to MAX_TIMEOUT, ATTEMPTS sends
+# in all. Sized for a lossy DMZ link: with 20 % of datagrams lost each way, a request is
+# answered unless all 12 sends or their replies are lost (0.36 ** 12, 5 in a million),
+# a lost datagram costs a user 0.5 to 1 s, and a server that is down is reported after
+# 11.5 s, well within the pages' 30 s (measured: bench/loss.py, docs/performance.md).
+TIMEOUT = 0.5
+MAX_TIMEOUT = 1.0
+ATTEMPTS = 12
+BACKOFF = 2.0
 
 
 def _host_port(address: tuple[str, int]) -> str:
@@ -61,23 +72,39 @@ class _ReplyListener(asyncio.DatagramProtocol):
         log.debug("send to the pwreset server failed: %s", exc)
 
 
+def waits(
+    timeout: float = TIMEOUT,
+    attempts: int = ATTEMPTS,
+    *,
+    backoff: float = BACKOFF,
+    max_timeout: float = MAX_TIMEOUT,
+) -> list[float]:
+    """Seconds waited for a reply after each send: `timeout`, then `backoff` times the
+    previous wait, never more than `max_timeout` (nor, for a cap below it, than `timeout`).
+    Their sum is how long a request waits for a server that does not answer."""
+    if attempts < 1 or timeout <= 0 or backoff < 1:
+        raise ValueError("exchange needs attempts >= 1, timeout > 0 and backoff >= 1")
+    cap = max(max_timeout, timeout)
+    return [min(timeout * backoff**n, cap) for n in range(attempts)]
+
+
 async def exchange(
     request: Request,
     address: tuple[str, int],
     server_key: X25519PublicKey,
     *,
     relay_key: bytes | None = None,
-    timeout: float = 1.0,
-    attempts: int = 4,
-    backoff: float = 2.0,
+    timeout: float = TIMEOUT,
+    attempts: int = ATTEMPTS,
+    backoff: float = BACKOFF,
+    max_timeout: float = MAX_TIMEOUT,
     max_size: int = MAX_DATAGRAM,
 ) -> Reply:
     """Seal `request` once and send it to `address` (host or IP literal, port), resending
-    the same datagram after `timeout`, `timeout * backoff`, ... seconds, `attempts` sends
-    in all. The server answers a resend from its reply cache, so retrying never repeats
-    an effect. Raises ServerUnreachable when no reply opens in time."""
-    if attempts < 1 or timeout <= 0 or backoff < 1:
-        raise ValueError("exchange needs attempts >= 1, timeout > 0 and backoff >= 1")
+    the same datagram while no reply comes, on the schedule of `waits()`. The server
+    answers a resend from its reply cache, so retrying never repeats an effect. Raises
+    ServerUnreachable when no reply opens in time."""
+    schedule = waits(timeout, attempts, backoff=backoff, max_timeout=max_timeout)
     datagram, reply_key = seal_request(request, server_key, relay_key=relay_key, max_size=max_size)
     loop = asyncio.get_running_loop()
     reply: asyncio.Future[Reply] = loop.create_future()
@@ -90,13 +117,11 @@ async def exchange(
     except OSError as exc:
         raise ServerUnreachable(address, 0, exc.strerror or type(exc).__name__) from None
     try:
-        wait = timeout
-        for _ in range(attempts):
+        for wait in schedule:
             transport.sendto(datagram)
             done, _pending = await asyncio.wait({reply}, timeout=wait)
             if done:
                 return reply.result()
-            wait *= backoff
     finally:
         transport.close()
     raise ServerUnreachable(address, attempts)

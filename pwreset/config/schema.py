@@ -37,6 +37,7 @@ from pwreset.config.notify_settings import (
     stock_alerts,
     with_stock_alerts,
 )
+from pwreset.protocol import client
 
 AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
 
@@ -198,8 +199,11 @@ class WebConfig(_Table):
     server: str = "127.0.0.1:5100"
     server_public_key_file: Path = Path("keys/server.pub")
     relay_key_file: Path | None = None
-    timeout: float = Field(default=1.0, gt=0, le=30)
-    attempts: int = Field(default=4, ge=1, le=10)
+    # The resend schedule for a lossy link (pwreset.protocol.client): the first resend after
+    # `timeout` s, the wait doubled after each send up to `max_timeout`, `attempts` in all.
+    timeout: float = Field(default=client.TIMEOUT, gt=0, le=30)
+    max_timeout: float = Field(default=client.MAX_TIMEOUT, gt=0, le=30)
+    attempts: int = Field(default=client.ATTEMPTS, ge=1, le=30)
     serve_site: bool = False
     # Serve HTTPS directly (otherwise put a TLS-terminating reverse proxy in front).
     tls_cert_file: Path | None = None
