@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 import pytest
 
-from pwreset.protocol.client import ServerUnreachable, exchange
+from pwreset.protocol.client import ServerUnreachable, exchange, waits
 from pwreset.protocol.keys import Keyring, generate_private_key
 from pwreset.protocol.messages import Reply, Request
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
@@ -124,6 +124,33 @@ def test_lost_datagrams_are_resent_with_the_same_request_id() -> None:
     assert len(set(server.datagrams)) == 1  # resent byte for byte, never resealed
     # Waits of 0.05 and 0.1 s before the third send, which is answered at once.
     assert 0.15 <= time.monotonic() - started < 1.0
+
+
+def test_resends_back_off_no_further_than_max_timeout() -> None:
+    server = _EchoServer(drop=4)
+    started = time.monotonic()
+    reply = _run(
+        server,
+        lambda address: exchange(
+            _request(), address, SERVER.public_key(), relay_key=RELAY_KEY,
+            timeout=0.1, max_timeout=0.1, attempts=5,
+        ),
+    )  # fmt: skip
+    assert reply.result is not None and len(server.request_ids) == 5
+    # Four waits of 0.1 s; doubling each time would have taken 0.1 + 0.2 + 0.4 + 0.8 s.
+    assert 0.4 <= time.monotonic() - started < 1.2
+
+
+def test_the_default_schedule_outlasts_a_lossy_link_and_gives_up_in_time() -> None:
+    """issue 9 (measured in bench/loss.py): with 20 % of datagrams lost each way a request
+    fails only if every send or its reply is lost; a silent server is reported well before
+    the pages give up (30 s), and no lost datagram costs a user more than a second."""
+    schedule = waits()
+    assert (1 - 0.8 * 0.8) ** len(schedule) < 1e-5
+    assert sum(schedule) <= 15.0
+    assert max(schedule) <= 1.0
+    # A cap below the first wait does not shorten it (configurations from before the cap).
+    assert waits(2.0, 3, max_timeout=1.0) == [2.0, 2.0, 2.0]
 
 
 def test_silent_server_gives_server_unreachable_after_all_attempts() -> None:
