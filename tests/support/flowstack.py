@@ -215,7 +215,7 @@ class FlowStack:
         return [json.loads(line) for line in self.sms_log.read_text().splitlines()]
 
 
-def _config(
+def backend_config(
     kind: str,
     lab: Any,
     udp: int,
@@ -282,6 +282,17 @@ def _config(
     return _merge(base, settings), env
 
 
+def sms_recorder(root: Path) -> tuple[list[str], Path]:
+    """An sms_command that appends its arguments to a JSON-lines file in `root`, and that
+    file (FlowStack.sms reads it)."""
+    recorder = root / "sms_recorder.py"
+    recorder.write_text(_RECORDER)
+    sms_log = root / "sms.jsonl"
+    sms = [sys.executable, str(recorder), str(sms_log), "[PHONE]", "[CODE]", "[USERNAME]",
+           "[DOMAIN]", "[LANG]"]  # fmt: skip
+    return sms, sms_log
+
+
 @contextmanager
 def flow_stack(
     kind: str, lab: Any, admin: Any, root: Path, settings: dict[str, Any] | None = None
@@ -292,16 +303,12 @@ def flow_stack(
     them."""
     from pwreset.server.runner import serve
 
-    recorder = root / "sms_recorder.py"
-    recorder.write_text(_RECORDER)
-    sms_log = root / "sms.jsonl"
-    sms = [sys.executable, str(recorder), str(sms_log), "[PHONE]", "[CODE]", "[USERNAME]",
-           "[DOMAIN]", "[LANG]"]  # fmt: skip
+    sms, sms_log = sms_recorder(root)
     clock = Clock()
     settings = dict(settings or {})
     stock_alerts = bool(settings.pop("stock_alerts", False))
     with SmtpServer("plain") as smtp:
-        data, env = _config(kind, lab, free_port("udp"), smtp, sms, settings, stock_alerts)
+        data, env = backend_config(kind, lab, free_port("udp"), smtp, sms, settings, stock_alerts)
         instance = root / "instance"
         if (instance / "keys" / "server.key").exists():
             (instance / "pwreset.toml").write_text(tomli_w.dumps(data))

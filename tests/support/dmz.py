@@ -1,0 +1,164 @@
+"""A DMZ install on a lossy link: `pwreset web` in the relay's namespace, `pwreset server`
+in the server's, sealed UDP between them over a veth cable that drops datagrams at random.
+
+The lab directory and the SMTP server stay in the test run's namespace and are reached from
+the server's side through bridges (at the same 127.0.0.1 ports, so the configuration is
+the flow tests' own); the test's HTTP client reaches the relay through another. The relay
+runs with its default retry settings: what a user would meet. Requests are made through
+FlowStack's helpers; its clock does not reach the server process (it cannot be moved).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx2
+import tomli_w
+
+from pwreset.config import load_config
+from pwreset.instance import create_instance
+from pwreset.protocol.keys import read_secret_key
+
+from support.bridge import bridge
+from support.flowstack import Clock, FlowStack, backend_config, sms_recorder
+from support.netns import SERVER_IP, LossyLink, Namespace, lossy_link
+from support.smtp import SmtpServer
+
+SERVER_PORT = 5100
+_RELAY_LISTEN = ("127.0.0.1", 8080)
+_LOOPBACK = "127.0.0.1"
+# Generous: a request may wait through all of the relay's retries.
+_HTTP_TIMEOUT = 60.0
+
+
+@dataclass
+class DmzStack:
+    flows: FlowStack
+    link: LossyLink
+    root: Path
+
+    def files(self) -> list[Path]:
+        """Every file this run wrote: instance, data, logs and both processes' output."""
+        return [p for p in self.root.rglob("*") if p.is_file() and not p.is_symlink()]
+
+
+def _directory_port(data: dict[str, Any]) -> int:
+    port = urlsplit(data["domains"][0]["urls"][0]).port
+    assert port is not None
+    return port
+
+
+def _start(
+    namespace: Namespace, argv: list[str], output: Path, env: dict[str, str], cleanup: ExitStack
+) -> subprocess.Popen[bytes]:
+    with output.open("ab") as out:
+        process = subprocess.Popen(
+            namespace.command(*argv), stdout=out, stderr=subprocess.STDOUT, env=env
+        )
+    cleanup.callback(_stop, process)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_until_served(client: httpx2.Client, processes: dict[str, Path], started: Any) -> None:
+    """Until /healthz says the relay's server answers (its pings cross the lossy link)."""
+    deadline = time.monotonic() + 60
+    while True:
+        for name, output in processes.items():
+            if started[name].poll() is not None:
+                raise RuntimeError(f"pwreset {name} exited:\n{output.read_text()}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            logs = "\n".join(output.read_text() for output in processes.values())
+            raise RuntimeError(f"the relay's server did not answer:\n{logs}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def dmz_stack(
+    kind: str,
+    lab: Any,
+    admin: Any,
+    root: Path,
+    *,
+    loss: int = 20,
+    settings: dict[str, Any] | None = None,
+) -> Iterator[DmzStack]:
+    """The stack with `loss` % of UDP dropped each way and `settings` (shaped like
+    pwreset.toml) merged in. Everything started is stopped and both namespaces removed at
+    the end, whatever happened."""
+    settings = dict(settings or {})
+    stock_alerts = bool(settings.pop("stock_alerts", False))
+    address = f"{SERVER_IP}:{SERVER_PORT}"
+    own = {
+        "server": {"listen": address},
+        "web": {"server": address, "rate_limit": 0},  # every request comes from the bridge
+    }
+    for table, values in settings.items():
+        own[table] = {**own.get(table, {}), **values}
+    sms, sms_log = sms_recorder(root)
+    with ExitStack() as cleanup:
+        smtp = cleanup.enter_context(SmtpServer("plain"))
+        link = cleanup.enter_context(lossy_link(loss))
+        data, env_name = backend_config(kind, lab, SERVER_PORT, smtp, sms, own, stock_alerts)
+        for key in ("timeout", "attempts"):  # the flow tests' quick values: the defaults here
+            if key not in own["web"]:
+                data["web"].pop(key, None)
+        instance = root / "instance"
+        create_instance(instance, config_text=tomli_w.dumps(data))
+        config = load_config(instance / "pwreset.toml")
+
+        for port in (_directory_port(data), smtp.port):
+            target = (_LOOPBACK, port)
+            cleanup.enter_context(bridge(link.server, target, None, target))
+        env = {**os.environ, env_name: lab.service_password}
+        command = [sys.executable, "-m", "pwreset"]
+        config_file = str(instance / "pwreset.toml")
+        outputs = {"server": root / "server.out", "web": root / "web.out"}
+        started = {
+            "server": _start(link.server, [*command, "server", "-c", config_file],
+                             outputs["server"], env, cleanup),
+            "web": _start(link.relay, [*command, "web", "-c", config_file, "--listen",
+                          ":".join(map(str, _RELAY_LISTEN))], outputs["web"], env, cleanup),
+        }  # fmt: skip
+        front = cleanup.enter_context(bridge(None, (_LOOPBACK, 0), link.relay, _RELAY_LISTEN))
+        host, port = front.address
+        client = cleanup.enter_context(
+            httpx2.Client(base_url=f"http://{host}:{port}", timeout=_HTTP_TIMEOUT)
+        )
+        _wait_until_served(client, outputs, started)
+        flows = FlowStack(
+            kind=kind,
+            domain=data["domains"][0]["name"],
+            admin=admin,
+            config=config,
+            instance=instance,
+            relay=client,  # type: ignore[arg-type]  # the same requests API as TestClient
+            smtp=smtp,
+            sms_log=sms_log,
+            clock=Clock(),
+            data_key=read_secret_key(instance / "keys" / "data.key"),
+        )
+        yield DmzStack(flows=flows, link=link, root=root)

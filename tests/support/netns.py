@@ -1,0 +1,182 @@
+"""Network namespaces a test run makes for itself: a relay side and a server side joined by
+a veth cable, UDP across it dropped at random by nftables, sockets opened inside either.
+
+Nothing here touches the namespace the tests run in: both cable ends are created straight
+inside the new namespaces, the addresses exist only there, and the rules live in the
+namespaces' own nftables. Names carry the process id and a random tag, so parallel runs
+never meet; the namespaces (and any process still in them) go when the context ends.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+# RFC 2544's benchmarking range: never routed, and here only inside the two namespaces.
+RELAY_IP = "198.18.0.1"
+SERVER_IP = "198.18.0.2"
+_PREFIX = 30
+_RELAY_END = "veth-relay"
+_SERVER_END = "veth-server"
+_TABLE = "pwreset_loss"
+_CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+# setns() moves only the calling thread; the lock keeps two callers from crossing.
+_setns_lock = threading.Lock()
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A named network namespace (`ip netns`)."""
+
+    name: str
+
+    @property
+    def path(self) -> Path:
+        return Path("/run/netns") / self.name
+
+    def command(self, *argv: str) -> list[str]:
+        """`argv` run inside this namespace (ip netns exec keeps the environment)."""
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def run(self, *argv: str, stdin: str | None = None) -> str:
+        done = subprocess.run(self.command(*argv), input=stdin, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(argv)} in {self.name}: {done.stderr.strip()}")
+        return done.stdout
+
+    def socket(self, kind: socket.SocketKind = socket.SOCK_STREAM) -> socket.socket:
+        """An IPv4 socket that lives in this namespace (a socket keeps the namespace it was
+        made in), made from this thread, which is moved there and back."""
+        with _setns_lock:
+            home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+            there = os.open(self.path, os.O_RDONLY)
+            try:
+                _setns(there)
+                try:
+                    return socket.socket(socket.AF_INET, kind)
+                finally:
+                    _setns(home)
+            finally:
+                os.close(there)
+                os.close(home)
+
+    def pids(self) -> list[int]:
+        done = subprocess.run(
+            ["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False
+        )
+        return [int(pid) for pid in done.stdout.split()]
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, _CLONE_NEWNET) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"setns: {os.strerror(errno)}")
+
+
+@dataclass(frozen=True)
+class LinkCounters:
+    """UDP datagrams that reached the cable in each direction, and how many it dropped."""
+
+    requests: int
+    requests_dropped: int
+    replies: int
+    replies_dropped: int
+
+
+@dataclass
+class LossyLink:
+    relay: Namespace
+    server: Namespace
+    relay_ip: str = RELAY_IP
+    server_ip: str = SERVER_IP
+
+    def set_loss(self, percent: int) -> None:
+        """Drop `percent` % of UDP datagrams at random in each direction (0: none)."""
+        if not 0 <= percent <= 100:
+            raise ValueError(f"loss {percent}% is not a percentage")
+        # Dropped where they arrive, as a lossy network would: the sender never knows.
+        # Counted before the drop: all the relay sent (resends included), and all replies.
+        for namespace, end, what in (
+            (self.server, _SERVER_END, "requests"),
+            (self.relay, _RELAY_END, "replies"),
+        ):
+            rules = f"""
+table inet {_TABLE} {{}}
+flush table inet {_TABLE}
+table inet {_TABLE} {{
+  chain arriving {{
+    type filter hook input priority 0; policy accept;
+    iifname "{end}" meta l4proto udp counter comment "{what}"
+    iifname "{end}" meta l4proto udp numgen random mod 100 < {percent} \
+counter drop comment "{what}_dropped"
+  }}
+}}
+"""
+            namespace.run("nft", "-f", "-", stdin=rules)
+
+    def counters(self) -> LinkCounters:
+        found: dict[str, int] = {}
+        for namespace in (self.server, self.relay):
+            listing = json.loads(namespace.run("nft", "-j", "list", "table", "inet", _TABLE))
+            for item in listing["nftables"]:
+                rule = item.get("rule")
+                if rule and "comment" in rule:
+                    counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
+                    found[rule["comment"]] = int(counter["packets"])
+        return LinkCounters(**found)
+
+
+@contextmanager
+def lossy_link(percent: int) -> Iterator[LossyLink]:
+    """Two fresh namespaces, relay side and server side, each with its loopback up and one
+    end of a veth cable (RELAY_IP, SERVER_IP), `percent` % of UDP dropped each way."""
+    tag = f"{os.getpid()}-{secrets.token_hex(3)}"
+    relay, server = Namespace(f"pwreset-relay-{tag}"), Namespace(f"pwreset-server-{tag}")
+    with ExitStack() as cleanup:
+        for namespace in (relay, server):
+            _ip("netns", "add", namespace.name)
+            cleanup.callback(_remove, namespace)
+            _ip("-n", namespace.name, "link", "set", "lo", "up")
+        _ip("link", "add", _RELAY_END, "netns", relay.name, "type", "veth",
+            "peer", "name", _SERVER_END, "netns", server.name)  # fmt: skip
+        for namespace, end, address in (
+            (relay, _RELAY_END, RELAY_IP),
+            (server, _SERVER_END, SERVER_IP),
+        ):
+            _ip("-n", namespace.name, "addr", "add", f"{address}/{_PREFIX}", "dev", end)
+            _ip("-n", namespace.name, "link", "set", end, "up")
+        link = LossyLink(relay, server)
+        link.set_loss(percent)
+        yield link
+
+
+def _remove(namespace: Namespace) -> None:
+    """Stop what still runs inside (only this run's processes can be there), then delete
+    the namespace; its cable end and rules go with it."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = namespace.pids()
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 5
+        while pids and namespace.pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    subprocess.run(["ip", "netns", "del", namespace.name], capture_output=True, check=False)
