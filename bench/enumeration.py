@@ -22,11 +22,9 @@ import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from pwreset import lab
 
 from support.enumeration import (
     CLASSES,
@@ -36,27 +34,12 @@ from support.enumeration import (
     timings,
 )
 from support.flowstack import flow_stack
-
-
-def _lab(kind: str, base: Path, stack: ExitStack) -> tuple[Any, Any]:
-    if kind == "ad":
-        root = base / "samba"
-        running = lab.running_samba(root)
-        if running is None:
-            running = lab.start_samba(root)
-            stack.callback(lab.stop_samba, running)
-        return running, lab.SambaAdmin(running)
-    root = base / "slapd"
-    running = lab.running_slapd(root)
-    if running is None:
-        running = lab.start_slapd(root)
-        stack.callback(lab.stop_slapd, running)
-    return running, lab.SlapdAdmin(running)
+from support.labs import lab_and_admin
 
 
 def run(kind: str, samples: int, base: Path, work: Path) -> bool:
     with ExitStack() as stack:
-        directory, admin = _lab(kind, base, stack)
+        directory, admin = lab_and_admin(kind, base, stack)
         root = work / kind
         root.mkdir()
         flows = stack.enter_context(
