@@ -238,7 +238,7 @@ def report(lossy: Outcome, base: Outcome, loss: int) -> None:
     line("loss_retries", lossy.requests - lossy.phase.calls,
          base.requests - base.phase.calls, "datagrams resent")  # fmt: skip
     line("loss_retries_per_request", (lossy.requests - lossy.phase.calls) / lossy.phase.calls,
-         (base.requests - base.phase.calls) / base.phase.calls, "", ".2f")  # fmt: skip
+         (base.requests - base.phase.calls) / base.phase.calls, "resends", ".2f")  # fmt: skip
     for what, sent, dropped in (
         ("requests", lossy.requests, lossy.requests_dropped),
         ("replies", lossy.replies, lossy.replies_dropped),

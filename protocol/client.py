@@ -18,14 +18,15 @@ __all__ = ["ATTEMPTS", "MAX_TIMEOUT", "TIMEOUT", "ServerUnreachable", "exchange"
 log = logging.getLogger(__name__)
 
 # The relay's resend schedule, [web] timeout / max_timeout / attempts: the first resend
-# after TIMEOUT seconds, the wait doubled after each send up to MAX_TIMEOUT, ATTEMPTS sends
-# in all. Sized for a lossy DMZ link: with 20 % of datagrams lost each way, a request is
-# answered unless all 12 sends or their replies are lost (0.36 ** 12, 5 in a million),
-# a lost datagram costs a user 0.5 to 1 s, and a server that is down is reported after
-# 11.5 s, well within the pages' 30 s (measured: bench/loss.py, docs/performance.md).
+# after TIMEOUT seconds, the wait doubled after each send up to MAX_TIMEOUT (by default: no
+# doubling), ATTEMPTS sends in all. Sized for a lossy DMZ link (bench/loss.py): with 20 % of
+# datagrams lost each way a request fails only if all 20 sends or their replies are lost
+# (0.36 ** 20, about 1e-9), a lost datagram costs a user half a second, and a server that is
+# down is reported after 10 s, well within the pages' 30 s. Resends of a request the
+# server is still working on cost it one unsealing each, and are dropped.
 TIMEOUT = 0.5
-MAX_TIMEOUT = 1.0
-ATTEMPTS = 12
+MAX_TIMEOUT = 0.5
+ATTEMPTS = 20
 BACKOFF = 2.0
 
 
