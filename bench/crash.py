@@ -24,11 +24,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from load import lab, progress  # noqa: E402
 
+from pwreset.protocol import client  # noqa: E402
+
 from support.crashrounds import CrashRounds, RoundReport  # noqa: E402
 from support.loadstack import load_stack, relay_budget  # noqa: E402
 from support.secrets_scan import find_secrets  # noqa: E402
 
-TIMEOUT, ATTEMPTS = 1.0, 4  # the stock [web] timeout and attempts
+TIMEOUT, ATTEMPTS = client.TIMEOUT, client.ATTEMPTS  # the stock [web] timeout and attempts
 
 
 def main() -> None:

@@ -36,13 +36,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from integration.test_secrets import _leaks
 from rich.console import Console
 from rich.progress import Progress
 
 from support.dmz import DmzStack, dmz_stack
 from support.flowstack import ANSWERS, PASSWORD, FlowStack
 from support.labs import lab_and_admin
+from support.secrets_scan import find_secrets
 from support.stacks import USED_SECRETS, secret
 
 FLOWS_PER_USER = 4  # enroll, reset, unlock, change
@@ -300,7 +300,7 @@ def main() -> int:
             base = run_phase(dmz, 0, _users(dmz, users, f"{tag}n"), args.parallel, progress)
             lossy = run_phase(dmz, args.loss, _users(dmz, users, f"{tag}l"), args.parallel,
                               progress)  # fmt: skip
-            leaks = _leaks(dmz.files(), USED_SECRETS | {directory.service_password})
+            leaks = find_secrets(dmz.files(), USED_SECRETS | {directory.service_password})
     finally:
         if args.keep:
             print(f"the run's folder: {work}", file=sys.stderr)

@@ -20,13 +20,14 @@ log = logging.getLogger(__name__)
 # The relay's resend schedule, [web] timeout / max_timeout / attempts: the first resend
 # after TIMEOUT seconds, the wait doubled after each send up to MAX_TIMEOUT (by default: no
 # doubling), ATTEMPTS sends in all. Sized for a lossy DMZ link (bench/loss.py): with 20 % of
-# datagrams lost each way a request fails only if all 20 sends or their replies are lost
-# (0.36 ** 20, about 1e-9), a lost datagram costs a user half a second, and a server that is
-# down is reported after 10 s, well within the pages' 30 s. Resends of a request the
-# server is still working on cost it one unsealing each, and are dropped.
+# datagrams lost each way a request fails only if all 30 sends or their replies are lost
+# (0.36 ** 30, never in practice), and a lost datagram costs a user half a second. The 15 s
+# in all are as patient as the earlier waits of 1, 2, 4 and 8 s with a server working
+# through a queue (docs/performance.md), and well within the pages' 30 s. Resends of a
+# request the server is still working on cost it one unsealing each, and are dropped.
 TIMEOUT = 0.5
 MAX_TIMEOUT = 0.5
-ATTEMPTS = 20
+ATTEMPTS = 30
 BACKOFF = 2.0
 
 

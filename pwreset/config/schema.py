@@ -203,7 +203,7 @@ class WebConfig(_Table):
     # `timeout` s, the wait doubled after each send up to `max_timeout`, `attempts` in all.
     timeout: float = Field(default=client.TIMEOUT, gt=0, le=30)
     max_timeout: float = Field(default=client.MAX_TIMEOUT, gt=0, le=30)
-    attempts: int = Field(default=client.ATTEMPTS, ge=1, le=30)
+    attempts: int = Field(default=client.ATTEMPTS, ge=1, le=100)
     serve_site: bool = False
     # Serve HTTPS directly (otherwise put a TLS-terminating reverse proxy in front).
     tls_cert_file: Path | None = None

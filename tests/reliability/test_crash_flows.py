@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pwreset.protocol import client
+
 from support.crashrounds import CrashRounds
 from support.loadstack import load_stack, relay_budget
 from support.secrets_scan import assert_no_secrets
@@ -21,7 +23,7 @@ pytestmark = [pytest.mark.slapd, pytest.mark.samba, pytest.mark.slow]
 ROUNDS = 2
 USERS = 20
 # The stock relay settings: 1 s, doubled, 4 sends (15 s in all).
-TIMEOUT, ATTEMPTS = 1.0, 4
+TIMEOUT, ATTEMPTS = client.TIMEOUT, client.ATTEMPTS  # the stock [web] values
 
 
 @pytest.mark.parametrize("lab_name", ["slapd_lab", "samba_lab"])

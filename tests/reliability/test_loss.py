@@ -10,13 +10,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from integration.test_secrets import _leaks
 
 from pwreset.lab import SambaAdmin, SlapdAdmin
 
 from support.dmz import DmzStack, dmz_stack
 from support.flowstack import ANSWERS, PASSWORD, FlowStack
 from support.netns import LinkCounters
+from support.secrets_scan import assert_no_secrets, files_in, find_secrets
 from support.stacks import USED_SECRETS, secret
 
 pytestmark = [pytest.mark.slapd, pytest.mark.samba, pytest.mark.slow]
@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.slapd, pytest.mark.samba, pytest.mark.slow]
 LOSS = 20
 THRESHOLD = 8
 WRONG_CODES = 4
+WRONG_CODE = "13572468"
 # Rounds of the counting test at most: a round counts only if the link dropped the reply to
 # at least one counted try, so the relay resent a request the server had already handled
 # (a round has 11 counted tries: none of their replies is dropped in 0.8 ** 11, 9 %).
@@ -158,7 +159,7 @@ def _count_round(dmz: DmzStack, tries: _Tries) -> None:
     assert stack.enroll(user).status_code == 200
     token = _code_step(stack.answer_all("reset", user))
     for _ in range(WRONG_CODES):
-        assert tries.step("reset", token, code="00000000") == "wrong_code"
+        assert tries.step("reset", token, code=WRONG_CODE) == "wrong_code"
     record = stack.record(user)
     assert record is not None and record.code is not None
     assert record.code["tries"] == WRONG_CODES
@@ -178,8 +179,8 @@ def test_retried_wrong_answers_and_codes_are_counted_once(dmz: DmzStack) -> None
 
 
 def test_no_secret_in_the_files_of_the_lossy_runs(dmz: DmzStack, request: Any) -> None:
-    """The secrets scan of issue 3 over everything these runs wrote: instance, data, the
-    server's log, both processes' output."""
+    """The secrets scan over everything these runs wrote (instance, data, the server's log,
+    both processes' output), and the lab directory's logs."""
     stack = dmz.flows
     user = _user(stack)
     answers = [secret(f"{word}{random.token_hex(4)}") for word in ("Alpha", "Bravo", "Delta")]
@@ -192,4 +193,6 @@ def test_no_secret_in_the_files_of_the_lossy_runs(dmz: DmzStack, request: Any) -
     names = {p.name for p in files}
     assert {"server.log", "server.out", "web.out"} <= names, names
     assert any("audit" in str(p) for p in files)
-    assert _leaks(files, USED_SECRETS | {lab.service_password}) == []
+    assert_no_secrets(files, USED_SECRETS | {lab.service_password})
+    lab_logs = [p for p in files_in([lab.root]) if p.suffix in (".log", ".out")]
+    assert find_secrets(lab_logs, USED_SECRETS) == []

@@ -47,8 +47,13 @@ class DmzStack:
     root: Path
 
     def files(self) -> list[Path]:
-        """Every file this run wrote: instance, data, logs and both processes' output."""
-        return [p for p in self.root.rglob("*") if p.is_file() and not p.is_symlink()]
+        """Every file this run's pwreset wrote: instance, data, logs and both processes'
+        output (not the SMS recorder's inbox: that is the user's phone)."""
+        return [
+            p
+            for p in self.root.rglob("*")
+            if p.is_file() and not p.is_symlink() and p != self.flows.sms_log
+        ]
 
 
 def _directory_port(data: dict[str, Any]) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 from pwreset.config import load_config
 from pwreset.instance import RELAY_KEY, create_instance
 from pwreset.lab import SambaAdmin, SambaLab, SlapdAdmin, SlapdLab
+from pwreset.protocol.client import waits
 from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
@@ -39,8 +40,8 @@ _PASSWORD_ENV = "PWRESET_LOAD_DIRECTORY_PASSWORD"
 
 
 def relay_budget(timeout: float, attempts: int) -> float:
-    """How long the relay waits for the server in all (protocol/client.py: backoff 2)."""
-    return sum(timeout * 2**i for i in range(attempts))
+    """How long the relay waits for the server in all (its default max_timeout)."""
+    return sum(waits(timeout, attempts))
 
 
 def instance_config(
