@@ -140,6 +140,10 @@ class DomainConfig(_Table):
         dotted = next((a for a in self.aliases if "." in a), "")
         if dotted:
             return dotted.lower()
+        return self.dns_domain()
+
+    def dns_domain(self) -> str:
+        """The DNS name of `base_dn` (AD's default UPN suffix)."""
         rdns = [rdn.strip() for rdn in self.base_dn.split(",")]
         dcs = [rdn[3:].strip() for rdn in rdns if rdn.lower().startswith("dc=")]
         return ".".join(dcs).lower() if dcs else f"{self.name.lower()}.local"

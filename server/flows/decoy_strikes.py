@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 from pwreset.config.flow_settings import SecuritySettings
+from pwreset.config.schema import DomainConfig
 from pwreset.server.flows.lockout import Strikes
 from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
@@ -30,18 +31,28 @@ MAX_ENTRIES = 100_000
 _SWEEP_EVERY = 60.0
 
 
-def canonical_name(typed: str) -> str:
-    """The name a count is kept under: "LAB\\bob", "bob@lab.example.com" and "Bob" are one
-    name, as they are one account for an enrolled user."""
+def directory_name(typed: str, domain: DomainConfig | None) -> str:
+    """The name the directory looks `typed` up as, which a decoy is kept and known under:
+    the spellings the directory takes for one account (AD: "LAB\\bob", "bob@lab.example.com")
+    are one decoy, and those it does not ("bob@elsewhere", "LAB\\bob" on OpenLDAP) are
+    others, exactly as for an existing user. Otherwise a spelling that reaches an enrolled
+    user's record for one try and a decoy for the next would tell who exists (the counts,
+    the questions shown)."""
     name = typed.strip()
-    name = name.rpartition("\\")[2]
-    if "@" in name:
-        name = name.partition("@")[0]
-    return name.casefold()
+    if domain is None or domain.kind != "ad" or domain.user_filter:
+        return name
+    # As ActiveDirectory._find does, and the default filter's userPrincipalName match.
+    if "\\" in name:
+        name = name.split("\\", 1)[1]
+    suffix = "@" + domain.dns_domain()
+    if name.casefold().endswith(suffix.casefold()):
+        name = name[: -len(suffix)]
+    return name
 
 
 class DecoyStrikes:
-    """Strikes by (domain, name) for names that have no enrollment. Thread-safe."""
+    """Strikes by (domain, name) for names that have no enrollment, the name as
+    `directory_name` gives it. Thread-safe."""
 
     def __init__(
         self,
@@ -58,7 +69,7 @@ class DecoyStrikes:
         self._last_sweep = 0.0
 
     def _id(self, domain: str, name: str) -> str:
-        key = user_key(domain, canonical_name(name)).encode("utf-8")
+        key = user_key(domain, name.strip()).encode("utf-8")
         return hmac.new(self._key, key, hashlib.sha256).hexdigest()[:32]
 
     def get(self, domain: str, name: str) -> Strikes:

@@ -13,7 +13,6 @@ import hashlib
 import hmac
 
 from pwreset.config.flow_settings import VerificationSettings
-from pwreset.server.flows.decoy_strikes import canonical_name
 from pwreset.server.notify import mask_email, mask_phone
 
 
@@ -43,10 +42,16 @@ class Decoys:
         shown: list[str] = []
         mask = settings.mask_destinations
         if settings.email:
-            address = f"{canonical_name(username) or 'user'}@{mail_domain}"
+            address = f"{_local_part(username) or 'user'}@{mail_domain}"
             shown.append(mask_email(address) if mask else address)
         if settings.sms:
             digits = "".join(str(b % 10) for b in self._stream(domain, username)[-7:])
             phone = f"+1555{digits}"
             shown.append(mask_phone(phone) if mask else phone)
         return shown
+
+
+def _local_part(name: str) -> str:
+    """ "LAB\\bob" and "bob@elsewhere" as the name of a mailbox: "bob"."""
+    name = name.strip().rpartition("\\")[2]
+    return name.partition("@")[0].casefold()

@@ -17,6 +17,7 @@ from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUs
 from pwreset.server.flows import answers, codes, lockout, questions
 from pwreset.server.flows.code_sending import send_code
 from pwreset.server.flows.context import FlowContext, lang_of, log
+from pwreset.server.flows.decoy_strikes import directory_name
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.permissions import check_recovery_permitted, may_recover
@@ -38,11 +39,13 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
         user = None  # excluded: shown what an unknown user is shown (security review 4)
     record = ctx.db.users.get(directory.name, user.username) if user else None
     now = ctx.clock()
+    # A decoy goes by the name the directory looked up, as an existing user does.
+    name = user.username if user else directory_name(typed, ctx.config.domain(directory.name))
     state = FlowState(
         kind=kind,
         site=request.vdir,
         domain=directory.name,
-        username=user.username if user else typed,
+        username=name,
         mode="decoy",
         step="question",
         index=0,
@@ -80,16 +83,21 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
         state = state.advance(now, step="code", total=0)
         domain = ctx.config.domain(directory.name)
         mail_domain = domain.effective_mail_domain() if domain else ""
-        shown = ctx.decoys.destinations(directory.name, typed, mail_domain, verification)
+        shown = ctx.decoys.destinations(directory.name, state.username, mail_domain, verification)
         step = {"kind": "code", "destinations": shown}
         answers.burn_time_like_a_check()
         # A decoy code with the same limits and wrong tries as a real user's.
-        with ctx.db.users.locked(directory.name, typed):
+        with ctx.db.users.locked(directory.name, state.username):
             ctx.limits.issue_decoy(
-                ctx.db.keyed, ctx.config.verification, directory.name, typed, state.flow_id, now
+                ctx.db.keyed,
+                ctx.config.verification,
+                directory.name,
+                state.username,
+                state.flow_id,
+                now,
             )
         return _reply(ctx, state, step)
-    prompts = _decoy_questions(ctx, state, typed)
+    prompts = _decoy_questions(ctx, state)
     return _reply(ctx, state, _question_step(state, prompts[0]))
 
 
@@ -419,10 +427,10 @@ def _question_step(state: FlowState, prompt: str) -> dict[str, Any]:
     return {"kind": "question", "index": state.index + 1, "total": state.total, "prompt": prompt}
 
 
-def _decoy_questions(ctx: FlowContext, state: FlowState, typed: str) -> list[str]:
+def _decoy_questions(ctx: FlowContext, state: FlowState) -> list[str]:
     settings = ctx.config.enroll
     size = len(settings.question_list["en"])
-    ids = ctx.decoys.question_ids(state.domain, typed, size, state.total)
+    ids = ctx.decoys.question_ids(state.domain, state.username, size, state.total)
     return [questions.prompt_at(settings, i, state.lang) or "" for i in ids]
 
 

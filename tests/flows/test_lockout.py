@@ -196,3 +196,35 @@ def test_decoys_are_slowed_down_and_locked_out_alike(flows, user):
     stack.clock.advance(30 * 60 + 1)
     for name in ("nobody-at-all", user, other):
         assert stack.start("reset", name).status_code == 200, name
+
+
+def test_a_decoy_goes_by_the_name_the_directory_looks_up(flows, user, fresh_user_name):
+    """security review 5b, attacker pass: an unknown name's wrong answers were counted under
+    one name for every spelling ("zz", "zz@elsewhere", "LAB\\zz"), and its questions chosen by
+    the spelling, while the directory resolves an existing user's spellings its own way.
+    Three wrong answers as "bob" and two as "bob@elsewhere.example" (no account to the
+    directory: a decoy) locked an unknown name out but not an enrolled user; on AD "LAB\\zz"
+    was shown other questions than "zz", "LAB\\bob" the same as "bob"."""
+    stack = flows(web={"rate_limit": 0})
+    assert stack.enroll(user).status_code == 200
+    unknown = f"nobody{fresh_user_name}"
+    prefixed = f"{stack.domain}\\{{}}"
+    for spelling in ("{}@elsewhere.example", prefixed):
+        after = {}
+        for name in (user, unknown):
+            for typed, times in ((name, 3), (spelling.format(name), 2)):
+                token = stack.start("reset", typed).json()["flow"]
+                _wrong(stack, token, times)
+            after[name] = stack.start("reset", name).status_code
+        assert after[user] == after[unknown], (spelling, after)
+        stack.clock.advance(30 * 60 + 1)
+    if stack.kind == "ad":
+        for name in (user, unknown):
+            shown = {
+                _prompt(stack.start("reset", typed)) for typed in (name, prefixed.format(name))
+            }
+            assert len(shown) == 1, (name, shown)
+
+
+def _prompt(reply) -> str:
+    return reply.json()["step"]["prompt"]

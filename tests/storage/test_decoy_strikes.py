@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from pwreset.config.flow_settings import SecuritySettings
+from pwreset.config.schema import DomainConfig
 from pwreset.server.flows import decoy_strikes
-from pwreset.server.flows.decoy_strikes import DecoyStrikes
+from pwreset.server.flows.decoy_strikes import DecoyStrikes, directory_name
 from pwreset.server.flows.lockout import Strikes
 from pwreset.server.storage import Database, UserRecord
 from pwreset.server.storage.maintenance import backup
@@ -26,8 +27,7 @@ def test_names_are_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
     db = _db(tmp_path)
     strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 1000.0)
     strikes.put("LAB", "Some.Body", Strikes(2, 999.0))
-    assert strikes.get("lab", "LAB\\some.body") == Strikes(2, 999.0)
-    assert strikes.get("lab", "some.body@lab.example.com") == Strikes(2, 999.0)
+    assert strikes.get("lab", "some.body") == Strikes(2, 999.0)
     db.close()
     files = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*") if p.is_file())
     assert b"some.body" not in files.lower()
@@ -59,3 +59,23 @@ def test_a_backup_counts_users_only(tmp_path: Path) -> None:
     db.close()
     report = backup(tmp_path / "data", tmp_path / "backup")
     assert report.users == 1
+
+
+def test_decoys_go_by_the_name_the_directory_looks_up() -> None:
+    """security review 5b, attacker pass: the spellings a directory takes for one account are
+    one decoy; those it does not take are others, as they are for an existing account"""
+    ad = DomainConfig(
+        name="LAB",
+        kind="ad",
+        urls=["ldaps://dc"],
+        base_dn="DC=lab,DC=example,DC=com",
+        bind_dn="svc",
+        bind_password_env="X",
+    )
+    spellings = ["bob", "LAB\\bob", "bob@LAB.example.com", " bob "]
+    assert {directory_name(s, ad) for s in spellings} == {"bob"}
+    assert directory_name("bob@elsewhere.example", ad) == "bob@elsewhere.example"
+    ldap = ad.model_copy(update={"kind": "openldap", "base_dn": "dc=example,dc=org"})
+    assert [directory_name(s, ldap) for s in spellings[:3]] == spellings[:3]
+    custom = ad.model_copy(update={"user_filter": "(mail={username})"})
+    assert directory_name("LAB\\bob", custom) == "LAB\\bob"
