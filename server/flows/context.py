@@ -60,6 +60,7 @@ class FlowContext:
     def close(self) -> None:
         """Send the messages still queued, then close the database."""
         self.outbox.shutdown(wait=True)
+        self.decoy_strikes.settle()
         self.db.close()
 
     def site(self, request: Request, flow: str) -> SiteConfig:

@@ -27,8 +27,10 @@ log = logging.getLogger("pwreset.flows")
 TABLE = "decoy_strikes"
 # ~100 bytes each in memory and in the snapshot: 10 MB at most.
 MAX_ENTRIES = 100_000
-# A sweep reads the whole table: at most this often.
+# A sweep reads the whole table: at most this often, and, once the table is full, down to
+# this share of MAX_ENTRIES, so the next one comes after many new names, not the next one.
 _SWEEP_EVERY = 60.0
+_SWEEP_TO = 0.9
 
 
 def directory_name(typed: str, domain: DomainConfig | None) -> str:
@@ -67,6 +69,7 @@ class DecoyStrikes:
         self._clock = clock
         self._sweep_lock = threading.Lock()
         self._last_sweep = 0.0
+        self._sweeper: threading.Thread | None = None
 
     def _id(self, domain: str, name: str) -> str:
         key = user_key(domain, name.strip()).encode("utf-8")
@@ -97,17 +100,31 @@ class DecoyStrikes:
             return
         if not self._sweep_lock.acquire(blocking=False):
             return  # another thread is sweeping
+        self._last_sweep = now
+        # Not in the request: a full table takes a while to read, and only a decoy's wrong
+        # answer would wait for it, which would tell it from an enrolled user's.
+        self._sweeper = threading.Thread(
+            target=self._sweep_in_background, args=(now,), name="decoy-sweep", daemon=True
+        )
+        self._sweeper.start()
+
+    def _sweep_in_background(self, now: float) -> None:
         try:
-            self._last_sweep = now
             self.sweep(now)
         except StorageError as exc:
-            # The count itself was written; the sweep tries again next time.
+            # The counts were written; the sweep tries again next time.
             log.warning("could not sweep old decoy counts: %s", exc)
         finally:
             self._sweep_lock.release()
 
+    def settle(self) -> None:
+        """Wait for a sweep under way (for tests and a clean stop)."""
+        if self._sweeper is not None:
+            self._sweeper.join()
+
     def sweep(self, now: float) -> int:
-        """Remove counts past the lockout box, then the oldest past MAX_ENTRIES."""
+        """Remove counts past the lockout box, then, past MAX_ENTRIES, the oldest down to
+        _SWEEP_TO of it."""
         box = self._security.lockout_minutes * 60.0
         entries = []
         for key, value in self._storage.items(TABLE):
@@ -115,5 +132,6 @@ class DecoyStrikes:
             entries.append((float(last), key))
         expired = [key for last, key in entries if box and now - last >= box]
         kept = sorted((e for e in entries if not (box and now - e[0] >= box)), reverse=True)
-        doomed = expired + [key for _, key in kept[MAX_ENTRIES:]]
+        room = MAX_ENTRIES if len(kept) <= MAX_ENTRIES else int(MAX_ENTRIES * _SWEEP_TO)
+        doomed = expired + [key for _, key in kept[room:]]
         return self._storage.delete_many(TABLE, doomed) if doomed else 0

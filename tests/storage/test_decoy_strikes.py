@@ -3,6 +3,7 @@ trouble for the database tools."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,8 @@ def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     for i in range(25):
         now[0] = 100.0 + i
         strikes.put("LAB", f"name{i}", Strikes(1, now[0]))
-    assert len(strikes) <= 11
+        strikes.settle()
+    assert len(strikes) <= 10
     assert strikes.get("LAB", "name24").count == 1
     now[0] += 31 * 60
     assert strikes.sweep(now[0]) > 0
@@ -79,3 +81,41 @@ def test_decoys_go_by_the_name_the_directory_looks_up() -> None:
     assert [directory_name(s, ldap) for s in spellings[:3]] == spellings[:3]
     custom = ad.model_copy(update={"user_filter": "(mail={username})"})
     assert directory_name("LAB\\bob", custom) == "LAB\\bob"
+
+
+def test_a_full_table_is_swept_outside_the_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """security review 5b, attacker pass: once an attacker had filled the table, every new
+    name's wrong answer read and sorted the whole table before it was answered (100,000
+    entries), so a decoy's answer was slower than an enrolled user's. The sweep runs beside
+    the request, and clears room for many new names at once."""
+    monkeypatch.setattr(decoy_strikes, "MAX_ENTRIES", 10)
+    db = _db(tmp_path)
+    strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 100.0)
+    for i in range(10):
+        strikes.put("LAB", f"name{i}", Strikes(1, 50.0 + i))
+    strikes.settle()
+    reading = threading.Event()
+    release = threading.Event()
+    sweep = strikes.sweep
+
+    def slow_sweep(now: float) -> int:
+        reading.set()
+        release.wait(10)
+        return sweep(now)
+
+    monkeypatch.setattr(strikes, "sweep", slow_sweep)
+    answered = threading.Event()
+    request = threading.Thread(
+        target=lambda: (strikes.put("LAB", "new", Strikes(1, 99.0)), answered.set())
+    )
+    request.start()
+    assert reading.wait(5), "no sweep started"
+    assert answered.wait(2), "the wrong answer waited for the sweep"
+    release.set()
+    request.join(5)
+    strikes.settle()
+    assert len(strikes) == 9  # MAX_ENTRIES * 0.9: room for the next names
+    assert strikes.get("LAB", "new").count == 1
+    db.close()
