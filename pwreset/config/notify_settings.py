@@ -69,6 +69,62 @@ class CodeMail(_Table):
                 body="Ihr Bestätigungscode lautet [CODE].\n\nWenn Sie ihn nicht angefordert "
                 "haben, melden Sie sich bitte beim IT-Service.",
             ),
+            "fr": MailText(
+                subject="Votre code de vérification",
+                body=(
+                    "Votre code de vérification est [CODE].\n\nSi vous ne l'avez pas demandé, "
+                    "prévenez votre service d'assistance informatique."
+                ),
+            ),
+            "es": MailText(
+                subject="Su código de verificación",
+                body=(
+                    "Su código de verificación es [CODE].\n\nSi no lo ha solicitado, avise al "
+                    "servicio de asistencia informática."
+                ),
+            ),
+            "it": MailText(
+                subject="Il suo codice di verifica",
+                body=(
+                    "Il suo codice di verifica è [CODE].\n\nSe non lo ha richiesto, lo comunichi "
+                    "all'help desk informatico."
+                ),
+            ),
+            "nl": MailText(
+                subject="Uw verificatiecode",
+                body=(
+                    "Uw verificatiecode is [CODE].\n\nHebt u deze niet aangevraagd, laat het dan "
+                    "uw IT-servicedesk weten."
+                ),
+            ),
+            "pt": MailText(
+                subject="O seu código de verificação",
+                body=(
+                    "O seu código de verificação é [CODE].\n\nSe não o pediu, informe o serviço "
+                    "de apoio informático."
+                ),
+            ),
+            "pl": MailText(
+                subject="Twój kod weryfikacyjny",
+                body=(
+                    "Twój kod weryfikacyjny to [CODE].\n\nJeśli nie prosiłeś o niego, poinformuj "
+                    "dział wsparcia IT."
+                ),
+            ),
+            "sv": MailText(
+                subject="Din verifieringskod",
+                body=(
+                    "Din verifieringskod är [CODE].\n\nOm du inte har begärt den, meddela "
+                    "IT-supporten."
+                ),
+            ),
+            "ar": MailText(
+                subject="رمز التحقق الخاص بك",
+                body=(
+                    "رمز التحقق الخاص بك هو [CODE].\n\nإذا لم تطلبه، فأبلغ مكتب خدمة تقنية "
+                    "المعلومات."
+                ),
+            ),
         }
     )
 
@@ -113,6 +169,19 @@ class NotifySettings(_Table):
 _NOT_YOU = {
     "en": "If this was not you, contact your IT service desk at once.",
     "de": "Wenn Sie das nicht waren, wenden Sie sich sofort an Ihren IT-Service.",
+    "fr": (
+        "Si ce n'était pas vous, contactez immédiatement votre service d'assistance informatique."
+    ),
+    "es": (
+        "Si no ha sido usted, póngase en contacto de inmediato con el servicio de asistencia "
+        "informática."
+    ),
+    "it": "Se non è stato lei, contatti subito l'help desk informatico.",
+    "nl": "Was u dit niet, neem dan direct contact op met uw IT-servicedesk.",
+    "pt": "Se não foi você, contacte imediatamente o serviço de apoio informático.",
+    "pl": "Jeśli to nie Ty, natychmiast skontaktuj się z działem wsparcia IT.",
+    "sv": "Om det inte var du, kontakta IT-supporten omedelbart.",
+    "ar": "إذا لم تكن أنت من قام بذلك، فتواصل فورًا مع مكتب خدمة تقنية المعلومات.",
 }
 _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
     "enroll": {
@@ -126,6 +195,46 @@ _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Die Sicherheitsfragen von [AD_USER] in [AD_DOMAIN] wurden auf der Seite zur "
             "Kennwort-Selbstbedienung eingerichtet.",
         ),
+        "fr": (
+            "Questions de sécurité définies pour votre compte",
+            "Les questions de sécurité de [AD_USER] dans [AD_DOMAIN] ont été définies sur la "
+            "page de mot de passe en libre-service.",
+        ),
+        "es": (
+            "Preguntas de seguridad configuradas para su cuenta",
+            "Las preguntas de seguridad de [AD_USER] en [AD_DOMAIN] se han configurado en la "
+            "página de autoservicio de contraseñas.",
+        ),
+        "it": (
+            "Domande di sicurezza configurate per il suo account",
+            "Le domande di sicurezza di [AD_USER] in [AD_DOMAIN] sono state configurate "
+            "sulla pagina self-service delle password.",
+        ),
+        "nl": (
+            "Beveiligingsvragen ingesteld voor uw account",
+            "De beveiligingsvragen van [AD_USER] in [AD_DOMAIN] zijn ingesteld op de "
+            "selfservicepagina voor wachtwoorden.",
+        ),
+        "pt": (
+            "Perguntas de segurança configuradas para a sua conta",
+            "As perguntas de segurança de [AD_USER] em [AD_DOMAIN] foram configuradas na "
+            "página de self-service de palavras-passe.",
+        ),
+        "pl": (
+            "Pytania zabezpieczające ustawione dla Twojego konta",
+            "Pytania zabezpieczające konta [AD_USER] w domenie [AD_DOMAIN] zostały ustawione "
+            "na stronie samoobsługi haseł.",
+        ),
+        "sv": (
+            "Säkerhetsfrågor inställda för ditt konto",
+            "Säkerhetsfrågorna för [AD_USER] i [AD_DOMAIN] har ställts in på sidan för "
+            "självbetjäning av lösenord.",
+        ),
+        "ar": (
+            "تم إعداد أسئلة الأمان لحسابك",
+            "تم إعداد أسئلة الأمان للحساب [AD_USER] في النطاق [AD_DOMAIN] على صفحة الخدمة "
+            "الذاتية لكلمات المرور.",
+        ),
     },
     "reset": {
         "en": (
@@ -137,6 +246,46 @@ _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Das Kennwort von [AD_USER] in [AD_DOMAIN] wurde auf der Seite zur "
             "Kennwort-Selbstbedienung zurückgesetzt.",
         ),
+        "fr": (
+            "Votre mot de passe a été réinitialisé",
+            "Le mot de passe de [AD_USER] dans [AD_DOMAIN] a été réinitialisé sur la page de "
+            "mot de passe en libre-service.",
+        ),
+        "es": (
+            "Se ha restablecido su contraseña",
+            "La contraseña de [AD_USER] en [AD_DOMAIN] se ha restablecido en la página de "
+            "autoservicio de contraseñas.",
+        ),
+        "it": (
+            "La sua password è stata reimpostata",
+            "La password di [AD_USER] in [AD_DOMAIN] è stata reimpostata sulla pagina "
+            "self-service delle password.",
+        ),
+        "nl": (
+            "Uw wachtwoord is opnieuw ingesteld",
+            "Het wachtwoord van [AD_USER] in [AD_DOMAIN] is opnieuw ingesteld op de "
+            "selfservicepagina voor wachtwoorden.",
+        ),
+        "pt": (
+            "A sua palavra-passe foi reposta",
+            "A palavra-passe de [AD_USER] em [AD_DOMAIN] foi reposta na página de "
+            "self-service de palavras-passe.",
+        ),
+        "pl": (
+            "Twoje hasło zostało zresetowane",
+            "Hasło konta [AD_USER] w domenie [AD_DOMAIN] zostało zresetowane na stronie "
+            "samoobsługi haseł.",
+        ),
+        "sv": (
+            "Ditt lösenord har återställts",
+            "Lösenordet för [AD_USER] i [AD_DOMAIN] har återställts på sidan för "
+            "självbetjäning av lösenord.",
+        ),
+        "ar": (
+            "تمت إعادة تعيين كلمة مرورك",
+            "تمت إعادة تعيين كلمة مرور الحساب [AD_USER] في النطاق [AD_DOMAIN] على صفحة "
+            "الخدمة الذاتية لكلمات المرور.",
+        ),
     },
     "unlock": {
         "en": (
@@ -147,6 +296,45 @@ _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Ihr Konto wurde entsperrt",
             "Das Konto [AD_USER] in [AD_DOMAIN] wurde auf der Seite zur "
             "Kennwort-Selbstbedienung entsperrt.",
+        ),
+        "fr": (
+            "Votre compte a été débloqué",
+            "Le compte [AD_USER] dans [AD_DOMAIN] a été débloqué sur la page de mot de passe "
+            "en libre-service.",
+        ),
+        "es": (
+            "Se ha desbloqueado su cuenta",
+            "La cuenta [AD_USER] en [AD_DOMAIN] se ha desbloqueado en la página de "
+            "autoservicio de contraseñas.",
+        ),
+        "it": (
+            "Il suo account è stato sbloccato",
+            "L'account [AD_USER] in [AD_DOMAIN] è stato sbloccato sulla pagina self-service "
+            "delle password.",
+        ),
+        "nl": (
+            "Uw account is ontgrendeld",
+            "Het account [AD_USER] in [AD_DOMAIN] is ontgrendeld op de selfservicepagina "
+            "voor wachtwoorden.",
+        ),
+        "pt": (
+            "A sua conta foi desbloqueada",
+            "A conta [AD_USER] em [AD_DOMAIN] foi desbloqueada na página de self-service de "
+            "palavras-passe.",
+        ),
+        "pl": (
+            "Twoje konto zostało odblokowane",
+            "Konto [AD_USER] w domenie [AD_DOMAIN] zostało odblokowane na stronie "
+            "samoobsługi haseł.",
+        ),
+        "sv": (
+            "Ditt konto har låsts upp",
+            "Kontot [AD_USER] i [AD_DOMAIN] har låsts upp på sidan för självbetjäning av lösenord.",
+        ),
+        "ar": (
+            "تم إلغاء قفل حسابك",
+            "تم إلغاء قفل الحساب [AD_USER] في النطاق [AD_DOMAIN] على صفحة الخدمة الذاتية "
+            "لكلمات المرور.",
         ),
     },
     "lockout": {
@@ -160,6 +348,51 @@ _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "Für [AD_USER] in [AD_DOMAIN] wurden zu viele falsche Antworten oder Codes "
             "eingegeben, daher ist die Kennwort-Selbstbedienung für dieses Konto vorerst "
             "gesperrt.",
+        ),
+        "fr": (
+            "Libre-service de mot de passe bloqué pour votre compte",
+            "Trop de réponses ou de codes erronés ont été saisis pour [AD_USER] dans "
+            "[AD_DOMAIN] ; le libre-service de mot de passe est donc bloqué pour ce compte "
+            "pour le moment.",
+        ),
+        "es": (
+            "Autoservicio de contraseñas bloqueado para su cuenta",
+            "Se han introducido demasiadas respuestas o códigos incorrectos para [AD_USER] "
+            "en [AD_DOMAIN], por lo que el autoservicio de contraseñas está bloqueado por "
+            "ahora para esta cuenta.",
+        ),
+        "it": (
+            "Self-service delle password bloccato per il suo account",
+            "Per [AD_USER] in [AD_DOMAIN] sono state inserite troppe risposte o troppi "
+            "codici errati, quindi il self-service delle password è per ora bloccato per "
+            "questo account.",
+        ),
+        "nl": (
+            "Wachtwoord-selfservice vergrendeld voor uw account",
+            "Voor [AD_USER] in [AD_DOMAIN] zijn te veel verkeerde antwoorden of codes "
+            "opgegeven, daarom is de wachtwoord-selfservice voor dit account voorlopig "
+            "vergrendeld.",
+        ),
+        "pt": (
+            "Self-service de palavras-passe bloqueado para a sua conta",
+            "Foram introduzidas demasiadas respostas ou códigos errados para [AD_USER] em "
+            "[AD_DOMAIN], por isso o self-service de palavras-passe está bloqueado para esta "
+            "conta por agora.",
+        ),
+        "pl": (
+            "Samoobsługa haseł zablokowana dla Twojego konta",
+            "Dla konta [AD_USER] w domenie [AD_DOMAIN] podano zbyt wiele błędnych odpowiedzi "
+            "lub kodów, dlatego samoobsługa haseł jest na razie zablokowana dla tego konta.",
+        ),
+        "sv": (
+            "Självbetjäning av lösenord låst för ditt konto",
+            "För många felaktiga svar eller koder angavs för [AD_USER] i [AD_DOMAIN], så "
+            "självbetjäningen av lösenord är låst för det här kontot tills vidare.",
+        ),
+        "ar": (
+            "قُفلت الخدمة الذاتية لكلمات المرور لحسابك",
+            "أُدخلت إجابات أو رموز خاطئة كثيرة للحساب [AD_USER] في النطاق [AD_DOMAIN]، لذا "
+            "قُفلت الخدمة الذاتية لكلمات المرور لهذا الحساب مؤقتًا.",
         ),
     },
 }
