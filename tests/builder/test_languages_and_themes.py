@@ -12,22 +12,54 @@ from pwreset.builder import BuildError, build_sites
 from pwreset.builder.languages import negotiate, parse_accept_language
 from pwreset.builder.messages import read_catalogue
 from pwreset.builder.themes import STOCK_THEMES
+from pwreset.config.flow_settings import DEFAULT_QUESTIONS, EnrollSettings
+from pwreset.config.notify_settings import CodeMail, stock_alerts
 from pwreset.protocol.errors import ERRORS
 
 MESSAGES = STOCK_THEMES / "default" / "messages"
 PLACEHOLDER = re.compile(r"%\d")
 
 
-def test_german_translates_every_english_message() -> None:
-    english, german = read_catalogue(MESSAGES / "en.po"), read_catalogue(MESSAGES / "de.po")
+# Every language the stock theme ships a catalogue for; the server-side texts must follow.
+SHIPPED = sorted(file.stem for file in MESSAGES.glob("*.po"))
+REQUIRED = {"en", "de", "fr", "es", "it", "nl", "pt", "pl", "sv", "ar"}
+MACRO = re.compile(r"\[[A-Z_]+\]")
 
-    assert sorted(set(english) - set(german)) == []
-    assert sorted(set(german) - set(english)) == []
+
+def test_the_ten_languages_ship() -> None:
+    assert set(SHIPPED) >= REQUIRED
+
+
+@pytest.mark.parametrize("lang", SHIPPED)
+def test_every_shipped_language_has_every_text_english_has(lang: str) -> None:
+    """Page catalogue, default questions, code mail and stock alerts: a language that lacks
+    an id English has would show English (or nothing) to its users."""
+    english, texts = read_catalogue(MESSAGES / "en.po"), read_catalogue(MESSAGES / f"{lang}.po")
+
+    assert sorted(set(english) - set(texts)) == []
+    assert sorted(set(texts) - set(english)) == []
     for message_id, text in english.items():
-        # Same placeholders, so the page script fills the German text the same way.
-        assert sorted(PLACEHOLDER.findall(german[message_id])) == sorted(
+        # Same placeholders, so the page script fills every language the same way.
+        assert sorted(PLACEHOLDER.findall(texts[message_id])) == sorted(
             PLACEHOLDER.findall(text)
         ), message_id
+
+    # The default question list: as many questions as English, each one the enroll step
+    # accepts (the schema applies the same 64-character limit as the relay and backend).
+    questions = DEFAULT_QUESTIONS[lang]
+    assert len(questions) == len(DEFAULT_QUESTIONS["en"])
+    EnrollSettings.model_validate(
+        {"question_list": {"en": DEFAULT_QUESTIONS["en"], lang: questions}}
+    )
+
+    code_mail = CodeMail().text[lang]
+    assert "[CODE]" in code_mail.subject + code_mail.body
+    for event, alert in stock_alerts().items():
+        english_alert, alert_text = alert.text["en"], alert.text[lang]
+        for part in ("subject", "body"):
+            assert sorted(MACRO.findall(getattr(alert_text, part))) == sorted(
+                MACRO.findall(getattr(english_alert, part))
+            ), (event, part)
 
 
 def test_every_message_the_relay_can_send_has_a_text() -> None:
@@ -73,11 +105,12 @@ def test_an_unknown_language_names_the_site(instance: Instance) -> None:
 
 
 def test_a_language_without_a_catalogue_falls_back_to_english(instance: Instance) -> None:
-    instance.write("custom/messages/fr.toml", 'MENU_HEADING = "Que voulez-vous faire ?"\n')
-    build_sites(instance.config('[sites.hr]\nlanguages = ["en", "fr"]\n'))
+    # Finnish does not ship: a designer adds the ids they translate in custom/.
+    instance.write("custom/messages/fi.toml", 'MENU_HEADING = "Mitä haluat tehdä?"\n')
+    build_sites(instance.config('[sites.hr]\nlanguages = ["en", "fi"]\n'))
 
-    doc = Document(instance.read("hr/fr/index.html"))
-    assert doc.find("h1").text == "Que voulez-vous faire ?"
+    doc = Document(instance.read("hr/fi/index.html"))
+    assert doc.find("h1").text == "Mitä haluat tehdä?"
     assert doc.find("p", class_="pw-lead").text.startswith("Manage your work account")
 
 
