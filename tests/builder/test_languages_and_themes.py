@@ -89,6 +89,27 @@ def test_each_language_gets_its_own_pages_with_a_switch(instance: Instance) -> N
     assert alternates == {"en": "reset.html", "de": "de/reset.html"}
 
 
+def test_arabic_pages_read_right_to_left_with_fields_that_stay_left_to_right(
+    instance: Instance,
+) -> None:
+    build_sites(instance.config('[sites.hr]\nlanguages = ["en", "ar"]\n'))
+
+    for page in ("index.html", "reset.html", "enroll.html", "change.html", "unlock.html"):
+        doc = Document(instance.read(f"hr/ar/{page}"))
+        html = doc.find("html")
+        assert (html.attrs["lang"], html.attrs["dir"]) == ("ar", "rtl"), page
+    reset = Document(instance.read("hr/ar/reset.html"))
+    assert reset.find("h1").text == "أعد تعيين كلمة مرورك"
+    # Passwords and codes are typed left to right; a name follows what is typed.
+    assert reset.find("input", id="pw-new-password").attrs["dir"] == "ltr"
+    assert reset.find("input", id="pw-code").attrs["dir"] == "ltr"
+    assert reset.find("input", id="pw-username").attrs["dir"] == "auto"
+    # The switch names each language in itself, and English pages stay left to right.
+    assert reset.find("span", class_="pw-languages__current").text == "العربية"
+    english = Document(instance.read("hr/reset.html")).find("html")
+    assert (english.attrs["lang"], english.attrs["dir"]) == ("en", "ltr")
+
+
 def test_a_single_language_site_has_no_switch(instance: Instance) -> None:
     build_sites(instance.config("[sites.hr]\n"))
 
