@@ -19,7 +19,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("instance")
-    config = {"sites": {"hr": {"languages": ["en", "de"], "domains": ["EXAMPLE"]}}}
+    config = {"sites": {"hr": {"languages": ["en", "de", "fr", "ar"], "domains": ["EXAMPLE"]}}}
     build_sites(parse_config(json.loads(json.dumps(config)), root / "pwreset.toml"))
     with serve(root / "site") as url:
         yield url
@@ -69,10 +69,55 @@ def test_the_switch_is_remembered_and_beats_everything(browser: Browser, site: s
 
 
 def test_a_language_the_site_lacks_keeps_the_main_one(browser: Browser, site: str) -> None:
-    page = tab(browser, "fr-FR")
+    page = tab(browser, "fi-FI")
     page.goto(f"{site}/hr/index.html")
     page.wait_for_load_state()
 
     assert page.url.endswith("/hr/index.html")
     assert heading(page) == "What would you like to do?"
+    page.context.close()
+
+
+def test_a_new_language_is_picked_from_the_browser(browser: Browser, site: str) -> None:
+    page = tab(browser, "fr-CA")
+    page.goto(f"{site}/hr/reset.html?username=jsmith")
+
+    page.wait_for_url("**/hr/fr/reset.html?username=jsmith")
+    assert heading(page) == "Réinitialisez votre mot de passe"
+    assert page.get_by_label("Nom d'utilisateur").input_value() == "jsmith"
+    page.context.close()
+
+
+def test_arabic_pages_are_mirrored(browser: Browser, site: str) -> None:
+    """Right to left: text starts at the right, the menu's arrows sit at the left edge and
+    point left, and the password a user types still runs left to right."""
+    page = tab(browser, "ar-EG")
+    page.goto(f"{site}/hr/index.html")
+    page.wait_for_url("**/hr/ar/index.html")
+    assert heading(page) == "ماذا تريد أن تفعل؟"
+    assert page.evaluate("getComputedStyle(document.documentElement).direction") == "rtl"
+
+    item = page.locator(".pw-menu__item").first
+    box = item.bounding_box()
+    heading_box = page.get_by_role("heading", level=1).bounding_box()
+    assert box is not None and heading_box is not None
+    # The heading ends at the card's right edge, as the menu items do.
+    assert abs((heading_box["x"] + heading_box["width"]) - (box["x"] + box["width"])) < 2
+    arrow = item.evaluate(
+        "el => { const s = getComputedStyle(el, '::after');"
+        " return {left: parseFloat(s.left), right: parseFloat(s.right)}; }"
+    )
+    assert arrow["left"] < arrow["right"]  # nearer the left edge
+    # The room kept for the arrow is on the left too.
+    padding = item.evaluate(
+        "el => [parseFloat(getComputedStyle(el).paddingLeft),"
+        " parseFloat(getComputedStyle(el).paddingRight)]"
+    )
+    assert padding[0] > padding[1]
+
+    page.goto(f"{site}/hr/ar/change.html")
+    assert page.locator("#pw-new-password").evaluate("el => getComputedStyle(el).direction") == (
+        "ltr"
+    )
+    assert page.locator("#pw-username").get_attribute("dir") == "auto"
     page.context.close()
