@@ -50,13 +50,20 @@ def test_code_replaced_in_subject_and_body(
 def test_stock_code_mail_in_the_users_language(
     smtp_plain: SmtpServer, email_for: SettingsFactory
 ) -> None:
-    """apr checklist 88, 89: the stock German text for a German user, English for others."""
+    """apr checklist 88, 89: the stock text in the user's language (a regional tag finds its
+    language), English for a language pwreset does not ship."""
     n = notifier(email_for(smtp_plain))
     n.send_code_email(["a@example.org"], CODE, Recipient("a", "EX", language="de"))
     n.send_code_email(["b@example.org"], CODE, Recipient("b", "EX", language="pt-BR"))
-    german, fallback = smtp_plain.messages
+    n.send_code_email(["c@example.org"], CODE, Recipient("c", "EX", language="ar"))
+    n.send_code_email(["d@example.org"], CODE, Recipient("d", "EX", language="fi"))
+    german, portuguese, arabic, fallback = smtp_plain.messages
     assert german.message["Subject"] == "Ihr Bestätigungscode"
     assert f"lautet {CODE}." in german.message.get_content()
+    assert portuguese.message["Subject"] == "O seu código de verificação"
+    assert f"é {CODE}." in portuguese.message.get_content()
+    assert arabic.message["Subject"] == "رمز التحقق الخاص بك"
+    assert f"هو {CODE}." in arabic.message.get_content()
     assert fallback.message["Subject"] == "Your verification code"
     assert f"is {CODE}." in fallback.message.get_content()
 
