@@ -115,6 +115,22 @@ DEFAULT_QUESTIONS: dict[str, list[str]] = {
 }
 
 
+# The stock SMS text, `[TEXT]` in sms_command, with [CODE] filled in. Short: a text in a
+# non-Latin script fits 70 characters in one message.
+DEFAULT_SMS_TEXTS: dict[str, str] = {
+    "en": "Your verification code: [CODE]",
+    "de": "Ihr Bestätigungscode: [CODE]",
+    "fr": "Votre code de vérification\u00a0: [CODE]",
+    "es": "Su código de verificación: [CODE]",
+    "it": "Il suo codice di verifica: [CODE]",
+    "nl": "Uw verificatiecode: [CODE]",
+    "pt": "O seu código de verificação: [CODE]",
+    "pl": "Twój kod weryfikacyjny: [CODE]",
+    "sv": "Din verifieringskod: [CODE]",
+    "ar": "رمز التحقق الخاص بك: [CODE]",
+}
+
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -213,6 +229,8 @@ class VerificationSettings(_Table):
     # each argument. Never run through a shell.
     sms_command: list[str] = []
     sms_timeout: float = Field(default=20.0, gt=0, le=120)
+    # Per language, `[TEXT]` in sms_command; [CODE] must appear in each, `en` is required.
+    sms_text: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SMS_TEXTS))
     # Environment variables passed to the SMS program besides PATH, HOME, LANG, LANGUAGE,
     # LC_*, TZ and TMPDIR (say an API token or HTTPS_PROXY). Nothing else is inherited.
     sms_env: list[str] = []
@@ -233,6 +251,16 @@ class VerificationSettings(_Table):
     max_codes_per_destination_per_day: int = Field(default=10, ge=0, le=1000)
     # Users who never enrolled may reset and unlock with a code alone.
     auto_enroll: bool = False
+
+    @field_validator("sms_text")
+    @classmethod
+    def _sms_texts(cls, texts: dict[str, str]) -> dict[str, str]:
+        if "en" not in texts:
+            raise ValueError("an English text (en) is required: it is the fallback")
+        for lang, text in texts.items():
+            if "[CODE]" not in text:
+                raise ValueError(f"{lang}: [CODE] must appear in the text")
+        return texts
 
     @field_validator("sms_env")
     @classmethod

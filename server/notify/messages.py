@@ -13,12 +13,14 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html.parser import HTMLParser
+from typing import TypeVar
 
 from pwreset.config.notify_settings import MailText
 
 from .errors import NotifyError
 
 FALLBACK_LANGUAGE = "en"
+T = TypeVar("T")
 _HTML_MARKER = re.compile(r"<html[\s>]", re.IGNORECASE)
 _MACRO = re.compile(r"\[[A-Z_]+\]")
 # One mailbox@domain: no spaces, brackets, separators or control characters, so a value
@@ -28,8 +30,9 @@ _NAMED = re.compile(r"^(?P<name>[^<>@]*)<(?P<addr>[^<>]+)>$")
 _LINE_BREAKS = re.compile(r"[\r\n\x00\x0b\x0c\x85\u2028\u2029]")
 
 
-def pick_text(texts: Mapping[str, MailText], language: str) -> MailText:
-    """The text for `language` ("de-CH" also matches "de"), else the English one.
+def pick_text(texts: Mapping[str, T], language: str) -> T:
+    """The text for `language` ("de-CH" also matches "de"), else the English one: a mail
+    or an SMS text.
 
     The config schema requires an English text, so the fallback always exists.
     """

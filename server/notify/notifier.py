@@ -15,7 +15,7 @@ from pwreset.config.notify_settings import ALERT_EVENTS, Alert, CodeMail, EmailS
 
 from .errors import NotifyError
 from .mailer import Mailer
-from .messages import compose, pick_text
+from .messages import compose, fill, pick_text
 from .recipients import Recipient, expand_recipients
 from .sms import run_sms_command, valid_phone
 
@@ -104,6 +104,9 @@ class Notifier:
                     "USERNAME": to.username,
                     "DOMAIN": to.domain,
                     "LANG": to.language,
+                    "TEXT": fill(
+                        pick_text(self.verification.sms_text, to.language), {"[CODE]": code}
+                    ),
                 },
                 timeout=self.verification.sms_timeout,
                 resolve=self._resolve,

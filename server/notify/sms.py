@@ -21,7 +21,7 @@ from .errors import NotifyError
 
 log = logging.getLogger("pwreset.server.notify")
 
-_MACRO = re.compile(r"\[(CODE|PHONE|USERNAME|DOMAIN|LANG)\]")
+_MACRO = re.compile(r"\[(CODE|PHONE|USERNAME|DOMAIN|LANG|TEXT)\]")
 # A phone number as a directory holds it: digits with the usual separators. Anything else
 # (notably a leading "-", which a program would read as an option) is refused.
 _PHONE = re.compile(r"^\+?[0-9(][0-9 ()./-]{2,31}$")
@@ -53,7 +53,7 @@ def valid_phone(phone: str) -> bool:
 
 
 def build_argv(template: Sequence[str], values: Mapping[str, str]) -> list[str]:
-    """Fill [CODE] [PHONE] [USERNAME] [DOMAIN] [LANG] inside each argument, in one pass
+    """Fill [CODE] [PHONE] [USERNAME] [DOMAIN] [LANG] [TEXT] inside each argument, in one pass
     (a value that looks like a macro is not expanded again)."""
     return [_MACRO.sub(lambda m: values.get(m.group(1), m.group(0)), arg) for arg in template]
 

@@ -12,7 +12,7 @@ from pwreset.builder import BuildError, build_sites
 from pwreset.builder.languages import negotiate, parse_accept_language
 from pwreset.builder.messages import read_catalogue
 from pwreset.builder.themes import STOCK_THEMES
-from pwreset.config.flow_settings import DEFAULT_QUESTIONS, EnrollSettings
+from pwreset.config.flow_settings import DEFAULT_QUESTIONS, EnrollSettings, VerificationSettings
 from pwreset.config.notify_settings import CodeMail, stock_alerts
 from pwreset.protocol.errors import ERRORS
 
@@ -32,8 +32,8 @@ def test_the_ten_languages_ship() -> None:
 
 @pytest.mark.parametrize("lang", SHIPPED)
 def test_every_shipped_language_has_every_text_english_has(lang: str) -> None:
-    """Page catalogue, default questions, code mail and stock alerts: a language that lacks
-    an id English has would show English (or nothing) to its users."""
+    """Page catalogue, default questions, code mail, SMS text and stock alerts: a language
+    that lacks an id English has would show English (or nothing) to its users."""
     english, texts = read_catalogue(MESSAGES / "en.po"), read_catalogue(MESSAGES / f"{lang}.po")
 
     assert sorted(set(english) - set(texts)) == []
@@ -54,6 +54,7 @@ def test_every_shipped_language_has_every_text_english_has(lang: str) -> None:
 
     code_mail = CodeMail().text[lang]
     assert "[CODE]" in code_mail.subject + code_mail.body
+    assert "[CODE]" in VerificationSettings().sms_text[lang]
     for event, alert in stock_alerts().items():
         english_alert, alert_text = alert.text["en"], alert.text[lang]
         for part in ("subject", "body"):

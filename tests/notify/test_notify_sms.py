@@ -95,6 +95,25 @@ def test_macros_substituted_in_argv(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("fr-CA", f"Votre code de vérification\u00a0: {CODE}"),
+        ("ar", f"رمز التحقق الخاص بك: {CODE}"),
+        ("fi", f"Your verification code: {CODE}"),  # not shipped: English
+    ],
+)
+def test_text_macro_is_the_stock_sms_in_the_users_language(
+    language: str, text: str, tmp_path: Path
+) -> None:
+    """[TEXT] is the stock SMS text in the user's language, its [CODE] filled in, so one
+    sms_command serves every language."""
+    log = tmp_path / "calls.jsonl"
+    command = [str(recorder(tmp_path)), str(log), "[PHONE]", "[TEXT]"]
+    notifier(command).send_code_sms("+15550199", CODE, Recipient("jdoe", "EX", language=language))
+    assert calls(log)[0]["argv"] == ["+15550199", text]
+
+
+@pytest.mark.parametrize(
     "username",
     [
         "jane doe",
