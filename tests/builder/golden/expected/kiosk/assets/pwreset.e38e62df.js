@@ -553,8 +553,13 @@
       list.textContent = "";
       (Array.isArray(step.destinations) ? step.destinations : [step.destination]).forEach(function (to) {
         if (text(to)) {
+          // A masked address or number reads left to right on every page, and its
+          // bullet stays at the start of the page's lines (the right, in Arabic).
           var item = document.createElement("li");
-          item.textContent = text(to);
+          var value = document.createElement("bdi");
+          value.dir = "ltr";
+          value.textContent = text(to);
+          item.appendChild(value);
           list.appendChild(item);
         }
       });
