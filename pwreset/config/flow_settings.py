@@ -54,7 +54,7 @@ DEFAULT_QUESTIONS: dict[str, list[str]] = {
     ],
     "it": [
         "Come si chiamava il suo primo animale domestico?",
-        "In quale città è cresciuto?",
+        "In quale città ha trascorso l'infanzia?",
         "Come si chiamava la sua prima scuola?",
         "Qual è il nome del suo cugino o della sua cugina più grande?",
         "Di che marca era la sua prima auto o bicicletta?",
@@ -84,13 +84,13 @@ DEFAULT_QUESTIONS: dict[str, list[str]] = {
     ],
     "pl": [
         "Jak miało na imię Twoje pierwsze zwierzę domowe?",
-        "W jakim mieście dorastałeś?",
+        "Jak nazywa się miasto Twojego dzieciństwa?",
         "Jak nazywała się Twoja pierwsza szkoła?",
         "Jakie imię nosi Twój najstarszy kuzyn lub kuzynka?",
         "Jakiej marki był Twój pierwszy samochód lub rower?",
-        "Przy jakiej ulicy mieszkałeś, gdy miałeś dziesięć lat?",
+        "Przy jakiej ulicy mieszkałeś(-aś) w wieku dziesięciu lat?",
         "Jakie jest drugie imię Twojego najstarszego rodzeństwa?",
-        "Na jakim koncercie byłeś po raz pierwszy?",
+        "Jaki był Twój pierwszy koncert?",
     ],
     "sv": [
         "Vad hette ditt första husdjur?",

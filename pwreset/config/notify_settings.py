@@ -107,8 +107,8 @@ class CodeMail(_Table):
             "pl": MailText(
                 subject="Twój kod weryfikacyjny",
                 body=(
-                    "Twój kod weryfikacyjny to [CODE].\n\nJeśli nie prosiłeś o niego, poinformuj "
-                    "dział wsparcia IT."
+                    "Twój kod weryfikacyjny to [CODE].\n\nJeśli nie wiesz, skąd ten kod, "
+                    "poinformuj dział wsparcia IT."
                 ),
             ),
             "sv": MailText(
