@@ -41,7 +41,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with ExitStack() as stack:
-        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pwreset-fuzz-")))
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pwreset-apifuzz-")))
         shared = os.environ.get("PWRESET_LAB_DIR")
         lab = running_slapd(Path(shared) / "slapd") if shared else None
         if lab is None:
