@@ -101,9 +101,14 @@ def _timestamp(value: object) -> float:
     # bool is an int subclass; a timestamp of `true` is a bug, not 1970-01-01T00:00:01.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("timestamp must be a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:
+        # JSON has arbitrary integers; one past a float's range is no time at all.
+        raise ValueError("timestamp is out of range") from None
+    if not math.isfinite(number):
         raise ValueError("timestamp must be finite")
-    return float(value)
+    return number
 
 
 def _request_id(value: object) -> bytes:

@@ -134,7 +134,19 @@ def seal_request(
 
     Raises ValueError if the request breaks the schema, OversizedDatagram if too large.
     """
-    plaintext = encode_request(request)
+    return _seal_request_plaintext(
+        encode_request(request), request.request_id, server_key, relay_key, max_size
+    )
+
+
+def _seal_request_plaintext(
+    plaintext: bytes,
+    request_id: bytes,
+    server_key: X25519PublicKey,
+    relay_key: bytes | None,
+    max_size: int,
+) -> tuple[bytes, ReplyKey]:
+    """Seal any plaintext as a request; the fuzz tests seal what the encoder would refuse."""
     size = _MIN_REQUEST + len(plaintext)
     if size > max_size:
         raise OversizedDatagram(f"sealed request of {size} bytes exceeds {max_size}")
@@ -147,7 +159,7 @@ def seal_request(
     aad = _header(TYPE_REQUEST, kid) + ephemeral_raw
     nonce = os.urandom(_NONCE_SIZE)
     sealed = aad + nonce + AESGCM(request_key).encrypt(nonce, plaintext, aad)
-    return sealed, ReplyKey(reply_key, kid, request.request_id)
+    return sealed, ReplyKey(reply_key, kid, request_id)
 
 
 def open_request(
@@ -188,7 +200,11 @@ def seal_reply(reply: Reply, reply_key: ReplyKey, *, max_size: int = MAX_DATAGRA
     answers another request, OversizedDatagram if too large."""
     if reply.request_id != reply_key.request_id:
         raise ValueError("the reply answers a different request than the key was made for")
-    plaintext = encode_reply(reply)
+    return _seal_reply_plaintext(encode_reply(reply), reply_key, max_size)
+
+
+def _seal_reply_plaintext(plaintext: bytes, reply_key: ReplyKey, max_size: int) -> bytes:
+    """Seal any plaintext as a reply; the fuzz tests seal what the encoder would refuse."""
     size = _MIN_REPLY + len(plaintext)
     if size > max_size:
         raise OversizedDatagram(f"sealed reply of {size} bytes exceeds {max_size}")

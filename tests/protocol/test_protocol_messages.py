@@ -164,3 +164,14 @@ def test_reply_encoding_refuses_bad_replies(reply: Reply) -> None:
 def test_malformed_replies(obj: dict[str, Any]) -> None:
     with pytest.raises(MalformedDatagram):
         decode_reply(_raw(obj))
+
+
+@pytest.mark.parametrize("digits", [309, 400, 4000])
+def test_a_timestamp_too_large_for_a_float_is_a_malformed_request(digits: int) -> None:
+    """Found by the datagram fuzzer (issue 9): a huge integer timestamp made float() raise
+    OverflowError, which escaped the decoder and the server's datagram handler."""
+    raw = _raw(GOOD_REQUEST).replace(b"1700000000.5", b"1" + b"0" * digits)
+    with pytest.raises(MalformedDatagram, match="timestamp"):
+        decode_request(raw)
+    with pytest.raises(ValueError, match="timestamp"):
+        encode_request(Request("ping", "", "", {}, timestamp=10**digits))  # type: ignore[arg-type]
