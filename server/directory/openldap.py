@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 
 import ldap3
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPException, LDAPSASLPrepError
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
@@ -181,6 +181,9 @@ class OpenLdap(LdapDirectory):
             conn.extend.standard.modify_password(
                 user=dn, old_password=old, new_password=new, controls=[ppolicy.REQUEST]
             )
+        except LDAPSASLPrepError:
+            # ldap3 will not send a new password with characters SASLprep refuses.
+            raise DirectoryError("password_rejected") from None
         except LDAPException as exc:
             log.error("domain %s: password modify failed: %s", self.name, type(exc).__name__)
             raise DirectoryError("directory_unreachable") from None

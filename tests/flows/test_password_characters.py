@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support.flowstack import QUESTIONS
+from support.flowstack import PASSWORD, QUESTIONS
 from support.stacks import secret
 
 
@@ -27,3 +27,20 @@ def test_a_password_with_a_control_character_is_a_wrong_password(flows, user, ca
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
     assert "cannot reach" not in caplog.text
     assert "\x01" not in caplog.text
+
+
+def test_a_new_password_the_client_cannot_send_is_refused_as_a_password(flows, user, caplog):
+    """Found by the datagram fuzzer (issue 9): OpenLDAP's Password Modify goes through
+    SASLprep as the bind does, so a new password with a control character was also
+    "directory unreachable" and an ERROR log; the user now hears the directory refused it.
+    Active Directory takes any character in unicodePwd."""
+    stack = flows()
+    body = {"domain": stack.domain, "username": user, "old_password": secret(PASSWORD),
+            "new_password": secret("Changed!Passw0rd-4\x9b")}  # fmt: skip
+    reply = stack.post("change", body)
+    if stack.kind == "ad":
+        assert reply.status_code == 200, reply.text
+    else:
+        assert (reply.status_code, reply.json()["code"]) == (422, "password_rejected")
+        assert stack.admin.bind_ok(user, PASSWORD)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
