@@ -171,7 +171,34 @@ def _loads(data: bytes) -> dict[str, Any]:
         raise MalformedDatagram(f"the plaintext is not JSON ({type(exc).__name__})") from None
     if not isinstance(obj, dict):
         raise MalformedDatagram("the plaintext is not a JSON object")
+    # Only a \u escape can spell a surrogate: the walk is for the rare plaintext with one.
+    if _SURROGATE_ESCAPE.search(data):
+        try:
+            lone = _has_lone_surrogate(obj)
+        except RecursionError:
+            raise MalformedDatagram("the plaintext is nested too deeply") from None
+        if lone:
+            # No encoder sends one (UTF-8 cannot hold it), and it breaks every later
+            # .encode(): hashing a code, writing the audit, binding to the directory.
+            raise MalformedDatagram("the plaintext has a lone surrogate (not Unicode text)")
     return obj
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
 
 
 # --- requests -----------------------------------------------------------------------------

@@ -175,3 +175,30 @@ def test_a_timestamp_too_large_for_a_float_is_a_malformed_request(digits: int) -
         decode_request(raw)
     with pytest.raises(ValueError, match="timestamp"):
         encode_request(Request("ping", "", "", {}, timestamp=10**digits))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("escaped", [r"\ud800", r"a\udfffb", r"\ud83d", r"\ude00\ud83d"])
+@pytest.mark.parametrize("where", ["body", "key", "op", "reply"])
+def test_a_lone_surrogate_anywhere_is_malformed(escaped: str, where: str) -> None:
+    """Found by the datagram fuzzer (issue 9): JSON escapes can spell a lone surrogate,
+    which no encoder sends (UTF-8 has none) and which made the flows raise
+    UnicodeEncodeError (a server_error) when they hashed a code."""
+    text = json.dumps(GOOD_REQUEST)
+    if where == "body":
+        text = text.replace('"alice"', f'"{escaped}"')
+    elif where == "key":
+        text = text.replace('"username"', f'"user{escaped}"')
+    elif where == "op":
+        text = text.replace('"change"', f'"{escaped}"')
+    if where == "reply":
+        raw = f'{{"request_id":"{RID.hex()}","result":{{"step":["{escaped}"]}}}}'.encode()
+        with pytest.raises(MalformedDatagram, match="surrogate"):
+            decode_reply(raw)
+        return
+    with pytest.raises(MalformedDatagram, match="surrogate"):
+        decode_request(text.encode())
+
+
+def test_an_escaped_surrogate_pair_is_one_character() -> None:
+    text = json.dumps(GOOD_REQUEST).replace('"alice"', r'"\ud83d\ude00 \\ud800"')
+    assert decode_request(text.encode()).body["username"] == "\U0001f600 \\ud800"
