@@ -46,7 +46,7 @@ class Connector:
         conn = self.bind(self.domain.bind_dn, self._service_password)
         if not conn.bound:
             result = dict(conn.result)
-            conn.unbind()
+            _close(conn)
             log.error(
                 "domain %s: the service account %s cannot bind: %s %s",
                 self.domain.name,
@@ -156,6 +156,12 @@ def _url(conn: ldap3.Connection) -> str:
 def _close(conn: ldap3.Connection) -> None:
     with contextlib.suppress(LDAPException, OSError):
         conn.unbind()
+    # ldap3's ServerPool keeps a state per connection it ever served and never lets go:
+    # without this every connection, with the password it bound with, stayed in memory
+    # for the life of the server (found by the datagram fuzzer's memory check, issue 9).
+    pool = getattr(conn, "server_pool", None)
+    if pool is not None:
+        pool.pool_states.pop(conn, None)
 
 
 def close(conn: ldap3.Connection) -> None:
