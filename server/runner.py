@@ -181,8 +181,9 @@ async def serve(
         await stop.wait()
     finally:
         housekeeping.cancel()
-        transport.close()
+        # Requests in flight are answered before the socket closes (issue 9).
         await service.drain()
+        transport.close()
         flows.context.close()
         log.info("pwreset server stopped")
 

@@ -84,6 +84,7 @@ class ResetService(asyncio.DatagramProtocol):
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="flow")
         self._transport: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self.counters = Counters()
         self._storage_full = False  # for the log: refusing writes for lack of room
         self._rejections = RejectionLog(log)
@@ -94,6 +95,8 @@ class ResetService(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         self.counters.received += 1
+        if self._stopping:
+            return  # only what is already in flight is finished and answered
         try:
             request, reply_key = self._open(data)
         except ProtocolError as exc:
@@ -209,8 +212,10 @@ class ResetService(asyncio.DatagramProtocol):
             log.warning("the data folder has room again: requests that write are served")
 
     def _send(self, datagram: bytes, addr: tuple[str, int]) -> None:
-        if self._transport is not None:
-            self._transport.sendto(datagram, addr)
+        if self._transport is None or self._transport.is_closing():
+            log.warning("the reply to %s:%s was not sent: the socket is closed", *addr[:2])
+            return
+        self._transport.sendto(datagram, addr)
 
     def _reject(self, exc: ProtocolError, addr: tuple[str, int], size: int) -> None:
         reason = exc.reason
@@ -224,7 +229,9 @@ class ResetService(asyncio.DatagramProtocol):
         self._rejections.flush()
 
     async def drain(self) -> None:
-        """Wait for requests being handled, then stop the worker threads."""
+        """Take no new request, answer those being handled, then stop the worker threads.
+        Call it before closing the socket: a flow that finished deserves its reply."""
+        self._stopping = True
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._summary is not None:
