@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 import sys
 import tempfile
 import time
@@ -200,4 +201,6 @@ def report(
 
 
 if __name__ == "__main__":
+    # A SIGTERM unwinds like Ctrl-C, so the slapd lab this run started is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     main()

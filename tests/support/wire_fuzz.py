@@ -171,6 +171,9 @@ class _Recorder(asyncio.DatagramTransport):
     def sendto(self, data: Any, addr: Any = None) -> None:
         self.sent.append((bytes(data), addr))
 
+    def is_closing(self) -> bool:
+        return False
+
 
 class _ErrorLog(logging.Handler):
     def __init__(self) -> None:
@@ -215,7 +218,6 @@ class WireTarget:
         self._lock = threading.Lock()
         self._vouched: set[bytes] = set()
         self._dispatched_before: set[bytes] = set()
-        self._valid: set[bytes] = set()
         self._first_addr: dict[bytes, tuple[str, int]] = {}  # datagram digest -> first sender
         self._sends_by_addr: dict[tuple[str, int], Send] = {}
         self._next_addr = 0
@@ -279,8 +281,6 @@ class WireTarget:
                 continue
             if send.vouched is not None:
                 self._vouched.add(send.vouched)
-            if send.valid and send.vouched is not None:
-                self._valid.add(send.vouched)
             self._sends_by_addr.setdefault(send.addr, send)
         started = time.perf_counter()
         self.loop.run_until_complete(self._deliver(sends))
