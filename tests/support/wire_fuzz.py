@@ -59,6 +59,7 @@ SITE = "pwreset"
 # journal's segments turn over every few seconds, so a short run shows them level off.
 CLOCK_SKEW = 5
 HANG_LIMIT = 10.0  # seconds for one scenario's flows to finish
+_MEMORY = 12 * CLOCK_SKEW
 USER_PASSWORD = "Fuzz!Passw0rd-1"
 ANSWERS = ["Rex the dog", "Springfield", "St. Mary's 42"]
 
@@ -217,8 +218,11 @@ class WireTarget:
         self.tokens: list[str] = []  # flow tokens from replies, for fuzzed steps
         self._dispatches: Counter[bytes] = Counter()
         self._lock = threading.Lock()
-        self._vouched: set[bytes] = set()
-        self._dispatched_before: set[bytes] = set()
+        # Request ids by when they were sealed or dispatched. Kept for _MEMORY seconds, far
+        # past the server's window (a dispatch of an older one is a stale request served,
+        # and flagged), so the harness's own memory stays flat over a long run.
+        self._vouched: dict[bytes, float] = {}
+        self._dispatched_before: dict[bytes, float] = {}
         self._first_addr: dict[bytes, tuple[str, int]] = {}  # datagram digest -> first sender
         self._sends_by_addr: dict[tuple[str, int], Send] = {}
         self._next_addr = 0
@@ -281,7 +285,7 @@ class WireTarget:
             if send is None:
                 continue
             if send.vouched is not None:
-                self._vouched.add(send.vouched)
+                self._vouched[send.vouched] = time.monotonic()
             self._sends_by_addr.setdefault(send.addr, send)
         started = time.perf_counter()
         self.loop.run_until_complete(self._deliver(sends))
@@ -334,7 +338,7 @@ class WireTarget:
                 stats.forgeries.append(f"dispatched an id never sealed: {request_id.hex()}")
             elif count > 1 or request_id in self._dispatched_before:
                 stats.forgeries.append(f"dispatched {request_id.hex()} more than once")
-            self._dispatched_before.add(request_id)
+            self._dispatched_before[request_id] = time.monotonic()
         for send in sends:
             if send is not None and send.valid and send.vouched not in self._dispatched_before:
                 stats.liveness.append(f"a valid {send.kind} request was never dispatched")
@@ -345,6 +349,13 @@ class WireTarget:
             stats.crashes.extend(self._errors.records)
             self._errors.records.clear()
         self._sample_sizes()
+        self._forget_old_ids()
+
+    def _forget_old_ids(self) -> None:
+        horizon = time.monotonic() - _MEMORY
+        for ids in (self._vouched, self._dispatched_before):
+            while ids and next(iter(ids.values())) < horizon:
+                del ids[next(iter(ids))]
 
     def _judge_reply(self, data: bytes, addr: tuple[str, int]) -> None:
         send = self._sends_by_addr.get(addr)
