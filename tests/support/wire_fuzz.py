@@ -309,6 +309,9 @@ class WireTarget:
                 self.stats.crashes.append(f"datagram_received raised {exc!r} on a {send.kind}")
             took = time.perf_counter() - started
             self.stats.slowest_call = max(self.stats.slowest_call, took)
+            # Sampled here too: after a scenario settles nothing is in flight.
+            in_flight = len(self.service._in_flight)
+            self.stats.sizes["in_flight"] = max(self.stats.sizes.get("in_flight", 0), in_flight)
             if took > HANG_LIMIT:
                 self.stats.hangs.append(f"datagram_received took {took:.1f}s on a {send.kind}")
             await asyncio.sleep(0)
