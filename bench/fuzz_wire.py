@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=100_000)
     args = parser.parse_args()
 
-    base = Path(tempfile.mkdtemp(prefix="pwreset-fuzz-"))
+    base = Path(tempfile.mkdtemp(prefix="pwreset-fuzzwire-"))
     lab = start_slapd(base / "slapd")
     try:
         SlapdAdmin(lab).create_user("fuzzer", USER_PASSWORD)
