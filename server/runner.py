@@ -17,7 +17,7 @@ from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
-from pwreset.server.flows import FlowContext, Flows
+from pwreset.server.flows import FlowContext, Flows, pending
 from pwreset.server.flows.admin import admin_key
 from pwreset.server.flows.audit_restore import restore_missing_audit
 from pwreset.server.flows.code_limits import SendLimits
@@ -93,6 +93,8 @@ def prepare(
     _warn_if_open(config.path(config.server.data_dir))
     if db.unclean_stop:
         try:
+            # Directory writes cut short first: they may add records the next step checks.
+            pending.settle(db, directories)
             restore_missing_audit(db)
         except (StorageError, OSError):
             # The flows can run without: the operator sees why in the log.

@@ -14,7 +14,7 @@ from typing import Any
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows import answers, codes, lockout, questions
+from pwreset.server.flows import answers, codes, lockout, pending, questions
 from pwreset.server.flows.code_sending import send_code
 from pwreset.server.flows.context import FlowContext, lang_of, log
 from pwreset.server.flows.decoy_strikes import directory_name
@@ -277,14 +277,15 @@ def _password(
         ctx.audit(request, "reset", False, user.username, state.domain, "password too young")
         raise FlowError("password_too_young")
     check_recovery_permitted(ctx, request, state.kind, directory, user)
-    with _refusal_audited(ctx, request, state, user):
-        directory.reset_password(
-            user,
-            new_password,
-            must_change=security.must_change_after_reset,
-            enforce_history=security.enforce_directory_history,
-        )
-    return _finished(ctx, request, state, user, "password reset", last_reset=now)
+    with pending.noted(ctx.db, "reset", state.domain, user.username, ctx.clock()):
+        with _refusal_audited(ctx, request, state, user):
+            directory.reset_password(
+                user,
+                new_password,
+                must_change=security.must_change_after_reset,
+                enforce_history=security.enforce_directory_history,
+            )
+        return _finished(ctx, request, state, user, "password reset", last_reset=now)
 
 
 def _unlock(
@@ -293,9 +294,10 @@ def _unlock(
     _live_record(ctx, state, now)
     user = _directory_user(directory, state)
     check_recovery_permitted(ctx, request, state.kind, directory, user)
-    with _refusal_audited(ctx, request, state, user):
-        directory.unlock(user)
-    return _finished(ctx, request, state, user, "account unlocked", last_unlock=now)
+    with pending.noted(ctx.db, "unlock", state.domain, user.username, ctx.clock()):
+        with _refusal_audited(ctx, request, state, user):
+            directory.unlock(user)
+        return _finished(ctx, request, state, user, "account unlocked", last_unlock=now)
 
 
 @contextlib.contextmanager

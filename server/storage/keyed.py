@@ -39,6 +39,17 @@ class KeyedStore:
     def put(self, key: str, doc: dict[str, Any]) -> None:
         self._storage.put(TABLE, key, encode_document(doc))
 
+    def delete(self, key: str) -> bool:
+        return self._storage.delete(TABLE, key)
+
+    def items(self, prefix: str) -> list[tuple[str, dict[str, Any]]]:
+        """The documents whose key starts with `prefix` (a scan: for start-up work only)."""
+        return [
+            (key, decode_document(value))
+            for key, value in self._storage.items(TABLE)
+            if key.startswith(prefix)
+        ]
+
     def expire(self, untouched_since: float) -> int:
         """Remove the documents not touched since `untouched_since`; how many went."""
         removed = 0

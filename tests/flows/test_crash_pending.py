@@ -1,0 +1,63 @@
+"""A directory write the server was killed in the middle of (the directory did it, pwreset
+had not yet stored or audited it) is recorded and audited at the next start; a noted write
+the directory did not do leaves nothing (found by the crash test, issue 9)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from pwreset.server.flows.audit_restore import RESTORED
+
+from support.flowstack import PASSWORD
+
+# What a server killed between a directory write and its record leaves: a note of each
+# write, then SIGKILL. The directory writes themselves are done by the test.
+_KILLED_SERVER = """
+import os, signal, sys, time
+from pathlib import Path
+from pwreset.server.flows.pending import PREFIX
+from pwreset.server.storage import Database
+data_dir, key, domain = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3]
+db = Database.open(data_dir, data_key=key)
+for number, (op, user) in enumerate(zip(sys.argv[4::2], sys.argv[5::2])):
+    now = time.time()
+    db.keyed.put(f"{PREFIX}{number}", {"op": op, "domain": domain, "user": user, "time": now,
+                                       "touched": now})
+print("noted", flush=True)
+sys.stdin.readline()  # the test writes the directory, then lets the server die
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_write_cut_short_by_a_kill_is_recorded_at_the_next_start(flows, user, fresh_user_name):
+    stack = flows()
+    assert stack.enroll(user).status_code == 200
+    untouched = fresh_user_name + "x"
+    stack.admin.create_user(untouched, PASSWORD)
+    directory = stack.config.domains[0].name
+    stack.stop()
+    time.sleep(1.1)  # the directory stamps changes in whole seconds
+    killed = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SERVER, str(stack.data_dir), stack.data_key.hex(),
+         directory, "change", user, "reset", untouched],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert killed.stdout is not None and killed.stdin is not None
+    assert killed.stdout.readline().strip() == "noted"
+    stack.admin.set_password(user, "Changed!Before-Kill9")
+    killed.stdin.write("\n")
+    killed.stdin.flush()
+    killed.wait(timeout=30)
+
+    stack = stack.restart()
+    rows = [(r.source, r.event) for r in stack.audit(user) if r.type == "success"]
+    assert ("change", "password changed" + RESTORED) in rows
+    record = stack.record(user)
+    assert record is not None and record.last_change is not None
+    # The directory did not do the noted reset of the other user: nothing is made up.
+    assert not [r for r in stack.audit(untouched) if r.type == "success"]
+    # The notes are settled once: another start adds nothing.
+    again = stack.restart()
+    assert [(r.source, r.event) for r in again.audit(user) if r.type == "success"] == rows
