@@ -50,6 +50,8 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
                 record.last_change = ctx.clock()
                 ctx.db.users.save(record)
         ctx.audit(request, "change", True, canonical, directory.name, "password changed")
+    log.info("change done: user=%s domain=%s ip=%s", canonical, directory.name, request.client_ip)
+    ctx.alert(request, "change", True, ctx.recipient(found, record, directory.name, lang))
     enrolled = record is not None and record.enrollment is not None
     invite = not enrolled and "enroll" in site.flows
     return {
