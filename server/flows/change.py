@@ -25,7 +25,8 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     directory = ctx.directory(site, body["domain"])
     username = body["username"]
     lang = lang_of(request)
-    with pending.noted(ctx.db, "change", directory.name, username, ctx.clock()):
+    before = directory.find_user(username)
+    with pending.noted(ctx.db, "change", directory.name, before, username, ctx.clock()):
         try:
             rule = ctx.config.change.permission
             if rule.allow != "all":

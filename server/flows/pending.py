@@ -24,8 +24,6 @@ from pwreset.server.storage.errors import StorageError
 log = logging.getLogger("pwreset.server")
 
 PREFIX = "pending\0"
-# The directory stamps a password change in whole seconds (OpenLDAP's pwdChangedTime).
-_STAMP_SLACK = 1.0
 # The record field and the audit event of each write.
 _OUTCOME = {
     "reset": ("last_reset", "password reset"),
@@ -35,10 +33,22 @@ _OUTCOME = {
 
 
 @contextlib.contextmanager
-def noted(db: Database, op: str, domain: str, username: str, now: float) -> Iterator[None]:
-    """Hold around the directory write and the storing of its outcome (or its refusal)."""
+def noted(
+    db: Database, op: str, domain: str, user: DirectoryUser | None, typed: str, now: float
+) -> Iterator[None]:
+    """Hold around the directory write and the storing of its outcome (or its refusal).
+    `user` is the account as read just before the write: its password stamp then is what
+    tells, after a kill, whether the write happened."""
     key = PREFIX + secrets.token_hex(12)
-    db.keyed.put(key, {"op": op, "domain": domain, "user": username, "time": now, "touched": now})
+    note = {
+        "op": op,
+        "domain": domain,
+        "user": user.username if user else typed,
+        "before": user.password_set if user else None,
+        "time": now,
+        "touched": now,
+    }
+    db.keyed.put(key, note)
     try:
         yield
     finally:
@@ -46,7 +56,7 @@ def noted(db: Database, op: str, domain: str, username: str, now: float) -> Iter
             db.keyed.delete(key)
         except StorageError:
             # Left behind, the note is settled at the next start like an interrupted one.
-            log.warning("could not clear the note of a %s of user=%s", op, username)
+            log.warning("could not clear the note of a %s of user=%s", op, note["user"])
 
 
 def settle(db: Database, directories: Mapping[str, Directory]) -> int:
@@ -65,17 +75,19 @@ def settle(db: Database, directories: Mapping[str, Directory]) -> int:
                         "the next start", directory.name, op)  # fmt: skip
             continue
         when = float(note.get("time", 0))
-        if user is not None and _done(op, user, when):
+        if user is not None and _done(op, user, note.get("before")):
             _record(db, directory.name, user.username, op, when)
             settled += 1
         db.keyed.delete(key)
     return settled
 
 
-def _done(op: str, user: DirectoryUser, when: float) -> bool:
+def _done(op: str, user: DirectoryUser, before: object) -> bool:
     if op == "unlock":
         return not user.locked
-    return user.password_set is not None and user.password_set >= when - _STAMP_SLACK
+    # Set again since the note (a time comparison would also count an earlier change in
+    # the same second, the directory's stamps being whole seconds on OpenLDAP).
+    return user.password_set is not None and user.password_set != before
 
 
 def _record(db: Database, domain: str, username: str, op: str, when: float) -> None:

@@ -277,7 +277,7 @@ def _password(
         ctx.audit(request, "reset", False, user.username, state.domain, "password too young")
         raise FlowError("password_too_young")
     check_recovery_permitted(ctx, request, state.kind, directory, user)
-    with pending.noted(ctx.db, "reset", state.domain, user.username, ctx.clock()):
+    with pending.noted(ctx.db, "reset", state.domain, user, user.username, ctx.clock()):
         with _refusal_audited(ctx, request, state, user):
             directory.reset_password(
                 user,
@@ -294,7 +294,7 @@ def _unlock(
     _live_record(ctx, state, now)
     user = _directory_user(directory, state)
     check_recovery_permitted(ctx, request, state.kind, directory, user)
-    with pending.noted(ctx.db, "unlock", state.domain, user.username, ctx.clock()):
+    with pending.noted(ctx.db, "unlock", state.domain, user, user.username, ctx.clock()):
         with _refusal_audited(ctx, request, state, user):
             directory.unlock(user)
         return _finished(ctx, request, state, user, "account unlocked", last_unlock=now)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from pwreset.server.directory import open_directory
 from pwreset.server.flows.audit_restore import RESTORED
 
 from support.flowstack import PASSWORD
@@ -21,10 +22,10 @@ from pwreset.server.flows.pending import PREFIX
 from pwreset.server.storage import Database
 data_dir, key, domain = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), sys.argv[3]
 db = Database.open(data_dir, data_key=key)
-for number, (op, user) in enumerate(zip(sys.argv[4::2], sys.argv[5::2])):
+for number, (op, user, before) in enumerate(zip(*[iter(sys.argv[4:])] * 3)):
     now = time.time()
     db.keyed.put(f"{PREFIX}{number}", {"op": op, "domain": domain, "user": user, "time": now,
-                                       "touched": now})
+                                       "before": float(before), "touched": now})
 print("noted", flush=True)
 sys.stdin.readline()  # the test writes the directory, then lets the server die
 os.kill(os.getpid(), signal.SIGKILL)
@@ -37,11 +38,15 @@ def test_a_write_cut_short_by_a_kill_is_recorded_at_the_next_start(flows, user, 
     untouched = fresh_user_name + "x"
     stack.admin.create_user(untouched, PASSWORD)
     directory = stack.config.domains[0].name
+    # What the flow reads from the directory just before its write.
+    adapter = open_directory(stack.config, 0)
+    stamps = {name: adapter.find_user(name).password_set for name in (user, untouched)}
     stack.stop()
     time.sleep(1.1)  # the directory stamps changes in whole seconds
     killed = subprocess.Popen(
         [sys.executable, "-c", _KILLED_SERVER, str(stack.data_dir), stack.data_key.hex(),
-         directory, "change", user, "reset", untouched],
+         directory, "change", user, repr(stamps[user]), "reset", untouched,
+         repr(stamps[untouched])],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert killed.stdout is not None and killed.stdin is not None
