@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pwreset.api.client_ip import forwarded_proto
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.settings import RelaySettings
-from pwreset.protocol.errors import error_kind
+from pwreset.protocol.codes import error_kind
 
 # The built pages use no inline script or style, so a strict policy holds.
 _CSP = (

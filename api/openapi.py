@@ -1,6 +1,6 @@
 """The relay's contract as an OpenAPI 3.1 document, generated from the operations table
 (pwreset.api.operations), the models the relay validates with (pwreset.api.bodies), the
-reply models (pwreset.api.replies) and the error codes (pwreset.protocol.errors).
+reply models (pwreset.api.replies) and the error codes (pwreset.protocol.codes).
 
 Served at /{site}/api/v1/openapi.json with the site filled in."""
 
@@ -20,7 +20,7 @@ from pwreset.api.bodies import ENROLLMENT_PATH, UPN_PATH
 from pwreset.api.operations import BASE, OPERATIONS, Operation, problem_codes
 from pwreset.api.problems import PROBLEM_TYPE, ProblemError
 from pwreset.api.settings import RelaySettings
-from pwreset.protocol.errors import ERRORS
+from pwreset.protocol.codes import ERRORS
 
 _REF = "#/components/schemas/{model}"
 PATH = f"{BASE}/openapi.json"

@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from pwreset.api import bodies, endpoints, flows, replies
-from pwreset.protocol.errors import ERRORS
+from pwreset.protocol.codes import ERRORS
 
 BASE = "/{site}/api/v1"
 
@@ -157,7 +157,7 @@ OPERATIONS: tuple[Operation, ...] = (
 
 def problem_codes(operation: Operation) -> tuple[str, ...]:
     """The codes `operation` can answer. A code no group above names yet (a new one in
-    pwreset.protocol.errors) is documented on every relayed operation until it is sorted."""
+    pwreset.protocol.codes) is documented on every relayed operation until it is sorted."""
     if not operation.relayed:
         return ()
     known = {code for op in OPERATIONS for code in op.problems}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
-from pwreset.protocol.errors import error_kind
+from pwreset.protocol.codes import error_kind
 
 PROBLEM_TYPE = "application/problem+json"
 

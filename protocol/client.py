@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
-from .exceptions import ProtocolError
+from .errors import ProtocolError
 from .messages import Reply, Request
 from .sealing import MAX_DATAGRAM, ReplyKey, open_reply, seal_request
 

@@ -16,7 +16,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from .exceptions import KeyFileError
+from .errors import KeyFileError
 
 __all__ = [
     "KEY_ID_SIZE",

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .exceptions import MalformedDatagram
+from .errors import MalformedDatagram
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -49,7 +49,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Failure:
-    code: str  # a code from pwreset.protocol.errors
+    code: str  # a code from pwreset.protocol.codes
     detail: str = ""
     params: Mapping[str, str] = field(default_factory=dict)
 

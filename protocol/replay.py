@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from .exceptions import ReplayedRequest, StaleRequest
+from .errors import ReplayedRequest, StaleRequest
 from .messages import Request
 
 __all__ = ["CachedReply", "ReplayGuard", "ReplyCache"]

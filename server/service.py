@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
-from pwreset.protocol.exceptions import (
+from pwreset.protocol.errors import (
     BadSeal,
     MisdirectedRetry,
     Overloaded,

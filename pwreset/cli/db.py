@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pwreset.cli.options import add_config_option, config_of
-from pwreset.protocol.exceptions import KeyFileError
+from pwreset.protocol.errors import KeyFileError
 from pwreset.server.storage import maintenance
 from pwreset.server.storage.console import (
     EXIT_PROBLEM,

@@ -23,7 +23,7 @@ class DirectoryUser:
 
 class DirectoryError(Exception):
     """A directory outcome the user must hear about, as a stable code from
-    `pwreset.protocol.errors` plus the directory's own reason when it gives one.
+    `pwreset.protocol.codes` plus the directory's own reason when it gives one.
 
     `reason` is shown to the user, so adapters put only the directory's message text in it,
     never a DN, a password or a raw protocol dump.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pwreset.config.schema import Config
-from pwreset.protocol.exceptions import KeyFileError
+from pwreset.protocol.errors import KeyFileError
 from pwreset.protocol.keys import read_secret_key
 from pwreset.protocol.printable import escape
 from pwreset.server.storage.database import Database

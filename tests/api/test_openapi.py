@@ -21,7 +21,7 @@ from pwreset.api.operations import OPERATIONS
 from pwreset.api.problems import ProblemError
 from pwreset.api.validation import parse
 from pwreset.config import load_config
-from pwreset.protocol.errors import ERRORS
+from pwreset.protocol.codes import ERRORS
 
 from support.backend import Backend, start_backend
 from support.contract import check_replies, reply_errors
@@ -84,7 +84,7 @@ def test_every_endpoint_of_the_relay_is_documented(served):
 
 
 def test_every_error_code_is_documented_with_its_status(served):
-    """Every code of pwreset.protocol.errors (the relay answers each: its own, or relayed
+    """Every code of pwreset.protocol.codes (the relay answers each: its own, or relayed
     from the backend) appears under its own HTTP status, as a problem+json."""
     seen: dict[str, set[int]] = {}
     for item in served["paths"].values():

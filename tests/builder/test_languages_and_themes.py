@@ -14,7 +14,7 @@ from pwreset.builder.messages import read_catalogue
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.flow_settings import DEFAULT_QUESTIONS, EnrollSettings, VerificationSettings
 from pwreset.config.notify_settings import CodeMail, stock_alerts
-from pwreset.protocol.errors import ERRORS
+from pwreset.protocol.codes import ERRORS
 
 MESSAGES = STOCK_THEMES / "default" / "messages"
 PLACEHOLDER = re.compile(r"%\d")

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pwreset.protocol.exceptions import MalformedDatagram
+from pwreset.protocol.errors import MalformedDatagram
 from pwreset.protocol.messages import Request, decode_request, encode_request
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pwreset.protocol.exceptions import MalformedDatagram
+from pwreset.protocol.errors import MalformedDatagram
 from pwreset.protocol.messages import (
     Failure,
     Reply,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pwreset.protocol.exceptions import ReplayedRequest, StaleRequest
+from pwreset.protocol.errors import ReplayedRequest, StaleRequest
 from pwreset.protocol.messages import Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 

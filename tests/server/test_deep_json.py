@@ -8,7 +8,7 @@ import time
 import pytest
 
 from pwreset.protocol import sealing
-from pwreset.protocol.exceptions import MalformedDatagram
+from pwreset.protocol.errors import MalformedDatagram
 from pwreset.protocol.messages import decode_request
 from pwreset.protocol.sealing import open_reply
 

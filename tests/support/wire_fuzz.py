@@ -882,7 +882,7 @@ def reply_scenarios(
 
 def _opens_as_reply(sealed: bytes, reply_key: ReplyKey) -> bool:
     """Whether a well-sealed fuzzed reply decodes: then taking it is right."""
-    from pwreset.protocol.exceptions import ProtocolError
+    from pwreset.protocol.errors import ProtocolError
 
     try:
         open_reply(sealed, reply_key)
