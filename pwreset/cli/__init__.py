@@ -1,4 +1,5 @@
-"""`pwreset`: one sub-command per module in this package."""
+"""`pwreset`: one sub-command per module in this package, and the Data Console's commands
+from `pwreset.console`."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from pwreset import __version__
-from pwreset.cli import audit, build, db, demo, init, preview, server, stats, themes, users, web
+from pwreset.cli import build, demo, init, preview, server, themes, web
 from pwreset.cli.log_format import log_handler
 from pwreset.config.errors import ConfigError
+from pwreset.console import activity, audit, db, users
 
-_COMMANDS = (init, build, server, web, demo, users, audit, stats, db, themes, preview)
+_COMMANDS = (init, build, server, web, demo, users, audit, activity, db, themes, preview)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,6 +42,9 @@ USERS = [
     ("=cmd", "CORP", "evil@corp.example", 2, None),
 ]
 
+# On the day of a reset: a wrong answer at 9, then the reset at 11.
+RESET_EVENTS = (("failure", "incorrect answer", 9), ("success", "password reset", 11))
+
 
 @pytest.fixture
 def instance(tmp_path: Path) -> Instance:
@@ -67,27 +70,10 @@ def instance(tmp_path: Path) -> Instance:
                     "success", "enroll", name, domain, "enrolled", ip="10.0.0.5", time=at(enrolled)
                 )
             )
-            if reset is not None:
+            for outcome, event, hour in RESET_EVENTS if reset is not None else ():
                 db.audit.append(
                     AuditEvent(
-                        "failure",
-                        "reset",
-                        name,
-                        domain,
-                        "incorrect answer",
-                        ip="10.0.0.6",
-                        time=at(reset, 9),
-                    )
-                )
-                db.audit.append(
-                    AuditEvent(
-                        "success",
-                        "reset",
-                        name,
-                        domain,
-                        "password reset",
-                        ip="10.0.0.6",
-                        time=at(reset, 11),
+                        outcome, "reset", name, domain, event, ip="10.0.0.6", time=at(reset, hour)
                     )
                 )
         db.audit.append(

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from pwreset.cli.users import directory_check
+from pwreset.console.users import directory_check
 from pwreset.server.storage import Database
 from pwreset.server.storage.purge import purge_missing
 

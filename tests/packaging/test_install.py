@@ -24,6 +24,7 @@ SUBPACKAGES = [
     "pwreset.builder",
     "pwreset.templates",
     "pwreset.themes",
+    "pwreset.console",
 ]
 CHECK = """
 import importlib, importlib.resources, sys

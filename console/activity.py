@@ -1,18 +1,72 @@
-"""Recent Activity: successful enroll, reset, unlock and change events per day, as a
-terminal bar chart and as a standalone SVG or HTML chart."""
+"""`pwreset stats`, the Recent Activity tab: successful enroll, reset, unlock and change
+events per day, as a terminal bar chart and as a standalone SVG or HTML chart."""
 
 from __future__ import annotations
 
+import argparse
 import html
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from pwreset.server.storage.audit import AuditEvent
+from pwreset.cli.options import config_of
+from pwreset.console.command import add_action, open_view
+from pwreset.console.exports import write_output
+from pwreset.server.storage import AuditEvent
+from pwreset.server.storage.query import FilterError, date_range
 
 FLOWS = ("enroll", "reset", "unlock", "change")
 COLOURS = {"enroll": "#2b6cb0", "reset": "#2f855a", "unlock": "#c05621", "change": "#6b46c1"}
 _MARKS = {"enroll": "E", "reset": "R", "unlock": "U", "change": "C"}
+
+
+def register(sub: Any) -> None:
+    parser = add_action(
+        sub, "stats", "successful enroll, reset, unlock and change per day, as a chart", _run
+    )
+    span = parser.add_mutually_exclusive_group()
+    span.add_argument(
+        "--days", type=int, default=14, metavar="N", help="the last N days (default 14)"
+    )
+    span.add_argument("--date", metavar="RANGE", help="today, yesterday, last7 or DAY..DAY")
+    parser.add_argument("--html", type=Path, metavar="FILE", help="also write an HTML chart")
+    parser.add_argument("--svg", type=Path, metavar="FILE", help="also write an SVG chart")
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = config_of(args)
+    first, last = _days(args)
+    since = datetime(first.year, first.month, first.day).timestamp()
+    after = last + timedelta(days=1)
+    until = datetime(after.year, after.month, after.day).timestamp()
+    db = open_view(config)
+    try:
+        activity = tally(db.audit.query(since=since, until=until), first, last)
+    finally:
+        db.close()
+    title = f"pwreset: successful flows per day, {first} to {last}"
+    sys.stdout.write(terminal_chart(activity))
+    for path, chart, kind in ((args.html, html_chart, "HTML"), (args.svg, svg_chart, "SVG")):
+        if path:
+            write_output(path, chart(activity, title).encode("utf-8"), "chart", mode=0o644)
+            print(f"{path}: {kind} chart written")
+    return 0
+
+
+def _days(args: argparse.Namespace) -> tuple[date, date]:
+    if args.date:
+        span = date_range(args.date)
+        if span.start is None or span.end is None:
+            raise FilterError(f"--date: {args.date!r} needs both a first and a last day")
+        first = datetime.fromtimestamp(span.start).date()
+        return first, datetime.fromtimestamp(span.end).date() - timedelta(days=1)
+    if not 1 <= args.days <= 3660:
+        raise FilterError(f"--days: {args.days} is not between 1 and 3660")
+    last = date.today()
+    return last - timedelta(days=args.days - 1), last
 
 
 @dataclass
@@ -121,8 +175,3 @@ th,td{{border:1px solid #ccc;padding:.2em .5em;text-align:right}}</style></head>
 {rows}
 </tbody></table></body></html>
 """
-
-
-def span_of(days: int, today: date | None = None) -> tuple[date, date]:
-    last = today or date.today()
-    return last - timedelta(days=days - 1), last

@@ -1,4 +1,5 @@
-"""Exports of the console's filtered rows: CSV, JSON, HTML and XLSX (openpyxl).
+"""Exports of the console's filtered rows: CSV, JSON, HTML and XLSX (openpyxl, the `xlsx`
+extra), and the file writing they share with the activity charts.
 
 A file is built in memory and written by atomic rename, so a failed export never leaves a
 half-written file or clobbers the previous one. Text that a spreadsheet would run as a
@@ -16,15 +17,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pwreset.console.command import ConsoleError
 from pwreset.server.storage.durable import write_atomic
-from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.query import Column, display
 
 FORMATS = ("csv", "json", "html", "xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-class ExportError(StorageError):
+class ExportError(ConsoleError):
     code = "export_failed"
 
 
@@ -50,19 +51,23 @@ def write_export(
 ) -> str:
     """Write `rows` (only `columns`) to `path`; returns the format used."""
     fmt = export_format(path, fmt)
+    render = {"csv": _csv, "json": _json, "html": _html, "xlsx": _xlsx}[fmt]
+    write_output(path, render(columns, rows, title), "export", mode=0o600)
+    return fmt
+
+
+def write_output(path: Path, data: bytes, what: str, *, mode: int) -> None:
+    """`data` to `path` by atomic rename; ExportError says why not, naming `what` it is."""
     if not path.parent.is_dir():
         raise ExportError(
-            f"{path}: cannot write the export: the folder {path.parent} does not exist"
+            f"{path}: cannot write the {what}: the folder {path.parent} does not exist"
         )
     if path.is_dir():
-        raise ExportError(f"{path}: cannot write the export: it is a folder")
-    render = {"csv": _csv, "json": _json, "html": _html, "xlsx": _xlsx}[fmt]
-    data = render(columns, rows, title)
+        raise ExportError(f"{path}: cannot write the {what}: it is a folder")
     try:
-        write_atomic(path, [data], mode=0o600)
+        write_atomic(path, [data], mode=mode)
     except OSError as exc:
-        raise ExportError(f"{path}: cannot write the export ({exc.strerror})") from None
-    return fmt
+        raise ExportError(f"{path}: cannot write the {what} ({exc.strerror})") from None
 
 
 def _text(value: str) -> str:
@@ -111,7 +116,13 @@ th,td{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}th{{background:#
 
 
 def _xlsx(columns: Sequence[Column], rows: Sequence[dict[str, Any]], title: str) -> bytes:
-    from openpyxl import Workbook  # type: ignore[import-untyped]
+    try:
+        from openpyxl import Workbook  # type: ignore[import-untyped]
+    except ImportError as exc:  # an optional extra: say how to get it, not a traceback
+        raise ExportError(
+            f"XLSX export needs the {exc.name or 'openpyxl'} package, which is not installed: "
+            "pip install 'pwreset[xlsx]' (or export .csv, .json or .html)"
+        ) from None
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=(title or "export")[:31])

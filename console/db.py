@@ -6,56 +6,41 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from pwreset.cli.options import add_config_option, config_of
-from pwreset.protocol.errors import KeyFileError
-from pwreset.server.storage import maintenance
-from pwreset.server.storage.console import (
+from pwreset.cli.options import config_of
+from pwreset.console.command import (
     EXIT_PROBLEM,
+    add_action,
+    command_group,
     data_dir,
     data_key,
     open_owner,
-    reports_errors,
 )
+from pwreset.protocol.errors import KeyFileError
+from pwreset.server.storage import maintenance
 from pwreset.server.storage.record_cipher import data_key_id
+
+_NEW_FOLDER = "a new (or empty) folder"
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "db", help="check, back up, restore, compact or move the database; rotate its key"
+    actions = command_group(
+        sub, "db", "check, back up, restore, compact or move the database; rotate its key"
     )
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    check = actions.add_parser("check", help="load everything and open every record (read-only)")
-    add_config_option(check)
-    check.set_defaults(run=_check)
-
-    backup = actions.add_parser("backup", help="a consistent copy, also while the server runs")
-    backup.add_argument("dest", type=Path, metavar="FOLDER", help="a new (or empty) folder")
-    add_config_option(backup)
-    backup.set_defaults(run=_backup)
-
-    restore = actions.add_parser("restore", help="replace the data with a backup (server stopped)")
+    add_action(actions, "check", "load everything and open every record (read-only)", _check)
+    backup = add_action(actions, "backup", "a consistent copy, also while the server runs", _backup)
+    backup.add_argument("dest", type=Path, metavar="FOLDER", help=_NEW_FOLDER)
+    restore = add_action(
+        actions, "restore", "replace the data with a backup (server stopped)", _restore
+    )
     restore.add_argument("source", type=Path, metavar="FOLDER", help="made by `pwreset db backup`")
-    add_config_option(restore)
-    restore.set_defaults(run=_restore)
-
-    compact = actions.add_parser("compact", help="rewrite the snapshot now (server stopped)")
-    add_config_option(compact)
-    compact.set_defaults(run=_compact)
-
-    move = actions.add_parser("move", help="move the data to a new folder (server stopped)")
-    move.add_argument("dest", type=Path, metavar="FOLDER", help="a new (or empty) folder")
-    add_config_option(move)
-    move.set_defaults(run=_move)
-
-    rotate = actions.add_parser(
-        "rotate-key", help="seal every record under a new data key (server stopped)"
+    add_action(actions, "compact", "rewrite the snapshot now (server stopped)", _compact)
+    move = add_action(actions, "move", "move the data to a new folder (server stopped)", _move)
+    move.add_argument("dest", type=Path, metavar="FOLDER", help=_NEW_FOLDER)
+    add_action(
+        actions, "rotate-key", "seal every record under a new data key (server stopped)", _rotate
     )
-    add_config_option(rotate)
-    rotate.set_defaults(run=_rotate)
 
 
-@reports_errors
 def _check(args: argparse.Namespace) -> int:
     config = config_of(args)
     try:
@@ -79,7 +64,6 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEM if report.problems else 0
 
 
-@reports_errors
 def _backup(args: argparse.Namespace) -> int:
     config = config_of(args)
     report = maintenance.backup(data_dir(config), args.dest)
@@ -88,7 +72,6 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
-@reports_errors
 def _restore(args: argparse.Namespace) -> int:
     config = config_of(args)
     manifest = maintenance.verify_backup(args.source)
@@ -109,7 +92,6 @@ def _restore(args: argparse.Namespace) -> int:
     return 0
 
 
-@reports_errors
 def _compact(args: argparse.Namespace) -> int:
     config = config_of(args)
     with open_owner(config) as db:
@@ -119,7 +101,6 @@ def _compact(args: argparse.Namespace) -> int:
     return 0
 
 
-@reports_errors
 def _move(args: argparse.Namespace) -> int:
     config = config_of(args)
     old = data_dir(config)
@@ -133,7 +114,6 @@ def _move(args: argparse.Namespace) -> int:
     return 0
 
 
-@reports_errors
 def _rotate(args: argparse.Namespace) -> int:
     config = config_of(args)
     key_file = config.path(config.server.data_key_file)

@@ -5,26 +5,23 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 from typing import Any
 
-from pwreset.cli import unlock as unlock_command
-from pwreset.cli.options import add_config_option, config_of
+from pwreset.cli.options import config_of
 from pwreset.config.schema import Config
-from pwreset.protocol.printable import escape
-from pwreset.server.storage import AuditEvent, StorageError
-from pwreset.server.storage.console import (
+from pwreset.console import lockout
+from pwreset.console.command import (
     EXIT_PROBLEM,
     EXIT_USAGE,
-    add_filter_options,
-    chosen_columns,
-    grid,
+    ConsoleError,
+    add_action,
+    command_group,
     open_owner,
     open_view,
-    reports_errors,
-    select,
 )
-from pwreset.server.storage.exports import FORMATS, write_export
+from pwreset.console.table import Rows, Table, add_export, add_list, grid
+from pwreset.protocol.printable import escape
+from pwreset.server.storage import AuditEvent
 from pwreset.server.storage.purge import UserExists, purge_missing
 from pwreset.server.storage.query import (
     AUDIT_COLUMNS,
@@ -34,64 +31,8 @@ from pwreset.server.storage.query import (
     display,
 )
 
-_SHORTCUTS = {"user": "username", "domain": "domain", "email": "email"}
 
-
-def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "users", help="list, show, export, delete, unlock or purge enrolled users"
-    )
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-
-    listing = actions.add_parser("list", help="the users matching the filters, as a table")
-    _common(listing)
-    listing.add_argument("--limit", type=int, default=0, metavar="N", help="show at most N rows")
-    listing.set_defaults(run=_list)
-
-    export = actions.add_parser("export", help="write the matching users to a file")
-    export.add_argument("file", type=Path, metavar="FILE", help=".csv, .json, .html or .xlsx")
-    export.add_argument("--format", choices=FORMATS)
-    _common(export)
-    export.set_defaults(run=_export)
-
-    show = actions.add_parser("show", help="one user's record and recent audit events")
-    show.add_argument("user", metavar="USER", help="user name, or DOMAIN\\user")
-    show.add_argument("--domain", help="the domain, when the name alone is ambiguous")
-    add_config_option(show)
-    show.set_defaults(run=_show)
-
-    delete = actions.add_parser(
-        "delete", help="delete the matching users (their audit history stays); server stopped"
-    )
-    _common(delete)
-    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    delete.set_defaults(run=_delete)
-
-    unlock = actions.add_parser(
-        "unlock", help="lift pwreset's lockout of one user (the help desk; server may run)"
-    )
-    unlock.add_argument("domain", metavar="DOMAIN", help="the domain, as configured")
-    unlock.add_argument("user", metavar="USER", help="the user name")
-    add_config_option(unlock)
-    unlock.set_defaults(run=reports_errors(unlock_command.run))
-
-    purge = actions.add_parser(
-        "purge", help="remove users missing from the directory for a week; server stopped"
-    )
-    add_config_option(purge)
-    purge.set_defaults(run=_purge)
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    add_config_option(parser)
-    add_filter_options(parser, _SHORTCUTS, date_column_choice=True)
-    hidden = ", ".join(c.name for c in USER_COLUMNS if not c.shown)
-    parser.add_argument(
-        "--columns", metavar="A,B,...", help=f"columns to show or export (hidden: {hidden})"
-    )
-
-
-def _all_rows(config: Config) -> list[dict[str, Any]]:
+def _all_rows(config: Config) -> Rows:
     db = open_view(config)
     try:
         return list(db.users.rows())
@@ -99,25 +40,68 @@ def _all_rows(config: Config) -> list[dict[str, Any]]:
         db.close()
 
 
-@reports_errors
+def _matching(config: Config, args: argparse.Namespace) -> Rows:
+    return USERS.select(_all_rows(config), args)
+
+
+_HIDDEN = ", ".join(c.name for c in USER_COLUMNS if not c.shown)
+USERS = Table(
+    noun="users",
+    title="pwreset users",
+    columns=USER_COLUMNS,
+    shortcuts={"user": "username", "domain": "domain", "email": "email"},
+    date_column="last_enroll",
+    date_column_choice=True,
+    columns_help=f"columns to show or export (hidden: {_HIDDEN})",
+    load=_matching,
+)
+
+
+def register(sub: Any) -> None:
+    actions = command_group(
+        sub, "users", "list, show, export, delete, unlock or purge enrolled users"
+    )
+    add_list(actions, USERS, _list, "show at most N rows")
+    add_export(actions, USERS)
+
+    show = add_action(actions, "show", "one user's record and recent audit events", _show)
+    show.add_argument("user", metavar="USER", help="user name, or DOMAIN\\user")
+    show.add_argument("--domain", help="the domain, when the name alone is ambiguous")
+
+    delete = add_action(
+        actions,
+        "delete",
+        "delete the matching users (their audit history stays); server stopped",
+        _delete,
+    )
+    USERS.add_options(delete)
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    unlock = add_action(
+        actions,
+        "unlock",
+        "lift pwreset's lockout of one user (the help desk; server may run)",
+        lockout.run,
+    )
+    unlock.add_argument("domain", metavar="DOMAIN", help="the domain, as configured")
+    unlock.add_argument("user", metavar="USER", help="the user name")
+
+    add_action(
+        actions,
+        "purge",
+        "remove users missing from the directory for a week; server stopped",
+        _purge,
+    )
+
+
 def _list(args: argparse.Namespace) -> int:
     config = config_of(args)
-    columns = chosen_columns(USER_COLUMNS, args.columns)
+    columns = USERS.chosen_columns(args)
     everyone = _all_rows(config)
-    rows = select(everyone, USER_COLUMNS, args, "last_enroll")
+    rows = USERS.select(everyone, args)
     shown = rows[: args.limit] if args.limit > 0 else rows
     sys.stdout.write(grid(columns, shown))
     print(f"{len(shown)} shown, {len(rows)} matching, {len(everyone)} users in all")
-    return 0
-
-
-@reports_errors
-def _export(args: argparse.Namespace) -> int:
-    config = config_of(args)
-    columns = chosen_columns(USER_COLUMNS, args.columns)
-    rows = select(_all_rows(config), USER_COLUMNS, args, "last_enroll")
-    fmt = write_export(args.file, columns, rows, fmt=args.format, title="pwreset users")
-    print(f"{args.file}: {len(rows)} users written as {fmt}")
     return 0
 
 
@@ -128,7 +112,6 @@ def _split_name(text: str, domain: str | None) -> tuple[str | None, str]:
     return domain, text
 
 
-@reports_errors
 def _show(args: argparse.Namespace) -> int:
     config = config_of(args)
     domain, name = _split_name(args.user, args.domain)
@@ -167,7 +150,6 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
-@reports_errors
 def _delete(args: argparse.Namespace) -> int:
     config = config_of(args)
     if not (args.where or args.date or args.start or args.stop) and not any(
@@ -176,7 +158,7 @@ def _delete(args: argparse.Namespace) -> int:
         print("pwreset: users delete needs at least one filter (e.g. --user NAME)", file=sys.stderr)
         return EXIT_USAGE
     with open_owner(config) as db:
-        rows = select(list(db.users.rows()), USER_COLUMNS, args, "last_enroll")
+        rows = USERS.select(list(db.users.rows()), args)
         if not rows:
             print("no user matches; nothing deleted")
             return 0
@@ -217,7 +199,7 @@ def directory_check(config: Config) -> UserExists:
         directory = opened[index]
         check = getattr(directory, "user_exists", None)
         if check is None:
-            raise StorageError(
+            raise ConsoleError(
                 f"the {config.domains[index].kind} directory adapter of domain "
                 f"{config.domains[index].name} cannot check whether users exist "
                 "(no user_exists); the purge is not supported by this adapter yet"
@@ -225,7 +207,7 @@ def directory_check(config: Config) -> UserExists:
         try:
             return bool(check(username))
         except DirectoryError as exc:
-            raise StorageError(
+            raise ConsoleError(
                 f"domain {config.domains[index].name}: cannot check users ({exc.code}); "
                 "nothing more was purged"
             ) from None
@@ -233,7 +215,6 @@ def directory_check(config: Config) -> UserExists:
     return exists
 
 
-@reports_errors
 def _purge(args: argparse.Namespace) -> int:
     config = config_of(args)
     with open_owner(config) as db:

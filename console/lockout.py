@@ -17,13 +17,12 @@ import time
 
 from pwreset.cli.options import config_of
 from pwreset.config.schema import Config, parse_address
+from pwreset.console.command import EXIT_PROBLEM, ConsoleError, data_dir, data_key, open_owner
 from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.keys import read_private_key, read_secret_key
 from pwreset.protocol.messages import REQUEST_ID_SIZE, Request
 from pwreset.server.flows import admin
 from pwreset.server.flows.decoy_strikes import DecoyStrikes
-from pwreset.server.storage import StorageError
-from pwreset.server.storage.console import EXIT_PROBLEM, data_dir, data_key, open_owner
 from pwreset.server.storage.owner_lock import owner_pid
 
 # A server listening on every address is asked on loopback.
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if owner_pid(data_dir(config)) is not None:
         try:
             lifted = _ask_server(config, domain.name, args.user, by)
-        except (ServerUnreachable, StorageError) as exc:
+        except (ServerUnreachable, ConsoleError) as exc:
             print(f"pwreset: {exc}", file=sys.stderr)
             return EXIT_PROBLEM
     else:
@@ -68,5 +67,5 @@ def _ask_server(config: Config, domain: str, username: str, by: str) -> bool:
     request = Request(op=admin.UNLOCK, vdir="", client_ip="", body=body, request_id=request_id)
     reply = asyncio.run(exchange(request, address, server_key, relay_key=relay_key))
     if reply.failure is not None:
-        raise StorageError(f"the server at {address[0]}:{port} refused: {reply.failure.code}")
+        raise ConsoleError(f"the server at {address[0]}:{port} refused: {reply.failure.code}")
     return bool((reply.result or {}).get("lifted"))
