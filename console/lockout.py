@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if owner_pid(data_dir(config)) is not None:
         try:
             lifted = _ask_server(config, domain.name, args.user, by)
-        except (ServerUnreachable, ConsoleError) as exc:
+        except ServerUnreachable as exc:
             print(f"pwreset: {exc}", file=sys.stderr)
             return EXIT_PROBLEM
     else:
