@@ -18,7 +18,6 @@ from pwreset.api import openapi
 from pwreset.api.middleware import HttpsOnly, SecurityHeaders
 from pwreset.api.operations import OPERATIONS
 from pwreset.api.problems import ProblemError, problem_response
-from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.relay import Relay
 from pwreset.api.settings import RelaySettings
 from pwreset.config.loader import load_config
@@ -50,10 +49,8 @@ def create_app(settings: RelaySettings) -> Starlette:
             Exception: _unexpected,
         },
     )
-    app.state.settings = settings
+    # The relay's only state, typed: endpoints reach it with Relay.of(request).
     app.state.relay = Relay(settings)
-    app.state.meta_cache = {}
-    app.state.limiter = RateLimiter(settings.rate_limit)
     return app
 
 

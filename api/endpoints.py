@@ -1,76 +1,104 @@
-"""The relay's endpoints: one small function each."""
+"""The relay's endpoints, one small function each: check the request, relay it, return the
+backend's answer. The operations table (pwreset.api.operations) routes and documents them."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from pwreset.api.client_ip import client_ip, parse_ip
+from pwreset.api.bodies import ENROLLMENT_PATH, UPN_PATH
+from pwreset.api.client_ip import client_ip, parse_ip, web_user
 from pwreset.api.problems import ProblemError
 from pwreset.api.relay import Relay, address
-from pwreset.api.settings import RelaySettings
-from pwreset.protocol.client import ServerUnreachable, exchange
-from pwreset.protocol.messages import Request as WireRequest
+from pwreset.api.validation import json_body, parse
+
+Endpoint = Callable[[Request], Awaitable[Response]]
 
 _META_TTL = 30.0
-
-
-def _site(request: Request) -> str:
-    settings: RelaySettings = request.app.state.settings
-    vdir = str(request.path_params["site"])
-    if vdir not in settings.sites:
-        raise ProblemError("unknown_site", f"there is no site {vdir[:64]!r}")
-    return vdir
+# Two weeks, as the original: a "yes" rarely turns into a "no".
+_ENROLLED_MAX_AGE = 14 * 24 * 3600
 
 
 async def meta(request: Request) -> Response:
-    vdir = _site(request)
-    cache: dict[str, tuple[float, dict[str, Any]]] = request.app.state.meta_cache
-    hit = cache.get(vdir)
+    relay = Relay.of(request)
+    vdir = relay.site(request)
+    hit = relay.meta_cache.get(vdir)
     if hit is None or time.monotonic() - hit[0] > _META_TTL:
-        settings: RelaySettings = request.app.state.settings
-        relay: Relay = request.app.state.relay
-        result = dict(await relay.call(vdir, "meta", {}, client_ip(request, settings)))
+        result = dict(await relay.call(vdir, "meta", {}, client_ip(request, relay.settings)))
         hit = (time.monotonic(), result)
-        cache[vdir] = hit
+        relay.meta_cache[vdir] = hit
     return JSONResponse(hit[1], headers={"Cache-Control": "public, max-age=30"})
 
 
 async def healthz(request: Request) -> Response:
     """The relay answers; each distinct backend is pinged once, concurrently. Only clients
     in `[web] admin_networks` are told which backends there are, by address."""
-    settings: RelaySettings = request.app.state.settings
+    relay = Relay.of(request)
     by_server: dict[tuple[str, int], str] = {}
-    for vdir, route in settings.sites.items():
+    for vdir, route in relay.settings.sites.items():
         by_server.setdefault(route.server, vdir)
-
-    async def ping(server: tuple[str, int], vdir: str) -> bool:
-        wire = WireRequest(op="ping", vdir=vdir, client_ip="", body={})
-        try:
-            reply = await exchange(
-                wire,
-                server,
-                settings.server_key,
-                relay_key=settings.relay_key,
-                timeout=min(settings.timeout, 0.5),
-                attempts=2,
-            )
-        except ServerUnreachable:
-            return False
-        return reply.failure is None
-
-    answers = await asyncio.gather(*(ping(s, v) for s, v in by_server.items()))
+    answers = await asyncio.gather(*(relay.ping(s, v) for s, v in by_server.items()))
     healthy = all(answers)
     body: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
-    if _is_admin(request, settings):
+    if _is_admin(request, relay):
         body["servers"] = {address(s): ok for s, ok in zip(by_server, answers, strict=True)}
     return JSONResponse(body, status_code=200 if healthy else 503)
 
 
-def _is_admin(request: Request, settings: RelaySettings) -> bool:
-    ip = parse_ip(client_ip(request, settings))
-    return ip is not None and any(ip in network for network in settings.admin_networks)
+def relayed(flow: str, op: str, body: TypeAdapter[Any]) -> Endpoint:
+    """The endpoint that validates a `body` and relays it as `op` of `flow` (enroll, change,
+    reset, unlock), once the site offers the flow and the address is within its limit."""
+
+    async def endpoint(request: Request) -> Response:
+        relay = Relay.of(request)
+        settings = relay.settings
+        model: BaseModel = parse(body, await json_body(request, settings.max_body))
+        site = relay.site(request)
+        if flow not in settings.sites[site].flows:
+            raise ProblemError("flow_disabled", f"{flow} is not enabled on this site")
+        address = client_ip(request, settings)
+        if not relay.limiter.allow(address):
+            wait = str(relay.limiter.retry_after(address))
+            raise ProblemError(
+                "rate_limited",
+                f"too many requests from this address; try again in {wait} seconds",
+                params={"retry_after": wait},
+                headers={"Retry-After": wait},
+            )
+        sealed = model.model_dump(exclude_none=True)
+        user = web_user(request, settings)
+        if user:
+            sealed["web_user"] = user
+        return JSONResponse(dict(await relay.call(site, op, sealed, address)))
+
+    endpoint.__name__ = op.replace(".", "_")
+    return endpoint
+
+
+async def enrollment(request: Request) -> Response:
+    relay = Relay.of(request)
+    site = relay.site(request)
+    params = {k: v for k, v in request.path_params.items() if k != "site"}
+    body: dict[str, str]
+    if "upn" in params:
+        upn = parse(UPN_PATH, params, shape="the path must be enrollments/upn/user@domain")
+        body = {"upn": upn.upn}
+    else:
+        path = parse(ENROLLMENT_PATH, params, shape="the path must be enrollments/domain/user")
+        body = {"domain": path.domain, "username": path.user}
+    address = client_ip(request, relay.settings)
+    result = dict(await relay.call(site, "enrollment_status", body, address))
+    enrolled = result.get("isEnrolled") is True
+    cache = f"private, max-age={_ENROLLED_MAX_AGE}" if enrolled else "no-store"
+    return JSONResponse(result, headers={"Cache-Control": cache})
+
+
+def _is_admin(request: Request, relay: Relay) -> bool:
+    ip = parse_ip(client_ip(request, relay.settings))
+    return ip is not None and any(ip in network for network in relay.settings.admin_networks)

@@ -18,8 +18,8 @@ from pwreset import __version__
 from pwreset.api import replies
 from pwreset.api.bodies import ENROLLMENT_PATH, UPN_PATH
 from pwreset.api.operations import BASE, OPERATIONS, Operation, problem_codes
-from pwreset.api.problems import PROBLEM_TYPE, ProblemError
-from pwreset.api.settings import RelaySettings
+from pwreset.api.problems import PROBLEM_TYPE
+from pwreset.api.relay import Relay
 from pwreset.protocol.codes import ERRORS
 
 _REF = "#/components/schemas/{model}"
@@ -27,10 +27,7 @@ PATH = f"{BASE}/openapi.json"
 
 
 async def openapi(request: Request) -> Response:
-    settings: RelaySettings = request.app.state.settings
-    site = str(request.path_params["site"])
-    if site not in settings.sites:
-        raise ProblemError("unknown_site", f"there is no site {site[:64]!r}")
+    site = Relay.of(request).site(request)
     return JSONResponse(document(site), headers={"Cache-Control": "public, max-age=300"})
 
 

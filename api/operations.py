@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from pwreset.api import bodies, endpoints, flows, replies
+from pwreset.api import bodies, endpoints, replies
 from pwreset.protocol.codes import ERRORS
 
 BASE = "/{site}/api/v1"
@@ -48,7 +48,7 @@ class Operation:
     method: str
     path: str
     summary: str
-    handler: flows.Endpoint
+    handler: endpoints.Endpoint
     replies: tuple[type[BaseModel], ...]
     problems: tuple[str, ...] = ()
     body: TypeAdapter[Any] | None = None
@@ -57,39 +57,46 @@ class Operation:
     relayed: bool = True
 
 
-def _relayed(
-    id: str, path: str, summary: str, flow: str, op: str, body: TypeAdapter[Any], **kw: Any
-) -> Operation:
-    return Operation(
-        id, "POST", f"{BASE}/{path}", summary, flows.relayed(flow, op, body), body=body, **kw
-    )
+def _relayed(flow: str, step: str, summary: str, body: TypeAdapter[Any], **kw: Any) -> Operation:
+    """POST {flow} or {flow}/{step}: `body` relayed as the backend operation `flow[.step]`."""
+    id, path, op = (f"{flow}_{step}", f"{flow}/{step}", f"{flow}.{step}") if step else (flow,) * 3
+    handler = endpoints.relayed(flow, op, body)
+    return Operation(id, "POST", f"{BASE}/{path}", summary, handler, body=body, **kw)
 
 
 def _recovery(flow: str, what: str) -> tuple[Operation, Operation]:
     next_step = {f"{flow}_step": (f"{flow}_step", {"flow": "$response.body#/flow"})}
     start = _relayed(
-        f"{flow}_start",
-        f"{flow}/start",
-        f"Start {what}: the first step.",
         flow,
-        f"{flow}.start",
+        "start",
+        f"Start {what}: the first step.",
         bodies.START,
         replies=(replies.FlowStep,),
         problems=_START,
         links=next_step,
     )
     step = _relayed(
-        f"{flow}_step",
-        f"{flow}/step",
-        f"Answer the current step of {what}.",
         flow,
-        f"{flow}.step",
+        "step",
+        f"Answer the current step of {what}.",
         bodies.STEP,
         replies=(replies.FlowStep, replies.Done),
         problems=_STEP,
         links=next_step,
     )
     return start, step
+
+
+def _enrollment(id: str, path: str, who: str) -> Operation:
+    return Operation(
+        id=id,
+        method="GET",
+        path=f"{BASE}/enrollments/{path}",
+        summary=f"Whether {who} is enrolled ([api] enrollment_status).",
+        handler=endpoints.enrollment,
+        replies=(replies.Enrollment,),
+        problems=_STATUS,
+    )
 
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -113,20 +120,16 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     _relayed(
         "change",
-        "change",
+        "",
         "Change a password with the current one.",
-        "change",
-        "change",
         bodies.CHANGE,
         replies=(replies.Done,),
         problems=_CHANGE,
     ),
     _relayed(
         "enroll",
-        "enroll",
+        "",
         "Enroll security questions (and an e-mail address).",
-        "enroll",
-        "enroll",
         bodies.ENROLL,
         replies=(replies.Done,),
         problems=_ENROLL,
@@ -134,24 +137,8 @@ OPERATIONS: tuple[Operation, ...] = (
     *_recovery("reset", "a password reset"),
     *_recovery("unlock", "an account unlock"),
     # The UPN route first: "upn" would otherwise be read as a domain.
-    Operation(
-        id="enrollment_by_upn",
-        method="GET",
-        path=f"{BASE}/enrollments/upn/{{upn}}",
-        summary="Whether user@domain is enrolled ([api] enrollment_status).",
-        handler=flows.enrollment,
-        replies=(replies.Enrollment,),
-        problems=_STATUS,
-    ),
-    Operation(
-        id="enrollment",
-        method="GET",
-        path=f"{BASE}/enrollments/{{domain}}/{{user}}",
-        summary="Whether a user is enrolled ([api] enrollment_status).",
-        handler=flows.enrollment,
-        replies=(replies.Enrollment,),
-        problems=_STATUS,
-    ),
+    _enrollment("enrollment_by_upn", "upn/{upn}", "user@domain"),
+    _enrollment("enrollment", "{domain}/{user}", "a user"),
 )
 
 

@@ -1,38 +1,64 @@
-"""Sending one operation to a site's backend and reading its answer."""
+"""The relay's state, made once per app: its settings, the per-address rate limit, the meta
+cache, and the one way to a backend (an operation or a ping through the protocol client)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from starlette.requests import Request
+
 from pwreset.api.problems import ProblemError
+from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.settings import RelaySettings
+from pwreset.protocol import messages
 from pwreset.protocol.client import ServerUnreachable, exchange
-from pwreset.protocol.messages import Request
 
 log = logging.getLogger("pwreset.api")
 
 
+@dataclass
 class Relay:
-    def __init__(self, settings: RelaySettings) -> None:
-        self._settings = settings
+    settings: RelaySettings
+    limiter: RateLimiter = field(init=False)
+    # Per site: (when fetched, the backend's meta answer).
+    meta_cache: dict[str, tuple[float, dict[str, Any]]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.settings.rate_limit)
+
+    @staticmethod
+    def of(request: Request) -> Relay:
+        """The relay of the app serving `request` (create_app puts it in `app.state`)."""
+        relay = request.app.state.relay
+        assert isinstance(relay, Relay)
+        return relay
+
+    def site(self, request: Request) -> str:
+        """The request's site (virtual directory); unknown_site if it is not configured."""
+        vdir = str(request.path_params["site"])
+        if vdir not in self.settings.sites:
+            raise ProblemError("unknown_site", f"there is no site {vdir[:64]!r}")
+        return vdir
 
     async def call(
         self, vdir: str, op: str, body: Mapping[str, Any], client_ip: str
     ) -> Mapping[str, Any]:
         """The backend's result for `op`; its failures are raised as ProblemError."""
-        route = self._settings.sites[vdir]
-        request = Request(op=op, vdir=vdir, client_ip=client_ip, body=dict(body))
+        settings = self.settings
+        route = settings.sites[vdir]
+        request = messages.Request(op=op, vdir=vdir, client_ip=client_ip, body=dict(body))
         try:
             reply = await exchange(
                 request,
                 route.server,
-                self._settings.server_key,
-                relay_key=self._settings.relay_key,
-                timeout=self._settings.timeout,
-                max_timeout=self._settings.max_timeout,
-                attempts=self._settings.attempts,
+                settings.server_key,
+                relay_key=settings.relay_key,
+                timeout=settings.timeout,
+                max_timeout=settings.max_timeout,
+                attempts=settings.attempts,
             )
         except ServerUnreachable:
             # Which backend, and where, is for the admin's log: end users get the generic
@@ -44,6 +70,22 @@ class Relay:
                 reply.failure.code, reply.failure.detail, params=dict(reply.failure.params)
             )
         return reply.result or {}
+
+    async def ping(self, server: tuple[str, int], vdir: str) -> bool:
+        """Whether the backend at `server` answers, asked quickly (for the health check)."""
+        request = messages.Request(op="ping", vdir=vdir, client_ip="", body={})
+        try:
+            reply = await exchange(
+                request,
+                server,
+                self.settings.server_key,
+                relay_key=self.settings.relay_key,
+                timeout=min(self.settings.timeout, 0.5),
+                attempts=2,
+            )
+        except ServerUnreachable:
+            return False
+        return reply.failure is None
 
 
 def address(server: tuple[str, int]) -> str:
