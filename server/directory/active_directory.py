@@ -1,10 +1,12 @@
-"""Active Directory (and Samba AD): `unicodePwd` over LDAPS, `lockoutTime`, `pwdLastSet`."""
+"""Active Directory (and Samba AD): `unicodePwd` over LDAPS, `lockoutTime`, `pwdLastSet`,
+and the domain password policy that explains a rejection Windows leaves unexplained."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
@@ -12,9 +14,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.connection import close
-from pwreset.server.directory.ldap_base import LdapDirectory, first, unexpected
-from pwreset.server.directory.policy import AdPolicy, diagnose_rejection
+from pwreset.server.directory.ldap_base import Changes, LdapDirectory, first
 
 log = logging.getLogger(__name__)
 
@@ -70,65 +70,35 @@ class ActiveDirectory(LdapDirectory):
             phone=first(attrs.get(self._phone_attr)),
         )
 
-    # --- the user's own password --------------------------------------------------------------
+    # --- the user's own password (sign-in and change: LdapDirectory) -----------------------
 
-    def authenticate(self, username: str, password: str) -> DirectoryUser:
-        with self._connector.session() as svc:
-            user = self._require(svc, username)
-            conn = self._connector.bind(user.dn, password)
-            try:
-                if not conn.bound:
-                    self._bind_failure(conn.result, allow_password_right=True)
-            finally:
-                close(conn)
-            return user
-
-    def _bind_failure(self, result: object, *, allow_password_right: bool) -> str | None:
-        """Raise the error of a failed user bind, or return the sub-code of a bind that
-        proved the password (expired / must change) when that is allowed."""
+    def _bind_failure(self, user: DirectoryUser, result: object) -> None:
         if results.code(result) != results.INVALID_CREDENTIALS:
-            raise unexpected(self.name, "bind", result)
+            raise results.unexpected(self.name, "bind", result)
         data = results.ad_bind_data(result)
-        if allow_password_right and data in _PASSWORD_RIGHT:
-            return data
+        if data in _PASSWORD_RIGHT:
+            return
         if data == _LOCKED:
             log.info(
                 "domain %s: bind refused, the account is locked (told: wrong password)", self.name
             )
         raise DirectoryError(_BIND_ERRORS.get(data or "", "wrong_password"))
 
-    def change_password(self, username: str, old_password: str, new_password: str) -> None:
-        with self._connector.session() as svc:
-            user = self._require(svc, username)
-            conn = self._connector.bind(user.dn, old_password)
-            try:
-                if conn.bound:
-                    result = self._change(conn, user, old_password, new_password)
-                else:
-                    self._bind_failure(conn.result, allow_password_right=True)
-                    # The user cannot bind, so the service account sends the user's own
-                    # change (old + new): AD still checks the old password and the policy.
-                    result = self._change(svc, user, old_password, new_password)
-            finally:
-                close(conn)
-            if results.code(result) != results.SUCCESS:
-                raise self._rejection(svc, user, result, new_password)
-
     def _change(self, conn: ldap3.Connection, user: DirectoryUser, old: str, new: str) -> object:
-        changes: dict[str, list[tuple[str, list[bytes | str]]]] = {
+        changes: Changes = {
             "unicodePwd": [
                 (ldap3.MODIFY_DELETE, [_quoted(old)]),
                 (ldap3.MODIFY_ADD, [_quoted(new)]),
             ]
         }
-        return self._modify(conn, user.dn, changes)
+        return self._modify(conn, user.dn, changes, "password change")
 
     # --- the service account's operations -------------------------------------------------
 
     def reset_password(
         self, user: DirectoryUser, new_password: str, *, must_change: bool, enforce_history: bool
     ) -> None:
-        changes: dict[str, list[tuple[str, list[bytes | str]]]] = {
+        changes: Changes = {
             "unicodePwd": [(ldap3.MODIFY_REPLACE, [_quoted(new_password)])],
             # A reset also unlocks the account.
             "lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])],
@@ -137,15 +107,13 @@ class ActiveDirectory(LdapDirectory):
             changes["pwdLastSet"] = [(ldap3.MODIFY_REPLACE, ["0"])]
         controls = [_POLICY_HINTS] if enforce_history else None
         with self._connector.session() as svc:
-            result = self._modify(svc, user.dn, changes, controls)
+            result = self._modify(svc, user.dn, changes, "reset", controls)
             if results.code(result) != results.SUCCESS:
                 raise self._rejection(svc, user, result, new_password)
 
     def unlock(self, user: DirectoryUser) -> None:
         with self._connector.session() as svc:
-            result = self._modify(svc, user.dn, {"lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])]})
-            if results.code(result) != results.SUCCESS:
-                raise unexpected(self.name, "unlock", result)
+            self._write(svc, user.dn, {"lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])]}, "unlock")
 
     def is_member(self, user: DirectoryUser, groups: Sequence[str]) -> bool:
         if not groups:
@@ -160,32 +128,11 @@ class ActiveDirectory(LdapDirectory):
             f"(member:1.2.840.113556.1.4.1941:={escape_filter_chars(user.dn)})(|{names}))"
         )
         with self._connector.session() as svc:
-            try:
-                svc.search(self._domain.base_dn, flt, attributes=["cn"], size_limit=1)
-            except LDAPException as exc:
-                log.error("domain %s: group search failed: %s", self.name, type(exc).__name__)
-                raise DirectoryError("directory_unreachable") from None
-            return any(r.get("type") == "searchResEntry" for r in svc.response or [])
+            return bool(self._entries(svc, "group search", flt, ["cn"], size_limit=1))
 
     def min_password_age(self) -> float:
         with self._connector.session() as svc:
             return AdPolicy.read(svc, self._domain.base_dn).min_age_seconds
-
-    # --- shared -----------------------------------------------------------------------------
-
-    def _modify(
-        self,
-        conn: ldap3.Connection,
-        dn: str,
-        changes: dict[str, list[tuple[str, list[bytes | str]]]],
-        controls: list[tuple[str, bool, bytes]] | None = None,
-    ) -> object:
-        try:
-            conn.modify(dn, changes, controls=controls)
-        except LDAPException as exc:
-            log.error("domain %s: modify failed: %s", self.name, type(exc).__name__)
-            raise DirectoryError("directory_unreachable") from None
-        return conn.result
 
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
@@ -231,7 +178,90 @@ class ActiveDirectory(LdapDirectory):
             return DirectoryError(
                 "directory_refused", "the service account is not allowed to change this account"
             )
-        raise unexpected(self.name, "modify", result)
+        raise results.unexpected(self.name, "modify", result)
+
+
+# --- the domain password policy -------------------------------------------------------------
+# Windows AD answers every policy failure of a password change with the same constraint
+# violation (0000052D). Users need to know which rule they broke, so the likely one is worked
+# out from the domain policy: length, then complexity, then history and minimum age.
+
+_COMPLEX = 0x1  # DOMAIN_PASSWORD_COMPLEX in pwdProperties
+
+
+@dataclass(frozen=True)
+class AdPolicy:
+    min_length: int = 0
+    complexity: bool = False
+    history: int = 0
+    min_age_seconds: float = 0.0
+
+    @classmethod
+    def read(cls, conn: ldap3.Connection, base_dn: str) -> AdPolicy:
+        """The domain's policy; the defaults (no rule known) if it cannot be read, since
+        it only explains a rejection the directory already made."""
+        try:
+            conn.search(
+                base_dn,
+                "(objectClass=domain)",
+                search_scope=ldap3.BASE,
+                attributes=["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge"],
+            )
+        except LDAPException as exc:
+            log.warning("cannot read the domain password policy: %s", type(exc).__name__)
+            return cls()
+        entries = [r for r in conn.response or [] if r.get("type") == "searchResEntry"]
+        if not entries:
+            return cls()
+        attrs = entries[0].get("attributes") or {}
+        return cls(
+            min_length=_int(attrs.get("minPwdLength")),
+            complexity=bool(_int(attrs.get("pwdProperties")) & _COMPLEX),
+            history=_int(attrs.get("pwdHistoryLength")),
+            # Intervals are negative counts of 100 ns.
+            min_age_seconds=abs(_int(attrs.get("minPwdAge"))) / 10_000_000,
+        )
+
+
+def meets_complexity(password: str, account_name: str) -> bool:
+    """AD's complexity rule: three of five character classes, and not the account name."""
+    if len(account_name) > 2 and account_name.casefold() in password.casefold():
+        return False
+    classes = [
+        any(c.isupper() for c in password),
+        any(c.islower() for c in password),
+        any(c.isdigit() for c in password),
+        any(not c.isalnum() for c in password),
+        any(c.isalpha() and not (c.isupper() or c.islower()) for c in password),
+    ]
+    return sum(classes) >= 3
+
+
+def diagnose_rejection(
+    policy: AdPolicy, password: str, account_name: str, now: float
+) -> tuple[str, str]:
+    """The most likely rule a rejected password broke, as (error code, explanation)."""
+    del now  # the user's pwdLastSet is not read; minimum age is named with history below
+    if policy.min_length and len(password) < policy.min_length:
+        return (
+            "password_too_short",
+            f"the password must have at least {policy.min_length} characters",
+        )
+    if policy.complexity and not meets_complexity(password, account_name):
+        return (
+            "password_complexity",
+            "the password must mix at least three of: capital letters, small letters, "
+            "digits and symbols, and must not contain the account name",
+        )
+    if policy.history:
+        text = f"the password must differ from the last {policy.history} passwords"
+        if policy.min_age_seconds:
+            days = policy.min_age_seconds / 86400
+            text += f", and a password can be changed once every {days:g} day(s)"
+        return ("password_in_history", text)
+    if policy.min_age_seconds:
+        return ("password_too_young", "the password was changed too recently")
+    return ("password_rejected", "")
 
 
 def _samba_reason(reason: str) -> str | None:

@@ -117,7 +117,20 @@ class Connector:
 
     @contextlib.contextmanager
     def session(self) -> Iterator[ldap3.Connection]:
+        """A connection bound as the service account, closed afterwards."""
         conn = self.service()
+        try:
+            yield conn
+        finally:
+            _close(conn)
+
+    @contextlib.contextmanager
+    def user_session(
+        self, who: str, password: str, controls: Sequence[tuple[str, bool, Any]] | None = None
+    ) -> Iterator[ldap3.Connection]:
+        """A connection that tried a bind as `who`, closed afterwards: the caller reads
+        `conn.bound` and `conn.result` (a refused bind is an answer, not an error)."""
+        conn = self.bind(who, password, controls)
         try:
             yield conn
         finally:

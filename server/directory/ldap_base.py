@@ -1,10 +1,14 @@
-"""What both adapters share: the service-account session, finding exactly one user, and
-turning an unexpected result into an error the user can be shown."""
+"""What both adapters share: the service-account session, finding exactly one user, the
+user's own sign-in and change (each adapter says how its directory words them), and the one
+place where a failed LDAP call becomes `directory_unreachable`."""
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import logging
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
@@ -17,9 +21,16 @@ from pwreset.server.directory.connection import Connector
 
 log = logging.getLogger(__name__)
 
+# An LDAP modify's changes: attribute -> [(operation, values)].
+Changes = dict[str, list[tuple[str, list[bytes | str]]]]
+Control = tuple[str, bool, Any]
 
-class LdapDirectory:
+
+class LdapDirectory(abc.ABC):
     """Base of the adapters; each says which attributes it reads and how they map."""
+
+    # Controls sent with the user's own bind (OpenLDAP asks for the ppolicy response).
+    bind_controls: ClassVar[Sequence[Control]] = ()
 
     def __init__(
         self, domain: DomainConfig, connector: Connector, *, email_attr: str, phone_attr: str
@@ -29,6 +40,29 @@ class LdapDirectory:
         self._connector = connector
         self._email_attr = email_attr
         self._phone_attr = phone_attr
+
+    # --- what each adapter says about its directory ------------------------------------------
+
+    @abc.abstractmethod
+    def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
+        """The user the user filter finds for `username`, read into a DirectoryUser."""
+
+    @abc.abstractmethod
+    def _bind_failure(self, user: DirectoryUser, result: object) -> None:
+        """Raise the error of the user's refused bind, or return if the bind still proved
+        the password (expired, or must be changed at next logon)."""
+
+    @abc.abstractmethod
+    def _change(self, conn: ldap3.Connection, user: DirectoryUser, old: str, new: str) -> object:
+        """Send the user's own change (old + new) over `conn`; the LDAP result."""
+
+    @abc.abstractmethod
+    def _rejection(
+        self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
+    ) -> DirectoryError:
+        """The error to tell for a refused password write."""
+
+    # --- the Directory interface, shared ------------------------------------------------------
 
     def check(self) -> None:
         with self._connector.session():
@@ -41,8 +75,77 @@ class LdapDirectory:
     def user_exists(self, username: str) -> bool:
         return self.find_user(username) is not None
 
-    def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
-        raise NotImplementedError
+    def authenticate(self, username: str, password: str) -> DirectoryUser:
+        with self._connector.session() as svc:
+            user = self._require(svc, username)
+            with self._connector.user_session(user.dn, password, self.bind_controls) as conn:
+                if not conn.bound:
+                    self._bind_failure(user, conn.result)
+            return user
+
+    def change_password(self, username: str, old_password: str, new_password: str) -> None:
+        with self._connector.session() as svc:
+            user = self._require(svc, username)
+            with self._connector.user_session(user.dn, old_password, self.bind_controls) as conn:
+                if conn.bound:
+                    result = self._change(conn, user, old_password, new_password)
+                else:
+                    self._bind_failure(user, conn.result)
+                    # The bind proved the old password but the user may not sign in: the
+                    # service account sends the user's own change (old + new), so the
+                    # directory still checks the old password and its policy.
+                    result = self._change(svc, user, old_password, new_password)
+            if results.code(result) != results.SUCCESS:
+                raise self._rejection(svc, user, result, new_password)
+
+    # --- helpers for the adapters -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _reaching(self, what: str) -> Iterator[None]:
+        """Run one LDAP call: if it fails (a dropped connection, a timeout) the user hears
+        directory_unreachable and the log names the step, by exception type only (its text
+        can quote what was sent)."""
+        try:
+            yield
+        except LDAPException as exc:
+            log.error("domain %s: %s failed: %s", self.name, what, type(exc).__name__)
+            raise DirectoryError("directory_unreachable") from None
+
+    def _entries(
+        self, svc: ldap3.Connection, what: str, flt: str, attributes: list[str], **options: Any
+    ) -> list[dict[str, Any]]:
+        """The entries a search under the domain's base finds. AD adds referrals
+        (searchResRef) to searches at the domain root: they are skipped, never followed."""
+        with self._reaching(what):
+            svc.search(self._domain.base_dn, flt, attributes=attributes, **options)
+        if results.code(svc.result) == results.REFERRAL:
+            # Never followed (see connection.py): the base_dn is probably held elsewhere.
+            log.warning(
+                "domain %s: the %s was answered with a referral, not followed: %s",
+                self.name,
+                what,
+                (svc.result or {}).get("referrals"),
+            )
+        return [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
+
+    def _modify(
+        self,
+        conn: ldap3.Connection,
+        dn: str,
+        changes: Changes,
+        what: str,
+        controls: list[Control] | None = None,
+    ) -> object:
+        """Send a modify; its LDAP result, for the caller to judge."""
+        with self._reaching(what):
+            conn.modify(dn, changes, controls=controls)
+        return conn.result
+
+    def _write(self, conn: ldap3.Connection, dn: str, changes: Changes, what: str) -> None:
+        """A modify that must succeed: any other result is unexpected."""
+        result = self._modify(conn, dn, changes, what)
+        if results.code(result) != results.SUCCESS:
+            raise results.unexpected(self.name, what, result)
 
     def _require(self, svc: ldap3.Connection, username: str) -> DirectoryUser:
         user = self._find(svc, username)
@@ -58,26 +161,14 @@ class LdapDirectory:
         if not name:
             return None
         flt = self._domain.effective_user_filter().replace("{username}", escape_filter_chars(name))
-        try:
-            svc.search(
-                self._domain.base_dn,
-                flt,
-                search_scope=ldap3.SUBTREE,
-                attributes=[*attributes, self._email_attr, self._phone_attr],
-                size_limit=2,
-            )
-        except LDAPException as exc:
-            log.error("domain %s: user search failed: %s", self.name, type(exc).__name__)
-            raise DirectoryError("directory_unreachable") from None
-        if results.code(svc.result) == results.REFERRAL:
-            # Never followed (see connection.py): the base_dn is probably held elsewhere.
-            log.warning(
-                "domain %s: the user search was answered with a referral, not followed: %s",
-                self.name,
-                (svc.result or {}).get("referrals"),
-            )
-        # AD adds referrals (searchResRef) to searches at the domain root: skip them.
-        entries = [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
+        entries = self._entries(
+            svc,
+            "user search",
+            flt,
+            [*attributes, self._email_attr, self._phone_attr],
+            search_scope=ldap3.SUBTREE,
+            size_limit=2,
+        )
         if len(entries) != 1:
             if len(entries) > 1:
                 log.warning("domain %s: the user filter matched several entries", self.name)
@@ -90,16 +181,3 @@ def first(value: object) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return str(value or "")
-
-
-def unexpected(domain: str, operation: str, result: object) -> DirectoryError:
-    log.error(
-        "domain %s: unexpected %s result %s %s",
-        domain,
-        operation,
-        results.code(result),
-        results.message(result)[:200],
-    )
-    if results.code(result) == results.INSUFFICIENT_ACCESS:
-        return DirectoryError("directory_refused", "the service account lacks a right")
-    return DirectoryError("directory_refused", results.directory_reason(results.message(result)))

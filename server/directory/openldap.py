@@ -9,13 +9,12 @@ import time
 from collections.abc import Sequence
 
 import ldap3
-from ldap3.core.exceptions import LDAPException, LDAPSASLPrepError
+from ldap3.core.exceptions import LDAPSASLPrepError
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.connection import close
-from pwreset.server.directory.ldap_base import LdapDirectory, first, unexpected
+from pwreset.server.directory.ldap_base import Changes, LdapDirectory, first
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,8 @@ _POLICY_ERRORS = {
 
 
 class OpenLdap(LdapDirectory):
+    bind_controls = (ppolicy.REQUEST,)
+
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
         found = self._search_one(svc, name, ["uid", "pwdAccountLockedTime", "pwdChangedTime"])
@@ -53,22 +54,9 @@ class OpenLdap(LdapDirectory):
             phone=first(attrs.get(self._phone_attr)),
         )
 
-    def authenticate(self, username: str, password: str) -> DirectoryUser:
-        with self._connector.session() as svc:
-            user = self._require(svc, username)
-            conn = self._connector.bind(user.dn, password, [ppolicy.REQUEST])
-            try:
-                if not conn.bound:
-                    self._bind_failure(user, conn.result, allow_expired=True)
-            finally:
-                close(conn)
-            return user
-
-    def _bind_failure(self, user: DirectoryUser, result: object, *, allow_expired: bool) -> None:
-        """Raise the error of a failed user bind; return if it failed only because the
-        (right) password expired and that is allowed."""
+    def _bind_failure(self, user: DirectoryUser, result: object) -> None:
         response = ppolicy.from_result(result)
-        if response.error == "passwordExpired" and allow_expired:
+        if response.error == "passwordExpired":
             return
         if response.error == "accountLocked":
             # ppolicy answers this before it checks the password (a right and a wrong one
@@ -83,27 +71,12 @@ class OpenLdap(LdapDirectory):
             raise DirectoryError("wrong_password")
         if results.code(result) == results.INVALID_CREDENTIALS:
             raise DirectoryError("wrong_password")
-        raise unexpected(self.name, "bind", result)
+        raise results.unexpected(self.name, "bind", result)
 
-    def change_password(self, username: str, old_password: str, new_password: str) -> None:
-        with self._connector.session() as svc:
-            user = self._require(svc, username)
-            conn = self._connector.bind(user.dn, old_password, [ppolicy.REQUEST])
-            try:
-                if conn.bound:
-                    # Also covers pwdReset (changeAfterReset): the bound user may still
-                    # use the Password Modify operation.
-                    result = self._password_modify(conn, user.dn, old_password, new_password)
-                else:
-                    self._bind_failure(user, conn.result, allow_expired=True)
-                    # The bind proved the old password but the user may not sign in; the
-                    # service account sends the change with the old password, so the
-                    # policy still applies.
-                    result = self._password_modify(svc, user.dn, old_password, new_password)
-            finally:
-                close(conn)
-            if results.code(result) != results.SUCCESS:
-                raise _rejection(self.name, result)
+    def _change(self, conn: ldap3.Connection, user: DirectoryUser, old: str, new: str) -> object:
+        # Over the user's own connection this also covers pwdReset (changeAfterReset): a
+        # user who must change the password may still use the Password Modify operation.
+        return self._password_modify(conn, user.dn, old, new)
 
     def reset_password(
         self, user: DirectoryUser, new_password: str, *, must_change: bool, enforce_history: bool
@@ -115,13 +88,13 @@ class OpenLdap(LdapDirectory):
         with self._connector.session() as svc:
             result = self._password_modify(svc, user.dn, None, new_password)
             if results.code(result) != results.SUCCESS:
-                raise _rejection(self.name, result)
-            changes: dict[str, list[tuple[str, list[str]]]] = {
+                raise self._rejection(svc, user, result, new_password)
+            changes: Changes = {
                 "pwdReset": [(ldap3.MODIFY_REPLACE, ["TRUE"] if must_change else [])]
             }
             if user.locked:
                 changes["pwdAccountLockedTime"] = [(ldap3.MODIFY_REPLACE, [])]
-            self._modify(svc, user.dn, changes, "reset")
+            self._write(svc, user.dn, changes, "reset")
 
     def unlock(self, user: DirectoryUser) -> None:
         if user.disabled:
@@ -129,7 +102,7 @@ class OpenLdap(LdapDirectory):
         with self._connector.session() as svc:
             # REPLACE with no values removes the attribute and is fine when it is absent;
             # the overlay also forgets the failure times.
-            self._modify(
+            self._write(
                 svc, user.dn, {"pwdAccountLockedTime": [(ldap3.MODIFY_REPLACE, [])]}, "unlock"
             )
 
@@ -151,15 +124,9 @@ class OpenLdap(LdapDirectory):
                 flt = (
                     f"(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))(|{members}))"
                 )
-                try:
-                    svc.search(self._domain.base_dn, flt, attributes=["cn"])
-                except LDAPException as exc:
-                    log.error("domain %s: group search failed: %s", self.name, type(exc).__name__)
-                    raise DirectoryError("directory_unreachable") from None
+                entries = self._entries(svc, "group search", flt, ["cn"])
                 frontier = []
-                for entry in svc.response or []:
-                    if entry.get("type") != "searchResEntry":
-                        continue
+                for entry in entries:
                     dn = str(entry["dn"])
                     cns = (entry.get("attributes") or {}).get("cn") or []
                     names = {dn.casefold(), *(str(c).casefold() for c in cns)}
@@ -177,45 +144,31 @@ class OpenLdap(LdapDirectory):
     def _password_modify(
         self, conn: ldap3.Connection, dn: str, old: str | None, new: str
     ) -> object:
-        try:
-            conn.extend.standard.modify_password(
-                user=dn, old_password=old, new_password=new, controls=[ppolicy.REQUEST]
-            )
-        except LDAPSASLPrepError:
-            # ldap3 will not send a new password with characters SASLprep refuses.
-            raise DirectoryError("password_rejected") from None
-        except LDAPException as exc:
-            log.error("domain %s: password modify failed: %s", self.name, type(exc).__name__)
-            raise DirectoryError("directory_unreachable") from None
+        with self._reaching("password modify"):
+            try:
+                conn.extend.standard.modify_password(
+                    user=dn, old_password=old, new_password=new, controls=[ppolicy.REQUEST]
+                )
+            except LDAPSASLPrepError:
+                # ldap3 will not send a new password with characters SASLprep refuses.
+                raise DirectoryError("password_rejected") from None
         return conn.result
 
-    def _modify(
-        self,
-        conn: ldap3.Connection,
-        dn: str,
-        changes: dict[str, list[tuple[str, list[str]]]],
-        what: str,
-    ) -> None:
-        try:
-            conn.modify(dn, changes)
-        except LDAPException as exc:
-            log.error("domain %s: %s failed: %s", self.name, what, type(exc).__name__)
-            raise DirectoryError("directory_unreachable") from None
-        if results.code(conn.result) != results.SUCCESS:
-            raise unexpected(self.name, what, conn.result)
-
-
-def _rejection(domain: str, result: object) -> DirectoryError:
-    response = ppolicy.from_result(result)
-    code = results.code(result)
-    reason = results.directory_reason(results.message(result))
-    if response.error in _POLICY_ERRORS:
-        return DirectoryError(_POLICY_ERRORS[response.error], reason)
-    if code == results.UNWILLING and "old password" in results.message(result).lower():
-        return DirectoryError("wrong_password")
-    if code == results.CONSTRAINT_VIOLATION:
-        return DirectoryError("password_rejected", reason)
-    return unexpected(domain, "password modify", result)
+    def _rejection(
+        self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
+    ) -> DirectoryError:
+        # ppolicy names the rule broken: nothing to work out from the policy here.
+        del svc, user, new_password
+        response = ppolicy.from_result(result)
+        code = results.code(result)
+        reason = results.directory_reason(results.message(result))
+        if response.error in _POLICY_ERRORS:
+            return DirectoryError(_POLICY_ERRORS[response.error], reason)
+        if code == results.UNWILLING and "old password" in results.message(result).lower():
+            return DirectoryError("wrong_password")
+        if code == results.CONSTRAINT_VIOLATION:
+            return DirectoryError("password_rejected", reason)
+        return results.unexpected(self.name, "password modify", result)
 
 
 def _generalized_time(value: str) -> float | None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
+
+from pwreset.server.directory.base import DirectoryError
+
+log = logging.getLogger(__name__)
 
 # ldap3 result codes used here
 SUCCESS = 0
@@ -50,3 +55,18 @@ def directory_reason(text: str) -> str:
     if ": " in text:
         text = text.rsplit(": ", 1)[1]
     return text[:300]
+
+
+def unexpected(domain: str, operation: str, result: Any) -> DirectoryError:
+    """The error for a result no adapter expects: logged in full for the admin, told to the
+    user as a refusal with the directory's own reason."""
+    log.error(
+        "domain %s: unexpected %s result %s %s",
+        domain,
+        operation,
+        code(result),
+        message(result)[:200],
+    )
+    if code(result) == INSUFFICIENT_ACCESS:
+        return DirectoryError("directory_refused", "the service account lacks a right")
+    return DirectoryError("directory_refused", directory_reason(message(result)))

@@ -5,7 +5,6 @@ the definitions the relay validates with, listing every error code the relay can
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,35 +22,9 @@ from pwreset.api.validation import parse
 from pwreset.config import load_config
 from pwreset.protocol.codes import ERRORS
 
-from support.backend import Backend, start_backend
 from support.contract import check_replies, reply_errors
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-SITES = """
-[web]
-server = "127.0.0.1:{port}"
-timeout = 0.2
-attempts = 2
-
-[sites.hr]
-title = "Human Resources"
-flows = ["change"]
-domains = ["EXAMPLE"]
-"""
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    server = start_backend(tmp_path_factory.mktemp("openapi"), SITES)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def client(backend: Backend) -> Iterator[TestClient]:
-    config = load_config(backend.folder / "pwreset.toml")
-    with TestClient(create_app(RelaySettings.from_config(config))) as client:
-        yield check_replies(client)
 
 
 @pytest.fixture

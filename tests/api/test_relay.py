@@ -9,7 +9,6 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
@@ -17,42 +16,7 @@ from starlette.testclient import TestClient
 from pwreset.api import RelaySettings, create_app
 from pwreset.config import load_config
 
-from support.backend import Backend, free_udp_port, start_backend
-from support.contract import check_replies
 from support.web import run_web
-
-SITES = """
-[web]
-server = "127.0.0.1:{port}"
-timeout = 0.2
-attempts = 2
-
-[sites.hr]
-title = "Human Resources"
-flows = ["change"]
-domains = ["EXAMPLE"]
-
-[sites.closed]
-flows = []
-
-[sites.elsewhere]
-server = "127.0.0.1:{dead}"
-"""
-
-
-@pytest.fixture(scope="module")
-def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
-    server = start_backend(tmp_path_factory.mktemp("relay"), SITES, dead=free_udp_port())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def client(backend: Backend) -> Iterator[TestClient]:
-    config = load_config(backend.folder / "pwreset.toml")
-    with TestClient(create_app(RelaySettings.from_config(config))) as client:
-        yield check_replies(client)
-
 
 VALID = {"domain": "EXAMPLE", "username": "alice", "old_password": "a", "new_password": "b"}
 
