@@ -3,7 +3,8 @@
 One definition serves twice: the relay validates every request with it
 (pwreset.api.validation) and the OpenAPI document is generated from it
 (pwreset.api.openapi), so the two cannot disagree. The backend checks the same limits again
-(pwreset.server.flows.fields): the relay is a first filter, never trusted.
+(pwreset.server.flows.fields): the relay is a first filter, never trusted. The limits
+are the contract's (pwreset.protocol.limits).
 """
 
 from __future__ import annotations
@@ -23,25 +24,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from pwreset.protocol.limits import MAX_QUESTIONS
+from pwreset.protocol.limits import PAGE_FIELDS as LIMITS
 from pwreset.protocol.printable import describe, first_unsafe, is_unsafe
-
-# The largest value each field may have, in characters.
-LIMITS: dict[str, int] = {
-    "domain": 255,
-    "username": 256,
-    "old_password": 512,
-    "new_password": 512,
-    "password": 512,
-    "email": 254,
-    "lang": 16,
-    "flow": 2048,
-    "answer": 256,
-    "code": 32,
-    "question": 64,
-    "upn": 512,
-}
-MAX_ANSWERS = 10
-
 
 # --- what a field's text may hold -----------------------------------------------------------
 
@@ -186,7 +171,7 @@ class EnrollBody(_Body):
         list[Answer],
         Field(
             min_length=1,
-            max_length=MAX_ANSWERS,
+            max_length=MAX_QUESTIONS,
             description="As many as the site asks for (meta: enroll.questions).",
         ),
     ]

@@ -12,8 +12,8 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 from starlette.requests import Request
 
-from pwreset.api.bodies import MAX_ANSWERS
 from pwreset.api.problems import ProblemError
+from pwreset.protocol.limits import MAX_QUESTIONS
 
 T = TypeVar("T")
 
@@ -90,6 +90,6 @@ def _problem(error: ErrorDetails) -> ProblemError:
 
 _ANSWERS = {
     "too_short": "answers must be a non-empty list",
-    "too_long": f"at most {MAX_ANSWERS} answers",
+    "too_long": f"at most {MAX_QUESTIONS} answers",
     "model_type": "each answer is {question, answer}",
 }

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pwreset.protocol.limits import FIELD_LIMITS, MAX_QUESTIONS
+
 DEFAULT_QUESTIONS: dict[str, list[str]] = {
     "en": [
         "What was the name of your first pet?",
@@ -155,7 +157,7 @@ class Permission(_Table):
 
 
 class EnrollSettings(_Table):
-    questions: int = Field(default=3, ge=1, le=10)
+    questions: int = Field(default=3, ge=1, le=MAX_QUESTIONS)
     # Counting letters and digits only, as answers are compared without the rest.
     min_answer_chars: int = Field(default=3, ge=1, le=20)
     email: Literal["off", "optional", "required"] = "off"
@@ -172,9 +174,10 @@ class EnrollSettings(_Table):
         for lang, questions in lists.items():
             if len(set(questions)) != len(questions):
                 raise ValueError(f"the {lang} list repeats a question")
+            most = FIELD_LIMITS["question"]
             for question in questions:
-                if not question.strip() or len(question) > 64:
-                    raise ValueError(f"{lang}: questions must be 1-64 characters: {question!r}")
+                if not question.strip() or len(question) > most:
+                    raise ValueError(f"{lang}: questions must be 1-{most} characters: {question!r}")
         return lists
 
     @model_validator(mode="after")

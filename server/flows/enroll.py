@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pwreset.config.flow_settings import EnrollSettings
+from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import lockout
 from pwreset.server.flows.answers import hash_answer, significant_chars
 from pwreset.server.flows.context import FlowContext, lang_of, log
 from pwreset.server.flows.errors import FlowError
-from pwreset.server.flows.fields import LIMITS, text, texts
+from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.permissions import permitted
 from pwreset.server.flows.questions import question_id
 from pwreset.server.storage import UserRecord
@@ -98,12 +99,13 @@ def _answers(raw: object, settings: EnrollSettings) -> list[tuple[str, str]]:
             raise FlowError("empty_field", f"question {number} is empty", field="question",
                             **{"1": str(number)})  # fmt: skip
         question = question.strip()
-        if len(question) > 64:
-            raise FlowError("field_too_long", "a question may have 64 characters", field="question")
+        if len(question) > (most := FIELD_LIMITS["question"]):
+            raise FlowError("field_too_long", f"a question may have {most} characters",
+                            field="question")  # fmt: skip
         if not settings.custom_questions and question not in allowed:
             raise FlowError("unknown_question", f"question {number} is not in the list",
                             **{"1": str(number)})  # fmt: skip
-        if not isinstance(answer, str) or len(answer) > LIMITS["answer"]:
+        if not isinstance(answer, str) or len(answer) > FIELD_LIMITS["answer"]:
             raise FlowError("bad_request", f"answer {number} must be a string")
         for earlier, (seen, _) in enumerate(pairs, start=1):
             if seen.casefold() == question.casefold():

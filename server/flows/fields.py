@@ -5,27 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pwreset.protocol.limits import FIELD_LIMITS as LIMITS
 from pwreset.protocol.printable import describe, first_unsafe
 from pwreset.server.flows.errors import FlowError
-
-# Generous for real names and passphrases, small enough to stop abuse.
-LIMITS = {
-    "domain": 255,
-    "username": 256,
-    "password": 512,
-    "old_password": 512,
-    "new_password": 512,
-    "email": 254,
-    "lang": 16,
-    "flow": 2048,
-    "answer": 256,
-    "code": 32,
-    "upn": 512,
-    "web_user": 256,
-    "by": 256,  # who sent an admin request (console:<login>)
-    "proof": 64,  # an admin request's HMAC, hex
-}
-
 
 # Names end up in logs, the audit and the console: no character there may forge a line or
 # drive a terminal. Checked here too, for datagrams that did not come through the relay.

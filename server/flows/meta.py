@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pwreset import __version__
+from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
@@ -32,7 +33,7 @@ def meta(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
             "min_answer_chars": enroll.min_answer_chars,
             "email": enroll.email,
             "custom_questions": enroll.custom_questions,
-            "max_question_length": 64,
+            "max_question_length": FIELD_LIMITS["question"],
             "question_list": {k: list(v) for k, v in enroll.question_list.items()},
         },
         "verification": {"enabled": ctx.config.verification.enabled},

@@ -1,0 +1,43 @@
+"""The contract's field limits: the most characters each field of a request may hold.
+
+One definition for every side: the relay validates the pages' bodies with it
+(pwreset.api.bodies), the backend checks again (pwreset.server.flows.fields: the relay is
+never trusted), the settings refuse longer questions (pwreset.config), and the build hands
+it to the page script (pwreset.builder.assets). Generous for real names and passphrases,
+small enough to stop abuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+# What the pages send (the HTTP API's request bodies and path names).
+PAGE_FIELDS: Mapping[str, int] = MappingProxyType(
+    {
+        "domain": 255,
+        "username": 256,
+        "old_password": 512,
+        "new_password": 512,
+        "password": 512,
+        "email": 254,
+        "lang": 16,
+        "flow": 2048,
+        "answer": 256,
+        "code": 32,
+        "question": 64,
+        "upn": 512,
+    }
+)
+# What only the relay (the web server's user) or the console's admin requests add.
+INTERNAL_FIELDS: Mapping[str, int] = MappingProxyType(
+    {
+        "web_user": 256,
+        "by": 256,  # who sent an admin request (console:<login>)
+        "proof": 64,  # an admin request's HMAC-SHA256, hex
+    }
+)
+FIELD_LIMITS: Mapping[str, int] = MappingProxyType({**PAGE_FIELDS, **INTERNAL_FIELDS})
+
+# The most questions a site may ask, so the most answers an enrollment carries.
+MAX_QUESTIONS = 10
