@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from starlette.responses import JSONResponse
 
-from pwreset.protocol.codes import error_kind
+from pwreset.protocol.codes import error_kind, page_message, problem_body
 
 PROBLEM_TYPE = "application/problem+json"
 
@@ -27,29 +27,12 @@ class ProblemError(Exception):
         self.kind = error_kind(code)
         self.detail = detail or self.kind.detail
         self.params = dict(params or {})
-        self.message = message or _message_id(self.kind.message_id, self.params)
+        self.message = message or page_message(self.kind, self.params)
         self.headers = dict(headers or {})
 
 
-def _message_id(default: str, params: Mapping[str, str]) -> str:
-    # An empty field names itself, so the page can say which box to fill in.
-    field = params.get("field")
-    if default == "RES_EMPTY_FIELD" and field:
-        return f"RES_EMPTY_FIELD_{field.upper()}"
-    return default
-
-
 def problem_response(error: ProblemError) -> JSONResponse:
-    kind = error.kind
-    body = {
-        "type": f"urn:pwreset:problem:{kind.code}",
-        "title": kind.detail,
-        "status": kind.status,
-        "detail": error.detail,
-        "code": kind.code,
-        "message": error.message,
-        "params": error.params,
-    }
+    body = problem_body(error.kind, error.detail, error.params, error.message)
     return JSONResponse(
-        body, status_code=kind.status, media_type=PROBLEM_TYPE, headers=error.headers
+        body, status_code=error.kind.status, media_type=PROBLEM_TYPE, headers=error.headers
     )

@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pwreset.protocol.codes import ERRORS, page_message, problem_body
+from pwreset.protocol.limits import PAGE_FIELDS
+
 Reply = dict[str, Any]
+Params = dict[str, str]
 
 SAMPLE_QUESTIONS = {
     "en": [
@@ -36,24 +40,34 @@ SAMPLE_QUESTIONS = {
 USER = {"username": "jsmith", "domain": "EXAMPLE"}
 POLICY = "At least 12 characters; not one of your last 5 passwords; not your name or username."
 
-# Replies any flow's first request can get from the relay or the directory.
-SERVICE_ERRORS: tuple[tuple[str, dict[str, str]], ...] = (
-    ("RES_REQUEST_FAILED", {"server": "10.0.0.5:5100"}),
-    ("RES_SERVER_ERROR", {}),
-    ("RES_STORAGE_FULL", {}),
-    ("RES_BAD_REQUEST", {}),
-    ("RES_RATE_LIMITED", {}),
-    ("RES_FIELD_TOO_LONG", {}),
-    ("RES_UNKNOWN_DOMAIN", {}),
-    ("RES_DIRECTORY_UNREACHABLE", {}),
-    ("RES_DIRECTORY_REFUSED", {}),
+# Error replies by code (pwreset.protocol.codes) with their parameters: each reply is the
+# relay's problem body for that code, so status and message id come from the registry.
+# The request that never reaches the service comes first (the gallery fails it).
+NETWORK_FAILURE = "server_unreachable"
+SERVICE_ERRORS: tuple[tuple[str, Params], ...] = (
+    (NETWORK_FAILURE, {}),
+    ("server_error", {}),
+    ("storage_full", {}),
+    ("bad_request", {}),
+    ("rate_limited", {}),
+    ("field_too_long", {}),
+    ("unknown_domain", {}),
+    ("directory_unreachable", {}),
+    ("directory_refused", {}),
 )
-POLICY_ERRORS: tuple[tuple[str, dict[str, str]], ...] = (
-    ("RES_POLICY_TOO_SHORT", {}),
-    ("RES_POLICY_HISTORY", {}),
-    ("RES_POLICY_COMPLEXITY", {}),
-    ("RES_POLICY_TOO_YOUNG", {}),
-    ("RES_POLICY_REJECTED", {"reason": "The password contains the user's display name."}),
+POLICY_ERRORS: tuple[tuple[str, Params], ...] = (
+    ("password_too_short", {}),
+    ("password_in_history", {}),
+    ("password_complexity", {}),
+    ("password_too_young", {}),
+    ("password_rejected", {"reason": "The password contains the user's display name."}),
+)
+# What the directory says to a wrong or refused account, in change and enroll.
+ACCOUNT_ERRORS: tuple[tuple[str, Params], ...] = (
+    ("wrong_password", {}),
+    ("account_locked", {}),
+    ("account_disabled", {}),
+    ("not_permitted", {}),
 )
 
 
@@ -76,10 +90,15 @@ class State:
         }
 
 
-def problem(message_id: str, params: dict[str, str] | None = None, status: int = 422) -> Reply:
-    body = {"type": "about:blank", "status": status, "title": message_id}
-    body.update({"detail": message_id, "message": message_id, "params": params or {}})
-    return {"status": status, "body": body}
+def problem(code: str, params: Params | None = None) -> Reply:
+    """The relay's reply for error `code` (its status and body, from the registry)."""
+    kind = ERRORS[code]
+    return {"status": kind.status, "body": problem_body(kind, kind.detail, params or {})}
+
+
+def message_of(code: str, params: Params | None = None) -> str:
+    """The message id the page shows for `code`: a state is named after it."""
+    return page_message(ERRORS[code], params or {})
 
 
 def done(message_id: str) -> Reply:
@@ -110,7 +129,7 @@ def sample_meta(
             "min_answer_chars": 3,
             "email": email,
             "custom_questions": custom,
-            "max_question_length": 64,
+            "max_question_length": PAGE_FIELDS["question"],
             "question_list": SAMPLE_QUESTIONS,
         },
         "verification": {"enabled": True},
@@ -165,17 +184,8 @@ def change_states(domains: Sequence[str]) -> list[State]:
                 [{"username": USER["username"], "domain": ""}],
             ),
         )
-    errors = [
-        ("RES_WRONG_PASSWORD", {}),
-        *POLICY_ERRORS,
-        ("RES_LOCKED_OUT_AD", {}),
-        ("RES_ACCOUNT_DISABLED", {}),
-        ("RES_NOT_PERMITTED", {}),
-        *SERVICE_ERRORS,
-    ]
-    states += [
-        _server_error(message_id, params, "POST change", [full]) for message_id, params in errors
-    ]
+    errors = [ACCOUNT_ERRORS[0], *POLICY_ERRORS, *ACCOUNT_ERRORS[1:], *SERVICE_ERRORS]
+    states += [_server_error(code, params, "POST change", [full]) for code, params in errors]
     states += [
         State(
             "RES_FINISHED_CHANGE",
@@ -243,23 +253,16 @@ def enroll_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
                 {"username": "jsmith", "domain": ""},
             ),
         )
-    errors = [
-        ("RES_WRONG_PASSWORD", {}),
-        ("RES_LOCKED_OUT_AD", {}),
-        ("RES_ACCOUNT_DISABLED", {}),
-        ("RES_NOT_PERMITTED", {}),
-        ("RES_EMPTY_FIELD_QUESTION", {"1": "2"}),
-        ("RES_IDENTICAL_QUESTIONS", {"1": "1", "2": "3"}),
-        ("RES_ANSWER_TOO_SHORT", {"1": "2", "2": "3"}),
-        *SERVICE_ERRORS,
+    # The server's own checks of what the page checked already: named apart from the
+    # page's states of the same message.
+    rechecked: list[tuple[str, Params]] = [
+        ("empty_field", {"field": "question", "1": "2"}),
+        ("identical_questions", {"1": "1", "2": "3"}),
+        ("answer_too_short", {"1": "2", "2": "3"}),
     ]
-    for message_id, params in errors:
-        state = _server_error(message_id, params, "POST enroll", [full])
-        name = (
-            state.name
-            if not params or message_id == "RES_REQUEST_FAILED"
-            else f"server.{message_id}"
-        )
+    for code, params in [*ACCOUNT_ERRORS, *rechecked, *SERVICE_ERRORS]:
+        state = _server_error(code, params, "POST enroll", [full])
+        name = f"server.{state.name}" if (code, params) in rechecked else state.name
         states.append(State(name, state.title, state.actions, state.replies, meta=meta))
     states += [
         State(
@@ -305,18 +308,18 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
         visit("question", "A security question (1 of 3)", [], [q1]),
         visit("question-2", "The next question (2 of 3)", [answer], [q1, q2]),
         visit("RES_EMPTY_FIELD_ANSWER", "Checked in the page: no answer", [{"answer": ""}], [q1]),
-        visit("RES_WRONG_ANSWER", "A wrong answer", [answer], [q1, problem("RES_WRONG_ANSWER")]),
+        visit("RES_WRONG_ANSWER", "A wrong answer", [answer], [q1, problem("wrong_answer")]),
         visit(
             "RES_LOCKED_OUT",
             "Too many wrong answers: self-service locked (advice to enroll again)",
             [answer],
-            [q1, problem("RES_LOCKED_OUT", status=403)],
+            [q1, problem("locked_out")],
         ),
         visit(
             "RES_SESSION_EXPIRED",
             "Idle too long: start again",
             [answer],
-            [q1, problem("RES_SESSION_EXPIRED")],
+            [q1, problem("session_expired")],
         ),
         visit("code", "Verification code sent", [answer], [q1, code]),
         visit(
@@ -329,25 +332,25 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             "RES_WRONG_CODE",
             "A wrong code",
             [answer, the_code],
-            [q1, code, problem("RES_WRONG_CODE")],
+            [q1, code, problem("wrong_code")],
         ),
         visit(
             "RES_CODE_EXPIRED",
             "The code expired: start again",
             [answer, the_code],
-            [q1, code, problem("RES_CODE_EXPIRED")],
+            [q1, code, problem("code_expired")],
         ),
         visit(
             "RES_CODE_DEAD",
             "Too many wrong codes: start again",
             [answer, the_code],
-            [q1, code, problem("RES_CODE_DEAD")],
+            [q1, code, problem("code_dead")],
         ),
         visit(
             "RES_CODE_NOT_SENT",
             "No code could be sent: contact the help desk",
             [answer],
-            [q1, problem("RES_CODE_NOT_SENT", status=503)],
+            [q1, problem("code_not_sent")],
         ),
     ]
     last = [answer, the_code]
@@ -374,12 +377,12 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
         ]
         states += [
             visit(
-                f"password.{message_id}",
-                f"The directory refused the new password: {message_id}",
+                f"password.{message_of(error)}",
+                f"The directory refused the new password: {message_of(error)}",
                 [*last, new],
-                [q1, code, password, problem(message_id, params)],
+                [q1, code, password, problem(error, params)],
             )
-            for message_id, params in POLICY_ERRORS
+            for error, params in POLICY_ERRORS
         ]
         last = [*last, new]
         flow_end = [q1, code, password, done(finished)]
@@ -389,13 +392,11 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
                 "code.RES_DIRECTORY_REFUSED",
                 "The directory refused to unlock the account",
                 last,
-                [q1, code, problem("RES_DIRECTORY_REFUSED")],
+                [q1, code, problem("directory_refused")],
             )
         )
         flow_end = [q1, code, done(finished)]
-    states += [
-        _server_error(message_id, params, start, [user]) for message_id, params in SERVICE_ERRORS
-    ]
+    states += [_server_error(error, params, start, [user]) for error, params in SERVICE_ERRORS]
     states += [
         visit("busy", "Waiting for the server", [answer], [q1, {"hold": True}], settles=False),
         visit(finished, "Finished", last, flow_end),
@@ -435,15 +436,13 @@ def page_states(page: str, domains: Sequence[str], flows: Sequence[str]) -> list
     return menu_states()
 
 
-def _server_error(
-    message_id: str, params: dict[str, str], endpoint: str, actions: list[dict[str, Any]]
-) -> State:
-    reply: Reply = (
-        {"network": True} if message_id == "RES_REQUEST_FAILED" else problem(message_id, params)
-    )
-    title = f"The server replied {message_id}" + (
-        f" ({', '.join(params.values())})" if params else ""
-    )
-    if message_id == "RES_REQUEST_FAILED":
+def _server_error(code: str, params: Params, endpoint: str, actions: list[dict[str, Any]]) -> State:
+    name = message_of(code, params)
+    if code == NETWORK_FAILURE:
+        reply: Reply = {"network": True}
         title = "The request did not reach the service"
-    return State(message_id, title, actions, {endpoint: [reply]})
+    else:
+        reply = problem(code, params)
+        shown = [value for key, value in params.items() if key != "field"]
+        title = f"The server replied {name}" + (f" ({', '.join(shown)})" if shown else "")
+    return State(name, title, actions, {endpoint: [reply]})

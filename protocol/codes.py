@@ -8,7 +8,9 @@ contract: add new ones, never rename.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -165,3 +167,28 @@ ERRORS: dict[str, ErrorKind] = {kind.code: kind for kind in _KINDS}
 def error_kind(code: str) -> ErrorKind:
     """The registered kind for `code`; an unknown code is reported as a server error."""
     return ERRORS.get(code, ERRORS["server_error"])
+
+
+def page_message(kind: ErrorKind, params: Mapping[str, str]) -> str:
+    """The message id the page shows for `kind`: an empty field names itself
+    (`RES_EMPTY_FIELD_USERNAME`), so the page can say which box to fill in."""
+    field = params.get("field")
+    if kind.message_id == "RES_EMPTY_FIELD" and field:
+        return f"RES_EMPTY_FIELD_{field.upper()}"
+    return kind.message_id
+
+
+def problem_body(
+    kind: ErrorKind, detail: str, params: Mapping[str, str], message: str | None = None
+) -> dict[str, Any]:
+    """The problem+json body (RFC 9457) the relay answers `kind` with: the stable `code`,
+    the page's `message` id and its `params` besides the standard members."""
+    return {
+        "type": f"urn:pwreset:problem:{kind.code}",
+        "title": kind.detail,
+        "status": kind.status,
+        "detail": detail,
+        "code": kind.code,
+        "message": message or page_message(kind, params),
+        "params": dict(params),
+    }
