@@ -11,11 +11,11 @@ from pathlib import Path, PurePosixPath
 from pwreset.builder.errors import BuildError
 from pwreset.builder.filecache import FileCache
 from pwreset.builder.layers import Layers
+from pwreset.builder.page_script import SCRIPT, bundle_script, is_module
 from pwreset.builder.themes import ThemeOption
 
 ASSETS_DIR = "assets"
 STYLESHEET = "pwreset.css"
-SCRIPT = "pwreset.js"
 # Appended after the stylesheet from every layer that has one (lowest first), so a few
 # rules in custom/ restyle a site without copying the theme's whole stylesheet.
 EXTRA_STYLESHEET = "extra.css"
@@ -66,11 +66,10 @@ def build_assets(
     statics = layers.static_files()
     files: dict[str, bytes] = {}
     urls: dict[str, str] = {}
-    for name in (STYLESHEET, SCRIPT):
-        if name not in statics:
-            raise BuildError(
-                "static", f"no layer has {name}; searched: {'; '.join(layers.describe())}"
-            )
+    if STYLESHEET not in statics:
+        raise BuildError(
+            "static", f"no layer has {STYLESHEET}; searched: {'; '.join(layers.describe())}"
+        )
     stylesheet = b"\n".join(
         [
             b"/* theme options (theme.toml) */\n" + css_root_block(options).encode(),
@@ -78,7 +77,7 @@ def build_assets(
             *(_read(path) for path in layers.static_copies(EXTRA_STYLESHEET)),
         ]
     )
-    bundles = [(STYLESHEET, stylesheet), (SCRIPT, _read(statics[SCRIPT]))]
+    bundles = [(STYLESHEET, stylesheet), (SCRIPT, bundle_script(statics, _read))]
     bundles += [(name, _read(path)) for name, path in (tools or {}).items()]
     for name, data in bundles:
         stem, suffix = name.rsplit(".", 1)
@@ -86,7 +85,7 @@ def build_assets(
         files[target] = data
         urls[name] = target
     for name, path in statics.items():
-        if name in (STYLESHEET, SCRIPT, EXTRA_STYLESHEET):
+        if name in (STYLESHEET, SCRIPT, EXTRA_STYLESHEET) or is_module(name):
             continue
         data = _read(path)
         target = f"{ASSETS_DIR}/{PurePosixPath(name)}"

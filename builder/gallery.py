@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from pwreset.builder.context import language_links, page_path
+from pwreset.builder.context import folder_prefix, language_links, page_path
 from pwreset.builder.gallery_states import State, page_states
 from pwreset.builder.languages import Language
 from pwreset.builder.pages import Page
-from pwreset.builder.render_plan import GALLERY_SCRIPT, SitePlan
+from pwreset.builder.render_plan import GALLERY_SCRIPT, GALLERY_STYLESHEET, SitePlan
 
 FOLDER = "gallery"
 TEMPLATE = "gallery.html"
@@ -83,6 +83,10 @@ def render_gallery(plan: SitePlan, decorate: Callable[[str, str], str]) -> dict[
         template=TEMPLATE,
         extra={"gallery": sections},
     )
+    # The index's own rules, after the site's stylesheet: production sites never carry them.
+    stylesheet = folder_prefix(FOLDER) + plan.assets.url(GALLERY_STYLESHEET)
+    style = f'<link rel="stylesheet" href="{stylesheet}">\n'
+    index_html = index_html.replace("</head>", style + "</head>", 1)
     files[f"{FOLDER}/index.html"] = decorate(index_html, FOLDER).encode("utf-8")
     return files
 

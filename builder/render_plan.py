@@ -30,6 +30,7 @@ from pwreset.config.schema import Config
 TOOLS = Path(str(files("pwreset.builder"))) / "tools"
 PREVIEW_SCRIPT = "pwreset-preview.js"
 GALLERY_SCRIPT = "pwreset-gallery.js"
+GALLERY_STYLESHEET = "pwreset-gallery.css"
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ def plan_site(config: Config, vdir: str, options: BuildOptions) -> SitePlan:
         tools[PREVIEW_SCRIPT] = TOOLS / PREVIEW_SCRIPT
     if options.gallery:
         tools[GALLERY_SCRIPT] = TOOLS / GALLERY_SCRIPT
+        tools[GALLERY_STYLESHEET] = TOOLS / GALLERY_STYLESHEET
     env = environment_for(layers)
     pages = site_pages(vdir, site.flows, partial(has_template, env))
     flows = tuple(page.flow for page in pages if page.flow is not None)
