@@ -14,6 +14,7 @@ from typing import Any
 from pwreset.builder.languages import Language
 from pwreset.builder.messages import Catalog
 from pwreset.builder.pages import Page
+from pwreset.protocol.limits import PAGE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,8 @@ def page_context(
         "theme": theme,
         "api_base": api_base,
         "menu": menu,
+        # The most characters each field may hold, for `maxlength` (the relay's limits).
+        "limits": PAGE_FIELDS,
         "msg": catalog.text,
         "client_messages": catalog.client_messages,
         "asset": lambda name: root + asset_url(name),
