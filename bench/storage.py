@@ -1,11 +1,15 @@
 """Benchmark of the embedded store at 100,000 enrolled users (issue 5).
 
-    .venv/bin/python bench/storage.py [--users 100000] [--baseline-users 20000]
+    .venv/bin/python bench/storage.py [--users 100000] [--baseline-users 20000] [--dir DIR]
 
 Measures, in one run: enroll write p50/p99 and lookup time on a store of --users users,
 server start time (Database.open) and RSS in a fresh process; the same figures for stock
 TinyDB JSONStorage (at --baseline-users, since it is O(n) per operation) and a raw
 fsync'd append of one record. One line per figure: `name: value unit (baseline ..., ratio ...)`.
+The store goes through the same TinyDB tables as the server's (`Database.users`).
+
+Its files go to a temporary folder under --dir (default: `build/` in the checkout, created
+if missing), not to /tmp, which may be a RAM disk where fsync costs nothing.
 """
 
 from __future__ import annotations
@@ -239,6 +243,12 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--baseline-users", type=int, default=20_000)
     parser.add_argument("--baseline-samples", type=int, default=30)
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(__file__).resolve().parent.parent / "build",
+        help="where the temporary store goes (default: build/ in the checkout)",
+    )
     parser.add_argument("--measure", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
@@ -250,7 +260,8 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    with tempfile.TemporaryDirectory(prefix="pwreset-bench-", dir=Path.cwd() / "build") as tmp:
+    args.dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pwreset-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
         took = populate(work / "data", args.users)
         print(f"populated: {args.users} users in {took:.1f} s (each save journaled + fsync'd)")

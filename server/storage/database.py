@@ -1,7 +1,8 @@
 """The server's database: users and audit log in one data directory, one owner at a time.
 
 <data_dir>/.lock          owner lock (see owner_lock)
-<data_dir>/users/         JournalStorage: snapshot.<G>, journal.<G> (tables users, keyed)
+<data_dir>/users/         TinyDB on JournalStorage: snapshot.<G>, journal.<G> (tables users,
+                          keyed, decoy_strikes)
 <data_dir>/audit/         one segment per UTC day
 <data_dir>/ROTATING       only while `pwreset db rotate-key` is under way
 """
@@ -12,6 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pwreset.server.storage.audit import AuditLog
 from pwreset.server.storage.durable import make_private_dir
@@ -21,6 +23,8 @@ from pwreset.server.storage.journal_storage import JournalStorage
 from pwreset.server.storage.keyed import KeyedStore
 from pwreset.server.storage.owner_lock import OwnerLock
 from pwreset.server.storage.record_cipher import RecordCipher, data_key_id
+from pwreset.server.storage.store import Store
+from pwreset.server.storage.tinydb_table import JournalDB
 from pwreset.server.storage.users import UserStore
 
 USERS_DIR = "users"
@@ -31,22 +35,23 @@ MOVED_MARKER = "MOVED"
 
 
 class Database:
-    """Open with `Database.open` (the owner) or `Database.open_readonly` (the console)."""
+    """The embedded store (`store.Store`): open with `Database.open` (the owner) or
+    `Database.open_readonly` (the console)."""
 
     def __init__(
         self,
         data_dir: Path,
-        storage: JournalStorage,
-        users: UserStore,
+        tables: JournalDB,
+        cipher: RecordCipher | None,
         audit: AuditLog,
         lock: OwnerLock | None,
     ) -> None:
         self.data_dir = data_dir
-        self.storage = storage
-        self.users = users
+        self.storage: JournalStorage = tables.storage
+        self.users = UserStore(tables, cipher)
         self.audit = audit
         # In the users' storage: keyed records are written with the records they limit.
-        self.keyed = KeyedStore(storage)
+        self.keyed = KeyedStore(tables)
         self._lock = lock
         # The previous owner died without closing (kill -9, power cut, OOM killer).
         self.unclean_stop = lock is not None and lock.previous_owner_killed
@@ -72,17 +77,16 @@ class Database:
         try:
             _check_moved(data_dir)
             _check_rotation(data_dir, data_key)
-            storage = JournalStorage(data_dir / USERS_DIR, compact_min_records=compact_min_records)
+            tables = JournalDB(data_dir / USERS_DIR, compact_min_records=compact_min_records)
             try:
                 audit = AuditLog(data_dir / AUDIT_DIR, retention_days=audit_retention_days)
             except BaseException:
-                storage.close()
+                tables.close()
                 raise
         except BaseException:
             lock.release()
             raise
-        users = UserStore(storage, RecordCipher(data_key, previous_keys))
-        return cls(data_dir, storage, users, audit, lock)
+        return cls(data_dir, tables, RecordCipher(data_key, previous_keys), audit, lock)
 
     @classmethod
     def open_readonly(cls, data_dir: Path, *, data_key: bytes | None = None) -> Database:
@@ -90,10 +94,10 @@ class Database:
         safe beside a running server. A record still being appended is left out."""
         if not data_dir.is_dir():
             raise StorageError(f"{data_dir}: no data directory there")
-        storage = JournalStorage(data_dir / USERS_DIR, read_only=True)
+        tables = JournalDB(data_dir / USERS_DIR, read_only=True)
         cipher = RecordCipher(data_key) if data_key is not None else None
         audit = AuditLog(data_dir / AUDIT_DIR, read_only=True)
-        return cls(data_dir, storage, UserStore(storage, cipher), audit, None)
+        return cls(data_dir, tables, cipher, audit, None)
 
     def require_room(self) -> None:
         """Raise StorageFullError unless a request that may write can be let in: see
@@ -119,6 +123,10 @@ class Database:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+if TYPE_CHECKING:
+    _IS_A_STORE: type[Store] = Database  # mypy checks that Database implements Store
 
 
 def rotation_state(data_dir: Path) -> dict[str, str] | None:

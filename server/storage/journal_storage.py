@@ -55,7 +55,7 @@ class JournalStorage(Storage):
     """Durable, in-memory TinyDB storage over one folder (see the module docstring).
 
     Besides TinyDB's whole-state `read`/`write`, it offers per-document `get`, `put` and
-    `delete`, which `JournaledTable` and the user store use so a write costs one record.
+    `delete`, which `JournaledTable` (tinydb_table) uses so a write costs one record.
     Thread-safe. `read_only=True` loads without writing anything (a torn tail is skipped, not
     cut), for the Data Console reading a running server's files.
     """
@@ -76,6 +76,7 @@ class JournalStorage(Storage):
         self.compact_ratio = compact_ratio
         self.torn_tails: list[tuple[Path, int, int]] = []  # (file, offset, bytes dropped)
         self._tables: dict[str, dict[str, bytes]] = {}
+        self._views: dict[str, _DocumentsView] = {}
         self._lock = threading.Lock()
         self._compact_lock = threading.Lock()
         self._compactor: threading.Thread | None = None
@@ -144,8 +145,11 @@ class JournalStorage(Storage):
     def read(self) -> dict[str, Any] | None:
         if not self._tables:
             return None
-        # Views, not copies: TinyDB reads one document without decoding the others.
-        return {name: _DocumentsView(self, name) for name in self.table_names()}
+        # Views, not copies: TinyDB reads one document without decoding the others. Tables
+        # are only ever added, so the views are made again only when one was.
+        if len(self._views) != len(self._tables):
+            self._views = {name: _DocumentsView(self, name) for name in self.table_names()}
+        return dict(self._views)  # stock tables change what they are given
 
     def write(self, data: dict[str, Any]) -> None:
         """Stock TinyDB tables hand over the whole state; journal only what differs."""
@@ -398,6 +402,11 @@ class _DocumentsView(MutableMapping[str, Any]):
             raise KeyError(key)
         return decode_document(value)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        # `Table.get(doc_id=...)`, a user lookup: one dict access, no KeyError raised.
+        value = self.storage.get(self.table, str(key))
+        return default if value is None else decode_document(value)
+
     def __setitem__(self, key: str, doc: Mapping[str, Any]) -> None:
         self.storage.put(self.table, str(key), encode_document(doc))
 
@@ -410,6 +419,11 @@ class _DocumentsView(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return self.storage.count(self.table)
+
+    def items(self) -> Iterator[tuple[str, dict[str, Any]]]:  # type: ignore[override]
+        """Decoded one by one from a copy taken now: a scan (a search, the console's rows)
+        holds one document at a time and never trips over a writer removing one."""
+        return ((key, decode_document(value)) for key, value in self.storage.items(self.table))
 
 
 def _header(kind: str, generation: int) -> bytes:

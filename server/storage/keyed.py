@@ -2,6 +2,7 @@
 flows) instead of a name or an address, for state that must survive restarts and be shared
 by every relay but must not say whom it is about: codes sent per user and per destination,
 and the codes of decoy users. Each document carries `touched`, so stale ones can be expired.
+They are the TinyDB table `keyed`, in the users' storage.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
+from tinydb import Query
+
+from pwreset.server.storage.tinydb_table import JournalDB
 
 TABLE = "keyed"
 
@@ -19,8 +22,8 @@ TABLE = "keyed"
 class KeyedStore:
     """Documents by opaque key. Thread-safe; `put` is durable."""
 
-    def __init__(self, storage: JournalStorage) -> None:
-        self._storage = storage
+    def __init__(self, db: JournalDB) -> None:
+        self._table = db.table(TABLE, cache_size=0)
         # One lock for the table: its read-decide-write steps are short (no hashing inside),
         # and records of one destination are shared by several users.
         self._lock = threading.RLock()
@@ -33,33 +36,33 @@ class KeyedStore:
             yield
 
     def get(self, key: str) -> dict[str, Any] | None:
-        value = self._storage.get(TABLE, key)
-        return None if value is None else decode_document(value)
+        return self._table.document(key)
 
     def put(self, key: str, doc: dict[str, Any]) -> None:
-        self._storage.put(TABLE, key, encode_document(doc))
+        self._table.replace(key, doc)
 
     def delete(self, key: str) -> bool:
-        return self._storage.delete(TABLE, key)
+        return bool(self._table.remove_keys([key]))
 
     def items(self, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         """The documents whose key starts with `prefix` (a scan: for start-up work only)."""
-        return [
-            (key, decode_document(value))
-            for key, value in self._storage.items(TABLE)
-            if key.startswith(prefix)
-        ]
+        # str(): TinyDB annotates ids as int; this table's are its keys.
+        found = ((str(doc.doc_id), doc) for doc in self._table)
+        return [(key, doc) for key, doc in found if key.startswith(prefix)]
 
     def expire(self, untouched_since: float) -> int:
         """Remove the documents not touched since `untouched_since`; how many went."""
+        stale = ~Query().touched.test(
+            lambda touched: isinstance(touched, int | float) and touched >= untouched_since
+        )
         removed = 0
-        for key, _ in self._storage.items(TABLE):
+        for found in self._table.search(stale):
             with self._lock:  # looked at again under the lock: it may just have been used
-                doc = self.get(key)
-                touched = doc.get("touched", 0) if doc is not None else 0
-                if not isinstance(touched, int | float) or touched < untouched_since:
-                    removed += self._storage.delete(TABLE, key)
+                key = str(found.doc_id)
+                doc = self._table.document(key)
+                if doc is not None and stale(doc):
+                    removed += len(self._table.remove_keys([key]))
         return removed
 
     def __len__(self) -> int:
-        return self._storage.count(TABLE)
+        return len(self._table)

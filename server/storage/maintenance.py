@@ -30,10 +30,9 @@ from pwreset.server.storage.database import (
 from pwreset.server.storage.durable import fsync_dir, make_private_dir, write_atomic
 from pwreset.server.storage.errors import StorageError, StoreCorruptError, StoreKeyError
 from pwreset.server.storage.framing import RecordReader, frame
-from pwreset.server.storage.journal_storage import JournalStorage
 from pwreset.server.storage.owner_lock import OwnerLock
 from pwreset.server.storage.record_cipher import RecordCipher, data_key_id
-from pwreset.server.storage.users import TABLE as USERS_TABLE
+from pwreset.server.storage.tinydb_table import JournalDB
 from pwreset.server.storage.users import UserStore
 
 MANIFEST = "backup.json"
@@ -57,16 +56,16 @@ def check(data_dir: Path, data_key: bytes | None) -> CheckReport:
         report.problems.append(f"{data_dir}: no data directory there")
         return report
     try:
-        storage = JournalStorage(data_dir / USERS_DIR, read_only=True)
+        tables = JournalDB(data_dir / USERS_DIR, read_only=True)
     except StoreCorruptError as exc:
         report.problems.append(str(exc))
     else:
-        for path, offset, size in storage.torn_tails:
+        for path, offset, size in tables.storage.torn_tails:
             report.notes.append(
                 f"{path}: an incomplete last record ({size} bytes at offset {offset}): a write "
                 "in flight, or left by a crash (never acknowledged; dropped at the next start)"
             )
-        users = UserStore(storage, RecordCipher(data_key) if data_key else None)
+        users = UserStore(tables, RecordCipher(data_key) if data_key else None)
         for row in users.rows():
             report.users += 1
             if row["key_id"]:
@@ -143,18 +142,18 @@ def backup(data_dir: Path, dest: Path) -> BackupReport:
 
 
 def _copy_data(data_dir: Path, target: Path) -> BackupReport:
-    storage = JournalStorage(data_dir / USERS_DIR, read_only=True)
-    storage.write_snapshot_to(target / USERS_DIR)
+    tables = JournalDB(data_dir / USERS_DIR, read_only=True)
+    tables.storage.write_snapshot_to(target / USERS_DIR)
     # Users only: the keyed records travel in the same snapshot but are not users.
-    users = storage.count(USERS_TABLE)
-    key_ids = sorted({row["key_id"] for row in UserStore(storage, None).rows() if row["key_id"]})
+    users = UserStore(tables, None)
+    key_ids = sorted({row["key_id"] for row in users.rows() if row["key_id"]})
     events = 0
     make_private_dir(target / AUDIT_DIR)
     for _, path in AuditLog(data_dir / AUDIT_DIR, read_only=True).segments():
         payloads = [payload for _, payload in _records(path)]
         events += len(payloads) - 1
         write_atomic(target / AUDIT_DIR / path.name, (frame(p) for p in payloads))
-    return BackupReport(target, users, events, key_ids)
+    return BackupReport(target, len(users), events, key_ids)
 
 
 def verify_backup(path: Path) -> dict[str, object]:

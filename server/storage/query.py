@@ -1,17 +1,23 @@
 """The Data Console's grid logic: columns, wildcard filters, date ranges and sorting.
 
-Rows are plain dicts. A filter matches a column's displayed text, so `*` and `?` work the
-same on every column (`--where locked_out=yes`, `--where last_reset='2024-03-*'`); filters
-on different columns are ANDed, as in the original's filter row.
+Rows are plain dicts. The admin's filters become one TinyDB `Query`, the store's query
+language. A filter matches a column's displayed text, so `*` and `?` work the same on every
+column (`--where locked_out=yes`, `--where last_reset='2024-03-*'`); filters on different
+columns are ANDed, as in the original's filter row.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+
+from tinydb import Query
+from tinydb.queries import QueryInstance
 
 from pwreset.server.storage.audit import AuditEvent
 from pwreset.server.storage.errors import StorageError
@@ -157,19 +163,29 @@ def moment(text: str, option: str, *, end_of_day: bool) -> float:
         ) from None
 
 
+def _shown_as(value: Any, pattern: re.Pattern[str], kind: str) -> bool:
+    return pattern.fullmatch(display(value, kind)) is not None
+
+
+def _within(value: Any, span: TimeRange) -> bool:
+    return span.contains(value)
+
+
 @dataclass
 class RowFilter:
-    """Every condition the admin gave; a row must meet all of them."""
+    """Every condition the admin gave; a row must meet all of them (`query`)."""
 
     columns: Sequence[Column]
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
     ranges: dict[str, TimeRange] = field(default_factory=dict)
+    _query: QueryInstance | None = field(default=None, init=False, repr=False)
 
     def where(self, name: str, pattern: str, option: str = "--where") -> None:
         col = column(self.columns, name, option)
         if col.name in self.patterns:
             raise FilterError(f"{option}: column {name!r} is filtered twice")
         self.patterns[col.name] = wildcard(pattern)
+        self._query = None
 
     def within(self, name: str, span: TimeRange, option: str) -> None:
         col = column(self.columns, name, option)
@@ -182,16 +198,24 @@ class RowFilter:
                 min((t for t in (old.end, span.end) if t is not None), default=None),
             )
         self.ranges[col.name] = span
+        self._query = None
+
+    @property
+    def query(self) -> QueryInstance:
+        """The conditions as one TinyDB query, for `Table.search` or a row at hand."""
+        if self._query is None:
+            row = Query()
+            kinds = {c.name: c.kind for c in self.columns}
+            conditions = [row[name].test(_within, span) for name, span in self.ranges.items()]
+            conditions += [
+                row[name].test(_shown_as, pattern, kinds[name])
+                for name, pattern in self.patterns.items()
+            ]
+            self._query = functools.reduce(operator.and_, conditions, row.noop())
+        return self._query
 
     def matches(self, row: dict[str, Any]) -> bool:
-        for name, span in self.ranges.items():
-            if not span.contains(row.get(name)):
-                return False
-        kinds = {c.name: c.kind for c in self.columns}
-        return all(
-            pattern.fullmatch(display(row.get(name), kinds[name]))
-            for name, pattern in self.patterns.items()
-        )
+        return bool(self.query(row))
 
     def __bool__(self) -> bool:
         return bool(self.patterns or self.ranges)

@@ -1,9 +1,9 @@
 """Enrolled users: `UserRecord` and the store the flows read and write (the original's `Usr`).
 
-A record is kept as one document keyed by its case-folded (domain, username), so a lookup
-is one dict access. The enrollment and the verification-code state are sealed together
-(see `record_cipher`) into one field; everything else is in clear, which is what lets the
-Data Console list users without the data key.
+A record is one document of the TinyDB table `users`, filed under its case-folded (domain,
+username), so a lookup is one dict access. The enrollment and the verification-code state
+are sealed together (see `record_cipher`) into one field; everything else is in clear,
+which is what lets the Data Console list users without the data key.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
+from tinydb.table import Document
+
 from pwreset.server.storage.errors import StoreKeyError
-from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
 from pwreset.server.storage.record_cipher import RecordCipher, sealed_key_id
+from pwreset.server.storage.tinydb_table import JournalDB
 
 TABLE = "users"
 # Per-user locks are striped: memory stays fixed however many names attackers try, and two
@@ -89,8 +91,9 @@ def _aad(domain: str, username: str) -> bytes:
 class UserStore:
     """Users by (domain, username), case-insensitive. Thread-safe; `save` is durable."""
 
-    def __init__(self, storage: JournalStorage, cipher: RecordCipher | None) -> None:
-        self._storage = storage
+    def __init__(self, db: JournalDB, cipher: RecordCipher | None) -> None:
+        # No query cache: lookups go by key, and the console's scans are one-off.
+        self._table = db.table(TABLE, cache_size=0)
         self._cipher = cipher
         self._stripes = [threading.RLock() for _ in range(_LOCK_STRIPES)]
 
@@ -104,28 +107,25 @@ class UserStore:
             yield
 
     def get(self, domain: str, username: str) -> UserRecord | None:
-        value = self._storage.get(TABLE, user_key(domain, username))
-        return None if value is None else self._record(decode_document(value))
+        doc = self._table.document(user_key(domain, username))
+        return None if doc is None else self._record(doc)
 
     def save(self, record: UserRecord) -> None:
-        self._storage.put(
-            TABLE, user_key(record.domain, record.username), encode_document(self._doc(record))
-        )
+        self._table.replace(user_key(record.domain, record.username), self._doc(record))
 
     def delete(self, domain: str, username: str) -> bool:
-        return self._storage.delete(TABLE, user_key(domain, username))
+        return bool(self._table.remove_keys([user_key(domain, username)]))
 
     def __len__(self) -> int:
-        return self._storage.count(TABLE)
+        return len(self._table)
 
     def __iter__(self) -> Iterator[UserRecord]:
-        for _, value in self._storage.items(TABLE):
-            yield self._record(decode_document(value))
+        for doc in self._table:
+            yield self._record(doc)
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every user's clear fields plus `enrolled` and the sealing key id; needs no key."""
-        for _, value in self._storage.items(TABLE):
-            doc = decode_document(value)
+        for doc in self._table:
             row = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
             row["enrolled"] = bool(doc.get("enrolled", False))
             row["key_id"] = sealed_key_id(doc["sealed"]) if "sealed" in doc else ""
@@ -133,10 +133,10 @@ class UserStore:
 
     def reseal(self, record: UserRecord) -> bool:
         """Save `record` again if the current data key did not seal it (key rotation)."""
-        value = self._storage.get(TABLE, user_key(record.domain, record.username))
-        if value is None or self._cipher is None:
+        doc = self._table.document(user_key(record.domain, record.username))
+        if doc is None or self._cipher is None:
             return False
-        sealed = decode_document(value).get("sealed")
+        sealed = doc.get("sealed")
         if sealed is None or sealed_key_id(sealed) == self._cipher.key_id:
             return False
         self.save(record)
@@ -159,7 +159,7 @@ class UserStore:
             doc["enrolled"] = record.enrollment is not None
         return doc
 
-    def _record(self, doc: dict[str, Any]) -> UserRecord:
+    def _record(self, doc: Document) -> UserRecord:
         values = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
         values["domain"] = sys.intern(values["domain"])
         values["language"] = sys.intern(values["language"])

@@ -1,11 +1,13 @@
-"""JournalStorage: durable per-document writes, compaction by rename, TinyDB on top."""
+"""JournalStorage: durable per-document writes, compaction by rename; TinyDB tables on top."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
+import pytest
 from tinydb import Query
+from tinydb.table import Document
 
 from pwreset.server.storage import JournalStorage
 from pwreset.server.storage.append_file import AppendFile
@@ -96,21 +98,48 @@ def test_tinydb_writes_journal_only_the_documents_touched(tmp_path: Path) -> Non
     db = JournalDB(tmp_path)
     table = db.table("things")
     for i in range(50):
-        table.insert({"n": i})
+        table.insert(Document({"n": i}, doc_id=f"k{i}"))
     storage = db.storage
-    assert isinstance(storage, JournalStorage)
     before = storage._journal.records if storage._journal else 0
     table.update({"even": True}, Query().n == 4)
-    table.remove(doc_ids=[1])
+    table.remove_keys(["k1"])
     table.upsert({"n": 7, "seven": True}, Query().n == 7)
+    table.replace("k9", {"n": 9})
     after = storage._journal.records if storage._journal else 0
-    assert after - before == 3
+    assert after - before == 4
     db.close()
     again = JournalDB(tmp_path).table("things")
     assert len(again) == 49
     assert again.get(Query().n == 4) == {"n": 4, "even": True}
-    assert again.get(Query().n == 7) == {"n": 7, "seven": True}
-    assert again.insert({"n": 50}) == 51
+    assert again.document("k7") == {"n": 7, "seven": True}
+    assert again.document("k1") is None
+
+
+def test_replace_drops_the_fields_the_new_document_leaves_out(tmp_path: Path) -> None:
+    # Stock upsert merges: a user's lockout cleared (a default, left out) would stay set.
+    table = JournalDB(tmp_path).table("users")
+    table.replace("bob", {"name": "bob", "locked_out": True})
+    table.replace("bob", {"name": "bob"})
+    assert JournalDB(tmp_path, read_only=True).table("users").document("bob") == {"name": "bob"}
+
+
+def test_a_document_inserted_without_its_key_is_refused(tmp_path: Path) -> None:
+    table = JournalDB(tmp_path).table("users")
+    with pytest.raises(TypeError, match="doc_id=key"):
+        table.insert({"name": "bob"})
+    assert len(table) == 0
+
+
+def test_a_search_is_not_tripped_by_a_removal_under_way(tmp_path: Path) -> None:
+    table = JournalDB(tmp_path).table("users")
+    for name in ("a", "b", "c"):
+        table.replace(name, {"name": name})
+    found = []
+    for doc in table:  # the console lists while the server deletes
+        table.remove_keys(["c"])
+        found.append(doc["name"])
+    assert found == ["a", "b", "c"]
+    assert table.search(Query().name.one_of(["a", "c"])) == [{"name": "a"}]
 
 
 def test_stock_tinydb_tables_work_too(tmp_path: Path) -> None:

@@ -1,0 +1,105 @@
+"""The store the flows use, as an interface: users, the audit log and keyed records.
+
+`Database` (TinyDB tables on the journaled storage, audit segments beside them) is the
+embedded implementation; a server database shared by several servers is another. The flows
+name only these protocols and the records they carry (`UserRecord`, `AuditEvent`), so an
+implementation plugs in without touching them. Every write is durable when it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+from pwreset.server.storage.audit import AuditEvent
+from pwreset.server.storage.users import UserRecord
+
+
+class Users(Protocol):
+    """Users by (domain, username), case-insensitive (the original's `Usr`)."""
+
+    def locked(self, domain: str, username: str) -> AbstractContextManager[None]:
+        """Held while reading, deciding on and saving one user's record, so concurrent
+        requests for that user are applied one after the other. Re-entrant."""
+        ...
+
+    def get(self, domain: str, username: str) -> UserRecord | None: ...
+
+    def save(self, record: UserRecord) -> None: ...
+
+    def delete(self, domain: str, username: str) -> bool: ...
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Every user's clear fields plus `enrolled` and `key_id`; needs no data key."""
+        ...
+
+    def reseal(self, record: UserRecord) -> bool:
+        """Save `record` again if the current data key did not seal it."""
+        ...
+
+    def __iter__(self) -> Iterator[UserRecord]: ...
+
+    def __len__(self) -> int: ...
+
+
+class AuditTrail(Protocol):
+    """Append-only audit events (the original's `aprlog.sdf`)."""
+
+    def append(self, event: AuditEvent) -> None: ...
+
+    def query(
+        self, *, since: float | None = None, until: float | None = None
+    ) -> Iterator[AuditEvent]:
+        """Events with since <= time < until, oldest day first."""
+        ...
+
+    def segments(self) -> list[tuple[str, Path]]:
+        """The UTC days that hold events, oldest first, each with where it is kept."""
+        ...
+
+
+class KeyedRecords(Protocol):
+    """Small clear documents filed under a keyed hash (see `keyed`)."""
+
+    def locked(self) -> AbstractContextManager[None]:
+        """Held while reading, deciding on and writing keyed records; taken after a
+        user's lock, never before."""
+        ...
+
+    def get(self, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, key: str, doc: dict[str, Any]) -> None: ...
+
+    def delete(self, key: str) -> bool: ...
+
+    def items(self, prefix: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+    def expire(self, untouched_since: float) -> int: ...
+
+    def __len__(self) -> int: ...
+
+
+class Store(Protocol):
+    """What a flow holds as `ctx.db`."""
+
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def audit(self) -> AuditTrail: ...
+
+    @property
+    def keyed(self) -> KeyedRecords: ...
+
+    @property
+    def unclean_stop(self) -> bool:
+        """The previous owner died without closing (audit rows and notes to restore)."""
+        ...
+
+    def require_room(self) -> None:
+        """Raise StorageFullError unless a request that may write can be let in."""
+        ...
+
+    def close(self) -> None: ...
