@@ -47,6 +47,7 @@ class Database:
         lock: OwnerLock | None,
     ) -> None:
         self.data_dir = data_dir
+        self.tables = tables  # TinyDB: users, keyed, decoy_strikes
         self.storage: JournalStorage = tables.storage
         self.users = UserStore(tables, cipher)
         self.audit = audit

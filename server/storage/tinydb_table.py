@@ -70,8 +70,8 @@ class _TrackingTable(MutableMapping[str, Any]):
                     self._storage.put(self._name, doc_id, value)
         for doc_id, doc in self._set.items():
             self._storage.put(self._name, doc_id, encode_document(doc))
-        for doc_id in self._removed:
-            self._storage.delete(self._name, doc_id)
+        if self._removed:  # one sync for all of them (a sweep)
+            self._storage.delete_many(self._name, list(self._removed))
 
 
 class JournaledTable(Table):
