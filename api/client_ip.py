@@ -13,6 +13,7 @@ import re
 from starlette.requests import Request
 
 from pwreset.api.settings import RelaySettings
+from pwreset.protocol.limits import FIELD_LIMITS
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -88,7 +89,8 @@ def web_user(request: Request, settings: RelaySettings) -> str:
     """The signed-in web user a trusted proxy reports, or "" (anonymous access)."""
     if not settings.web_user_header or not from_trusted_proxy(request, settings):
         return ""
-    return request.headers.get(settings.web_user_header, "")[:256]
+    # Cut to what the backend accepts, so a long name still gets the request through.
+    return request.headers.get(settings.web_user_header, "")[: FIELD_LIMITS["web_user"]]
 
 
 def _peer(request: Request) -> IPAddress | None:
