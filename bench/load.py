@@ -174,7 +174,7 @@ def profile(work: Path) -> dict[str, float]:
     from pwreset.protocol.keys import Keyring
     from pwreset.protocol.messages import Reply, Request
     from pwreset.protocol.sealing import open_reply, open_request, seal_reply, seal_request
-    from pwreset.server.flows.answers import hash_answer, verify_answer
+    from pwreset.server.flows.questions import hash_answer, verify_answer
     from pwreset.server.flows.tokens import FlowState, TokenSealer, new_flow_id
     from pwreset.server.storage import AuditEvent, Database, UserRecord
 

@@ -22,7 +22,7 @@ from pwreset.protocol.client import ServerUnreachable, exchange
 from pwreset.protocol.keys import read_private_key, read_secret_key
 from pwreset.protocol.messages import REQUEST_ID_SIZE, Request
 from pwreset.server.flows import admin
-from pwreset.server.flows.decoy_strikes import DecoyStrikes
+from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.storage.owner_lock import owner_pid
 
 # A server listening on every address is asked on loopback.

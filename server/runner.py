@@ -17,15 +17,15 @@ from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
-from pwreset.server.flows import FlowContext, Flows, pending
+from pwreset.server.flows import pending
 from pwreset.server.flows.admin import admin_key
-from pwreset.server.flows.audit_restore import restore_missing_audit
-from pwreset.server.flows.code_limits import SendLimits
-from pwreset.server.flows.decoy_strikes import DecoyStrikes
-from pwreset.server.flows.decoys import Decoys
+from pwreset.server.flows.codes import SendLimits
+from pwreset.server.flows.context import FlowContext
+from pwreset.server.flows.lockout import DecoyStrikes
+from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
-from pwreset.server.service import ResetService
+from pwreset.server.service import Flows, ResetService
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
 from pwreset.server.storage.replay_journal import REPLAY_DIR, ReplayJournal
@@ -95,7 +95,7 @@ def prepare(
         try:
             # Directory writes cut short first: they may add records the next step checks.
             pending.settle(db, directories)
-            restore_missing_audit(db)
+            pending.restore_missing_audit(db)
         except (StorageError, OSError):
             # The flows can run without: the operator sees why in the log.
             log.exception("audit rows lost in the unclean stop could not be restored")

@@ -1,4 +1,5 @@
-"""The UDP service: opens sealed requests, drops bad ones, answers retries from cache.
+"""The UDP service: opens sealed requests, drops bad ones, answers retries from cache, and
+dispatches each request to its flow.
 
 Directory work is blocking (ldap3), so it runs in a thread pool; the event loop only moves
 datagrams. A retry (same request id) is answered from the reply cache or, while the first
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -30,12 +32,40 @@ from pwreset.protocol.keys import Keyring
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
-from pwreset.server.flows import READ_ONLY_OPERATIONS, Flows
+from pwreset.server.directory.base import DirectoryError
+from pwreset.server.flows import admin, change, enroll, meta, recovery
+from pwreset.server.flows.context import FlowContext
+from pwreset.server.flows.errors import FlowError
 from pwreset.server.rejections import INTERVAL, RejectionLog
 from pwreset.server.storage import StorageFullError
 from pwreset.server.storage.replay_journal import ReplayJournal
 
 log = logging.getLogger("pwreset.server")
+flow_log = logging.getLogger("pwreset.flows")
+
+Operation = Callable[[FlowContext, Request], Mapping[str, Any]]
+
+OPERATIONS: dict[str, Operation] = {
+    "ping": meta.ping,
+    "meta": meta.meta,
+    "change": change.change,
+    "enroll": enroll.enroll,
+    "reset.start": lambda ctx, r: recovery.start(ctx, r, "reset"),
+    "reset.step": lambda ctx, r: recovery.step(ctx, r, "reset"),
+    "unlock.start": lambda ctx, r: recovery.start(ctx, r, "unlock"),
+    "unlock.step": lambda ctx, r: recovery.step(ctx, r, "unlock"),
+    "enrollment_status": meta.enrollment_status,
+    admin.UNLOCK: admin.unlock,
+}
+# Operations that belong to no site: the liveness check and the console's admin requests.
+_SITELESS = frozenset({"ping", admin.UNLOCK})
+# Operations that store nothing: still served while the data folder is full.
+READ_ONLY_OPERATIONS = frozenset({"ping", "meta", "enrollment_status"})
+# Operations whose replies are held back to `security.reply_floor_ms` after the request
+# arrived. Whoever is asked for (unknown, unenrolled, enrolled, locked out), the work differs
+# a little: a directory entry found or not, a record written, an alert queued; what is left
+# to time is the floor.
+PACED_OPERATIONS = frozenset({"reset.start", "reset.step", "unlock.start", "unlock.step"})
 
 # Requests held at once (waiting for a worker, being handled, or held to the reply floor),
 # per worker. Past it a datagram is dropped before the replay guard sees it, so the relay's
@@ -43,6 +73,42 @@ log = logging.getLogger("pwreset.server")
 # relays) then costs bounded memory, and workers do not run requests whose relay gave up
 # long ago: 64 per worker is a few seconds of the slowest work, about the relay's patience.
 MAX_PENDING_PER_WORKER = 64
+
+
+class Flows:
+    """Runs one opened request's operation (in a worker thread) and builds the reply: a
+    result, or the stable code of what went wrong."""
+
+    def __init__(self, context: FlowContext) -> None:
+        self.context = context
+
+    def reply_floor(self, request: Request) -> float:
+        """Seconds the reply to `request` must not come sooner than."""
+        if request.op not in PACED_OPERATIONS:
+            return 0.0
+        return self.context.config.security.reply_floor_ms / 1000.0
+
+    def dispatch(self, request: Request) -> Reply:
+        try:
+            if request.vdir not in self.context.config.sites and request.op not in _SITELESS:
+                raise FlowError("unknown_site")
+            operation = OPERATIONS.get(request.op)
+            if operation is None:
+                raise FlowError("bad_request", f"unknown operation {request.op[:32]!r}")
+            return Reply(request.request_id, result=operation(self.context, request))
+        except FlowError as exc:
+            return Reply(request.request_id, failure=Failure(exc.code, exc.detail, exc.params))
+        except DirectoryError as exc:
+            params = {"reason": exc.reason} if exc.reason else {}
+            return Reply(request.request_id, failure=Failure(exc.code, "", params))
+        except StorageFullError as exc:
+            # Admitted with room to spare, then the disk filled (another process?): this
+            # write is refused whole, the ones before it stand.
+            flow_log.error("operation %s: %s", request.op[:32], exc)
+            return Reply(request.request_id, failure=Failure("storage_full"))
+        except Exception:
+            flow_log.exception("operation %s failed", request.op[:32])
+            return Reply(request.request_id, failure=Failure("server_error"))
 
 
 @dataclass

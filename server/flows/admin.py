@@ -17,9 +17,9 @@ from typing import Any
 from pwreset.protocol.messages import Request
 from pwreset.server.flows import lockout
 from pwreset.server.flows.context import FlowContext, log
-from pwreset.server.flows.decoy_strikes import DecoyStrikes
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import texts
+from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.storage import AuditEvent, AuditLog, UserStore
 
 UNLOCK = "admin.unlock"

@@ -1,20 +1,42 @@
-"""Verification codes: random, single use, expiring, stored only as a hash, and dead after
-a few wrong tries (security review 3).
+"""Verification codes: random, single use, expiring, stored only as a hash, dead after a
+few wrong tries (security review 3), and sent within limits (security review 9).
 
 A code record is a small dict: the hash, the flows that may submit it (the one it was sent
 for and the ones that re-showed it while it was live), when it was issued, the wrong tries
 so far, and whether it is dead. Decoy users get the same records (for a code nobody is
 sent), so their replies follow the same sequence.
+
+How often codes are sent: a cooldown and a daily cap per user and per destination, kept in
+the store's keyed records so they hold across relays and restarts without naming anybody
+(users and addresses are filed under an HMAC of the data key). A start while the user's code
+is live and the cooldown runs re-shows the code step and sends nothing: the code already sent
+works for the new flow too. Once the cooldown is over a new start sends a new code (the old
+one stops working). When a limit bites, the flow gets a code nobody is sent, so the reply and
+everything after it look as for anybody else: a limit never tells who exists. Decoys go
+through the same steps with their own record.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
-from typing import Any, Literal
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
 from pwreset.config.flow_settings import VerificationSettings
-from pwreset.server.flows.answers import hash_secret, verify_secret
+from pwreset.server.directory.base import DirectoryUser
+from pwreset.server.flows.questions import hash_secret, verify_secret
+from pwreset.server.flows.tokens import FlowState
+from pwreset.server.notify import NotifyError, mask_email, mask_phone
+from pwreset.server.storage import UserRecord
+from pwreset.server.storage.keyed import KeyedStore
+from pwreset.server.storage.users import user_key
+
+if TYPE_CHECKING:  # the step imports the limits this module holds
+    from pwreset.server.flows.context import Step
 
 _ALPHABET = {
     "numeric": string.digits,
@@ -90,3 +112,292 @@ def expired(record: dict[str, Any], settings: VerificationSettings, now: float) 
 
 def _canonical(code: str) -> str:
     return "".join(code.split()).upper()
+
+
+# --- how often codes are sent -------------------------------------------------------------------
+
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a code goes; "decoy" stands for an unknown user's: never sent, never limited."""
+
+    channel: Literal["email", "sms", "decoy"]
+    address: str
+
+
+DECOY = Destination("decoy", "")
+
+
+@dataclass
+class Issue:
+    """What a start gets: the code record to store, and, when a new code is to be sent,
+    the code and the destinations it may go to (empty: a code nobody is sent)."""
+
+    record: dict[str, Any]
+    code: str | None = None
+    send_to: list[Destination] = field(default_factory=list)
+    reused: bool = False
+
+
+class SendLimits:
+    def __init__(self, data_key: bytes) -> None:
+        self._key = hmac.new(data_key, b"pwreset send limits v1", hashlib.sha256).digest()
+
+    def _id(self, *parts: str) -> str:
+        return hmac.new(self._key, "\0".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def user_id(self, domain: str, username: str) -> str:
+        return "u:" + self._id("user", user_key(domain, username.strip()))
+
+    def destination_id(self, destination: Destination) -> str:
+        if destination.channel == "sms":
+            value = "".join(c for c in destination.address if c.isdigit() or c == "+")
+        else:
+            value = destination.address.strip().casefold()
+        return "d:" + self._id(destination.channel, value)
+
+    def issue(
+        self,
+        store: KeyedStore,
+        settings: VerificationSettings,
+        user_id: str,
+        current: dict[str, Any] | None,
+        wanted: Sequence[Destination],
+        flow_id: str,
+        now: float,
+    ) -> Issue:
+        """Decide, and record, what a start that reaches the code step gets. Hold the
+        user's lock around this and the saving of `Issue.record`."""
+        # Made before deciding: the same work whether a code is sent, kept or withheld.
+        code = new_code(settings)
+        fresh = code_record(code, flow_id, now)
+        with store.locked():
+            user_sent = _recent(store.get(user_id), now)
+            live_code = current if current is not None and live(current, settings, now) else None
+            cooling = _cooling(user_sent, settings, now)
+            if live_code is not None and cooling:
+                return _reuse(live_code, flow_id)
+            allowed: list[Destination] = []
+            if not cooling and not _capped(user_sent, settings.max_codes_per_day):
+                cap = settings.max_codes_per_destination_per_day
+                for destination in wanted:
+                    if destination.channel == "decoy":
+                        allowed.append(destination)
+                        continue
+                    sent = _recent(store.get(self.destination_id(destination)), now)
+                    if not _cooling(sent, settings, now) and not _capped(sent, cap):
+                        allowed.append(destination)
+            if not allowed:
+                return _reuse(live_code, flow_id) if live_code is not None else Issue(fresh)
+            _note(store, user_id, [*user_sent, now], now)
+            for destination in allowed:
+                if destination.channel != "decoy":
+                    key = self.destination_id(destination)
+                    _note(store, key, [*_recent(store.get(key), now), now], now)
+            return Issue(fresh, code, allowed)
+
+    def issue_decoy(
+        self,
+        store: KeyedStore,
+        settings: VerificationSettings,
+        domain: str,
+        username: str,
+        flow_id: str,
+        now: float,
+    ) -> None:
+        """The same for an unknown name: its code (one nobody is sent) is kept in its keyed
+        record. Hold the user's lock for (domain, username)."""
+        user_id = self.user_id(domain, username)
+        issue = self.issue(store, settings, user_id, _decoy_code(store, user_id), [DECOY],
+                           flow_id, now)  # fmt: skip
+        _keep_decoy_code(store, user_id, issue.record, now)
+
+    def try_decoy(
+        self,
+        store: KeyedStore,
+        settings: VerificationSettings,
+        domain: str,
+        username: str,
+        typed: str,
+        flow_id: str,
+        now: float,
+    ) -> Verdict:
+        """A code typed for an unknown name: wrong, counted like a real user's, until the
+        decoy code is dead. Hold the user's lock for (domain, username)."""
+        user_id = self.user_id(domain, username)
+        record = _decoy_code(store, user_id)
+        verdict = attempt(record, typed, flow_id, settings, never_right=True)
+        if record is not None:
+            _keep_decoy_code(store, user_id, record, now)
+        return verdict
+
+    def withdraw(self, store: KeyedStore, user_id: str, issue: Issue, now: float) -> None:
+        """Forget the sends of an issue none of whose messages went out."""
+        keys = [user_id] + [self.destination_id(d) for d in issue.send_to if d != DECOY]
+        with store.locked():
+            for key in keys:
+                sent = _recent(store.get(key), now)
+                if now in sent:
+                    sent.remove(now)
+                    _note(store, key, sent, now)
+
+
+def _reuse(current: dict[str, Any], flow_id: str) -> Issue:
+    bind(current, flow_id)
+    return Issue(current, reused=True)
+
+
+def _decoy_code(store: KeyedStore, user_id: str) -> dict[str, Any] | None:
+    code = (store.get(user_id) or {}).get("code")
+    return code if isinstance(code, dict) else None
+
+
+def _keep_decoy_code(store: KeyedStore, user_id: str, record: dict[str, Any], now: float) -> None:
+    with store.locked():
+        doc = store.get(user_id) or {}
+        doc.update(code=record, touched=now)
+        store.put(user_id, doc)
+
+
+def _recent(doc: dict[str, Any] | None, now: float) -> list[float]:
+    sent = (doc or {}).get("sent", [])
+    return [float(t) for t in sent if isinstance(t, int | float) and now - t < DAY]
+
+
+def _cooling(sent: list[float], settings: VerificationSettings, now: float) -> bool:
+    # A parallel request may have sent after this one read its clock (now - max < 0): that
+    # send is recent, unless there is no cooldown at all.
+    return settings.code_cooldown > 0 and bool(sent) and now - max(sent) < settings.code_cooldown
+
+
+def _capped(sent: list[float], cap: int) -> bool:
+    return cap > 0 and len(sent) >= cap
+
+
+def _note(store: KeyedStore, key: str, sent: list[float], now: float) -> None:
+    doc = store.get(key) or {}
+    doc.update(sent=sent, touched=now)
+    store.put(key, doc)
+
+
+# --- sending a user's code ----------------------------------------------------------------------
+
+
+def send_code(
+    step: Step,
+    state: FlowState,
+    user: DirectoryUser,
+    record: UserRecord | None,
+    *,
+    after_reply: bool = False,
+) -> list[str] | None:
+    """Choose the destinations, issue (or re-show) the code under the user's lock, and send
+    it after: the destinations to show on the code step, or None when no code could be sent
+    (the flow then decides: go on without one, or "code not sent"). A start within the
+    cooldown or past a limit shows the step without sending (see the module docstring).
+
+    `after_reply` sends from the outbox once the reply is on its way, and shows every
+    destination whatever becomes of the send: before anything is proven, neither the time a
+    send takes nor its failure may tell an existing account from an unknown name. None then
+    means only that the account has nowhere to send a code."""
+    ctx = step.ctx
+    settings = ctx.config.verification
+    domain = state.domain
+    with ctx.db.users.locked(domain, user.username):
+        record = ctx.db.users.get(domain, user.username) or record
+        if record is None:
+            record = UserRecord(domain=domain, username=user.username, auto_enrolled=True)
+            record.language = state.lang
+        wanted = _destinations(settings, user, record, auto=state.mode == "auto")
+        if not wanted:
+            record.code = None
+            ctx.db.users.save(record)
+            return None
+        user_id = ctx.limits.user_id(domain, user.username)
+        issue = ctx.limits.issue(
+            ctx.db.keyed, settings, user_id, record.code, wanted, state.flow_id, ctx.clock()
+        )
+        record.code = issue.record
+        ctx.db.users.save(record)
+    if issue.code is None:
+        step.succeeded(
+            "code still valid; not sent again" if issue.reused else "code not sent: limit"
+        )
+        return [_shown(settings, d) for d in wanted]
+    if after_reply:
+        ctx.outbox.submit(_deliver_later, step, user, record, issue)
+        return [_shown(settings, d) for d in wanted]
+    failed = _deliver(step, user, record, issue)
+    if failed is None:
+        return None
+    return [_shown(settings, d) for d in wanted if d not in failed]
+
+
+def _deliver(
+    step: Step, user: DirectoryUser, record: UserRecord, issue: Issue
+) -> list[Destination] | None:
+    """Send the issued code; the destinations that failed, or None when none worked (the
+    code is then withdrawn, so it cannot be used and does not count toward a limit)."""
+    ctx = step.ctx
+    code = issue.code
+    if code is None:  # nothing to send: a re-shown or limited code is never delivered
+        return []
+    recipient = step.recipient(user, record)
+    failed: list[Destination] = []
+    emails = [d for d in issue.send_to if d.channel == "email"]
+    # A failure is logged by the notifier (why, never the code); the user hears of it only
+    # if no channel worked.
+    if emails:
+        try:
+            ctx.notifier.send_code_email([d.address for d in emails], code, recipient)
+        except NotifyError:
+            failed += emails
+    for phone in (d for d in issue.send_to if d.channel == "sms"):
+        try:
+            ctx.notifier.send_code_sms(phone.address, code, recipient)
+        except NotifyError:
+            failed.append(phone)
+    if len(failed) < len(issue.send_to):
+        step.succeeded("code sent")
+        return failed
+    user_id = ctx.limits.user_id(step.domain, user.username)
+    ctx.limits.withdraw(ctx.db.keyed, user_id, issue, issue.record["issued"])
+    with ctx.db.users.locked(step.domain, user.username):
+        stored = ctx.db.users.get(step.domain, user.username)
+        if stored is not None and stored.code == issue.record:
+            stored.code = None
+            ctx.db.users.save(stored)
+    return None
+
+
+def _deliver_later(step: Step, user: DirectoryUser, record: UserRecord, issue: Issue) -> None:
+    if _deliver(step, user, record, issue) is None:
+        step.failed("code could not be sent")
+
+
+def _destinations(
+    settings: VerificationSettings, user: DirectoryUser, record: UserRecord, *, auto: bool
+) -> list[Destination]:
+    """Where the code goes. Auto-enrolled users only ever get the directory's address:
+    nobody has checked an address they could have typed."""
+    found: list[Destination] = []
+    if settings.email:
+        choice = "directory" if auto else settings.email_to
+        emails: list[str] = []
+        if choice in ("directory", "both") and user.email:
+            emails.append(user.email)
+        if choice in ("enrolled", "both") and record.email and record.email not in emails:
+            emails.append(record.email)
+        found += [Destination("email", address) for address in emails]
+    if settings.sms and user.phone:
+        found.append(Destination("sms", user.phone))
+    return found
+
+
+def _shown(settings: VerificationSettings, destination: Destination) -> str:
+    if not settings.mask_destinations:
+        return destination.address
+    mask = mask_email if destination.channel == "email" else mask_phone
+    return mask(destination.address)

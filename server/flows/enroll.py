@@ -11,12 +11,10 @@ from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import lockout
-from pwreset.server.flows.answers import hash_answer, significant_chars
-from pwreset.server.flows.context import FlowContext, lang_of, log
+from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text, texts
-from pwreset.server.flows.permissions import permitted
-from pwreset.server.flows.questions import question_id
+from pwreset.server.flows.questions import hash_answer, question_id, significant_chars
 from pwreset.server.storage import UserRecord
 
 _EMAIL = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
@@ -27,20 +25,20 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     body = texts(request.body, "domain", "username", "password")
     directory = ctx.directory(site, body["domain"])
     settings = ctx.config.enroll
-    lang = lang_of(request)
+    step = Step(ctx, request, "enroll", directory.name, body["username"], lang_of(request))
     email = _email(request.body, settings)
     pairs = _answers(request.body.get("answers"), settings)
-    username = body["username"]
     try:
-        user = directory.authenticate(username, body["password"])
+        user = directory.authenticate(step.username, body["password"])
         if not permitted(directory, user, settings.permission):
             raise DirectoryError("not_permitted")
     except DirectoryError as exc:
-        ctx.audit(request, "enroll", False, username, directory.name, _failure_text(exc.code))
+        step.failed(_failure_text(exc.code))
         raise
+    step.username = user.username
     # Hashed before taking the user's lock: the lock covers only the read-modify-write.
     enrolled = [
-        {"q": q, "id": question_id(settings, q, lang), "h": hash_answer(a)} for q, a in pairs
+        {"q": q, "id": question_id(settings, q, step.lang), "h": hash_answer(a)} for q, a in pairs
     ]
     with ctx.db.users.locked(directory.name, user.username):
         record = ctx.db.users.get(directory.name, user.username) or UserRecord(
@@ -49,7 +47,7 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         # The position in the lists too, so the question is shown in the page's language.
         record.enrollment = {"v": 1, "questions": enrolled}
         record.email = email
-        record.language = lang
+        record.language = step.lang
         # Re-enrolling (the current password proven) lifts pwreset's lockout.
         lockout.release(record)
         record.auto_enrolled = False
@@ -57,9 +55,9 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         record.missing_since = None
         record.last_enroll = ctx.clock()
         ctx.db.users.save(record)
-    ctx.audit(request, "enroll", True, user.username, directory.name, "enrolled")
+    step.succeeded("enrolled")
     log.info("enroll done: user=%s domain=%s", user.username, directory.name)
-    ctx.alert(request, "enroll", True, ctx.recipient(user, record, directory.name, lang))
+    step.alert("enroll", Outcome.SUCCESS, step.recipient(user, record))
     return {"status": "done", "message": "RES_FINISHED_ENROLL"}
 
 

@@ -1,12 +1,19 @@
-"""Directory writes in progress, noted durably before the directory is asked.
+"""Work an unclean stop (kill -9, power cut) cut short, and how the next start completes it.
 
-A reset, unlock or change writes the directory first, then pwreset's record and audit row.
-The directory and the store cannot commit together, so a server killed between the two
-would leave a password changed or an account unlocked that pwreset never recorded (found by
-the crash test, issue 9). The flow therefore notes the write before asking the directory
-and clears the note once the outcome is stored and audited. A note found at start-up is a
-write cut short: the directory says whether it happened (a password set since the note, an
-account no longer locked), and if so it is recorded and audited then, marked as restored.
+Directory writes: a reset, unlock or change writes the directory first, then pwreset's
+record and audit row. The directory and the store cannot commit together, so a server killed
+between the two would leave a password changed or an account unlocked that pwreset never
+recorded (found by the crash test, issue 9). The flow therefore notes the write before asking
+the directory and clears the note once the outcome is stored and audited. A note found at
+start-up is a write cut short: the directory says whether it happened (a password set since
+the note, an account no longer locked), and if so it is recorded and audited then, marked as
+restored.
+
+Audit rows: a flow saves the user's record, then appends its audit row, each write durable.
+A stop between the two left a done enroll, reset, unlock or change out of the audit log
+(found by the crash bench, issue 9). The record's `last_*` time says the operation was done,
+so on the next start every record changed shortly before the stop is matched against the
+audit log, and a missing row is written, marked as restored, with the record's time.
 """
 
 from __future__ import annotations
@@ -14,14 +21,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows.audit_restore import RESTORED
 from pwreset.server.storage import AuditEvent, Database
 from pwreset.server.storage.errors import StorageError
 
 log = logging.getLogger("pwreset.server")
+
+RESTORED = " (row restored at start-up: the server stopped before writing it)"
 
 PREFIX = "pending\0"
 # The record field and the audit event of each write.
@@ -107,3 +116,88 @@ def _record(db: Database, domain: str, username: str, op: str, when: float) -> N
         username,
         domain,
     )
+
+
+# --- audit rows of saved records ---------------------------------------------------------------
+
+# The record's field, the sources and event texts of the row its flows write after it.
+_DONE: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
+    "last_enroll": (
+        frozenset({"enroll", "reset", "unlock"}),
+        frozenset({"enrolled", "auto-enrolled"}),
+        "enroll",
+        "enrolled",
+    ),
+    "last_reset": (frozenset({"reset"}), frozenset({"password reset"}), "reset", "password reset"),
+    "last_unlock": (
+        frozenset({"unlock"}),
+        frozenset({"account unlocked"}),
+        "unlock",
+        "account unlocked",
+    ),
+    "last_change": (
+        frozenset({"change"}),
+        frozenset({"password changed"}),
+        "change",
+        "password changed",
+    ),
+}
+# Flows in flight when the server stopped saved their records seconds before; a row is
+# looked for only for records changed this long before the newest time stored.
+MARGIN = 300.0
+
+
+def restore_missing_audit(db: Database) -> list[AuditEvent]:
+    """Write the rows missing after an unclean stop; the rows written."""
+    rows = list(db.users.rows())
+    newest = max(
+        [_newest_audit_time(db), *(row[f] or 0.0 for row in rows for f in _DONE)], default=0.0
+    )
+    since = newest - MARGIN
+    recent = [row for row in rows if any((row[f] or 0.0) >= since for f in _DONE)]
+    if not recent:
+        return []
+    audited: dict[tuple[str, str], list[AuditEvent]] = {}
+    for e in db.audit.query(since=since):
+        if e.type == "success":
+            audited.setdefault((e.domain, e.user), []).append(e)
+    written = []
+    for row in recent:
+        for field, (sources, events, source, event) in _DONE.items():
+            done = row[field]
+            if done is None or done < since:
+                continue
+            mine = audited.get((row["domain"], row["username"]), [])
+            if _has_row(mine, sources, events, done):
+                continue
+            restored = AuditEvent(
+                "success", source, row["username"], row["domain"], event + RESTORED, time=done
+            )
+            db.audit.append(restored)
+            written.append(restored)
+            log.warning(
+                "audit: restored the row of a %s of user=%s domain=%s done just before an "
+                "unclean stop",
+                source,
+                row["username"],
+                row["domain"],
+            )
+    return written
+
+
+def _has_row(
+    audited: Iterable[AuditEvent], sources: frozenset[str], events: frozenset[str], done: float
+) -> bool:
+    # The row is written after the record, with a later reading of the same clock.
+    return any(
+        e.source in sources and e.event.removesuffix(RESTORED) in events and e.time >= done
+        for e in audited
+    )
+
+
+def _newest_audit_time(db: Database) -> float:
+    segments = db.audit.segments()
+    if not segments:
+        return 0.0
+    day = datetime.strptime(segments[-1][0], "%Y-%m-%d").replace(tzinfo=UTC)
+    return max((e.time for e in db.audit.query(since=day.timestamp())), default=0.0)

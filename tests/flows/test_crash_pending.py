@@ -9,7 +9,7 @@ import sys
 import time
 
 from pwreset.server.directory import open_directory
-from pwreset.server.flows.audit_restore import RESTORED
+from pwreset.server.flows.pending import RESTORED
 
 from support.flowstack import PASSWORD
 

@@ -241,10 +241,10 @@ def test_protected_accounts_get_a_clear_refusal(ad_flows, samba_lab):
 def test_decoys_do_the_same_slow_work(flows, user, fresh_user_name, monkeypatch):
     """issue 3: replies to unknown and unenrolled users take the same Argon2id work as a
     wrong answer of an enrolled user, so timing does not tell them apart either"""
-    from pwreset.server.flows import answers
+    from pwreset.server.flows import questions
 
     calls: list[str] = []
-    real = answers._derive
+    real = questions._derive
 
     def counting(value: str, salt: bytes, params: dict[str, int]) -> bytes:
         calls.append("derive")
@@ -254,7 +254,7 @@ def test_decoys_do_the_same_slow_work(flows, user, fresh_user_name, monkeypatch)
     enrolled = f"{fresh_user_name}x"
     stack.admin.create_user(enrolled, PASSWORD)
     assert stack.enroll(enrolled).status_code == 200
-    monkeypatch.setattr(answers, "_derive", counting)
+    monkeypatch.setattr(questions, "_derive", counting)
     work = {}
     for who in ("nobody-at-all", user, enrolled):
         calls.clear()

@@ -10,7 +10,7 @@ from pathlib import Path
 from pwreset.config import load_config
 from pwreset.instance import create_instance
 from pwreset.protocol.keys import read_secret_key
-from pwreset.server.flows.audit_restore import RESTORED
+from pwreset.server.flows.pending import RESTORED
 from pwreset.server.runner import prepare
 from pwreset.server.storage import Database
 

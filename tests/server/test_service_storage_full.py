@@ -15,9 +15,8 @@ import pytest
 
 from pwreset.protocol.keys import Keyring, generate_private_key
 from pwreset.protocol.messages import Reply, Request
-from pwreset.server import flows as flows_module
-from pwreset.server.flows import Flows
-from pwreset.server.service import ResetService
+from pwreset.server import service as service_module
+from pwreset.server.service import Flows, ResetService
 from pwreset.server.storage import Database, StorageFullError
 from pwreset.server.storage.replay_journal import ReplayJournal
 
@@ -114,7 +113,7 @@ def test_a_flow_that_runs_out_of_space_answers_storage_full(
     def full(ctx: Any, request: Request) -> Mapping[str, Any]:
         raise StorageFullError(Path("/data/users/journal.00000001"))
 
-    monkeypatch.setitem(flows_module.OPERATIONS, "enroll", full)
+    monkeypatch.setitem(service_module.OPERATIONS, "enroll", full)
     context = SimpleNamespace(config=SimpleNamespace(sites={"pwreset": None}))
     flows = Flows(context)  # type: ignore[arg-type]
 

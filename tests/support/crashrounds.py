@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from pwreset.server.flows.audit_restore import RESTORED
+from pwreset.server.flows.pending import RESTORED
 from pwreset.server.storage import UserRecord
 
 from support.loadstack import LoadStack

@@ -10,9 +10,8 @@ import pytest
 
 from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import DomainConfig
-from pwreset.server.flows import decoy_strikes
-from pwreset.server.flows.decoy_strikes import DecoyStrikes, directory_name
-from pwreset.server.flows.lockout import Strikes
+from pwreset.server.flows import lockout
+from pwreset.server.flows.lockout import DecoyStrikes, Strikes, directory_name
 from pwreset.server.storage import Database, UserRecord
 from pwreset.server.storage.maintenance import backup
 
@@ -37,7 +36,7 @@ def test_names_are_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
 def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """security review 5b: a million tried names cannot fill the store: counts past the
     lockout box are swept, and past the cap the oldest go first"""
-    monkeypatch.setattr(decoy_strikes, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(lockout, "MAX_DECOY_ENTRIES", 10)
     db = _db(tmp_path)
     now = [0.0]
     strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: now[0])
@@ -90,7 +89,7 @@ def test_a_full_table_is_swept_outside_the_request(
     name's wrong answer read and sorted the whole table before it was answered (100,000
     entries), so a decoy's answer was slower than an enrolled user's. The sweep runs beside
     the request, and clears room for many new names at once."""
-    monkeypatch.setattr(decoy_strikes, "MAX_ENTRIES", 10)
+    monkeypatch.setattr(lockout, "MAX_DECOY_ENTRIES", 10)
     db = _db(tmp_path)
     strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 100.0)
     for i in range(10):
@@ -116,6 +115,6 @@ def test_a_full_table_is_swept_outside_the_request(
     release.set()
     request.join(5)
     strikes.settle()
-    assert len(strikes) == 9  # MAX_ENTRIES * 0.9: room for the next names
+    assert len(strikes) == 9  # MAX_DECOY_ENTRIES * 0.9: room for the next names
     assert strikes.get("LAB", "new").count == 1
     db.close()

@@ -1,4 +1,4 @@
-"""Codes sent per user and destination (server/flows/code_limits.py): with the cooldown off,
+"""Codes sent per user and destination (server/flows/codes.py): with the cooldown off,
 users who share a phone each get their code, even when their requests overlap."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pwreset.config.flow_settings import VerificationSettings
-from pwreset.server.flows.code_limits import Destination, SendLimits
+from pwreset.server.flows.codes import Destination, SendLimits
 from pwreset.server.storage import Database
 
 KEY = b"k" * 32
