@@ -20,7 +20,7 @@ from pwreset.server.flows.context import FlowContext, log
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import texts
 from pwreset.server.flows.lockout import DecoyStrikes
-from pwreset.server.storage import AuditEvent, AuditLog, UserStore
+from pwreset.server.storage import AuditEvent, AuditTrail, Users
 
 UNLOCK = "admin.unlock"
 UNLOCK_EVENT = "pwreset lockout lifted by the help desk (pwreset users unlock)"
@@ -37,9 +37,9 @@ def proof(key: bytes, request_id: bytes, body: Mapping[str, Any]) -> str:
 
 
 def release_lockout(
-    users: UserStore,
+    users: Users,
     strikes: DecoyStrikes,
-    audit: AuditLog,
+    audit: AuditTrail,
     domain: str,
     username: str,
     by: str,

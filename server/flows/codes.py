@@ -31,8 +31,7 @@ from pwreset.server.directory.base import DirectoryUser
 from pwreset.server.flows.questions import hash_secret, verify_secret
 from pwreset.server.flows.tokens import FlowState
 from pwreset.server.notify import NotifyError, mask_email, mask_phone
-from pwreset.server.storage import UserRecord
-from pwreset.server.storage.keyed import KeyedStore
+from pwreset.server.storage import KeyedRecords, UserRecord
 from pwreset.server.storage.users import user_key
 
 if TYPE_CHECKING:  # the step imports the limits this module holds
@@ -160,7 +159,7 @@ class SendLimits:
 
     def issue(
         self,
-        store: KeyedStore,
+        store: KeyedRecords,
         settings: VerificationSettings,
         user_id: str,
         current: dict[str, Any] | None,
@@ -200,7 +199,7 @@ class SendLimits:
 
     def issue_decoy(
         self,
-        store: KeyedStore,
+        store: KeyedRecords,
         settings: VerificationSettings,
         domain: str,
         username: str,
@@ -216,7 +215,7 @@ class SendLimits:
 
     def try_decoy(
         self,
-        store: KeyedStore,
+        store: KeyedRecords,
         settings: VerificationSettings,
         domain: str,
         username: str,
@@ -233,7 +232,7 @@ class SendLimits:
             _keep_decoy_code(store, user_id, record, now)
         return verdict
 
-    def withdraw(self, store: KeyedStore, user_id: str, issue: Issue, now: float) -> None:
+    def withdraw(self, store: KeyedRecords, user_id: str, issue: Issue, now: float) -> None:
         """Forget the sends of an issue none of whose messages went out."""
         keys = [user_id] + [self.destination_id(d) for d in issue.send_to if d != DECOY]
         with store.locked():
@@ -249,12 +248,12 @@ def _reuse(current: dict[str, Any], flow_id: str) -> Issue:
     return Issue(current, reused=True)
 
 
-def _decoy_code(store: KeyedStore, user_id: str) -> dict[str, Any] | None:
+def _decoy_code(store: KeyedRecords, user_id: str) -> dict[str, Any] | None:
     code = (store.get(user_id) or {}).get("code")
     return code if isinstance(code, dict) else None
 
 
-def _keep_decoy_code(store: KeyedStore, user_id: str, record: dict[str, Any], now: float) -> None:
+def _keep_decoy_code(store: KeyedRecords, user_id: str, record: dict[str, Any], now: float) -> None:
     with store.locked():
         doc = store.get(user_id) or {}
         doc.update(code=record, touched=now)
@@ -276,7 +275,7 @@ def _capped(sent: list[float], cap: int) -> bool:
     return cap > 0 and len(sent) >= cap
 
 
-def _note(store: KeyedStore, key: str, sent: list[float], now: float) -> None:
+def _note(store: KeyedRecords, key: str, sent: list[float], now: float) -> None:
     doc = store.get(key) or {}
     doc.update(sent=sent, touched=now)
     store.put(key, doc)

@@ -21,7 +21,7 @@ from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
-from pwreset.server.storage import AuditEvent, Database, UserRecord
+from pwreset.server.storage import AuditEvent, Store, UserRecord
 
 log = logging.getLogger("pwreset.flows")
 
@@ -30,7 +30,7 @@ log = logging.getLogger("pwreset.flows")
 class FlowContext:
     config: Config
     directories: Mapping[str, Directory]
-    db: Database
+    db: Store
     notifier: Notifier
     tokens: TokenSealer
     decoys: Decoys

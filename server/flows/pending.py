@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.storage import AuditEvent, Database
+from pwreset.server.storage import AuditEvent, Store
 from pwreset.server.storage.errors import StorageError
 
 log = logging.getLogger("pwreset.server")
@@ -43,7 +43,7 @@ _OUTCOME = {
 
 @contextlib.contextmanager
 def noted(
-    db: Database, op: str, domain: str, user: DirectoryUser | None, typed: str, now: float
+    db: Store, op: str, domain: str, user: DirectoryUser | None, typed: str, now: float
 ) -> Iterator[None]:
     """Hold around the directory write and the storing of its outcome (or its refusal).
     `user` is the account as read just before the write: its password stamp then is what
@@ -68,7 +68,7 @@ def noted(
             log.warning("could not clear the note of a %s of user=%s", op, note["user"])
 
 
-def settle(db: Database, directories: Mapping[str, Directory]) -> int:
+def settle(db: Store, directories: Mapping[str, Directory]) -> int:
     """Record and audit the writes a stop cut short that the directory did; how many."""
     settled = 0
     for key, note in db.keyed.items(PREFIX):
@@ -99,7 +99,7 @@ def _done(op: str, user: DirectoryUser, before: object) -> bool:
     return user.password_set is not None and user.password_set != before
 
 
-def _record(db: Database, domain: str, username: str, op: str, when: float) -> None:
+def _record(db: Store, domain: str, username: str, op: str, when: float) -> None:
     field, event = _OUTCOME[op]
     with db.users.locked(domain, username):
         record = db.users.get(domain, username)
@@ -147,7 +147,7 @@ _DONE: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
 MARGIN = 300.0
 
 
-def restore_missing_audit(db: Database) -> list[AuditEvent]:
+def restore_missing_audit(db: Store) -> list[AuditEvent]:
     """Write the rows missing after an unclean stop; the rows written."""
     rows = list(db.users.rows())
     newest = max(
@@ -195,7 +195,7 @@ def _has_row(
     )
 
 
-def _newest_audit_time(db: Database) -> float:
+def _newest_audit_time(db: Store) -> float:
     segments = db.audit.segments()
     if not segments:
         return 0.0

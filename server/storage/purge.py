@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pwreset.server.storage.audit import AuditEvent, AuditLog
-from pwreset.server.storage.users import UserStore
+from pwreset.server.storage.audit import AuditEvent
+from pwreset.server.storage.store import AuditTrail, Users
 
 log = logging.getLogger("pwreset.storage")
 
@@ -34,8 +34,8 @@ class PurgeReport:
 
 
 def purge_missing(
-    users: UserStore,
-    audit: AuditLog,
+    users: Users,
+    audit: AuditTrail,
     exists: UserExists,
     *,
     grace_days: int = 7,
@@ -85,7 +85,7 @@ def purge_missing(
     return report
 
 
-def _set_missing(users: UserStore, domain: str, username: str, value: float | None) -> None:
+def _set_missing(users: Users, domain: str, username: str, value: float | None) -> None:
     record = users.get(domain, username)
     if record is not None:
         record.missing_since = value
