@@ -12,7 +12,6 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from pwreset.api import openapi
 from pwreset.api.middleware import HttpsOnly, SecurityHeaders
@@ -20,6 +19,7 @@ from pwreset.api.operations import OPERATIONS
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.relay import Relay
 from pwreset.api.settings import RelaySettings
+from pwreset.api.site_pages import SitePages
 from pwreset.config.loader import load_config
 
 log = logging.getLogger("pwreset.api")
@@ -38,7 +38,8 @@ def create_app(settings: RelaySettings) -> Starlette:
         if len(settings.sites) == 1:
             only = next(iter(settings.sites))
             routes.append(Route("/", lambda _: RedirectResponse(f"/{only}/"), methods=["GET"]))
-        routes.append(Mount("/", app=StaticFiles(directory=settings.site_dir, html=True)))
+        languages = {vdir: site.languages for vdir, site in settings.sites.items()}
+        routes.append(Mount("/", app=SitePages(settings.site_dir, languages)))
     app = Starlette(
         routes=routes,
         # Outermost first: every response, redirects included, gets the security headers.

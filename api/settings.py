@@ -19,10 +19,12 @@ log = logging.getLogger("pwreset.api")
 
 @dataclass(frozen=True)
 class SiteRoute:
-    """One virtual directory: where it relays and which flows it offers."""
+    """One virtual directory: where it relays, which flows it offers, and the languages of
+    its pages (the main one, at the site root, first)."""
 
     server: tuple[str, int]
     flows: frozenset[str]
+    languages: tuple[str, ...] = ("en",)
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,11 @@ class RelaySettings:
                 "allow_unauthenticated_relays, and then does not believe its client addresses"
             )
         sites = {
-            vdir: SiteRoute(parse_address(config.server_address(vdir)), frozenset(site.flows))
+            vdir: SiteRoute(
+                parse_address(config.server_address(vdir)),
+                frozenset(site.flows),
+                tuple(dict.fromkeys([site.language, *site.languages])),
+            )
             for vdir, site in config.sites.items()
         }
         serve = web.serve_site if serve_site is None else serve_site

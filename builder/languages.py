@@ -1,14 +1,14 @@
 """The languages a site is built in, described with Babel's locale data: the name each
-language calls itself (for the language switch), its text direction, and negotiation of an
-`Accept-Language` list against what a site offers (used by `pwreset preview`; the pages do
-the same in the browser from `navigator.languages`)."""
+language calls itself (for the language switch) and its text direction. (Which language a
+visitor gets: the page script, and `pwreset web` from `Accept-Language`, see
+pwreset.api.accept_language.)"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from babel.core import Locale, UnknownLocaleError, negotiate_locale
+from babel.core import Locale, UnknownLocaleError
 
 from pwreset.builder.errors import BuildError
 from pwreset.builder.messages import check_language
@@ -44,35 +44,3 @@ def site_languages(main: str, offered: Sequence[str]) -> tuple[Language, ...]:
     no language keep working), then the other offered languages, each in its folder."""
     tags = list(dict.fromkeys([main, *offered]))
     return tuple(describe(tag, main=(tag == main)) for tag in tags)
-
-
-def negotiate(accept: Sequence[str], offered: Sequence[str]) -> str | None:
-    """The offered language that best matches a browser's preferences (most wanted first),
-    with Babel's matching rules (`de-CH` finds `de`)."""
-    preferred = [tag.replace("-", "_") for tag in accept]
-    available = [tag.replace("-", "_") for tag in offered]
-    found = negotiate_locale(preferred, available, sep="_")
-    if found is None:
-        # Babel matches a bare language against regional offers only through its alias
-        # table; also accept the language part alone ("de-AT" for "de").
-        bare = [tag.split("_")[0].lower() for tag in preferred]
-        found = negotiate_locale(bare, available, sep="_")
-    if found is None:
-        return None
-    return offered[available.index(found)]
-
-
-def parse_accept_language(header: str) -> list[str]:
-    """`Accept-Language` as tags, most wanted first (q=0 entries dropped)."""
-    weighted: list[tuple[float, int, str]] = []
-    for index, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag and tag != "*" and quality > 0:
-            weighted.append((-quality, index, tag.strip()))
-    return [tag for _, _, tag in sorted(weighted)]

@@ -9,7 +9,6 @@ import pytest
 from builder_support import Document, Instance
 
 from pwreset.builder import BuildError, build_sites
-from pwreset.builder.languages import negotiate, parse_accept_language
 from pwreset.builder.messages import read_catalogue
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.flow_settings import DEFAULT_QUESTIONS, EnrollSettings, VerificationSettings
@@ -134,12 +133,6 @@ def test_a_language_without_a_catalogue_falls_back_to_english(instance: Instance
     doc = Document(instance.read("hr/fi/index.html"))
     assert doc.find("h1").text == "Mitä haluat tehdä?"
     assert doc.find("p", class_="pw-lead").text.startswith("Manage your work account")
-
-
-def test_accept_language_negotiation_uses_babels_rules() -> None:
-    assert parse_accept_language("de-CH,de;q=0.9,en;q=0.8,fr;q=0") == ["de-CH", "de", "en"]
-    assert negotiate(["de-CH", "en"], ["en", "de"]) == "de"
-    assert negotiate(["fr"], ["en", "de"]) is None
 
 
 def test_contrast_theme_extends_default_with_its_own_options_and_header(
