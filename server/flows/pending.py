@@ -33,11 +33,32 @@ log = logging.getLogger("pwreset.server")
 RESTORED = " (row restored at start-up: the server stopped before writing it)"
 
 PREFIX = "pending\0"
-# The record field and the audit event of each write.
+
+# The record's field, the sources and event texts of the row its flows write after it.
+_DONE: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
+    "last_enroll": (
+        frozenset({"enroll", "reset", "unlock"}),
+        frozenset({"enrolled", "auto-enrolled"}),
+        "enroll",
+        "enrolled",
+    ),
+    "last_reset": (frozenset({"reset"}), frozenset({"password reset"}), "reset", "password reset"),
+    "last_unlock": (
+        frozenset({"unlock"}),
+        frozenset({"account unlocked"}),
+        "unlock",
+        "account unlocked",
+    ),
+    "last_change": (
+        frozenset({"change"}),
+        frozenset({"password changed"}),
+        "change",
+        "password changed",
+    ),
+}
+# The record field and the audit event of each directory write (enroll writes none).
 _OUTCOME = {
-    "reset": ("last_reset", "password reset"),
-    "unlock": ("last_unlock", "account unlocked"),
-    "change": ("last_change", "password changed"),
+    source: (field, event) for field, (_, _, source, event) in _DONE.items() if source != "enroll"
 }
 
 
@@ -120,28 +141,6 @@ def _record(db: Store, domain: str, username: str, op: str, when: float) -> None
 
 # --- audit rows of saved records ---------------------------------------------------------------
 
-# The record's field, the sources and event texts of the row its flows write after it.
-_DONE: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
-    "last_enroll": (
-        frozenset({"enroll", "reset", "unlock"}),
-        frozenset({"enrolled", "auto-enrolled"}),
-        "enroll",
-        "enrolled",
-    ),
-    "last_reset": (frozenset({"reset"}), frozenset({"password reset"}), "reset", "password reset"),
-    "last_unlock": (
-        frozenset({"unlock"}),
-        frozenset({"account unlocked"}),
-        "unlock",
-        "account unlocked",
-    ),
-    "last_change": (
-        frozenset({"change"}),
-        frozenset({"password changed"}),
-        "change",
-        "password changed",
-    ),
-}
 # Flows in flight when the server stopped saved their records seconds before; a row is
 # looked for only for records changed this long before the newest time stored.
 MARGIN = 300.0
