@@ -25,9 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from pwreset_lab import SlapdAdmin, SlapdLab, start_slapd
 from rich.progress import Progress
-
-from pwreset.lab import SlapdAdmin, running_slapd, start_slapd, stop_slapd
 
 from support.api_fuzz import fuzz, fuzz_stack
 
@@ -43,10 +42,10 @@ def main() -> int:
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pwreset-apifuzz-")))
         shared = os.environ.get("PWRESET_LAB_DIR")
-        lab = running_slapd(Path(shared) / "slapd") if shared else None
+        lab = SlapdLab.running(Path(shared) / "slapd") if shared else None
         if lab is None:
             lab = start_slapd(work / "slapd")
-            stack.callback(stop_slapd, lab)
+            stack.callback(lab.stop)
         target = stack.enter_context(fuzz_stack(work, lab, SlapdAdmin(lab)))
         progress = None
         if sys.stdout.isatty():

@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from pwreset.lab import SlapdAdmin, start_slapd, stop_slapd
+from pwreset_lab import SlapdAdmin, start_slapd
 
 from support.wire_fuzz import (
     CLOCK_SKEW,
@@ -175,7 +175,7 @@ def main() -> None:
         coded.target.close()
         target.close()
     finally:
-        stop_slapd(lab)
+        lab.stop()
 
 
 def report(

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 
-from pwreset.lab import SlapdLab, running_slapd, start_slapd, stop_slapd  # noqa: E402
+from pwreset_lab import SlapdLab, start_slapd  # noqa: E402
 
 from support.loadstack import DOMAIN, LoadStack, ProcessMeter, load_stack, relay_budget  # noqa: E402
 from support.rawflows import RawFlows  # noqa: E402
@@ -79,7 +79,7 @@ def progress(what: str, seconds: float) -> Iterator[None]:
 def lab(directory: str | None) -> Iterator[SlapdLab]:
     """A slapd lab: the running one in `directory`, or a new one removed afterwards."""
     if directory:
-        found = running_slapd(Path(directory))
+        found = SlapdLab.running(Path(directory))
         if found:
             yield found
             return
@@ -88,7 +88,7 @@ def lab(directory: str | None) -> Iterator[SlapdLab]:
         try:
             yield started
         finally:
-            stop_slapd(started)
+            started.stop()
 
 
 class PeakRss:
@@ -254,7 +254,7 @@ def main() -> None:
             sent |= more
             rss_now = stack.server_meter().memory_mb()
             with progress("raw ldap3", args.seconds + args.warmup):
-                raw = RawFlows(slapd, stack.admin, stack.lock).run(
+                raw = RawFlows(slapd, stack.lock).run(
                     users, args.seconds + args.warmup, args.warmup
                 )
             leaks = find_secrets([stack.instance, slapd.root], sent | {u.password for u in users})

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pwreset needs on a Debian 12 machine: Debian packages (as root), a Python
-# virtual environment in .venv with pwreset and its test tools, and the npm tools the
-# browser tests use. Safe to run again: each step skips what is already there.
+# virtual environment in .venv with pwreset, the test lab (lab/) and the test tools, and the
+# npm tools the browser tests use. Safe to run again: each step skips what is already there.
 #   scripts/setup.sh          everything (tests)
 #   scripts/setup.sh demo     only what `pwreset demo` needs
 set -euo pipefail
@@ -37,14 +37,15 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-extras=test
-[ "$what" = demo ] && extras=
+project=".[test]"
+[ "$what" = demo ] && project=.
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-if [ -n "$extras" ]; then
-  .venv/bin/python -m pip install -q -e ".[$extras]"
-else
-  .venv/bin/python -m pip install -q -e .
-fi
+# pwreset and, from lab/, pwreset-lab: the throwaway directories of the demo and the tests
+# (never part of pwreset's own wheel). One command, so pwreset-lab's dependency on pwreset
+# is met by this checkout. setuptools notes every editable install of pwreset's mapped
+# folders ("Editable installation ... folders in your working directory"): nothing to do.
+PYTHONWARNINGS="ignore:Editable installation" \
+  .venv/bin/python -m pip install -q -e "$project" -e ./lab
 
 if [ "$what" != demo ]; then
   # axe-core (accessibility checks in the browser tests), pinned by package-lock.json.

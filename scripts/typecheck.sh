@@ -9,5 +9,6 @@ for entry in pwreset/*; do ln -s "$PWD/$entry" "$tree/pwreset/"; done
 for pair in api:api server:server protocol:protocol builder:builder console:console; do
   ln -s "$PWD/${pair#*:}" "$tree/pwreset/${pair%%:*}"
 done
+ln -s "$PWD/lab/pwreset_lab" "$tree/pwreset_lab"  # the test lab, its own distribution
 cd "$tree"
-exec ../../.venv/bin/mypy --config-file ../../pyproject.toml -p pwreset
+exec ../../.venv/bin/mypy --config-file ../../pyproject.toml -p pwreset -p pwreset_lab

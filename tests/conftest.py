@@ -16,18 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from pwreset.lab import (
+from pwreset_lab import (
     SambaAdmin,
     SambaLab,
     SlapdAdmin,
     SlapdLab,
-    running_samba,
-    running_slapd,
     start_samba,
     start_slapd,
-    stop_samba,
-    stop_slapd,
 )
 
 
@@ -50,7 +45,7 @@ def lab_base() -> Iterator[Path]:
 def slapd_lab(lab_base: Path) -> Iterator[SlapdLab]:
     """A running OpenLDAP lab (ppolicy, sample users alice..erin, dave locked)."""
     root = lab_base / "slapd"
-    running = running_slapd(root)
+    running = SlapdLab.running(root)
     if running:
         yield running
         return
@@ -58,14 +53,14 @@ def slapd_lab(lab_base: Path) -> Iterator[SlapdLab]:
     try:
         yield lab
     finally:
-        stop_slapd(lab)
+        lab.stop()
 
 
 @pytest.fixture(scope="session")
 def samba_lab(lab_base: Path) -> Iterator[SambaLab]:
     """A running Samba AD lab (policy, delegation, sample users alice..erin, dave disabled)."""
     root = lab_base / "samba"
-    running = running_samba(root)
+    running = SambaLab.running(root)
     if running:
         yield running
         return
@@ -73,7 +68,7 @@ def samba_lab(lab_base: Path) -> Iterator[SambaLab]:
     try:
         yield lab
     finally:
-        stop_samba(lab)
+        lab.stop()
 
 
 @pytest.fixture

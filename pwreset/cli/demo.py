@@ -2,7 +2,8 @@
 
 It starts slapd with sample users in a temporary folder, writes an instance, builds the
 site, runs the backend and the relay on 127.0.0.1, prints the URL and the sample
-credentials, and on Ctrl-C stops everything and removes the folder.
+credentials, and on Ctrl-C stops everything and removes the folder. The directory comes
+from the pwreset-lab distribution (lab/ in the repository), which is not part of pwreset.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 _PASSWORD_ENV = "PWRESET_DEMO_BIND_PASSWORD"
+_NO_LAB = """pwreset demo: the throwaway directory comes from the pwreset-lab package, which is not
+installed. In a pwreset checkout, run ./scripts/demo.sh, or install it into this environment:
+  {python} -m pip install ./lab"""
 
 
 def register(sub: Any) -> None:
@@ -33,9 +37,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pwreset.lab import LabError
-    from pwreset.lab.slapd import start_slapd, stop_slapd
-
+    try:
+        from pwreset_lab import LabError, start_slapd
+    except ModuleNotFoundError as exc:
+        if exc.name != "pwreset_lab":
+            raise
+        print(_NO_LAB.format(python=sys.executable), file=sys.stderr)
+        return 1
     root = args.dir or Path(tempfile.mkdtemp(prefix="pwreset-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     print(f"pwreset demo: starting a throwaway OpenLDAP directory in {root} ...", flush=True)
@@ -47,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         return _run_with(lab, root, args.port)
     finally:
-        stop_slapd(lab)
+        lab.stop()
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
         print("pwreset demo: stopped.", flush=True)

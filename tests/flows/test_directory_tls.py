@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import ldap3
 import pytest
-
-from pwreset.lab import ldapconn
 
 from support.flowstack import PASSWORD
 from support.ldap_listener import BIND_REQUEST, EXTENDED_REQUEST, LdapListener, Seen
 from support.stacks import free_port
 
-# Samba's ldap:// port (fixed, see pwreset.lab.samba.TCP_PORTS).
+# Samba's ldap:// port (fixed, see pwreset_lab.samba.TCP_PORTS).
 SAMBA_LDAP_PORT = 389
 NEW = "Failover!Passw0rd-5"
 
@@ -81,7 +80,8 @@ def test_failover_to_start_tls_on_the_real_directory(flows, kind, user, request)
     lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
     port = SAMBA_LDAP_PORT if kind == "ad" else lab.port
     service = lab.service_upn if kind == "ad" else lab.service_dn
-    clear = ldapconn.bind(ldapconn.plain_server(lab.host, port), service, lab.service_password)
+    clear = ldap3.Connection(ldap3.Server(lab.host, port), service, lab.service_password)
+    clear.bind()
     try:
         assert not clear.bound, "the lab accepts a password in clear: the test proves nothing"
     finally:

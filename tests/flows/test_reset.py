@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ldap3
-
 from support.flowstack import ANSWERS, PASSWORD, QUESTIONS
 
 NEW = "Reset!Passw0rd-9"
@@ -233,8 +231,8 @@ def test_protected_accounts_get_a_clear_refusal(ad_flows, samba_lab):
     got = reply.json()
     assert (got["code"], got["message"]) == ("directory_refused", "RES_DIRECTORY_REFUSED")
     assert "not allowed" in got["params"]["reason"]
-    conn = ldap3.Connection(lab.server(), lab.admin_upn, lab.admin_password)
-    assert conn.bind(), "the Administrator's password is unchanged"
+    conn = lab.bind(lab.admin_upn, lab.admin_password)
+    assert conn.bound, "the Administrator's password is unchanged"
     conn.unbind()
 
 

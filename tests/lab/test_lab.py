@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -11,19 +13,19 @@ from pathlib import Path
 
 import pytest
 from ldap3 import MODIFY_REPLACE
-
-from pwreset.lab import (
+from pwreset_lab import (
     LabError,
     SambaAdmin,
     SambaLab,
     SlapdAdmin,
     SlapdLab,
     ensure_packages,
-    ldapconn,
     samba_cache,
     start_samba,
 )
-from pwreset.lab.samba_build import unicode_pwd
+from pwreset_lab.samba_build import unicode_pwd
+
+from pwreset.server.directory import DirectoryError
 
 SAMPLE = "Init!Passw0rd-1"
 FRESH = "Fresh!Passw0rd-2"
@@ -42,16 +44,15 @@ def test_slapd_sample_user_binds(slapd_lab: SlapdLab, slapd_admin: SlapdAdmin) -
 
 @pytest.mark.slapd
 def test_slapd_service_account_binds_with_certificate_check(slapd_lab: SlapdLab) -> None:
-    server = ldapconn.tls_server(
-        slapd_lab.host, slapd_lab.tls_port, slapd_lab.ca_file, valid_names=["localhost"]
-    )
-    conn = ldapconn.bind(server, slapd_lab.service_dn, slapd_lab.service_password)
+    conn = slapd_lab.bind(slapd_lab.service_dn, slapd_lab.service_password)
     assert conn.bound, conn.result
     conn.unbind()
 
 
 @pytest.mark.slapd
-def test_slapd_rejects_a_certificate_from_another_ca(slapd_lab: SlapdLab, tmp_path: Path) -> None:
+def test_slapd_rejects_a_certificate_from_another_ca(
+    slapd_lab: SlapdLab, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     other = tmp_path / "other.crt"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
@@ -59,11 +60,10 @@ def test_slapd_rejects_a_certificate_from_another_ca(slapd_lab: SlapdLab, tmp_pa
          "-out", str(other)],
         check=True, capture_output=True,
     )  # fmt: skip
-    server = ldapconn.tls_server(
-        slapd_lab.host, slapd_lab.tls_port, other, valid_names=["localhost"]
-    )
-    with pytest.raises(Exception, match=r"(?i)certificate"):
-        ldapconn.bind(server, slapd_lab.service_dn, slapd_lab.service_password)
+    elsewhere = dataclasses.replace(slapd_lab, ca_file=other)
+    with caplog.at_level(logging.ERROR), pytest.raises(DirectoryError, match="unreachable"):
+        elsewhere.bind(slapd_lab.service_dn, slapd_lab.service_password)
+    assert "certificate was not accepted" in caplog.text
 
 
 @pytest.mark.slapd
@@ -120,29 +120,19 @@ def test_slapd_service_account_may_reset_and_unlock(
 ) -> None:
     dn = slapd_admin.create_user(fresh_user_name, FRESH)
     slapd_admin.lock(fresh_user_name)
-    svc = ldapconn.admin_connection(
-        slapd_admin.server(), slapd_lab.service_dn, slapd_lab.service_password
-    )
-    try:
+    with slapd_lab.service_session() as svc:
         assert svc.modify(dn, {"userPassword": [(MODIFY_REPLACE, [OTHER])]}), svc.result
         assert svc.modify(dn, {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}), svc.result
         assert not svc.modify(dn, {"mail": [(MODIFY_REPLACE, ["x@example.org"])]})
         assert svc.result["result"] == 50
-    finally:
-        svc.unbind()
     assert slapd_admin.bind_ok(fresh_user_name, OTHER)
 
 
 @pytest.mark.slapd
-def test_slapd_default_policy(slapd_lab: SlapdLab, slapd_admin: SlapdAdmin) -> None:
-    svc = ldapconn.admin_connection(
-        slapd_admin.server(), slapd_lab.service_dn, slapd_lab.service_password
-    )
-    try:
+def test_slapd_default_policy(slapd_lab: SlapdLab) -> None:
+    with slapd_lab.service_session() as svc:
         svc.search(slapd_lab.policy_dn, "(objectClass=pwdPolicy)", "BASE", attributes=["*"])
         policy = {k: v[0] for k, v in svc.response[0]["raw_attributes"].items()}
-    finally:
-        svc.unbind()
     assert policy["pwdMinLength"] == b"8"
     assert policy["pwdMaxFailure"] == b"3"
     assert policy["pwdInHistory"] == b"3"
@@ -160,7 +150,7 @@ def test_slapd_record_round_trips(slapd_lab: SlapdLab) -> None:
 @pytest.mark.slapd
 def test_cli_start_status_stop(tmp_path: Path) -> None:
     root = tmp_path / "cli"
-    python = [sys.executable, "-m", "pwreset.lab", "slapd"]
+    python = [sys.executable, "-m", "pwreset_lab", "slapd"]
     started = subprocess.run([*python, "start", "--dir", str(root)], capture_output=True, text=True)
     assert started.returncode == 0, started.stderr
     pid = json.loads(started.stdout)["pid"]
@@ -193,7 +183,7 @@ def test_samba_sample_user_binds(samba_lab: SambaLab, samba_admin: SambaAdmin) -
 @pytest.mark.samba
 def test_samba_service_account_binds_with_certificate_check(samba_lab: SambaLab) -> None:
     assert samba_lab.ca_file == samba_lab.root / "samba" / "private" / "tls" / "ca.pem"
-    conn = ldapconn.bind(samba_lab.server(), samba_lab.service_upn, samba_lab.service_password)
+    conn = samba_lab.bind(samba_lab.service_upn, samba_lab.service_password)
     assert conn.bound, conn.result
     conn.unbind()
 
@@ -253,10 +243,7 @@ def test_samba_service_account_delegation(
 ) -> None:
     dn = samba_admin.create_user(fresh_user_name, FRESH)
     samba_admin.lock(fresh_user_name)
-    svc = ldapconn.admin_connection(
-        samba_lab.server(), samba_lab.service_upn, samba_lab.service_password
-    )
-    try:
+    with samba_lab.service_session() as svc:
         reset = {"unicodePwd": [(MODIFY_REPLACE, [unicode_pwd(OTHER)])]}
         assert svc.modify(dn, reset), svc.result
         assert svc.modify(dn, {"lockoutTime": [(MODIFY_REPLACE, ["0"])]}), svc.result
@@ -265,21 +252,14 @@ def test_samba_service_account_delegation(
         admin_dn = f"CN=Administrator,CN=Users,{samba_lab.base_dn}"
         assert not svc.modify(admin_dn, reset)
         assert svc.result["result"] == 50
-    finally:
-        svc.unbind()
     assert samba_admin.bind(fresh_user_name, OTHER).detail == "773"
 
 
 @pytest.mark.samba
 def test_samba_domain_policy(samba_lab: SambaLab) -> None:
-    admin = ldapconn.admin_connection(
-        samba_lab.server(), samba_lab.admin_upn, samba_lab.admin_password
-    )
-    try:
+    with samba_lab.admin_session() as admin:
         admin.search(samba_lab.base_dn, "(objectClass=domain)", "BASE", attributes=["*"])
         policy = {k: v[0] for k, v in admin.response[0]["raw_attributes"].items()}
-    finally:
-        admin.unbind()
     assert policy["minPwdLength"] == b"8"
     assert policy["pwdProperties"] == b"1"
     assert policy["lockoutThreshold"] == b"3"

@@ -1,7 +1,10 @@
-"""The folder mapping works for real installs: a wheel, and editable installs in both modes."""
+"""The folder mapping works for real installs: a wheel, and editable installs in both modes.
+The wheel builds without a warning and holds pwreset alone, never the test lab."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,7 +19,6 @@ SUBPACKAGES = [
     "pwreset",
     "pwreset.cli",
     "pwreset.config",
-    "pwreset.lab",
     "pwreset.api",
     "pwreset.server",
     "pwreset.server.directory",
@@ -37,6 +39,11 @@ assert "<html" in base.read_text()
 import pwreset.api
 print(pwreset.api.__file__)
 """
+# What setuptools prints when the packaging is off ("BuildBackendWarning: Package ... would be
+# ignored", "warning: ...").
+WARNING = re.compile(r"(?i)warning:|would be ignored")
+# What only the test lab does: install Debian packages and block the daemons they start.
+LAB_MARKS = (b"apt-get", b"dpkg", b"policy-rc.d")
 
 pytestmark = pytest.mark.slow
 
@@ -88,30 +95,78 @@ def _check(python: Path, cwd: Path, deps: Path) -> str:
     return out.stdout.strip()
 
 
-def test_wheel_maps_every_folder_into_pwreset(source, tmp_path, deps):
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "-w",
-            str(tmp_path / "dist"),
-            str(source),
-        ],
-        check=True,
+@pytest.fixture(scope="module")
+def built(source: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The wheel `python -m build` makes of the checkout, and everything the build printed."""
+    dist = tmp_path_factory.mktemp("dist")
+    # Byte-compiling left off (PYTHONDONTWRITEBYTECODE) is a warning of its own: an
+    # environment's choice, not the project's.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(source)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
-    wheel = next((tmp_path / "dist").glob("pwreset-*.whl"))
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    return next(dist.glob("pwreset-*.whl")), output
+
+
+def test_the_build_prints_no_warning(built):
+    _, output = built
+    warnings = [line for line in output.splitlines() if WARNING.search(line)]
+    assert not warnings, "\n".join(warnings)
+
+
+def test_the_wheel_holds_no_test_lab(built):
+    """Nothing in pwreset installs packages or touches the system: that is the lab's, a
+    distribution of its own (lab/)."""
+    wheel, _ = built
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        lab = [n for n in names if "lab" in n.split("/") or n.startswith("pwreset_lab")]
+        assert not lab, lab
+        marked = {
+            name: mark.decode()
+            for name in names
+            for mark in LAB_MARKS
+            if mark in archive.read(name)
+        }
+    assert not marked, marked
+
+
+@pytest.fixture(scope="module")
+def installed(built, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a new venv with the wheel installed (and no test lab)."""
+    wheel, _ = built
+    python = _venv(tmp_path_factory.mktemp("wheel") / "venv")
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
+    return python
+
+
+def test_wheel_maps_every_folder_into_pwreset(built, installed, tmp_path, deps):
+    wheel, _ = built
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.startswith("pwreset-")}
     assert top == {"pwreset"}, "nothing but pwreset is installed at the top level"
     assert "pwreset/themes/default/theme.toml" in names
-    python = _venv(tmp_path / "venv")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", str(wheel)], check=True)
-    location = _check(python, tmp_path, deps)
-    assert location.startswith(str(tmp_path / "venv"))
+    location = _check(installed, tmp_path, deps)
+    assert location.startswith(str(installed.parents[1]))
+
+
+def test_demo_without_the_lab_says_what_to_install(installed, tmp_path, deps):
+    done = subprocess.run(
+        [str(installed), "-m", "pwreset", "demo"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(deps), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert f"{installed} -m pip install ./lab" in done.stderr, done.stderr
 
 
 @pytest.mark.parametrize("mode", ["lenient", "strict"])

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from pwreset.lab import SambaAdmin, SlapdAdmin
+from pwreset_lab import SambaAdmin, SlapdAdmin
 
 from support.dmz import DmzStack, dmz_stack
 from support.flowstack import ANSWERS, PASSWORD, FlowStack

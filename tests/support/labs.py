@@ -7,21 +7,21 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from pwreset import lab
+import pwreset_lab
 
 
 def lab_and_admin(kind: str, base: Path, stack: ExitStack) -> tuple[Any, Any]:
     """The `kind` ("openldap" or "ad") lab under `base` and its admin helper."""
     if kind == "ad":
         root = base / "samba"
-        running = lab.running_samba(root)
+        running = pwreset_lab.SambaLab.running(root)
         if running is None:
-            running = lab.start_samba(root)
-            stack.callback(lab.stop_samba, running)
-        return running, lab.SambaAdmin(running)
+            running = pwreset_lab.start_samba(root)
+            stack.callback(running.stop)
+        return running, pwreset_lab.SambaAdmin(running)
     root = base / "slapd"
-    running = lab.running_slapd(root)
-    if running is None:
-        running = lab.start_slapd(root)
-        stack.callback(lab.stop_slapd, running)
-    return running, lab.SlapdAdmin(running)
+    slapd = pwreset_lab.SlapdLab.running(root)
+    if slapd is None:
+        slapd = pwreset_lab.start_slapd(root)
+        stack.callback(slapd.stop)
+    return slapd, pwreset_lab.SlapdAdmin(slapd)

@@ -22,9 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pwreset_lab import SambaAdmin, SambaLab, SlapdAdmin, SlapdLab
+
 from pwreset.config import load_config
 from pwreset.instance import RELAY_KEY, create_instance
-from pwreset.lab import SambaAdmin, SambaLab, SlapdAdmin, SlapdLab
 from pwreset.protocol.client import waits
 from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request

@@ -1,4 +1,5 @@
-"""The baseline of the load bench: the same users' flows as bare ldap3 operations, no pwreset.
+"""The baseline of the load bench: the same users' flows as bare ldap3 operations, without
+pwreset's flows (connections come from the backend's own Connector, as they would in it).
 
 Each operation does the least directory work with the same effect, on a new TLS connection
 as the service account (as pwreset opens one per directory call): enroll = find the user
@@ -17,17 +18,19 @@ from concurrent.futures import ThreadPoolExecutor
 from ldap3 import MODIFY_REPLACE, Connection
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
+from pwreset_lab import SlapdLab
+from pwreset_lab.errors import LabError
 
-from pwreset.lab import SlapdAdmin, SlapdLab, ldapconn
-from pwreset.lab.errors import LabError
+from pwreset.server.directory import DirectoryError, ppolicy
 
 from support.simusers import OPS, Attempt, Results, SimUser
 
 
 class RawFlows:
-    def __init__(self, lab: SlapdLab, admin: SlapdAdmin, lock: Callable[[str], None]) -> None:
+    def __init__(self, lab: SlapdLab, lock: Callable[[str], None]) -> None:
         self._lab = lab
-        self._server = admin.server()
+        # One connector, as the backend keeps one per domain; each call opens a connection.
+        self._connector = lab.connector(lab.service_dn, lab.service_password)
         self._lock = lock
 
     def run(self, users: list[SimUser], duration: float, warmup: float = 0.0) -> Results:
@@ -46,7 +49,7 @@ class RawFlows:
                             self._lock(user.name)
                             t0 = time.perf_counter()
                         getattr(self, f"_{op}")(user)
-                    except (LDAPException, LabError) as exc:
+                    except (LDAPException, LabError, DirectoryError) as exc:
                         # The user's password is unknown from here: this user stops.
                         with guard:
                             failed = Attempt(user.name, op, time.time(), outcome="error")
@@ -67,9 +70,7 @@ class RawFlows:
     # --- the operations -----------------------------------------------------------------------
 
     def _service(self) -> Connection:
-        return ldapconn.admin_connection(
-            self._server, self._lab.service_dn, self._lab.service_password
-        )
+        return self._connector.service()
 
     def _find(self, svc: Connection, name: str) -> str:
         flt = f"(&(objectClass=inetOrgPerson)(uid={escape_filter_chars(name)}))"
@@ -79,7 +80,7 @@ class RawFlows:
         return str(entries[0]["dn"])
 
     def _user_bind(self, dn: str, password: str) -> Connection:
-        conn = ldapconn.bind(self._server, dn, password, ldapconn.PPOLICY_REQUEST)
+        conn = self._connector.bind(dn, password, [ppolicy.REQUEST])
         assert conn.bound, conn.result
         return conn
 

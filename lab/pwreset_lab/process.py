@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pwreset.lab.errors import LabError
+from pwreset_lab.errors import LabError
 
 # Popen objects of the daemons this process started. Keeping them referenced stops Python
 # warning "subprocess N is still running" when one is garbage collected while it runs.
@@ -113,7 +113,7 @@ def _exe_name(pid: int) -> str:
 
 def _reap(pid: int) -> None:
     # Only our own children can be reaped here; a daemon started by another process (say
-    # `python -m pwreset.lab slapd start`) is reaped by init once it exits.
+    # `python -m pwreset_lab slapd start`) is reaped by init once it exits.
     child = _children.get(pid)
     if child is not None and child.poll() is not None:
         del _children[pid]

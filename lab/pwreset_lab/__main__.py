@@ -1,4 +1,4 @@
-"""`python -m pwreset.lab {slapd|samba} {start|stop|status} --dir DIR`.
+"""`python -m pwreset_lab {slapd|samba} {start|stop|status} --dir DIR`.
 
 start and status print the lab's JSON record (throwaway passwords included: that is what
 scripts and humans need to log in to a test directory); stop prints nothing.
@@ -12,15 +12,17 @@ import json
 import sys
 from pathlib import Path
 
-from pwreset.lab import record
-from pwreset.lab.errors import LabError
-from pwreset.lab.samba import SambaLab, running_samba, start_samba, stop_samba
-from pwreset.lab.slapd import SlapdLab, running_slapd, start_slapd, stop_slapd
+from pwreset_lab.directory import LabDirectory, is_recorded
+from pwreset_lab.errors import LabError
+from pwreset_lab.samba import SambaLab, start_samba
+from pwreset_lab.slapd import SlapdLab, start_slapd
+
+_KINDS: dict[str, type[LabDirectory]] = {"slapd": SlapdLab, "samba": SambaLab}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pwreset.lab", description=__doc__)
-    parser.add_argument("kind", choices=["slapd", "samba"])
+    parser = argparse.ArgumentParser(prog="python -m pwreset_lab", description=__doc__)
+    parser.add_argument("kind", choices=sorted(_KINDS))
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--dir", type=Path, required=True, help="the lab's root directory")
     parser.add_argument("--cache", type=Path, help="Samba cache dir (default /var/tmp/...)")
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lab = _run(args.kind, args.action, root, args.cache)
     except LabError as exc:
-        print(f"pwreset.lab: {exc}", file=sys.stderr)
+        print(f"pwreset_lab: {exc}", file=sys.stderr)
         return 1
     if lab is None:
         return 0
@@ -39,20 +41,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if data["running"] else 3  # 3: "not running", as init scripts' status says
 
 
-def _run(kind: str, action: str, root: Path, cache: Path | None) -> SlapdLab | SambaLab | None:
+def _run(kind: str, action: str, root: Path, cache: Path | None) -> LabDirectory | None:
+    lab_class = _KINDS[kind]
     if action == "start":
         if kind == "slapd":
-            return running_slapd(root) or start_slapd(root)
-        return running_samba(root) or start_samba(root, cache_dir=cache)
-    if not record.exists(root):
+            return SlapdLab.running(root) or start_slapd(root)
+        return SambaLab.running(root) or start_samba(root, cache_dir=cache)
+    if not is_recorded(root):
         raise LabError(f"no lab recorded in {root}")
+    lab = lab_class.from_json(root)
     if action == "stop":
-        if kind == "slapd":
-            stop_slapd(root)
-        else:
-            stop_samba(root)
+        lab.stop()
         return None
-    return SlapdLab.from_json(root) if kind == "slapd" else SambaLab.from_json(root)
+    return lab
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from pwreset.lab import samba_build
-from pwreset.lab.errors import LabError
+from pwreset_lab import samba_build
+from pwreset_lab.directory import SAMPLE_PASSWORD, SAMPLE_USERS
+from pwreset_lab.errors import LabError
 
 # Survives reboots and tmp cleaners longer than /tmp; safe_cache_dir guards the shared parent.
 DEFAULT_CACHE_DIR = Path("/var/tmp/pwreset-lab-cache")  # noqa: S108
@@ -34,7 +35,8 @@ def cache_key(extra_sources: list[Path]) -> str:
         "options": samba_build.PROVISION_OPTIONS,
         "globals": samba_build.EXTRA_GLOBALS,
         "policy": samba_build.DOMAIN_POLICY,
-        "users": samba_build.SAMPLE_USERS,
+        "users": SAMPLE_USERS,
+        "password": SAMPLE_PASSWORD,
     }
     digest.update(json.dumps(params, sort_keys=True).encode())
     for source in [Path(samba_build.__file__), Path(__file__), *extra_sources]:

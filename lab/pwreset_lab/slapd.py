@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-import shutil
 import subprocess
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from ldap3.core.exceptions import LDAPException
-
-from pwreset.lab import ldapconn, net, process, record
-from pwreset.lab.errors import LabError
-from pwreset.lab.packages import ensure_packages
-from pwreset.lab.slapd_ldif import (
+from pwreset_lab import net
+from pwreset_lab.directory import SAMPLE_PASSWORD, SAMPLE_USERS, LabDirectory, throwaway_password
+from pwreset_lab.errors import LabError
+from pwreset_lab.packages import ensure_packages
+from pwreset_lab.slapd_ldif import (
     ADMIN_DN,
     PEOPLE_DN,
     POLICY_DN,
-    SAMPLE_PASSWORD,
-    SAMPLE_USERS,
     SERVICE_DN,
     SUFFIX,
     config_ldif,
@@ -27,8 +22,6 @@ from pwreset.lab.slapd_ldif import (
 )
 
 PACKAGES = ["slapd", "ldap-utils", "openssl"]
-EXE = "slapd"
-START_TIMEOUT = 30.0
 # ldap3's hostname check on Python >= 3.12 does not match IP addresses; the certificate
 # carries DNS:localhost as well.
 TLS_NAME = "localhost"
@@ -37,18 +30,16 @@ MAX_SOCKET_PATH = 100
 
 
 @dataclass(kw_only=True)
-class SlapdLab:
-    """A running (or recorded) slapd lab: where it is, how to reach it, who can bind."""
+class SlapdLab(LabDirectory):
+    """A running (or recorded) slapd lab."""
 
-    root: Path
+    KIND = "openldap"
+    EXE = "slapd"
+    START_TIMEOUT = 30.0
+    STOP_GRACE = 5.0
+
     port: int
     tls_port: int
-    pid: int
-    admin_password: str
-    service_password: str
-    ca_file: Path
-    sample_users: dict[str, str] = field(default_factory=dict)
-    host: str = net.LOOPBACK
     base_dn: str = SUFFIX
     people_dn: str = PEOPLE_DN
     admin_dn: str = ADMIN_DN
@@ -68,18 +59,20 @@ class SlapdLab:
         """Root over this socket (`ldapmodify -Y EXTERNAL -H URL`) manages cn=config."""
         return "ldapi://" + urllib.parse.quote(str(self.root / "ldapi"), safe="")
 
+    @property
+    def tls_name(self) -> str:
+        return TLS_NAME
+
+    @property
+    def admin_login(self) -> str:
+        return self.admin_dn
+
+    @property
+    def service_login(self) -> str:
+        return self.service_dn
+
     def user_dn(self, uid: str) -> str:
         return f"uid={uid},{self.people_dn}"
-
-    def is_running(self) -> bool:
-        return process.is_running(self.pid, EXE, self.root)
-
-    def to_json(self) -> None:
-        record.save(self, self.root)
-
-    @classmethod
-    def from_json(cls, root: Path) -> SlapdLab:
-        return record.load(cls, root)
 
 
 def start_slapd(root: Path, *, port: int | None = None, tls_port: int | None = None) -> SlapdLab:
@@ -88,7 +81,9 @@ def start_slapd(root: Path, *, port: int | None = None, tls_port: int | None = N
     root = root.resolve()
     if len(str(root / "ldapi")) > MAX_SOCKET_PATH:
         raise LabError(f"lab directory path too long for slapd's ldapi socket: {root}")
-    _prepare_root(root)
+    SlapdLab.prepare_root(root)
+    (root / "slapd.d").mkdir()
+    (root / "data").mkdir()
     port = port or net.free_port()
     tls_port = tls_port or net.free_port(avoid={port})
     lab = SlapdLab(
@@ -96,8 +91,8 @@ def start_slapd(root: Path, *, port: int | None = None, tls_port: int | None = N
         port=port,
         tls_port=tls_port,
         pid=0,
-        admin_password=_throwaway_password(),
-        service_password=_throwaway_password(),
+        admin_password=throwaway_password(),
+        service_password=throwaway_password(),
         ca_file=root / "tls.crt",
         sample_users=dict.fromkeys(SAMPLE_USERS, SAMPLE_PASSWORD),
     )
@@ -109,53 +104,13 @@ def start_slapd(root: Path, *, port: int | None = None, tls_port: int | None = N
     urls = f"{lab.ldap_url}/ {lab.ldaps_url}/ {lab.ldapi_url}"
     # -d 256 keeps slapd in the foreground (so the PID is the daemon's) and logs stats.
     argv = ["slapd", "-F", str(root / "slapd.d"), "-d", "256", "-h", urls]
-    lab.pid = process.spawn(argv, root / "slapd.log", root)
-    lab.to_json()
-    try:
-        process.wait_until(
-            lambda: _service_binds(lab),
-            timeout=START_TIMEOUT,
-            what="a service-account bind to slapd",
-            pid=lab.pid,
-            exe=EXE,
-            cwd=lab.root,
-            log=root / "slapd.log",
-        )
-    except LabError:
-        process.stop(lab.pid, EXE, lab.root, grace=5.0)
-        raise
+    lab.launch(
+        argv,
+        root / "slapd.log",
+        ready=lambda: lab.takes_bind(lab.service_dn, lab.service_password),
+        what="a service-account bind to slapd",
+    )
     return lab
-
-
-def stop_slapd(lab_or_root: SlapdLab | Path) -> None:
-    """Stop the lab's slapd by PID: SIGTERM, then SIGKILL after 5 s."""
-    lab = lab_or_root if isinstance(lab_or_root, SlapdLab) else SlapdLab.from_json(lab_or_root)
-    process.stop(lab.pid, EXE, lab.root, grace=5.0)
-
-
-def running_slapd(root: Path) -> SlapdLab | None:
-    """The lab recorded under `root` if its slapd is running, else None."""
-    if not record.exists(root):
-        return None
-    lab = SlapdLab.from_json(root)
-    return lab if lab.is_running() else None
-
-
-def _prepare_root(root: Path) -> None:
-    if running_slapd(root):
-        raise LabError(f"a slapd lab is already running in {root}; stop it first")
-    if root.exists() and any(root.iterdir()) and not record.exists(root):
-        raise LabError(f"{root} is not empty and holds no lab; refusing to wipe it")
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(mode=0o700, parents=True)
-    root.chmod(0o700)  # mkdir's mode is filtered by the umask, and an old dir may be looser
-    (root / "slapd.d").mkdir()
-    (root / "data").mkdir()
-
-
-def _throwaway_password() -> str:
-    # Meets any quality rule the lab sets; only ever valid for this one lab.
-    return f"Lab!{secrets.token_hex(8)}-1a"
 
 
 def _make_certificate(root: Path) -> None:
@@ -179,14 +134,3 @@ def _run(argv: list[str], stdin: str | None = None) -> None:
     done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise LabError(f"{argv[0]} failed (exit {done.returncode}): {done.stderr.strip()}")
-
-
-def _service_binds(lab: SlapdLab) -> bool:
-    try:
-        server = ldapconn.tls_server(lab.host, lab.tls_port, lab.ca_file, valid_names=[TLS_NAME])
-        conn = ldapconn.bind(server, lab.service_dn, lab.service_password)
-    except LDAPException:
-        return False
-    ok = bool(conn.bound)
-    conn.unbind()
-    return ok

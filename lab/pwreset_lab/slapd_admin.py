@@ -1,44 +1,33 @@
-"""DirectoryAdmin for the OpenLDAP lab: everything as the rootdn over LDAPS."""
+"""LabAdmin for the OpenLDAP lab: everything as the rootdn over LDAPS."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
-from ldap3 import MODIFY_REPLACE, Connection, Server
+from ldap3 import MODIFY_REPLACE, Connection
 from ldap3.utils.dn import escape_rdn
 
-from pwreset.lab import ldapconn
-from pwreset.lab.admin import BindResult
-from pwreset.lab.admin_base import LabAdmin, check
-from pwreset.lab.errors import LabError
-from pwreset.lab.ldapconn import Changes
-from pwreset.lab.slapd import TLS_NAME, SlapdLab
-from pwreset.lab.slapd_ldif import ADMIN_LOCK
 from pwreset.server.directory import ppolicy
+from pwreset_lab.admin import Changes, LabAdmin, check
+from pwreset_lab.errors import LabError
+from pwreset_lab.slapd import SlapdLab
+from pwreset_lab.slapd_ldif import ADMIN_LOCK
 
 
-class SlapdAdmin(LabAdmin):
+class SlapdAdmin(LabAdmin[SlapdLab]):
     LOCKED_DETAIL = "accountLocked"
-
-    def __init__(self, lab: SlapdLab) -> None:
-        self.lab = lab
-
-    def server(self) -> Server:
-        return ldapconn.tls_server(
-            self.lab.host, self.lab.tls_port, self.lab.ca_file, valid_names=[TLS_NAME]
-        )
-
-    @contextmanager
-    def _admin(self) -> Iterator[Connection]:
-        conn = ldapconn.admin_connection(self.server(), self.lab.admin_dn, self.lab.admin_password)
-        try:
-            yield conn
-        finally:
-            conn.unbind()
+    # Without it OpenLDAP answers a locked account with a bare invalidCredentials; with it
+    # the response control says accountLocked.
+    BIND_CONTROLS = [ppolicy.REQUEST]
 
     def dn(self, name: str) -> str:
         return f"uid={escape_rdn(name)},{self.lab.people_dn}"
+
+    def login(self, name: str) -> str:
+        return self.dn(name)
+
+    def bind_detail(self, result: dict[str, Any]) -> str:
+        return ppolicy.from_result(result).error or ""
 
     def create_user(
         self, name: str, password: str, *, must_change: bool = False, disabled: bool = False
@@ -60,19 +49,6 @@ class SlapdAdmin(LabAdmin):
         with self._admin() as conn:
             check(conn, conn.add(dn, ["inetOrgPerson"], attrs), f"add {dn}")
         return dn
-
-    def bind(self, name: str, password: str) -> BindResult:
-        conn = ldapconn.bind(self.server(), self.dn(name), password, ldapconn.PPOLICY_REQUEST)
-        try:
-            result = conn.result
-            return BindResult(
-                ok=bool(conn.bound),
-                code=int(result["result"]),
-                message=str(result["message"]),
-                detail=ppolicy.from_result(result).error or "",
-            )
-        finally:
-            conn.unbind()
 
     def set_password(self, name: str, password: str, *, must_change: bool = False) -> None:
         # The rootdn is a "password administrator" to ppolicy, which would set pwdReset on

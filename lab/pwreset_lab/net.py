@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from pwreset.lab.errors import LabError
+from pwreset_lab.errors import LabError
 
 LOOPBACK = "127.0.0.1"
 

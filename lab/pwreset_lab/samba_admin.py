@@ -1,21 +1,18 @@
-"""DirectoryAdmin for the Samba AD lab: everything as Administrator over LDAPS."""
+"""LabAdmin for the Samba AD lab: everything as Administrator over LDAPS."""
 
 from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
-from ldap3 import MODIFY_REPLACE, Connection, Server
+from ldap3 import MODIFY_REPLACE, Connection
 from ldap3.utils.conv import escape_filter_chars
 
-from pwreset.lab import ldapconn, samba_build
-from pwreset.lab.admin import BindResult
-from pwreset.lab.admin_base import LabAdmin, check
-from pwreset.lab.errors import LabError
-from pwreset.lab.ldapconn import Changes
-from pwreset.lab.samba import SambaLab
+from pwreset_lab import samba_build
+from pwreset_lab.admin import Changes, LabAdmin, check
+from pwreset_lab.errors import LabError
+from pwreset_lab.samba import SambaLab
 
 UF_LOCKOUT = 0x10  # in msDS-User-Account-Control-Computed
 _DATA_CODE = re.compile(r"data ([0-9a-fA-F]+)")
@@ -36,35 +33,23 @@ sam.modify(m, controls=["local_oid:1.3.6.1.4.1.7165.4.3.20:0"])
 """
 
 
-class SambaAdmin(LabAdmin):
+class SambaAdmin(LabAdmin[SambaLab]):
     LOCKED_DETAIL = "775"
-
-    def __init__(self, lab: SambaLab) -> None:
-        self.lab = lab
-
-    def server(self) -> Server:
-        return self.lab.server()
-
-    @contextmanager
-    def _admin(self) -> Iterator[Connection]:
-        conn = ldapconn.admin_connection(self.server(), self.lab.admin_upn, self.lab.admin_password)
-        try:
-            yield conn
-        finally:
-            conn.unbind()
 
     def dn(self, name: str) -> str:
         with self._admin() as conn:
             return self._find(conn, name)
 
+    def login(self, name: str) -> str:
+        return self.lab.upn(name)
+
+    def bind_detail(self, result: dict[str, Any]) -> str:
+        code = _DATA_CODE.search(str(result["message"]))
+        return code.group(1) if code else ""
+
     def _find(self, conn: Connection, name: str) -> str:
         query = f"(&(objectClass=user)(sAMAccountName={escape_filter_chars(name)}))"
-        conn.search(self.lab.people_dn, query, attributes=[])
-        # AD adds searchResRef items to responses; only entries count.
-        dns = [r["dn"] for r in conn.response if r["type"] == "searchResEntry"]
-        if len(dns) != 1:
-            raise LabError(f"expected one user {name} in {self.lab.people_dn}, found {len(dns)}")
-        return str(dns[0])
+        return _one_dn(conn, self.lab.people_dn, query, f"user {name}")
 
     def create_user(
         self, name: str, password: str, *, must_change: bool = False, disabled: bool = False
@@ -75,21 +60,6 @@ class SambaAdmin(LabAdmin):
                 change = {"pwdLastSet": [(MODIFY_REPLACE, ["0"])]}
                 check(conn, conn.modify(dn, change), f"must-change {name}")
         return dn
-
-    def bind(self, name: str, password: str) -> BindResult:
-        conn = ldapconn.bind(self.server(), self.lab.upn(name), password)
-        try:
-            result = conn.result
-            message = str(result["message"])
-            code = _DATA_CODE.search(message)
-            return BindResult(
-                ok=bool(conn.bound),
-                code=int(result["result"]),
-                message=message,
-                detail=code.group(1) if code else "",
-            )
-        finally:
-            conn.unbind()
 
     def set_password(self, name: str, password: str, *, must_change: bool = False) -> None:
         change: Changes = {"unicodePwd": [(MODIFY_REPLACE, [samba_build.unicode_pwd(password)])]}
@@ -140,11 +110,7 @@ class SambaAdmin(LabAdmin):
 
     def _any_dn(self, conn: Connection, name: str) -> str:
         query = f"(sAMAccountName={escape_filter_chars(name)})"
-        conn.search(samba_build.SSPR_OU, query, attributes=[])
-        dns = [r["dn"] for r in conn.response if r["type"] == "searchResEntry"]
-        if len(dns) != 1:
-            raise LabError(f"expected one object named {name}, found {len(dns)}")
-        return str(dns[0])
+        return _one_dn(conn, samba_build.SSPR_OU, query, f"object named {name}")
 
     def _read(self, name: str, attribute: str) -> object:
         with self._admin() as conn:
@@ -170,3 +136,12 @@ class SambaAdmin(LabAdmin):
         with self._admin() as conn:
             dn = self._find(conn, name)
             check(conn, conn.delete(dn), f"delete {name}")
+
+
+def _one_dn(conn: Connection, base: str, query: str, what: str) -> str:
+    conn.search(base, query, attributes=[])
+    # AD adds searchResRef items to responses; only entries count.
+    dns = [r["dn"] for r in conn.response if r["type"] == "searchResEntry"]
+    if len(dns) != 1:
+        raise LabError(f"expected one {what} in {base}, found {len(dns)}")
+    return str(dns[0])

@@ -7,13 +7,13 @@ import hashlib
 import secrets
 from pathlib import Path
 
+from pwreset_lab.directory import SAMPLE_PASSWORD, SAMPLE_USERS
+
 SUFFIX = "dc=example,dc=org"
 PEOPLE_DN = f"ou=People,{SUFFIX}"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
 SERVICE_DN = f"cn=svc-sspr,ou=Service,{SUFFIX}"
 POLICY_DN = f"cn=default,ou=Policies,{SUFFIX}"
-SAMPLE_USERS = ("alice", "bob", "carol", "dave", "erin")
-SAMPLE_PASSWORD = "Init!Passw0rd-1"
 # The value ppolicy reads as "locked by an administrator, forever" (until deleted).
 ADMIN_LOCK = "000001010000Z"
 PEERCRED_ROOT = "gidNumber=0+uidNumber=0,cn=peercred,cn=external,cn=auth"

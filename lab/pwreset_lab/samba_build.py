@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ldap3 import MODIFY_REPLACE, Connection
 
-from pwreset.lab.errors import LabError
-from pwreset.lab.process import log_tail
+from pwreset_lab.directory import SAMPLE_PASSWORD, SAMPLE_USERS
+from pwreset_lab.errors import LabError
+from pwreset_lab.process import log_tail
 
 REALM = "LAB.EXAMPLE.COM"
 NETBIOS = "LAB"
@@ -26,8 +27,6 @@ SERVICE_NAME = "svc-sspr"
 SERVICE_DN = f"CN={SERVICE_NAME},{SERVICE_OU}"
 GROUP_DN = f"CN=SSPR-Users,{SSPR_OU}"
 SERVER_NAME = f"DC1.{DNS_DOMAIN}"
-SAMPLE_USERS = ("alice", "bob", "carol", "dave", "erin")
-SAMPLE_PASSWORD = "Init!Passw0rd-1"
 
 # userAccountControl bits.
 UF_ACCOUNTDISABLE = 0x2

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from pwreset.lab.errors import LabError
+from pwreset_lab.errors import LabError
 
 APT_FLAGS = ["-y", "-qq", "--no-install-recommends"]
 POLICY_RC_D = Path("/usr/sbin/policy-rc.d")
