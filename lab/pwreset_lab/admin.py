@@ -90,8 +90,7 @@ class LabAdmin(Generic[Lab]):
 
     def bind(self, name: str, password: str) -> BindResult:
         """A real simple bind as the user over TLS with certificate checks."""
-        conn = self.lab.bind(self.login(name), password, self.BIND_CONTROLS)
-        try:
+        with self.lab.user_session(self.login(name), password, self.BIND_CONTROLS) as conn:
             result = conn.result
             return BindResult(
                 ok=bool(conn.bound),
@@ -99,8 +98,6 @@ class LabAdmin(Generic[Lab]):
                 message=str(result["message"]),
                 detail=self.bind_detail(result),
             )
-        finally:
-            conn.unbind()
 
     def bind_ok(self, name: str, password: str) -> bool:
         """True if the directory accepted the bind."""

@@ -90,11 +90,11 @@ class LabDirectory:
         )
         return Connector(_NO_INSTANCE, domain, password)
 
-    def bind(
+    def user_session(
         self, who: str, password: str, controls: list[tuple[str, bool, Any]] | None = None
-    ) -> Connection:
-        """A connection that tried a simple bind as `who`: read `bound` and `result`."""
-        return self.connector(who, password).bind(who, password, controls)
+    ) -> AbstractContextManager[Connection]:
+        """A connection that tried a bind as `who`, for the block: read `bound` and `result`."""
+        return self.connector(who, password).user_session(who, password, controls)
 
     def session(self, who: str, password: str) -> AbstractContextManager[Connection]:
         """A connection bound as `who` for the block (DirectoryError if the bind fails)."""

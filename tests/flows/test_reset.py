@@ -231,9 +231,8 @@ def test_protected_accounts_get_a_clear_refusal(ad_flows, samba_lab):
     got = reply.json()
     assert (got["code"], got["message"]) == ("directory_refused", "RES_DIRECTORY_REFUSED")
     assert "not allowed" in got["params"]["reason"]
-    conn = lab.bind(lab.admin_upn, lab.admin_password)
-    assert conn.bound, "the Administrator's password is unchanged"
-    conn.unbind()
+    with lab.user_session(lab.admin_upn, lab.admin_password) as conn:
+        assert conn.bound, "the Administrator's password is unchanged"
 
 
 def test_decoys_do_the_same_slow_work(flows, user, fresh_user_name, monkeypatch):

@@ -44,9 +44,8 @@ def test_slapd_sample_user_binds(slapd_lab: SlapdLab, slapd_admin: SlapdAdmin) -
 
 @pytest.mark.slapd
 def test_slapd_service_account_binds_with_certificate_check(slapd_lab: SlapdLab) -> None:
-    conn = slapd_lab.bind(slapd_lab.service_dn, slapd_lab.service_password)
-    assert conn.bound, conn.result
-    conn.unbind()
+    with slapd_lab.user_session(slapd_lab.service_dn, slapd_lab.service_password) as conn:
+        assert conn.bound, conn.result
 
 
 @pytest.mark.slapd
@@ -61,8 +60,12 @@ def test_slapd_rejects_a_certificate_from_another_ca(
         check=True, capture_output=True,
     )  # fmt: skip
     elsewhere = dataclasses.replace(slapd_lab, ca_file=other)
-    with caplog.at_level(logging.ERROR), pytest.raises(DirectoryError, match="unreachable"):
-        elsewhere.bind(slapd_lab.service_dn, slapd_lab.service_password)
+    with (
+        caplog.at_level(logging.ERROR),
+        pytest.raises(DirectoryError, match="unreachable"),
+        elsewhere.user_session(slapd_lab.service_dn, slapd_lab.service_password),
+    ):
+        pytest.fail("a certificate from another CA was accepted")
     assert "certificate was not accepted" in caplog.text
 
 
@@ -183,9 +186,8 @@ def test_samba_sample_user_binds(samba_lab: SambaLab, samba_admin: SambaAdmin) -
 @pytest.mark.samba
 def test_samba_service_account_binds_with_certificate_check(samba_lab: SambaLab) -> None:
     assert samba_lab.ca_file == samba_lab.root / "samba" / "private" / "tls" / "ca.pem"
-    conn = samba_lab.bind(samba_lab.service_upn, samba_lab.service_password)
-    assert conn.bound, conn.result
-    conn.unbind()
+    with samba_lab.user_session(samba_lab.service_upn, samba_lab.service_password) as conn:
+        assert conn.bound, conn.result
 
 
 @pytest.mark.samba

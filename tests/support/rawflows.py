@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
 from ldap3 import MODIFY_REPLACE, Connection
 from ldap3.core.exceptions import LDAPException
@@ -69,9 +70,6 @@ class RawFlows:
 
     # --- the operations -----------------------------------------------------------------------
 
-    def _service(self) -> Connection:
-        return self._connector.service()
-
     def _find(self, svc: Connection, name: str) -> str:
         flt = f"(&(objectClass=inetOrgPerson)(uid={escape_filter_chars(name)}))"
         svc.search(self._lab.people_dn, flt, attributes=["uid", "pwdAccountLockedTime"])
@@ -79,50 +77,36 @@ class RawFlows:
         assert len(entries) == 1, f"{name}: {len(entries)} entries"
         return str(entries[0]["dn"])
 
-    def _user_bind(self, dn: str, password: str) -> Connection:
-        conn = self._connector.bind(dn, password, [ppolicy.REQUEST])
-        assert conn.bound, conn.result
-        return conn
+    def _user_session(self, dn: str, password: str) -> AbstractContextManager[Connection]:
+        return self._connector.user_session(dn, password, [ppolicy.REQUEST])
 
     def _enroll(self, user: SimUser) -> None:
-        svc = self._service()
-        try:
-            self._user_bind(self._find(svc, user.name), user.password).unbind()
-        finally:
-            svc.unbind()
+        with self._connector.session() as svc:
+            dn = self._find(svc, user.name)
+            with self._user_session(dn, user.password) as conn:
+                assert conn.bound, conn.result
 
     def _reset(self, user: SimUser) -> None:
         new = user.next_password()
-        svc = self._service()
-        try:
+        with self._connector.session() as svc:
             dn = self._find(svc, user.name)
             svc.extend.standard.modify_password(user=dn, new_password=new)
             assert svc.result["result"] == 0, svc.result
-        finally:
-            svc.unbind()
         user.password = new
 
     def _unlock(self, user: SimUser) -> None:
-        svc = self._service()
-        try:
+        with self._connector.session() as svc:
             dn = self._find(svc, user.name)
             assert svc.modify(dn, {"pwdAccountLockedTime": [(MODIFY_REPLACE, [])]}), svc.result
-        finally:
-            svc.unbind()
 
     def _change(self, user: SimUser) -> None:
         new = user.next_password()
-        svc = self._service()
-        try:
+        with self._connector.session() as svc:
             dn = self._find(svc, user.name)
-            conn = self._user_bind(dn, user.password)
-            try:
+            with self._user_session(dn, user.password) as conn:
+                assert conn.bound, conn.result
                 conn.extend.standard.modify_password(
                     user=dn, old_password=user.password, new_password=new
                 )
                 assert conn.result["result"] == 0, conn.result
-            finally:
-                conn.unbind()
-        finally:
-            svc.unbind()
         user.password = new
