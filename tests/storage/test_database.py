@@ -80,6 +80,27 @@ def test_users_by_domain_and_name_case_insensitive(tmp_path: Path) -> None:
         assert [r.domain for r in db.users] == ["OTHER"]
 
 
+def test_a_saved_change_drops_what_it_clears_and_a_data_dir_of_before_tinydb_loads(
+    tmp_path: Path,
+) -> None:
+    """The users went through the journal's get/put before they were TinyDB documents: a data
+    folder written then still opens, and a lockout lifted stays lifted after a restart."""
+    from pwreset.server.storage import JournalStorage
+
+    old = JournalStorage(tmp_path / "users")  # as the users store wrote it before issue 10
+    old.put("users", "lab\0carol", b'{"domain":"LAB","username":"carol","locked_out":true}')
+    old.close()
+    with Database.open(tmp_path, data_key=KEY) as db:
+        carol = db.users.get("lab", "CAROL")
+        assert carol is not None and carol.locked_out
+        carol.locked_out = False  # the default: left out of the document
+        db.users.save(carol)
+    with Database.open(tmp_path, data_key=KEY) as db:
+        again = db.users.get("LAB", "carol")
+        assert again is not None and not again.locked_out
+        assert [row["username"] for row in db.users.rows()] == ["carol"]
+
+
 def test_secrets_are_never_in_a_file_or_a_repr(tmp_path: Path) -> None:
     with Database.open(tmp_path, data_key=KEY) as db:
         db.users.save(_enrolled("jsmith"))
