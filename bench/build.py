@@ -26,15 +26,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment
 
 from pwreset.builder import BuildOptions, build_sites
-from pwreset.builder import assets as assets_module
-from pwreset.builder import environment as environment_module
-from pwreset.builder import messages as messages_module
-from pwreset.builder import themes as themes_module
-from pwreset.builder.context import language_links, page_context, page_path
-from pwreset.builder.render_plan import SitePlan, plan_site
+from pwreset.builder.pages import language_links, page_path
+from pwreset.builder.render import SitePlan, plan_site
+from pwreset.builder.stamps import clear_caches
+from pwreset.builder.templates import clear_environments, make_environment
 from pwreset.config.loader import load_config
 from pwreset.config.schema import Config
 
@@ -62,17 +60,15 @@ def make_instance(root: Path, sites: int) -> Path:
 
 def age(root: Path, seconds: float) -> None:
     """Date the instance's files back, as a designer's saved files are: the build does not
-    trust stamps newer than two seconds (see builder/incremental.py)."""
+    trust stamps newer than two seconds (see builder/stamps.py)."""
     past = time.time() - seconds
     for path in [root, *root.rglob("*")]:
         os.utime(path, (past, past))
 
 
 def cold_caches() -> None:
-    environment_module._ENVIRONMENTS.clear()
-    messages_module._FILES.clear()
-    assets_module._FILES.clear()
-    themes_module._THEMES.clear()
+    clear_environments()
+    clear_caches()
 
 
 class BareRender:
@@ -80,7 +76,8 @@ class BareRender:
     Environment per search path, compile, render, write."""
 
     def __init__(self, config: Config) -> None:
-        self.plans = [plan_site(config, vdir, BuildOptions()) for vdir in config.sites]
+        options = BuildOptions()
+        self.plans = [plan_site(config, options.layers(config, vdir)) for vdir in config.sites]
         self.environments: dict[Any, Environment] = {}
 
     def run(self, output: Path, *, warm: bool) -> None:
@@ -93,39 +90,18 @@ class BareRender:
                 _write(folder / name, data)
             for language in plan.languages:
                 for page in plan.pages:
-                    context = _context(plan, page, language)
+                    links = language_links(page, plan.languages, language.folder)
+                    context = plan.context(
+                        page, language, folder=language.folder, languages=links, alternates=links
+                    )
                     html = env.get_template(page.template).render(context)
                     _write(folder / page_path(language.folder, page), html.encode("utf-8"))
 
     def _environment(self, plan: SitePlan) -> Environment:
         key = tuple(plan.layers.template_dirs())
         if key not in self.environments:
-            self.environments[key] = Environment(
-                loader=plan.layers.loader(),
-                autoescape=True,
-                undefined=StrictUndefined,
-                trim_blocks=True,
-                lstrip_blocks=True,
-                keep_trailing_newline=True,
-            )
+            self.environments[key] = make_environment(plan.layers)
         return self.environments[key]
-
-
-def _context(plan: SitePlan, page: Any, language: Any) -> dict[str, Any]:
-    links = language_links(page, plan.languages, language.folder, lambda lang: lang.folder)
-    return page_context(
-        site=plan.site,
-        theme=plan.theme,
-        api_base=plan.api_base,
-        menu=plan.menu,
-        catalog=plan.catalogs[language.tag],
-        asset_url=plan.assets.url,
-        page=page,
-        language=language,
-        languages=links,
-        alternates=links,
-        root="../" if language.folder else "",
-    )
 
 
 def _write(path: Path, data: bytes) -> None:

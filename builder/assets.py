@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from pwreset.builder.errors import BuildError
-from pwreset.builder.filecache import FileCache
 from pwreset.builder.layers import Layers
 from pwreset.builder.page_script import SCRIPT, bundle_script, is_module
+from pwreset.builder.stamps import FileCache
 from pwreset.builder.themes import ThemeOption
 
 ASSETS_DIR = "assets"

@@ -14,11 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from pwreset.builder.context import folder_prefix, language_links, page_path
 from pwreset.builder.gallery_states import State, page_states
-from pwreset.builder.languages import Language
-from pwreset.builder.pages import Page
-from pwreset.builder.render_plan import GALLERY_SCRIPT, GALLERY_STYLESHEET, SitePlan
+from pwreset.builder.pages import Language, Page, folder_prefix, language_links, page_path
+from pwreset.builder.render import GALLERY_SCRIPT, GALLERY_STYLESHEET, SitePlan
 
 FOLDER = "gallery"
 TEMPLATE = "gallery.html"

@@ -2,11 +2,14 @@
 
 One object answers every "which file wins?" question (templates, static files, message
 catalogues), the way MkDocs' `Theme.dirs` does, so the precedence rule lives in one place
-and tests can assert the path itself.
+and tests can assert the path itself. `Layers.explain` answers it for a designer
+(`pwreset build --explain SITE NAME`), like Flask's template-loading explanation and
+Datasette's "templates considered".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -17,6 +20,7 @@ from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, Pref
 
 from pwreset.builder.errors import BuildError
 from pwreset.builder.links import confined, walk
+from pwreset.builder.messages import FORMATS, read_catalogue
 from pwreset.builder.themes import STOCK_THEMES, Theme, resolve_chain
 from pwreset.config.schema import Config
 
@@ -29,6 +33,9 @@ THEME_PREFIX = "theme"
 LayerKind = Literal["site", "custom", "theme", "base"]
 # The three kinds of file the search path resolves.
 AssetKind = Literal["templates", "static", "messages"]
+
+_MESSAGE_ID = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_EXTENDS = re.compile(r"""{%-?\s*extends\s+["']([^"']+)["']""")
 
 
 @dataclass(frozen=True)
@@ -82,14 +89,18 @@ class Layers:
         base_templates: Path = BASE_TEMPLATES,
     ) -> Layers:
         """The path of one configured site; an unknown theme, a cycle or a symlink out of a
-        layer is a BuildError. Every build, `--explain` and upgrade check starts here, so
-        no file is read through such a link."""
-        site = config.sites[vdir]
-        search = [config.path(Path("themes")), stock_themes]
+        layer is a BuildError naming the site. Every build, `--explain` and upgrade check
+        starts here, so no file is read through such a link."""
         try:
-            chain = resolve_chain(site.theme, search)
+            return cls._for_site(config, vdir, stock_themes, base_templates)
         except BuildError as exc:
             raise exc.for_site(vdir) from None
+
+    @classmethod
+    def _for_site(
+        cls, config: Config, vdir: str, stock_themes: Path, base_templates: Path
+    ) -> Layers:
+        chain = resolve_chain(config.sites[vdir].theme, [config.path(Path("themes")), stock_themes])
         layers = (
             Layer.folder("site", vdir, config.path(Path("sites")) / vdir),
             Layer.folder("custom", "custom", config.path(Path("custom"))),
@@ -179,6 +190,57 @@ class Layers:
         """The path as text, highest first, for `--explain` style output and error hints."""
         return [str(layer) for layer in self.layers]
 
+    def explain(self, name: str, languages: Sequence[str]) -> tuple[str, bool]:
+        """Every layer's file for `name` and which one wins, as text, and whether some layer
+        has it. `name` is a template (`change.html`), a static file (`logo.svg`) or a
+        message id (`RES_WRONG_ANSWER`, shown for each of `languages`)."""
+        chain = " extends ".join(repr(theme.name) for theme in self.themes)
+        what = _kind_of(name)
+        lines = [f"site {self.site!r}, theme {chain}: {what} {name!r}", ""]
+        if what == "messages":
+            found = False
+            for lang in languages:
+                lines.append(f"[{lang}]")
+                found |= self._message_rows(name, lang, lines)
+            return "\n".join(lines), found
+        winner: Path | None = None
+        for number, (layer, path, present) in enumerate(self.candidates(what, name), start=1):
+            if present and winner is None:
+                # NAME may be a dot file, which the layer check does not walk.
+                winner, status = confined(path, layer.root), "WINS"
+            else:
+                status = "shadowed" if present else "-"
+            lines.append(f"  {number}. {status:<9}{layer.kind} {layer.name!r}: {path}")
+        if winner is None:
+            lines.append("  no layer has this file")
+        elif what == "templates":
+            match = _EXTENDS.search(winner.read_text(encoding="utf-8", errors="replace"))
+            if match:
+                lines.append(f"  the winner extends {match.group(1)!r}")
+        return "\n".join(lines), winner is not None
+
+    def _message_rows(self, message_id: str, lang: str, lines: list[str]) -> bool:
+        won = False
+        number = 0
+        for layer in self.layers:
+            if layer.messages is None:
+                continue
+            # Within one layer the later format wins (a .toml override over the .po).
+            for ext in reversed(FORMATS):
+                file = layer.messages / f"{lang}.{ext}"
+                number += 1
+                texts = read_catalogue(file) if file.is_file() else {}
+                if message_id in texts:
+                    status = "shadowed" if won else "WINS"
+                    won = True
+                    lines.append(f"  {number}. {status:<9}{layer.kind} {layer.name!r}: {file}")
+                    lines.append(f"{'':14}{texts[message_id]!r}")
+                else:
+                    lines.append(f"  {number}. {'-':<9}{layer.kind} {layer.name!r}: {file}")
+        if not won:
+            lines.append(f"  no catalogue has {message_id} in {lang!r} (English is the fallback)")
+        return won
+
 
 def files_under(folder: Path, root: Path | None = None) -> tuple[str, ...]:
     """The files below `folder` as sorted relative POSIX paths, without dot files (.gitkeep,
@@ -208,6 +270,12 @@ def _choice(layers: Sequence[Layer]) -> ChoiceLoader:
     """The first of `layers` that has a template wins (one FileSystemLoader per layer, so
     each knows the layer its files must stay in)."""
     return ChoiceLoader([LayerLoader(layer) for layer in layers])
+
+
+def _kind_of(name: str) -> AssetKind:
+    if _MESSAGE_ID.match(name):
+        return "messages"
+    return "templates" if name.endswith(".html") else "static"
 
 
 def _is_under(path: Path, folder: Path) -> bool:

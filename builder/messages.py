@@ -22,7 +22,7 @@ from pathlib import Path
 from babel.messages.pofile import PoFileError, read_po
 
 from pwreset.builder.errors import BuildError
-from pwreset.builder.filecache import FileCache
+from pwreset.builder.stamps import FileCache
 
 FALLBACK_LANGUAGE = "en"
 # Ids the page script may need (error and finished texts) carry this prefix; they are

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from pwreset.builder.errors import BuildError
-from pwreset.builder.filecache import FileCache
 from pwreset.builder.links import confined
+from pwreset.builder.stamps import FileCache
 
 # Stock themes ship inside the package; users never edit them (DESIGN.md, upgrade safety).
 STOCK_THEMES = Path(str(files("pwreset.themes")))

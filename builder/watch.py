@@ -13,17 +13,16 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from pwreset.builder.build import BuiltSite, build_sites
+from pwreset.builder.build import BuildOptions, BuiltSite, build_sites
 from pwreset.builder.errors import BuildError
-from pwreset.builder.filecache import stamp as stamp_of
-from pwreset.builder.incremental import Scanner
-from pwreset.builder.render_plan import BuildOptions
+from pwreset.builder.stamps import Listing, listing
+from pwreset.builder.stamps import stamp as stamp_of
 from pwreset.config import load_config
 from pwreset.config.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-Snapshot = tuple[tuple[str, tuple[tuple[str, int, int], ...]], ...]
+Snapshot = tuple[tuple[str, Listing], ...]
 
 
 def watched_folders(config_file: Path, options: BuildOptions) -> list[Path]:
@@ -40,11 +39,10 @@ def watched_folders(config_file: Path, options: BuildOptions) -> list[Path]:
 
 
 def snapshot(config_file: Path, options: BuildOptions) -> Snapshot:
-    scanner = Scanner()
     stamp = stamp_of(config_file)
     config = ((config_file.name, *stamp),) if stamp else ()
     folders = watched_folders(config_file, options)
-    return (("config", config), *((str(f), scanner.listing(f)) for f in folders))
+    return (("config", config), *((str(f), listing(f)) for f in folders))
 
 
 def watch(

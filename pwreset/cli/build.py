@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pwreset.cli.options import add_config_option, config_of
+
+if TYPE_CHECKING:
+    from pwreset.builder import BuildOptions, BuiltSite
+    from pwreset.builder.overrides import Change
 
 
 def register(sub: Any) -> None:
@@ -37,54 +41,49 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pwreset.builder import BuildError, build_sites
-    from pwreset.builder.render_plan import BuildOptions
+    from pwreset.builder import BuildError, BuildOptions, run_build
 
     if args.explain:
         return _explain(args)
     options = BuildOptions(gallery=args.gallery)
     if args.watch:
         return _watch(args, options)
-    config = config_of(args)
     try:
-        built = build_sites(config, only=args.site, options=options, force=args.force)
-        _report(built)
-        # Checks every configured site, also those --site left out.
-        _warn_about_upgrades(config, options)
+        result = run_build(config_of(args), only=args.site, options=options, force=args.force)
     except BuildError as exc:
         print(f"pwreset build: {exc}", file=sys.stderr)
         return 1
+    _report(result.sites)
+    _warn_about_upgrades(result.upgrades)
     return 0
 
 
-def _report(built: list[Any]) -> None:
+def _report(built: list[BuiltSite]) -> None:
     for site in built:
         state = "built" if site.rebuilt else "up to date"
         print(f"{state}: {site.vdir} -> {site.path}", flush=True)
 
 
-def _warn_about_upgrades(config: Any, options: Any) -> None:
-    from pwreset.builder import upgrade_changes
-
-    changed = upgrade_changes(config, options)
-    if changed:
-        print(
-            f"pwreset build: warning: {len(changed)} override(s) hide stock files that changed"
-            " since they were written:",
-            file=sys.stderr,
-        )
-        for change in changed:
-            print(f"  {change.describe()}", file=sys.stderr)
-        print(
-            "  see the changes with `pwreset themes check`; after merging them into your"
-            " overrides, run `pwreset themes accept`",
-            file=sys.stderr,
-        )
+def _warn_about_upgrades(changed: list[Change]) -> None:
+    """Overrides of every configured site, also those --site left out."""
+    if not changed:
+        return
+    print(
+        f"pwreset build: warning: {len(changed)} override(s) hide stock files that changed"
+        " since they were written:",
+        file=sys.stderr,
+    )
+    for change in changed:
+        print(f"  {change.describe()}", file=sys.stderr)
+    print(
+        "  see the changes with `pwreset themes check`; after merging them into your"
+        " overrides, run `pwreset themes accept`",
+        file=sys.stderr,
+    )
 
 
 def _explain(args: argparse.Namespace) -> int:
     from pwreset.builder import BuildError, Layers
-    from pwreset.builder.explain import explain
 
     config = config_of(args)
     vdir, name = args.explain
@@ -96,7 +95,7 @@ def _explain(args: argparse.Namespace) -> int:
     site = config.sites[vdir]
     try:
         layers = Layers.for_site(config, vdir)
-        text, found = explain(layers, name, list(dict.fromkeys([site.language, *site.languages])))
+        text, found = layers.explain(name, list(dict.fromkeys([site.language, *site.languages])))
     except BuildError as exc:
         print(f"pwreset build: {exc}", file=sys.stderr)
         return 1
@@ -104,7 +103,7 @@ def _explain(args: argparse.Namespace) -> int:
     return 0 if found else 1
 
 
-def _watch(args: argparse.Namespace, options: Any) -> int:
+def _watch(args: argparse.Namespace, options: BuildOptions) -> int:
     from pwreset.builder.watch import watch
 
     stop = threading.Event()

@@ -23,9 +23,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pwreset.builder import BuildError
+    from pwreset.builder import BuildError, BuildOptions
     from pwreset.builder.preview import BuildId, make_server
-    from pwreset.builder.render_plan import BuildOptions
     from pwreset.builder.watch import watch
     from pwreset.config import load_config
 

@@ -22,9 +22,8 @@ import pytest
 from playwright.sync_api import Browser, Page
 from static_site import serve
 
-from pwreset.builder import build_sites
+from pwreset.builder import BuildOptions, build_sites
 from pwreset.builder.gallery_states import page_states
-from pwreset.builder.render_plan import BuildOptions
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.loader import parse_config
 

@@ -10,9 +10,9 @@ from builder_support import Instance
 from jinja2 import Environment
 
 from pwreset.builder import BuildError, Layers
-from pwreset.builder.environment import make_environment
 from pwreset.builder.layers import BASE_TEMPLATES
 from pwreset.builder.messages import load_catalog
+from pwreset.builder.templates import make_environment
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.loader import load_config
 

@@ -94,6 +94,22 @@ def test_a_changed_stock_message_under_a_reworded_one_is_reported(
     assert Document(instance.read("hr/change.html")).message("RES_WRONG_PASSWORD") == "HR wording."
 
 
+def test_a_build_of_another_site_keeps_the_report(instance: Instance, stock: Path) -> None:
+    """`pwreset build --site hr` once dropped the record of kiosk's override, so the stock
+    change under it was never reported."""
+    instance.write("sites/kiosk/templates/change.html", OVERRIDE)
+    config = instance.config("[sites.hr]\n[sites.kiosk]\n")
+    options = BuildOptions(stock_themes=stock)
+    build_sites(config, options=options)
+    upgrade(stock, "default/templates/change.html", "{% block steps %}", "{% block steps %}2.0")
+
+    build_sites(config, only=["hr"], options=options)
+    build_sites(config, options=options)
+
+    changed = upgrade_changes(config, options)
+    assert [c.override for c in changed] == ["sites/kiosk/templates/change.html"]
+
+
 def test_unchanged_stock_and_files_without_a_stock_original_are_not_reported(
     instance: Instance, stock: Path
 ) -> None:

@@ -1,5 +1,5 @@
-"""The Jinja environment of one site, and template failures turned into BuildErrors that
-name the template file, the line and the reason."""
+"""Templates: the Jinja environment of a search path (autoescaped and strict), and template
+failures turned into BuildErrors that name the template file, the line and the reason."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def environment_for(layers: Layers) -> Environment:
             _ENVIRONMENTS.clear()
         env = _ENVIRONMENTS[key] = make_environment(layers)
     return env
+
+
+def clear_environments() -> None:
+    """Forget every compiled template (a new process's first build)."""
+    _ENVIRONMENTS.clear()
 
 
 def make_environment(layers: Layers) -> Environment:
