@@ -15,6 +15,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment
+
 from pwreset.builder.assets import Assets, build_assets
 from pwreset.builder.errors import BuildError
 from pwreset.builder.layers import Layers
@@ -79,7 +81,7 @@ class SitePlan:
     def menu(self) -> list[Page]:
         return [page for page in self.pages if page.flow is not None]
 
-    def context(
+    def render(
         self,
         page: Page,
         language: Language,
@@ -87,11 +89,16 @@ class SitePlan:
         folder: str,
         languages: list[LanguageLink],
         alternates: list[LanguageLink],
-    ) -> dict[str, Any]:
-        """The variables of one page's template (documented in docs/themes.md)."""
+        template: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        environment: Environment | None = None,
+    ) -> str:
+        """Page `page` in `language`, as it lives in `folder` (relative to the site root).
+        `environment` stands in for the site's own (the benchmark's bare Jinja2 render)."""
         root = folder_prefix(folder)
         catalog = self.catalogs[language.tag]
-        return {
+        # The variables of a page's template (documented in docs/themes.md).
+        context = {
             "site": self.site,
             "theme": self.theme,
             "api_base": self.api_base,
@@ -107,25 +114,9 @@ class SitePlan:
             # Only real pages list their other-language versions as <link rel="alternate">;
             # the script reads those to choose a language, which gallery pages must not do.
             "alternates": alternates,
+            **(extra or {}),
         }
-
-    def render(
-        self,
-        page: Page,
-        language: Language,
-        *,
-        folder: str,
-        languages: list[LanguageLink],
-        alternates: list[LanguageLink],
-        template: str | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> str:
-        context = self.context(
-            page, language, folder=folder, languages=languages, alternates=alternates
-        )
-        if extra:
-            context.update(extra)
-        env = environment_for(self.layers)
+        env = environment or environment_for(self.layers)
         return render_template(env, template or page.template, context)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -107,3 +109,11 @@ def _has(element: Element, key: str, value: str) -> bool:
     if name == "class":
         return value in element.attrs.get("class", "").split()
     return element.attrs.get(name) == value
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10) -> None:
+    """Poll `condition` until it holds (a build in another thread, a server's answer)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)

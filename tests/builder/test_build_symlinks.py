@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from builder_support import Instance
+from builder_support import Instance, wait_for
 
 from pwreset.builder import BuildError, BuildOptions, BuiltSite, build_sites, upgrade_changes
 from pwreset.builder.preview import BuildId, make_server
@@ -267,10 +267,10 @@ def test_watch_reports_the_link_and_keeps_the_site(instance: Instance) -> None:
     )  # fmt: skip
     thread.start()
     try:
-        _wait_for(lambda: len(builds) == 1)
+        wait_for(lambda: len(builds) == 1)
         before = instance.snapshot()
         planted = link(instance, "custom/static/data.key", key)
-        _wait_for(lambda: len(errors) == 1)
+        wait_for(lambda: len(errors) == 1)
     finally:
         stop.set()
         thread.join(5)
@@ -358,13 +358,6 @@ def test_published_files_are_not_executable_or_writable_by_others(instance: Inst
     modes = {p: stat.S_IMODE(p.lstat().st_mode) for p in [site, *site.rglob("*")]}
     assert {oct(m) for p, m in modes.items() if p.is_dir()} == {"0o755"}
     assert {oct(m) for p, m in modes.items() if not p.is_dir()} == {"0o644"}
-
-
-def _wait_for(condition: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_the_preview_server_never_serves_through_a_link(instance: Instance) -> None:

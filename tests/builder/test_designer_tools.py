@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from builder_support import Document, Instance
+from builder_support import Document, Instance, wait_for
 
 from pwreset.builder import BuildOptions, BuiltSite, build_sites
 from pwreset.builder.watch import watch
@@ -128,13 +128,6 @@ def test_watch_rebuilds_after_a_change_and_survives_a_broken_template(instance: 
     finally:
         stop.set()
         thread.join(5)
-
-
-def wait_for(condition: object, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def test_only_preview_builds_carry_the_reload_hook(instance: Instance) -> None:
