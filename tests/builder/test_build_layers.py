@@ -9,7 +9,7 @@ import pytest
 from builder_support import Instance
 from jinja2 import Environment
 
-from pwreset.builder import BuildError, Layers
+from pwreset.builder import BuildError, Layers, run_build
 from pwreset.builder.layers import BASE_TEMPLATES
 from pwreset.builder.messages import load_catalog
 from pwreset.builder.templates import make_environment
@@ -127,3 +127,26 @@ def test_an_extends_cycle_is_refused(instance: Instance) -> None:
     error = caught.value
     assert (error.code, error.site, error.theme) == ("theme_cycle", "hr", "one")
     assert "one -> two -> one" in error.reason
+
+
+def test_a_build_finds_each_sites_layers_once(
+    instance: Instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding a site's layers walks every file of every layer (the link check): fifty
+    sites on one theme must not pay for it twice. A build with its upgrade report, and one
+    of a single site, find each configured site's path once."""
+    found: list[str] = []
+    for_site = Layers.for_site.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Layers], config: object, vdir: str, **options: Path) -> Layers:
+        found.append(vdir)
+        return for_site(cls, config, vdir, **options)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Layers, "for_site", classmethod(counted))
+    config = instance.config('[sites.hr]\nlanguages = ["en", "de"]\n[sites.it]\n')
+
+    assert run_build(config).upgrades == []
+    assert sorted(found) == ["hr", "it"]
+    found.clear()
+    run_build(config, only=["it"], force=True)
+    assert sorted(found) == ["hr", "it"]
