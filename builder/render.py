@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from importlib.resources import files
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ from pwreset.config.schema import Config
 from pwreset.protocol.limits import PAGE_FIELDS
 
 # Scripts of the builder itself, never part of a production build.
-TOOLS = Path(str(files("pwreset.builder"))) / "tools"
+TOOLS = Path(str(resources.files("pwreset.builder"))) / "tools"
 PREVIEW_SCRIPT = "pwreset-preview.js"
 GALLERY_SCRIPT = "pwreset-gallery.js"
 GALLERY_STYLESHEET = "pwreset-gallery.css"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from pwreset.builder import BuildOptions, BuiltSite
+from pwreset.builder.watch import watch
 from pwreset.config.loader import parse_config
 from pwreset.config.schema import Config
 
@@ -117,3 +121,34 @@ def wait_for(condition: Callable[[], object], timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@dataclass
+class Watch:
+    """What `watch` reported so far: each build's sites, and each error."""
+
+    builds: list[list[BuiltSite]] = field(default_factory=list)
+    errors: list[Exception] = field(default_factory=list)
+
+
+@contextmanager
+def watching(instance: Instance, options: BuildOptions) -> Iterator[Watch]:
+    """`pwreset build --watch` on the instance, polling every 50 ms, for the block's length."""
+    seen = Watch()
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watch,
+        args=(instance.root / "pwreset.toml", options),
+        kwargs={
+            "on_build": seen.builds.append,
+            "on_error": seen.errors.append,
+            "stop": stop,
+            "interval": 0.05,
+        },
+    )
+    thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        thread.join(5)

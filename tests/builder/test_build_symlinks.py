@@ -20,12 +20,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from builder_support import Instance, wait_for
+from builder_support import Instance, wait_for, watching
 
-from pwreset.builder import BuildError, BuildOptions, BuiltSite, build_sites, upgrade_changes
+from pwreset.builder import BuildError, BuildOptions, build_sites, upgrade_changes
 from pwreset.builder.preview import BuildId, make_server
 from pwreset.builder.themes import STOCK_THEMES
-from pwreset.builder.watch import watch
 
 SECRET = "DATA-KEY-3f9a1c-must-never-be-published"
 SITES = "[sites.hr]\n[sites.it]\n"
@@ -256,26 +255,14 @@ def test_watch_reports_the_link_and_keeps_the_site(instance: Instance) -> None:
     """security review 10: `--watch` (and so `pwreset preview`) refuses like a build."""
     key = plant_key(instance)
     instance.config("[sites.hr]\n")
-    builds: list[list[BuiltSite]] = []
-    errors: list[Exception] = []
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=watch,
-        args=(instance.root / "pwreset.toml", BuildOptions(preview=True, gallery=True)),
-        kwargs={"on_build": builds.append, "on_error": errors.append, "stop": stop,
-                "interval": 0.05},
-    )  # fmt: skip
-    thread.start()
-    try:
-        wait_for(lambda: len(builds) == 1)
+    with watching(instance, BuildOptions(preview=True, gallery=True)) as seen:
+        wait_for(lambda: len(seen.builds) == 1)
         before = instance.snapshot()
         planted = link(instance, "custom/static/data.key", key)
-        wait_for(lambda: len(errors) == 1)
-    finally:
-        stop.set()
-        thread.join(5)
+        wait_for(lambda: len(seen.errors) == 1)
 
-    assert isinstance(errors[0], BuildError) and errors[0].file == planted
+    error = seen.errors[0]
+    assert isinstance(error, BuildError) and error.file == planted
     assert instance.snapshot() == before
 
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-from builder_support import Document, Instance, wait_for
+from builder_support import Document, Instance, wait_for, watching
 
-from pwreset.builder import BuildOptions, BuiltSite, build_sites
-from pwreset.builder.watch import watch
+from pwreset.builder import BuildOptions, build_sites
 
 
 def pwreset(instance: Instance, *args: str) -> subprocess.CompletedProcess[str]:
@@ -100,34 +98,17 @@ def test_an_unchanged_site_is_not_rebuilt_and_a_changed_one_is(instance: Instanc
 
 def test_watch_rebuilds_after_a_change_and_survives_a_broken_template(instance: Instance) -> None:
     instance.config("[sites.hr]\n")
-    builds: list[list[BuiltSite]] = []
-    errors: list[Exception] = []
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=watch,
-        args=(instance.root / "pwreset.toml", BuildOptions()),
-        kwargs={
-            "on_build": builds.append,
-            "on_error": errors.append,
-            "stop": stop,
-            "interval": 0.05,
-        },
-    )
-    thread.start()
-    try:
-        wait_for(lambda: len(builds) == 1)
+    with watching(instance, BuildOptions()) as seen:
+        wait_for(lambda: len(seen.builds) == 1)
         instance.write("custom/messages/en.toml", 'MENU_HEADING = "Watched"\n')
-        wait_for(lambda: len(builds) == 2)
+        wait_for(lambda: len(seen.builds) == 2)
         assert Document(instance.read("hr/index.html")).find("h1").text == "Watched"
         instance.write("custom/templates/index.html", "{% if %}\n")
-        wait_for(lambda: len(errors) == 1)
-        assert "index.html:1" in str(errors[0])
+        wait_for(lambda: len(seen.errors) == 1)
+        assert "index.html:1" in str(seen.errors[0])
         assert Document(instance.read("hr/index.html")).find("h1").text == "Watched"
         instance.write("custom/templates/index.html", '{% extends "theme:index.html" %}\n')
-        wait_for(lambda: len(builds) == 3)
-    finally:
-        stop.set()
-        thread.join(5)
+        wait_for(lambda: len(seen.builds) == 3)
 
 
 def test_only_preview_builds_carry_the_reload_hook(instance: Instance) -> None:
