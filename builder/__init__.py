@@ -4,9 +4,10 @@ A build, module by module: `build` (which sites, which are up to date) -> `layer
 site's search path, found once per build) -> `render` (the site in memory) -> `output`
 (swapped in atomically). Asked for a value on the way: `themes` (theme.toml and the chain),
 `links` (no symlink out of a layer), `pages` (pages, languages, links between them),
-`templates` (the Jinja environment), `messages`, `assets`, `stamps` (what changed),
-`overrides` (the upgrade record) and `errors`; `gallery` in gallery builds only. The
-designer's tools: `watch` (rebuild on change) and `preview` (serve with live reload).
+`templates` (the Jinja environment), `messages`, `assets` (with `page_script`, the bundled
+page script), `stamps` (what changed), `overrides` (the upgrade record) and `errors`;
+`gallery` in gallery builds only. The designer's tools: `watch` (rebuild on change) and
+`preview` (serve with live reload).
 
 Public API: `run_build` (with `BuildOptions`; `build_sites` when only the sites matter),
 `BuiltSite`, `BuildError`, `Layers` (a site's search path), and the upgrade check
