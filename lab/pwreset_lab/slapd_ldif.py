@@ -50,6 +50,8 @@ def config_ldif(root: Path, admin_password: str) -> str:
 
     Like AD, the lab refuses a simple bind without TLS (olcSecurity simple_bind): its
     ldap:// port answers StartTLS, and a password sent in clear there fails the test.
+    The service account is a ppolicy password administrator (`manage` on userPassword)
+    allowed to act as the users (olcAuthzPolicy, authzTo): see docs/configuration.md.
     """
     return f"""\
 dn: cn=config
@@ -61,6 +63,7 @@ olcLogLevel: stats
 olcTLSCertificateFile: {root}/tls.crt
 olcTLSCertificateKeyFile: {root}/tls.key
 olcSecurity: simple_bind=64
+olcAuthzPolicy: to
 
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
@@ -105,7 +108,7 @@ olcDbNoSync: TRUE
 olcDbIndex: objectClass eq
 olcDbIndex: uid,mail eq
 olcAccess: {{0}}to * by dn.exact={PEERCRED_ROOT} manage by * break
-olcAccess: {{1}}to attrs=userPassword by dn.exact="{SERVICE_DN}" write by self write
+olcAccess: {{1}}to attrs=userPassword by dn.exact="{SERVICE_DN}" manage by self write
   by anonymous auth by * none
 olcAccess: {{2}}to attrs=pwdAccountLockedTime,pwdReset by dn.exact="{SERVICE_DN}" write
   by self read by * none
@@ -152,6 +155,7 @@ objectClass: organizationalRole
 objectClass: simpleSecurityObject
 cn: svc-sspr
 userPassword: {ssha(service_password)}
+authzTo: dn.subtree:{PEOPLE_DN}
 
 dn: {PEOPLE_DN}
 objectClass: organizationalUnit

@@ -14,7 +14,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.ldap_base import Changes, LdapDirectory, first
+from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +36,10 @@ _UF_ACCOUNTDISABLE = 0x2
 _UF_LOCKOUT = 0x10
 _UF_DONT_EXPIRE_PASSWD = 0x10000
 _FILETIME_EPOCH = 11644473600  # seconds from 1601-01-01 to 1970-01-01
-# LDAP_SERVER_POLICY_HINTS: apply history and minimum age to a reset (value: flags = 1).
-_POLICY_HINTS = ("1.2.840.113556.1.4.2239", True, b"\x30\x03\x02\x01\x01")
+# LDAP_SERVER_POLICY_HINTS, then the _DEPRECATED one of Windows Server 2008 R2: apply
+# history and minimum age to a reset. Value: SEQUENCE { flags INTEGER 1 }.
+_POLICY_HINTS_OIDS = ("1.2.840.113556.1.4.2239", "1.2.840.113556.1.4.2066")
+_POLICY_HINTS_VALUE = b"\x30\x03\x02\x01\x01"
 _COMPUTED_UAC = "msDS-User-Account-Control-Computed"
 
 
@@ -105,11 +107,33 @@ class ActiveDirectory(LdapDirectory):
         }
         if must_change and not user.password_never_expires:
             changes["pwdLastSet"] = [(ldap3.MODIFY_REPLACE, ["0"])]
-        controls = [_POLICY_HINTS] if enforce_history else None
         with self._connector.session() as svc:
+            controls = self._policy_hints(svc) if enforce_history else None
             result = self._modify(svc, user.dn, changes, "reset", controls)
             if results.code(result) != results.SUCCESS:
                 raise self._rejection(svc, user, result, new_password)
+
+    def _policy_hints(self, svc: ldap3.Connection) -> list[Control] | None:
+        """The policy-hints control the directory announces, sent critical. Samba (4.17)
+        announces none and ignores or refuses it: its resets skip history whatever is
+        sent, so the reset goes ahead and only the minimum age applies (pwreset's own
+        check of `minPwdAge`)."""
+        with self._reaching("root DSE read"):
+            svc.search("", "(objectClass=*)", ldap3.BASE, attributes=["supportedControl"])
+        announced: set[str] = set()
+        for entry in svc.response or []:
+            if entry.get("type") == "searchResEntry":
+                announced.update(map(str, entry["attributes"].get("supportedControl") or []))
+        for oid in _POLICY_HINTS_OIDS:
+            if oid in announced:
+                return [(oid, True, _POLICY_HINTS_VALUE)]
+        log.warning(
+            "domain %s: the directory has no policy-hints control (Samba has none), so "
+            "password history does not apply to resets; pwreset applies the domain's "
+            "minimum password age itself (security.enforce_directory_history)",
+            self.name,
+        )
+        return None
 
     def unlock(self, user: DirectoryUser) -> None:
         with self._connector.session() as svc:
@@ -155,18 +179,6 @@ class ActiveDirectory(LdapDirectory):
         if code == results.UNWILLING:
             return DirectoryError(
                 "directory_refused", "the directory requires an encrypted connection"
-            )
-        if code == results.UNAVAILABLE_CRITICAL_EXTENSION:
-            # Sent critical on purpose: a directory that cannot apply history to resets
-            # (Samba has no LDAP_SERVER_POLICY_HINTS) must not let them through unchecked.
-            log.error(
-                "domain %s: the directory does not support the policy hints control, so it "
-                "cannot apply password history to resets; turn off "
-                "security.enforce_directory_history for it",
-                self.name,
-            )
-            return DirectoryError(
-                "directory_refused", "the directory cannot apply its history rules to resets"
             )
         if code == results.INSUFFICIENT_ACCESS:
             log.error(

@@ -1,5 +1,12 @@
 """OpenLDAP with the ppolicy overlay: the Password Modify extended operation, and the
-ppolicy attributes for lockout (`pwdAccountLockedTime`) and must-change (`pwdReset`)."""
+ppolicy attributes for lockout (`pwdAccountLockedTime`) and must-change (`pwdReset`).
+
+ppolicy exempts a password administrator (`manage` on userPassword) from all its checks
+and applies every one to anybody else; it has no switch for history alone. So a password
+is written as the user (proxied authorization, RFC 4370): ppolicy applies the user's own
+rules. A reset without `enforce_history` that ppolicy refused only for history or
+minimum age is then written again as the service account, the password administrator:
+quality applies to every reset, history and minimum age only when asked, as on AD."""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.ldap_base import Changes, LdapDirectory, first
+from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,10 @@ _POLICY_ERRORS = {
     "passwordModNotAllowed": "not_permitted",
     "mustSupplyOldPassword": "wrong_password",
 }
+# The refusals of a write as the user that a reset without `enforce_history` overrides.
+_RESET_EXEMPT = {"passwordInHistory", "passwordTooYoung"}
+# RFC 4370 proxied authorization: the operation is done with the user's identity.
+_PROXIED_AUTHZ = "2.16.840.1.113730.3.4.18"
 
 
 class OpenLdap(LdapDirectory):
@@ -81,20 +92,35 @@ class OpenLdap(LdapDirectory):
     def reset_password(
         self, user: DirectoryUser, new_password: str, *, must_change: bool, enforce_history: bool
     ) -> None:
-        # With `write` (not `manage`) on userPassword the service account is an ordinary
-        # user to ppolicy, so quality, history and minimum age always apply to resets;
-        # `enforce_history` has nothing left to switch on here.
-        del enforce_history
         with self._connector.session() as svc:
             result = self._password_modify(svc, user.dn, None, new_password)
+            if not enforce_history and self._exempt(result):
+                result = self._password_modify(svc, user.dn, None, new_password, as_user=False)
             if results.code(result) != results.SUCCESS:
                 raise self._rejection(svc, user, result, new_password)
+            # ppolicy itself sets pwdReset on an administrator's reset when the policy
+            # says pwdMustChange: pwreset's setting decides, so it is written either way.
             changes: Changes = {
                 "pwdReset": [(ldap3.MODIFY_REPLACE, ["TRUE"] if must_change else [])]
             }
             if user.locked:
                 changes["pwdAccountLockedTime"] = [(ldap3.MODIFY_REPLACE, [])]
             self._write(svc, user.dn, changes, "reset")
+
+    def _exempt(self, result: object) -> bool:
+        """Whether a reset refused as the user may be done again as password administrator:
+        refused for history or minimum age only, or because the service account may not
+        act as the user (set up as before, with `write`: ppolicy then applies everything)."""
+        if results.code(result) == results.AUTHORIZATION_DENIED:
+            log.warning(
+                "domain %s: the service account may not act as the user (proxied "
+                "authorization); the reset is sent as the service account, to which ppolicy "
+                "applies every rule with `write` on userPassword and none with `manage`; see "
+                "docs/configuration.md",
+                self.name,
+            )
+            return True
+        return ppolicy.from_result(result).error in _RESET_EXEMPT
 
     def unlock(self, user: DirectoryUser) -> None:
         if user.disabled:
@@ -138,16 +164,21 @@ class OpenLdap(LdapDirectory):
         return False
 
     def min_password_age(self) -> float:
-        # slapd enforces pwdMinAge on the service account's resets itself (see above).
+        # slapd applies pwdMinAge itself to a reset that enforces it (written as the user).
         return 0.0
 
     def _password_modify(
-        self, conn: ldap3.Connection, dn: str, old: str | None, new: str
+        self, conn: ldap3.Connection, dn: str, old: str | None, new: str, *, as_user: bool = True
     ) -> object:
+        """The Password Modify operation; `as_user` does it with the user's identity, so
+        ppolicy applies the user's rules even when the service account sends it."""
+        controls: list[Control] = [ppolicy.REQUEST]
+        if as_user:
+            controls.append((_PROXIED_AUTHZ, True, f"dn:{dn}".encode()))
         with self._reaching("password modify"):
             try:
                 conn.extend.standard.modify_password(
-                    user=dn, old_password=old, new_password=new, controls=[ppolicy.REQUEST]
+                    user=dn, old_password=old, new_password=new, controls=controls
                 )
             except LDAPSASLPrepError:
                 # ldap3 will not send a new password with characters SASLprep refuses.
@@ -168,6 +199,16 @@ class OpenLdap(LdapDirectory):
             return DirectoryError("wrong_password")
         if code == results.CONSTRAINT_VIOLATION:
             return DirectoryError("password_rejected", reason)
+        if code == results.AUTHORIZATION_DENIED:
+            log.error(
+                "domain %s: the service account may not act as the user (proxied "
+                "authorization), so ppolicy cannot apply the user's rules to this write; "
+                "allow it (olcAuthzPolicy, authzTo: see docs/configuration.md)",
+                self.name,
+            )
+            return DirectoryError(
+                "directory_refused", "the service account may not apply the user's password rules"
+            )
         return results.unexpected(self.name, "password modify", result)
 
 

@@ -14,12 +14,12 @@ log = logging.getLogger(__name__)
 SUCCESS = 0
 OPERATIONS_ERROR = 1
 REFERRAL = 10
-UNAVAILABLE_CRITICAL_EXTENSION = 12
 CONSTRAINT_VIOLATION = 19
 INVALID_CREDENTIALS = 49
 INSUFFICIENT_ACCESS = 50
 UNAVAILABLE = 52
 UNWILLING = 53
+AUTHORIZATION_DENIED = 123  # RFC 4370: may not act as the proxied identity
 
 _AD_DATA = re.compile(r"\bdata ([0-9a-fA-F]{3,8})\b")
 _AD_PREFIX = re.compile(r"^[0-9A-Fa-f]{8}: ")
