@@ -13,6 +13,7 @@ wins, and the server and the page can never send a browser back and forth.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
@@ -43,6 +44,14 @@ class SitePages:
         self.files = StaticFiles(directory=directory, html=True)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        folder = self._folder_without_slash(scope)
+        if folder is not None:
+            # StaticFiles would build this redirect from the Host header, which the client
+            # writes: a forged one would send the browser, or a cache, to another host.
+            query = scope.get("query_string", b"").decode("latin-1")
+            location = quote(f"/{folder}/") + (f"?{query}" if query else "")
+            await RedirectResponse(location, status_code=307)(scope, receive, send)
+            return
         page = self._negotiable_page(scope)
         if page is None:
             await self.files(scope, receive, send)
@@ -61,6 +70,21 @@ class SitePages:
             await send(message)
 
         await self.files(scope, receive, send_negotiated)
+
+    def _folder_without_slash(self, scope: Scope) -> str | None:
+        """The folder (relative to the site folder) a GET or HEAD names without its final
+        slash, or None."""
+        path: str = scope["path"]
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            return None
+        if path.endswith("/"):
+            return None
+        relative = posixpath.normpath(path).lstrip("/")
+        if relative in ("", ".") or relative.startswith(".."):
+            return None
+        if not (self.directory / relative).is_dir():
+            return None
+        return relative
 
     def _negotiable_page(self, scope: Scope) -> tuple[str, str] | None:
         """(site, page) when the request is for a site's address (page "") or one of its

@@ -138,3 +138,24 @@ def test_a_language_not_built_yet_is_not_redirected_to(instance: Path) -> None:
         reply = client.get("/hr/", headers={"Accept-Language": "sv"})
         assert reply.status_code == 200
         assert '<html lang="en"' in reply.text
+
+
+@pytest.mark.parametrize("path", ["/hr", "/hr/fr", "/it"])
+def test_a_folder_without_its_slash_is_redirected_on_this_host_whatever_host_is_claimed(
+    client: TestClient, path: str
+) -> None:
+    # Starlette's own redirect is built from the Host header: a forged one would send the
+    # browser (or poison a cache) towards another host.
+    reply = client.get(path, headers={"Host": "evil.example"})
+    assert reply.status_code in (307, 308)
+    assert reply.headers["location"] == path + "/"
+    followed = client.get(reply.headers["location"], headers={**FRENCH, **PAGE_SCRIPT})
+    assert followed.status_code == 200
+
+
+def test_a_folder_redirect_keeps_the_query_and_never_leaves_the_site(client: TestClient) -> None:
+    reply = client.get("/hr?domain=EXAMPLE", headers={"Host": "evil.example"})
+    assert reply.headers["location"] == "/hr/?domain=EXAMPLE"
+    # A path that starts with two slashes must not become a protocol-relative address.
+    sneaky = client.get("//evil.example/..//hr", headers={"Host": "evil.example"})
+    assert not sneaky.headers.get("location", "/").startswith("//")
