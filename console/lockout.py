@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_PROBLEM
     else:
         with open_owner(config) as db:
-            strikes = DecoyStrikes(db.storage, data_key(config), config.security, time.time)
+            strikes = DecoyStrikes(db.strikes, data_key(config), config.security, time.time)
             lifted = admin.release_lockout(db.users, strikes, db.audit, domain.name, args.user, by)
     if lifted:
         print(f"{where}: pwreset's lockout lifted and wrong answers forgotten")

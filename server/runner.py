@@ -118,7 +118,7 @@ def prepare(
         tokens=TokenSealer(data_key),
         decoys=Decoys(data_key),
         limits=SendLimits(data_key),
-        decoy_strikes=DecoyStrikes(db.storage, data_key, config.security, clock),
+        decoy_strikes=DecoyStrikes(db.strikes, data_key, config.security, clock),
         clock=clock,
         admin_key=admin_key(data_key),
     )

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import DomainConfig
 from pwreset.server.flows.errors import FlowError
-from pwreset.server.storage import UserRecord
+from pwreset.server.storage import KeyedRecords, UserRecord
 from pwreset.server.storage.errors import StorageError
-from pwreset.server.storage.journal_storage import JournalStorage, decode_document, encode_document
 from pwreset.server.storage.users import user_key
 
 log = logging.getLogger("pwreset.flows")
@@ -114,7 +113,6 @@ def release(record: UserRecord) -> bool:
 
 # --- for names without an enrollment (decoys) ----------------------------------------------
 
-DECOY_TABLE = "decoy_strikes"
 # ~100 bytes each in memory and in the snapshot: 10 MB at most.
 MAX_DECOY_ENTRIES = 100_000
 # A sweep reads the whole table: at most this often, and, once the table is full, down to
@@ -148,12 +146,12 @@ class DecoyStrikes:
 
     def __init__(
         self,
-        storage: JournalStorage,
+        records: KeyedRecords,
         data_key: bytes,
         security: SecuritySettings,
         clock: Callable[[], float],
     ) -> None:
-        self._storage = storage
+        self._records = records
         self._key = hmac.new(data_key, b"pwreset decoy strikes v1", hashlib.sha256).digest()
         self._security = security
         self._clock = clock
@@ -166,25 +164,21 @@ class DecoyStrikes:
         return hmac.new(self._key, key, hashlib.sha256).hexdigest()[:32]
 
     def get(self, domain: str, name: str) -> Strikes:
-        value = self._storage.get(DECOY_TABLE, self._id(domain, name))
-        if value is None:
+        doc = self._records.get(self._id(domain, name))
+        if doc is None:
             return Strikes()
-        doc = decode_document(value)
         return Strikes(int(doc.get("n", 0)), doc.get("t"))
 
     def put(self, domain: str, name: str, strikes: Strikes) -> None:
         """Durable when this returns, like an enrolled user's record."""
-        key = self._id(domain, name)
-        self._storage.put(
-            DECOY_TABLE, key, encode_document({"n": strikes.count, "t": strikes.last})
-        )
+        self._records.put(self._id(domain, name), {"n": strikes.count, "t": strikes.last})
         self._maybe_sweep()
 
     def release(self, domain: str, name: str) -> bool:
-        return self._storage.delete(DECOY_TABLE, self._id(domain, name))
+        return self._records.delete(self._id(domain, name))
 
     def __len__(self) -> int:
-        return self._storage.count(DECOY_TABLE)
+        return len(self._records)
 
     def _maybe_sweep(self) -> None:
         now = self._clock()
@@ -219,8 +213,8 @@ class DecoyStrikes:
         _SWEEP_TO of it."""
         box = self._security.lockout_minutes * 60.0
         entries = []
-        for key, value in self._storage.items(DECOY_TABLE):
-            last = decode_document(value).get("t") or 0.0
+        for key, doc in self._records.items(""):
+            last = doc.get("t") or 0.0
             entries.append((float(last), key))
         expired = [key for last, key in entries if box and now - last >= box]
         kept = sorted((e for e in entries if not (box and now - e[0] >= box)), reverse=True)
@@ -230,4 +224,4 @@ class DecoyStrikes:
             else int(MAX_DECOY_ENTRIES * _SWEEP_TO)
         )
         doomed = expired + [key for _, key in kept[room:]]
-        return self._storage.delete_many(DECOY_TABLE, doomed) if doomed else 0
+        return self._records.delete_many(doomed)

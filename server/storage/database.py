@@ -20,7 +20,7 @@ from pwreset.server.storage.durable import make_private_dir
 from pwreset.server.storage.errors import RotationPendingError, StorageError
 from pwreset.server.storage.free_space import require_room
 from pwreset.server.storage.journal_storage import JournalStorage
-from pwreset.server.storage.keyed import KeyedStore
+from pwreset.server.storage.keyed import STRIKES_TABLE, KeyedStore
 from pwreset.server.storage.owner_lock import OwnerLock
 from pwreset.server.storage.record_cipher import RecordCipher, data_key_id
 from pwreset.server.storage.store import Store
@@ -53,6 +53,7 @@ class Database:
         self.audit = audit
         # In the users' storage: keyed records are written with the records they limit.
         self.keyed = KeyedStore(tables)
+        self.strikes = KeyedStore(tables, STRIKES_TABLE)
         self._lock = lock
         # The previous owner died without closing (kill -9, power cut, OOM killer).
         self.unclean_stop = lock is not None and lock.previous_owner_killed

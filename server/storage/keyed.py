@@ -17,13 +17,15 @@ from tinydb import Query
 from pwreset.server.storage.tinydb_table import JournalDB
 
 TABLE = "keyed"
+STRIKES_TABLE = "decoy_strikes"  # the decoys' lockout counts (server/flows/lockout.py)
 
 
 class KeyedStore:
-    """Documents by opaque key. Thread-safe; `put` is durable."""
+    """Documents by opaque key in one table (`keyed`, or the decoys' strikes). Thread-safe;
+    `put` and `delete_many` are durable."""
 
-    def __init__(self, db: JournalDB) -> None:
-        self._table = db.table(TABLE, cache_size=0)
+    def __init__(self, db: JournalDB, table: str = TABLE) -> None:
+        self._table = db.table(table, cache_size=0)
         # One lock for the table: its read-decide-write steps are short (no hashing inside),
         # and records of one destination are shared by several users.
         self._lock = threading.RLock()
@@ -43,6 +45,10 @@ class KeyedStore:
 
     def delete(self, key: str) -> bool:
         return bool(self._table.remove_keys([key]))
+
+    def delete_many(self, keys: list[str]) -> int:
+        """Remove `keys` with one sync (a sweep); how many there were."""
+        return len(self._table.remove_keys(keys)) if keys else 0
 
     def items(self, prefix: str) -> list[tuple[str, dict[str, Any]]]:
         """The documents whose key starts with `prefix` (a scan: for start-up work only)."""

@@ -74,6 +74,8 @@ class KeyedRecords(Protocol):
 
     def delete(self, key: str) -> bool: ...
 
+    def delete_many(self, keys: list[str]) -> int: ...
+
     def items(self, prefix: str) -> list[tuple[str, dict[str, Any]]]: ...
 
     def expire(self, untouched_since: float) -> int: ...
@@ -92,6 +94,11 @@ class Store(Protocol):
 
     @property
     def keyed(self) -> KeyedRecords: ...
+
+    @property
+    def strikes(self) -> KeyedRecords:
+        """Wrong tries counted for names that have no enrollment (the decoys' lockout)."""
+        ...
 
     @property
     def unclean_stop(self) -> bool:

@@ -25,7 +25,7 @@ def _db(tmp_path: Path) -> Database:
 def test_names_are_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
     """security review 5b: the store does not list which names were tried"""
     db = _db(tmp_path)
-    strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 1000.0)
+    strikes = DecoyStrikes(db.strikes, KEY, SecuritySettings(), lambda: 1000.0)
     strikes.put("LAB", "Some.Body", Strikes(2, 999.0))
     assert strikes.get("lab", "some.body") == Strikes(2, 999.0)
     db.close()
@@ -39,7 +39,7 @@ def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(lockout, "MAX_DECOY_ENTRIES", 10)
     db = _db(tmp_path)
     now = [0.0]
-    strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: now[0])
+    strikes = DecoyStrikes(db.strikes, KEY, SecuritySettings(), lambda: now[0])
     for i in range(25):
         now[0] = 100.0 + i
         strikes.put("LAB", f"name{i}", Strikes(1, now[0]))
@@ -56,7 +56,7 @@ def test_a_backup_counts_users_only(tmp_path: Path) -> None:
     """the backup's manifest and its check agree with decoy counts in the store"""
     db = _db(tmp_path)
     db.users.save(UserRecord(domain="LAB", username="jane"))
-    DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 5.0).put("LAB", "x", Strikes(1, 5))
+    DecoyStrikes(db.strikes, KEY, SecuritySettings(), lambda: 5.0).put("LAB", "x", Strikes(1, 5))
     db.close()
     report = backup(tmp_path / "data", tmp_path / "backup")
     assert report.users == 1
@@ -91,7 +91,7 @@ def test_a_full_table_is_swept_outside_the_request(
     the request, and clears room for many new names at once."""
     monkeypatch.setattr(lockout, "MAX_DECOY_ENTRIES", 10)
     db = _db(tmp_path)
-    strikes = DecoyStrikes(db.storage, KEY, SecuritySettings(), lambda: 100.0)
+    strikes = DecoyStrikes(db.strikes, KEY, SecuritySettings(), lambda: 100.0)
     for i in range(10):
         strikes.put("LAB", f"name{i}", Strikes(1, 50.0 + i))
     strikes.settle()
