@@ -338,9 +338,9 @@ class Recovery(Step):
         """Count a decoy's wrong try with the same durable write as an enrolled user's;
         raises locked_out at the threshold, as for them (the caller holds the user's lock)."""
         security, strikes = self.ctx.config.security, self.ctx.decoy_strikes
-        after = lockout.add(strikes.get(self.state.domain, self.state.username), security,
-                            self.now)  # fmt: skip
-        strikes.put(self.state.domain, self.state.username, after)
+        domain, name = self.state.domain, self.state.username
+        after = lockout.add(strikes.get(domain, name), security, self.now)
+        strikes.put(domain, name, after)
         if lockout.is_locked(after, security, self.now):
             self.failed(f"locked out after {after.count} wrong answers (not enrolled)")
             raise FlowError("locked_out")
