@@ -36,6 +36,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "pwreset.server.directory",
         ("pwreset.server.flows", "pwreset.server.storage", "pwreset.server.notify"),
     ),
+    "server/flows": (
+        "pwreset.server.flows",
+        ("pwreset.server.service", "pwreset.server.runner", "ldap3", "tinydb"),
+    ),
     "server/storage": (
         "pwreset.server.storage",
         ("pwreset.server.flows", "pwreset.server.directory"),
