@@ -37,6 +37,7 @@ from pwreset.config.notify_settings import (
     stock_alerts,
     with_stock_alerts,
 )
+from pwreset.config.password_settings import PasswordPolicySettings
 from pwreset.protocol import client
 
 AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
@@ -316,6 +317,7 @@ class Config(_Table):
         default_factory=stock_alerts  # type: ignore[arg-type]
     )
     api: ApiSettings = ApiSettings()
+    password_policy: PasswordPolicySettings = PasswordPolicySettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None
