@@ -7,8 +7,10 @@ into one shape the policy merges with the local rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pwreset.server.directory.policy import AdPolicy
+if TYPE_CHECKING:
+    from pwreset.server.directory.active_directory import AdPolicy
 
 # The ppolicy attributes a password policy entry holds (draft-behera-ldap-password-policy).
 PPOLICY_ATTRIBUTES = ("pwdMinLength", "pwdInHistory", "pwdMinAge", "pwdCheckQuality")

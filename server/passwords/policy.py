@@ -25,6 +25,7 @@ from pwreset.server.passwords.rules import (
     MIN_LENGTH,
     MIN_NAME_TOKEN,
     USER_NAMES,
+    Origin,
     Rule,
     UserContext,
     name_tokens,
@@ -55,7 +56,7 @@ class PasswordPolicy:
         on a tie, since it enforces it anyway)."""
         rules: list[Rule] = []
         if local.min_length or directory.min_length:
-            origin = "local" if local.min_length > directory.min_length else "directory"
+            origin: Origin = "local" if local.min_length > directory.min_length else "directory"
             n = max(local.min_length, directory.min_length)
             rules.append(Rule(MIN_LENGTH, {"n": n}, origin=origin))
         ad_classes = AD_COMPLEXITY_CLASSES if directory.complexity else 0

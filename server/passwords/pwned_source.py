@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from pwreset.server.passwords.breached_file import FOOTER_BYTES, MAGIC, RANGE_COUNT, Pairs
 from pwreset.server.passwords.errors import SourceError
@@ -82,20 +83,12 @@ def _range_names(folder: Path) -> dict[int, str]:
 
 
 def _hash_file(path: Path) -> Iterator[tuple[int, Pairs]]:
-    current, bucket = -1, []
+    current = -1
+    bucket: Pairs = []
     line = 1
     with path.open("rb") as file:
-        carry = b""
-        while True:
-            chunk = file.read(_CHUNK)
-            data = carry + chunk
-            cut = len(data) if not chunk else data.rfind(b"\n") + 1
-            if cut == 0:
-                if len(data) > _MAX_LINE:
-                    raise SourceError(path, line, "not a Pwned Passwords file (no line breaks)")
-                carry = data
-                continue
-            block, carry = data[:cut].upper(), data[cut:]
+        for raw in _line_blocks(file, path):
+            block = raw.upper()
             if line == 1:
                 _check_format(block, path)
             for prefix_hex, suffix, count in _pairs(block, path, line, hash_digits=40):
@@ -106,20 +99,31 @@ def _hash_file(path: Path) -> Iterator[tuple[int, Pairs]]:
                         raise SourceError(
                             path,
                             at,
-                            "not ordered by hash: use the download ordered by "
-                            "hash, or the downloader's range files",
+                            "not ordered by hash: use the download ordered by hash, or the "
+                            "downloader's range files",
                         )
                     if bucket:
                         yield current, bucket
                     current, bucket = prefix, []
                 bucket.append((suffix, count))
             line += block.count(b"\n")
-            if not chunk:
-                break
     if current < 0:
         raise SourceError(path, None, "no hashes in this file")
-    if bucket:
-        yield current, bucket
+    yield current, bucket
+
+
+def _line_blocks(file: BinaryIO, path: Path) -> Iterator[bytes]:
+    """The file in blocks of whole lines (the last one may lack its line break)."""
+    carry = b""
+    while chunk := file.read(_CHUNK):
+        data = carry + chunk
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) > _MAX_LINE:
+            raise SourceError(path, None, "not a Pwned Passwords file: no line breaks")
+        yield data[:cut]
+        carry = data[cut:]
+    if carry:
+        yield carry
 
 
 def _written_by_import(path: Path) -> bool:
@@ -137,7 +141,7 @@ def _check_format(head: bytes, path: Path) -> None:
             raise SourceError(path, 1, f"not a Pwned Passwords file: {reason}")
 
 
-def _pairs(data: bytes, path: Path, first_line: int, hash_digits: int) -> list:  # type: ignore[type-arg]
+def _pairs(data: bytes, path: Path, first_line: int, hash_digits: int) -> list[Any]:
     lines, pair = (_RANGE_LINES, _RANGE_PAIR) if hash_digits == 35 else (_HASH_LINES, _HASH_PAIR)
     if not lines.fullmatch(data):
         if first_line == 1:

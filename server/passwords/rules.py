@@ -105,11 +105,11 @@ def name_tokens(user: UserContext) -> list[str]:
 
 
 def _min_length(password: str, params: Mapping[str, Any], user: UserContext) -> bool:
-    return len(password) >= params["n"]
+    return len(password) >= int(params["n"])
 
 
 def _char_classes(password: str, params: Mapping[str, Any], user: UserContext) -> bool:
-    return len({character_class(c) for c in password}) >= params["n"]
+    return len({character_class(c) for c in password}) >= int(params["n"])
 
 
 def _user_names(password: str, params: Mapping[str, Any], user: UserContext) -> bool:
@@ -126,7 +126,7 @@ def _forbidden_words(password: str, params: Mapping[str, Any], user: UserContext
 def _min_age(password: str, params: Mapping[str, Any], user: UserContext) -> bool:
     if user.password_set_at is None or user.now is None:
         return True
-    return user.now - user.password_set_at >= params["seconds"]
+    return user.now - user.password_set_at >= float(params["seconds"])
 
 
 # The rules evaluated from the password and the user alone (breached needs the list,
