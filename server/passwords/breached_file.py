@@ -13,7 +13,7 @@ The SHA-1 has 160 bits; kept are the 20 of the prefix (by position) and the next
 password not in the list is taken for a breached one only if those 68 bits equal those of
 one of the ~n / 2**20 entries of its range: with n = 1 billion (the whole download), about
 954 / 2**48 = 3.4e-12 per lookup, one wrongly refused password in 300 billion. The file
-takes 8 bytes per hash: 8 GB for the whole download, against 37 GB of text.
+takes 8 bytes per hash: 8 GB for the whole download, against about 40 GB of text.
 """
 
 from __future__ import annotations
