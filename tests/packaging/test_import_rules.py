@@ -40,6 +40,17 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "pwreset.server.flows",
         ("pwreset.server.service", "pwreset.server.runner", "ldap3", "tinydb"),
     ),
+    "server/passwords": (
+        "pwreset.server.passwords",
+        (
+            "pwreset.server.flows",
+            "pwreset.server.service",
+            "pwreset.server.runner",
+            "pwreset.server.notify",
+            "ldap3",
+            "tinydb",
+        ),
+    ),
     "server/storage": (
         "pwreset.server.storage",
         ("pwreset.server.flows", "pwreset.server.directory"),
