@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
@@ -15,6 +14,7 @@ from ldap3.utils.conv import escape_filter_chars
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
 from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first
+from pwreset.server.passwords.directory_rules import DirectoryRules
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class ActiveDirectory(LdapDirectory):
 
     def min_password_age(self) -> float:
         with self._connector.session() as svc:
-            return AdPolicy.read(svc, self._domain.base_dn).min_age_seconds
+            return read_domain_policy(svc, self._domain.base_dn).min_age_seconds
 
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
@@ -171,7 +171,7 @@ class ActiveDirectory(LdapDirectory):
             if specific:
                 return DirectoryError(specific, reason)
             # Windows AD gives no reason: work out the likely one from the domain policy.
-            policy = AdPolicy.read(svc, self._domain.base_dn)
+            policy = read_domain_policy(svc, self._domain.base_dn)
             guess, explanation = diagnose_rejection(
                 policy, new_password, user.username, time.time()
             )
@@ -201,38 +201,30 @@ class ActiveDirectory(LdapDirectory):
 _COMPLEX = 0x1  # DOMAIN_PASSWORD_COMPLEX in pwdProperties
 
 
-@dataclass(frozen=True)
-class AdPolicy:
-    min_length: int = 0
-    complexity: bool = False
-    history: int = 0
-    min_age_seconds: float = 0.0
-
-    @classmethod
-    def read(cls, conn: ldap3.Connection, base_dn: str) -> AdPolicy:
-        """The domain's policy; the defaults (no rule known) if it cannot be read, since
-        it only explains a rejection the directory already made."""
-        try:
-            conn.search(
-                base_dn,
-                "(objectClass=domain)",
-                search_scope=ldap3.BASE,
-                attributes=["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge"],
-            )
-        except LDAPException as exc:
-            log.warning("cannot read the domain password policy: %s", type(exc).__name__)
-            return cls()
-        entries = [r for r in conn.response or [] if r.get("type") == "searchResEntry"]
-        if not entries:
-            return cls()
-        attrs = entries[0].get("attributes") or {}
-        return cls(
-            min_length=_int(attrs.get("minPwdLength")),
-            complexity=bool(_int(attrs.get("pwdProperties")) & _COMPLEX),
-            history=_int(attrs.get("pwdHistoryLength")),
-            # Intervals are negative counts of 100 ns.
-            min_age_seconds=abs(_int(attrs.get("minPwdAge"))) / 10_000_000,
+def read_domain_policy(conn: ldap3.Connection, base_dn: str) -> DirectoryRules:
+    """The domain's password policy; no rule known if it cannot be read, since it only
+    explains a rejection the directory already made."""
+    try:
+        conn.search(
+            base_dn,
+            "(objectClass=domain)",
+            search_scope=ldap3.BASE,
+            attributes=["minPwdLength", "pwdProperties", "pwdHistoryLength", "minPwdAge"],
         )
+    except LDAPException as exc:
+        log.warning("cannot read the domain password policy: %s", type(exc).__name__)
+        return DirectoryRules()
+    entries = [r for r in conn.response or [] if r.get("type") == "searchResEntry"]
+    if not entries:
+        return DirectoryRules()
+    attrs = entries[0].get("attributes") or {}
+    return DirectoryRules(
+        min_length=_int(attrs.get("minPwdLength")),
+        complexity=bool(_int(attrs.get("pwdProperties")) & _COMPLEX),
+        history=_int(attrs.get("pwdHistoryLength")),
+        # Intervals are negative counts of 100 ns.
+        min_age_seconds=abs(_int(attrs.get("minPwdAge"))) / 10_000_000,
+    )
 
 
 def meets_complexity(password: str, account_name: str) -> bool:
@@ -250,7 +242,7 @@ def meets_complexity(password: str, account_name: str) -> bool:
 
 
 def diagnose_rejection(
-    policy: AdPolicy, password: str, account_name: str, now: float
+    policy: DirectoryRules, password: str, account_name: str, now: float
 ) -> tuple[str, str]:
     """The most likely rule a rejected password broke, as (error code, explanation)."""
     del now  # the user's pwdLastSet is not read; minimum age is named with history below

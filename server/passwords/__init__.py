@@ -2,7 +2,7 @@
 breached-password list (an imported Pwned Passwords download)."""
 
 from pwreset.server.passwords.breached_file import BreachedList, ImportSummary, write_breached_file
-from pwreset.server.passwords.directory_rules import DirectoryRules, from_ad, from_ppolicy
+from pwreset.server.passwords.directory_rules import DirectoryRules, from_ppolicy
 from pwreset.server.passwords.errors import BreachedFileError, PasswordsError, SourceError
 from pwreset.server.passwords.policy import PasswordPolicy
 from pwreset.server.passwords.pwned_source import read_ranges
@@ -18,7 +18,6 @@ __all__ = [
     "Rule",
     "SourceError",
     "UserContext",
-    "from_ad",
     "from_ppolicy",
     "read_ranges",
     "write_breached_file",

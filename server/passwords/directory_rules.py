@@ -1,16 +1,13 @@
 """The directory's own password rules, as values: AD's domain policy or OpenLDAP's ppolicy.
 
-The adapters in `pwreset.server.directory` read them; this module only turns what they read
-into one shape the policy merges with the local rules.
+The adapters in `pwreset.server.directory` read them into this one shape (AD's domain
+policy: `active_directory.read_domain_policy`), which the policy merges with the local
+rules.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pwreset.server.directory.active_directory import AdPolicy
 
 # The ppolicy attributes a password policy entry holds (draft-behera-ldap-password-policy).
 PPOLICY_ATTRIBUTES = ("pwdMinLength", "pwdInHistory", "pwdMinAge", "pwdCheckQuality")
@@ -23,15 +20,6 @@ class DirectoryRules:
     complexity: bool = False
     history: int = 0
     min_age_seconds: float = 0.0
-
-
-def from_ad(policy: AdPolicy) -> DirectoryRules:
-    return DirectoryRules(
-        min_length=policy.min_length,
-        complexity=policy.complexity,
-        history=policy.history,
-        min_age_seconds=policy.min_age_seconds,
-    )
 
 
 def from_ppolicy(

@@ -10,12 +10,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pwreset.config.password_settings import PasswordPolicySettings
-from pwreset.server.directory.active_directory import AdPolicy
 from pwreset.server.passwords import (
     DirectoryRules,
     PasswordPolicy,
     UserContext,
-    from_ad,
     from_ppolicy,
 )
 
@@ -60,12 +58,12 @@ def test_character_classes_boundary():
 
 
 def test_ad_complexity_means_three_classes_and_no_names():
-    policy = PasswordPolicy.build(NOTHING_LOCAL, from_ad(AdPolicy(0, True, 0, 0.0)))
+    policy = PasswordPolicy.build(NOTHING_LOCAL, DirectoryRules(complexity=True))
     assert [r.id for r in policy.rules] == ["char_classes", "user_names"]
     assert broken(policy, "abcdefgh1") == ["char_classes"]
     assert broken(policy, "abcdefgH1") == []
     stricter = PasswordPolicy.build(
-        PasswordPolicySettings(min_character_classes=4), from_ad(AdPolicy(0, True, 0, 0.0))
+        PasswordPolicySettings(min_character_classes=4), DirectoryRules(complexity=True)
     )
     assert broken(stricter, "abcdefgH1") == ["char_classes"]
     assert broken(stricter, "abcdefgH1!") == []
