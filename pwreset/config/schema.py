@@ -261,6 +261,9 @@ class SiteConfig(_Table):
     languages: list[str] = ["en"]
     # Theme option values for this site only (`primary = "#0b6e4f"`), over the theme's defaults.
     options: dict[str, str] = {}
+    # The enrollment-status API for this site (the original's per-vdir WebAPIState); unset,
+    # [api] enrollment_status decides.
+    enrollment_status: bool | None = None
 
     @field_validator("server")
     @classmethod
@@ -358,6 +361,12 @@ class Config(_Table):
 
     def domain(self, typed: str) -> DomainConfig | None:
         return next((d for d in self.domains if d.matches(typed)), None)
+
+    def enrollment_status(self, vdir: str) -> bool:
+        """Whether `vdir` answers the enrollment-status API: its own setting, else [api]'s."""
+        site = self.sites.get(vdir)
+        own = site.enrollment_status if site is not None else None
+        return self.api.enrollment_status if own is None else own
 
     def server_address(self, vdir: str) -> str:
         site = self.sites[vdir]

@@ -47,7 +47,7 @@ def meta(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
 
 def enrollment_status(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """`{"isEnrolled": bool}`; unknown users and unknown domains read as false. Not audited."""
-    if not ctx.config.api.enrollment_status:
+    if not ctx.config.enrollment_status(request.vdir):
         raise FlowError("api_disabled")
     # An admin (or a database tool) marks maintenance with this file: say nothing then.
     if (ctx.config.path(ctx.config.server.data_dir) / MAINTENANCE_FLAG).exists():

@@ -238,3 +238,16 @@ def test_init_keeps_keys_and_data_out_of_version_control(tmp_path):
     create_instance(tmp_path)
     ignored = (tmp_path / ".gitignore").read_text().split()
     assert {"keys/", "data/", ".pwreset/cache/"} <= set(ignored)
+
+
+def test_enrollment_status_is_off_unless_the_site_or_api_table_says_so(tmp_path):
+    """apr checklist 103 (off by default) and WebAPIState per Web Interface"""
+    path = tmp_path / "pwreset.toml"
+    path.write_text("[sites.hr]\n[sites.it]\nenrollment_status = true\n")
+    config = load_config(path)
+    assert (config.enrollment_status("hr"), config.enrollment_status("it")) == (False, True)
+    path.write_text(
+        "[api]\nenrollment_status = true\n[sites.hr]\n[sites.it]\nenrollment_status = false\n"
+    )
+    config = load_config(path)
+    assert (config.enrollment_status("hr"), config.enrollment_status("it")) == (True, False)

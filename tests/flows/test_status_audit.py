@@ -7,12 +7,32 @@ from starlette.testclient import TestClient
 from support.flowstack import END_USER_IP, PASSWORD
 
 
-def test_status_api_is_off_by_default(flows, user):
-    """apr checklist 103"""
-    stack = flows(api={"enrollment_status": False})
-    reply = stack.relay.get(f"/pwreset/api/v1/enrollments/{stack.domain}/{user}")
-    assert reply.status_code == 403
+def _status(stack, path):
+    return stack.relay.get(f"/pwreset/api/v1/enrollments/{path}")
+
+
+def _refused(reply):
+    assert reply.status_code == 403, reply.text
     assert reply.json()["code"] == "api_disabled"
+
+
+def test_status_api_is_off_by_default(flows, user):
+    """apr checklist 103: with no [api] table and no site setting the API answers 403"""
+    stack = flows(api=None)
+    assert "enrollment_status" not in (stack.instance / "pwreset.toml").read_text()
+    _refused(_status(stack, f"{stack.domain}/{user}"))
+    _refused(_status(stack, f"upn/{user}@{stack.domain}"))
+
+
+def test_status_api_is_switched_per_site(flows, user):
+    """apr checklist 103, 104 and WebAPIState per Web Interface: the site's setting wins"""
+    stack = flows(api=None, sites={"pwreset": {"enrollment_status": True}})
+    reply = _status(stack, f"{stack.domain}/{user}")
+    assert (reply.status_code, reply.json()) == (200, {"isEnrolled": False})
+    stack = stack.restart(
+        api={"enrollment_status": True}, sites={"pwreset": {"enrollment_status": False}}
+    )
+    _refused(_status(stack, f"{stack.domain}/{user}"))
 
 
 def test_status_by_domain_and_user_and_by_upn(flows, user):
@@ -22,14 +42,14 @@ def test_status_by_domain_and_user_and_by_upn(flows, user):
     before = len(stack.audit())
     for path in (f"{stack.domain}/{user}", f"{stack.domain}/nobody-here"):
         reply = stack.relay.get(f"{base}/{path}")
-        assert reply.json() == {"isEnrolled": False}
+        assert (reply.status_code, reply.json()) == (200, {"isEnrolled": False})
         assert reply.headers["cache-control"] == "no-store"
     assert stack.enroll(user).status_code == 200
     after_enroll = len(stack.audit())
     alias = stack.config.domains[0].aliases[0]
     for path in (f"{stack.domain}/{user}", f"upn/{user}@{alias}"):
         reply = stack.relay.get(f"{base}/{path}")
-        assert reply.json() == {"isEnrolled": True}, path
+        assert (reply.status_code, reply.json()) == (200, {"isEnrolled": True}), path
         assert reply.headers["cache-control"] == "private, max-age=1209600"
     assert stack.relay.get(f"{base}/upn/{user}@elsewhere.example").json() == {"isEnrolled": False}
     assert len(stack.audit()) == after_enroll == before + 1  # only the enroll itself
@@ -38,10 +58,11 @@ def test_status_by_domain_and_user_and_by_upn(flows, user):
 def test_status_api_bad_paths(flows):
     """apr checklist 106"""
     stack = flows()
-    for path in ("upn/no-at-sign", "upn/@", "onlyone"):
-        reply = stack.relay.get(f"/pwreset/api/v1/enrollments/{path}")
-        assert reply.status_code in (400, 404), path
+    for path in ("upn/no-at-sign", "upn/@", "upn/user@", "onlyone"):
+        reply = _status(stack, path)
+        assert reply.status_code == 400, path  # not 404: the API is there, the path is wrong
         assert reply.headers["content-type"].startswith("application/problem+json")
+        assert reply.json()["code"] == "bad_request", path
 
 
 def test_every_attempt_is_audited_with_all_columns(flows, user):
@@ -51,6 +72,8 @@ def test_every_attempt_is_audited_with_all_columns(flows, user):
     stack.enroll(user)
     token = stack.start("reset", user).json()["flow"]
     stack.step("reset", token, answer="wrong")
+    stack.admin.lock(user)
+    assert stack.answer_all("unlock", user).json()["message"] == "RES_FINISHED_UNLOCK"
     change = {"domain": stack.domain, "username": user, "old_password": PASSWORD}
     stack.post("change", {**change, "new_password": "Audit!Passw0rd-6"})
     rows = stack.audit(user)
@@ -58,6 +81,7 @@ def test_every_attempt_is_audited_with_all_columns(flows, user):
         ("failure", "enroll"),
         ("success", "enroll"),
         ("failure", "reset"),
+        ("success", "unlock"),
         ("success", "change"),
     ]
     for row in rows:
