@@ -9,12 +9,26 @@ import sys
 from collections.abc import Sequence
 
 from pwreset import __version__
-from pwreset.cli import build, demo, init, policy, preview, server, themes, web
+from pwreset.cli import build, demo, init, maintenance, policy, preview, server, themes, web
 from pwreset.cli.log_format import log_handler
 from pwreset.config.errors import ConfigError
 from pwreset.console import activity, audit, db, users
 
-_COMMANDS = (init, build, server, web, demo, users, audit, activity, db, themes, preview, policy)
+_COMMANDS = (
+    init,
+    build,
+    server,
+    maintenance,
+    web,
+    demo,
+    users,
+    audit,
+    activity,
+    db,
+    themes,
+    preview,
+    policy,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

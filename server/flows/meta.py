@@ -4,16 +4,24 @@ enrollment rules, and whether a user is enrolled."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pwreset import __version__
+from pwreset.config import Config
 from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text
 
+# `pwreset maintenance on` writes this file in the data folder; `off` removes it.
 MAINTENANCE_FLAG = "MAINTENANCE"
+
+
+def maintenance_marker(config: Config) -> Path:
+    """The file whose presence means maintenance: the enrollment-status API says nothing."""
+    return config.path(config.server.data_dir) / MAINTENANCE_FLAG
 
 
 def ping(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
@@ -49,8 +57,8 @@ def enrollment_status(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """`{"isEnrolled": bool}`; unknown users and unknown domains read as false. Not audited."""
     if not ctx.config.enrollment_status(request.vdir):
         raise FlowError("api_disabled")
-    # An admin (or a database tool) marks maintenance with this file: say nothing then.
-    if (ctx.config.path(ctx.config.server.data_dir) / MAINTENANCE_FLAG).exists():
+    # An admin marks maintenance with `pwreset maintenance on` (apr checklist 109).
+    if maintenance_marker(ctx.config).exists():
         return {}
     upn = text(request.body, "upn", required=False)
     if upn:
