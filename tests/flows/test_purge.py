@@ -9,8 +9,11 @@ import sys
 import time
 
 from pwreset.console.users import directory_check
+from pwreset.server import runner
 from pwreset.server.storage import Database
 from pwreset.server.storage.purge import purge_missing
+
+DAY = 86400
 
 
 def test_users_gone_from_the_directory_are_purged(flows, user, kind, request):
@@ -44,3 +47,33 @@ def test_users_gone_from_the_directory_are_purged(flows, user, kind, request):
     sources = [(row.source, row.type) for row in stack.audit(user)]
     assert ("enroll", "success") in sources  # the history stays
     assert sources[-1][0] == "admin"
+
+
+def _wait_for(check, what):
+    deadline = time.monotonic() + 20
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_the_running_server_purges_on_its_own_daily_schedule(flows, user, monkeypatch):
+    """apr checklist 115, 116: the server's scheduler, driven by its clock, marks a user gone
+    from the directory an hour after start-up and removes it once the grace period is over"""
+    monkeypatch.setattr(runner, "_HOUSEKEEPING_TICK", 0.02)  # look at the moved clock often
+    stack = flows()
+    assert stack.enroll(user).status_code == 200
+    stack.admin.delete_user(user)
+    time.sleep(0.5)
+    assert stack.record(user).missing_since is None  # not at start-up
+    stack.clock.advance(3600)
+    _wait_for(lambda: stack.record(user).missing_since is not None, "the first purge")
+    marked = stack.record(user).missing_since
+    assert abs(marked - stack.clock()) < 60  # the server's clock, not the wall clock
+    stack.clock.advance(6 * DAY)
+    time.sleep(0.5)
+    assert stack.record(user) is not None  # six days missing: kept (grace period 7 days)
+    stack.clock.advance(DAY)
+    _wait_for(lambda: stack.record(user) is None, "the purge a week later")
+    removal = stack.audit(user)[-1]
+    assert (removal.source, removal.type) == ("admin", "success")
+    assert removal.event == "user removed by the purge: missing from the directory for 7 days"
