@@ -129,6 +129,10 @@ def _record(db: Store, domain: str, username: str, op: str, when: float) -> None
         if record is not None and recorded and (getattr(record, field) or 0.0) < when:
             setattr(record, field, when)
             db.users.save(record)
+    # Killed after its audit row but before the note was cleared: the row is there already.
+    mine = (e for e in db.audit.query(since=when) if (e.domain, e.user) == (domain, username))
+    if _has_row(mine, frozenset({op}), frozenset({event}), when):
+        return
     db.audit.append(AuditEvent("success", op, username, domain, event + RESTORED, time=when))
     log.warning(
         "audit: recorded a %s of user=%s domain=%s that the directory did just before an "

@@ -66,3 +66,53 @@ def test_a_write_cut_short_by_a_kill_is_recorded_at_the_next_start(flows, user, 
     # The notes are settled once: another start adds nothing.
     again = stack.restart()
     assert [(r.source, r.event) for r in again.audit(user) if r.type == "success"] == rows
+
+
+# A server killed after the flow stored and audited its write, but before it cleared the
+# note: the note is found at the next start, yet the write is already in the audit log.
+_KILLED_AFTER_AUDIT = """
+import os, signal, sys, time
+from pathlib import Path
+from pwreset.server.flows.pending import PREFIX
+from pwreset.server.storage import AuditEvent, Database
+data_dir, key, domain, user, before = Path(sys.argv[1]), bytes.fromhex(sys.argv[2]), *sys.argv[3:]
+db = Database.open(data_dir, data_key=key)
+now = time.time()
+db.keyed.put(PREFIX + "0", {"op": "change", "domain": domain, "user": user, "time": now,
+                            "before": float(before), "touched": now})
+print("noted", flush=True)
+sys.stdin.readline()  # the test writes the directory; the flow then stores and audits it
+with db.users.locked(domain, user):
+    record = db.users.get(domain, user)
+    record.last_change = time.time()
+    db.users.save(record)
+db.audit.append(AuditEvent("success", "change", user, domain, "password changed", time=time.time()))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_write_already_audited_before_the_kill_is_not_audited_twice(flows, user):
+    stack = flows()
+    assert stack.enroll(user).status_code == 200
+    directory = stack.config.domains[0].name
+    before = open_directory(stack.config, 0).find_user(user).password_set
+    stack.stop()
+    time.sleep(1.1)  # the directory stamps changes in whole seconds
+    killed = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_AFTER_AUDIT, str(stack.data_dir), stack.data_key.hex(),
+         directory, user, repr(before)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert killed.stdout is not None and killed.stdin is not None
+    assert killed.stdout.readline().strip() == "noted"
+    stack.admin.set_password(user, "Changed!Before-Kill9")
+    killed.stdin.write("\n")
+    killed.stdin.flush()
+    killed.wait(timeout=30)
+    killed.stdin.close()
+    killed.stdout.close()
+
+    stack = stack.restart()
+    changes = [r.event for r in stack.audit(user) if r.type == "success" and r.source == "change"]
+    # One change, one row: the note is settled without a restored copy of it.
+    assert changes == ["password changed"]
