@@ -39,7 +39,7 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
             step.failed(_FAILURES.get(exc.code, f"refused by the directory ({exc.code})"))
             log.info("change failed: user=%s domain=%s code=%s", step.username, directory.name,
                      exc.code)  # fmt: skip
-            step.alert("change", Outcome.FAILURE, step.recipient(None, None))
+            step.alert_failure(directory)
             raise
         found = directory.find_user(step.username)
         if found:

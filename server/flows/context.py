@@ -5,6 +5,7 @@ request's audit rows and queues its alerts."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from enum import Enum
 from pwreset.config.flow_settings import Permission
 from pwreset.config.schema import Config, SiteConfig
 from pwreset.protocol.messages import Request
-from pwreset.server.directory.base import Directory, DirectoryUser
+from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
 from pwreset.server.flows.codes import SendLimits
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.lockout import DecoyStrikes
@@ -24,6 +25,29 @@ from pwreset.server.notify import Notifier, Recipient
 from pwreset.server.storage import AuditEvent, Store, UserRecord
 
 log = logging.getLogger("pwreset.flows")
+
+# At most one failure alert per account in this many seconds: someone hammering a real
+# account (a wrong current password, a refused new password) cannot flood its mailbox.
+FAILURE_ALERT_INTERVAL = 3600.0
+
+
+class FailureAlertBound:
+    """When each account last got a failure alert (in memory: a restart allows one more).
+    Holds only accounts that exist and failed within the interval."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def take(self, domain: str, username: str, now: float) -> bool:
+        """Whether this account may get a failure alert now; if so, counts it."""
+        key = (domain.casefold(), username.casefold())
+        with self._lock:
+            self._last = {k: t for k, t in self._last.items() if now - t < FAILURE_ALERT_INTERVAL}
+            if key in self._last:
+                return False
+            self._last[key] = now
+            return True
 
 
 @dataclass
@@ -36,6 +60,7 @@ class FlowContext:
     decoys: Decoys
     limits: SendLimits
     decoy_strikes: DecoyStrikes
+    failure_alerts: FailureAlertBound = field(default_factory=FailureAlertBound)
     clock: Callable[[], float] = field(default=time.time)
     # Messages sent after the reply: alerts (a slow mail server must not hold the flow's
     # answer past the relay's retries; the reset is done whatever happens to the alert), and
@@ -97,21 +122,54 @@ class Step:
         """Audit that this try failed and why (never a secret)."""
         self._audit(Outcome.FAILURE, self.source, self.username, self.domain, what)
 
-    def alert(self, event: str, outcome: Outcome, to: Recipient) -> None:
-        """Send the event's alert after the reply; a failure is logged by the notifier and
-        audited here (the flow's outcome stands)."""
+    def alert(
+        self, event: str, outcome: Outcome, to: Recipient | Callable[[], Recipient | None]
+    ) -> None:
+        """Send the event's alert after the reply, to `to` or to whom `to()` returns there
+        (None: nobody, nothing is sent); a failure is logged by the notifier and audited here
+        (the flow's outcome stands). A failure alert is bounded per account (see
+        FailureAlertBound)."""
         notifier = self.ctx.notifier
         success = outcome is Outcome.SUCCESS
         if not notifier.alert_applies(event, success):
             return
 
         def send() -> None:
-            if not notifier.alert(event, success, to):
+            recipient = to if isinstance(to, Recipient) else to()
+            if recipient is None:
+                return
+            if not success and not self.ctx.failure_alerts.take(
+                recipient.domain, recipient.username, self.ctx.clock()
+            ):
+                log.info("%s failure alert for %s@%s not sent: one was sent less than %d s ago",
+                         event, recipient.username, recipient.domain,
+                         FAILURE_ALERT_INTERVAL)  # fmt: skip
+                return
+            if not notifier.alert(event, success, recipient):
                 source = event if event != "lockout" else "reset"
                 what = f"{event} alert e-mail not sent"
-                self._audit(Outcome.FAILURE, source, to.username, to.domain, what)
+                self._audit(Outcome.FAILURE, source, recipient.username, recipient.domain, what)
 
         self.ctx.outbox.submit(send)
+
+    def alert_failure(self, directory: Directory) -> None:
+        """This flow's failure alert to the account named `username`, read from `directory`
+        after the reply: a name with no account gets nothing, and the reply costs the same
+        for it as for a real one."""
+        name = self.username
+
+        def account() -> Recipient | None:
+            try:
+                user = directory.find_user(name)
+            except DirectoryError as exc:
+                log.warning("%s failure alert for %s: directory lookup failed (%s)",
+                            self.source, name, exc.code)  # fmt: skip
+                return None
+            if user is None:
+                return None
+            return self.recipient(user, self.ctx.db.users.get(directory.name, user.username))
+
+        self.alert(self.source, Outcome.FAILURE, account)
 
     def recipient(self, user: DirectoryUser | None, record: UserRecord | None) -> Recipient:
         return Recipient(

@@ -34,6 +34,7 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
             raise DirectoryError("not_permitted")
     except DirectoryError as exc:
         step.failed(_failure_text(exc.code))
+        step.alert_failure(directory)
         raise
     step.username = user.username
     # Hashed before taking the user's lock: the lock covers only the read-modify-write.

@@ -246,7 +246,7 @@ class Recovery(Step):
             raise FlowError("session_expired", "this flow was already used")
         user = self._directory_user()
         if user.disabled:
-            self.failed("account disabled")
+            self._refused("account disabled")
             raise FlowError("account_disabled")
         security = self.ctx.config.security
         minimum = security.min_reset_age_days * 86400.0
@@ -254,7 +254,7 @@ class Recovery(Step):
             minimum = max(minimum, self.directory.min_password_age())
         last_set = user.password_set or record.last_reset
         if minimum and last_set is not None and now - last_set < minimum:
-            self.failed("password too young")
+            self._refused("password too young")
             raise FlowError("password_too_young")
 
         def reset() -> None:
@@ -283,13 +283,13 @@ class Recovery(Step):
         ctx, state = self.ctx, self.state
         # Right before the write: a user moved into an excluded group mid-flow is refused.
         if not permitted(self.directory, user, ctx.config.enroll.permission):
-            self.failed("not permitted")
+            self._refused("not permitted")
             raise FlowError("not_permitted")
         with pending.noted(ctx.db, state.kind, state.domain, user, user.username, ctx.clock()):
             try:
                 write()
             except DirectoryError as exc:
-                self.failed(f"refused by the directory ({exc.code})")
+                self._refused(f"refused by the directory ({exc.code})")
                 raise
             with ctx.db.users.locked(state.domain, state.username):
                 # Read again: wrong answers counted meanwhile by other flows must not be lost.
@@ -301,6 +301,13 @@ class Recovery(Step):
             log.info("%s done: user=%s domain=%s", state.kind, user.username, state.domain)
             self.alert(state.kind, Outcome.SUCCESS, self.recipient(user, record))
             return {"status": "done", "message": _DONE[state.kind]}
+
+    def _refused(self, what: str) -> None:
+        """Identity proved, the reset or unlock refused: audited, and the flow's failure
+        alert. Wrong answers and codes send none: they are counted, and the lockout alert
+        reports them at the threshold."""
+        self.failed(what)
+        self.alert_failure(self.directory)
 
     # --- counting wrong tries -------------------------------------------------------------------
 
