@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import time
 
+from pwreset.server.storage import Database, UserRecord
+
 from support.flowstack import ANSWERS
 
 CODES = {"verification": {"enabled": True, "email": True, "sms": False}}
@@ -170,7 +172,7 @@ def test_no_code_possible_with_and_without_fallback(flows, user):
 
 
 def test_auto_enrollment_with_a_code_only(flows, user):
-    """apr checklist 54, 55, 57"""
+    """apr checklist 54, 57"""
     enroll_alert = {"text": {"en": {"subject": "Enrolled", "body": "b"}}}
     stack = flows(
         verification={**CODES["verification"], "auto_enroll": True},
@@ -190,6 +192,32 @@ def test_auto_enrollment_with_a_code_only(flows, user):
     assert record.auto_enrolled and record.last_enroll is not None
     assert "auto-enrolled" in [r.event for r in stack.audit(user)]
     assert all(m.message["Subject"] != "Enrolled" for m in stack.smtp.messages)
+
+
+def test_auto_enrolled_codes_never_go_to_a_stored_address(flows, user):
+    """apr checklist 55: an auto-enrolled user whose record holds an e-mail address of its
+    own (here seeded with the backend stopped) gets the code at the directory's address
+    only, although `email_to = "both"` sends an enrolled user's code to the stored one too"""
+    settings = {
+        "verification": {**CODES["verification"], "auto_enroll": True, "email_to": "both"},
+        "enroll": {"email": "optional"},
+    }
+    stack = flows(**settings)
+    stack.stop()
+    db = Database.open(stack.data_dir, data_key=stack.data_key)
+    try:
+        record = UserRecord(domain=stack.domain, username=user, auto_enrolled=True)
+        record.email = "me@private.example"
+        db.users.save(record)
+    finally:
+        db.close()
+    stack = stack.restart(**settings)
+    assert stack.record(user).email == "me@private.example"
+    assert stack.start("reset", user).json()["step"]["kind"] == "code"
+    (mail,) = stack.smtp.wait_for(1)
+    assert mail.rcpt_tos == [_mail(stack, user)]
+    time.sleep(0.5)  # a second mail to the stored address would have come by now
+    assert all("me@private.example" not in m.rcpt_tos for m in stack.smtp.messages)
 
 
 def test_auto_enrolled_users_need_a_code_even_with_fallback(flows, user):

@@ -86,10 +86,21 @@ def test_wrong_old_password_fails_and_counts(flows, user):
 
 
 def test_change_applies_the_directory_policy(flows, user):
-    """apr checklist 66"""
+    """apr checklist 66: Change is a real change operation, not an admin reset. The
+    directory's history refuses a change back to a recent password (ppolicy pwdInHistory 3
+    in the lab, Samba's pwdHistoryLength 24), while an administrator's reset (Reset with
+    `enforce_directory_history` off, the default) sets that same password: a Change that
+    did a reset would go through here."""
     stack = flows()
-    got = _problem(_change(stack, user, new="Ab1!"))
-    assert got["code"] == "password_too_short"
+    stack.admin.set_password(user, "Reset!Passw0rd-9")  # PASSWORD is now in the history
+    got = _problem(_change(stack, user, old="Reset!Passw0rd-9", new=PASSWORD))
+    assert got["code"] == "password_in_history"
+    assert stack.admin.bind_ok(user, "Reset!Passw0rd-9")
+    assert not stack.admin.bind_ok(user, PASSWORD)
+    assert stack.enroll(user, password="Reset!Passw0rd-9").status_code == 200
+    token = stack.answer_all("reset", user).json()["flow"]
+    assert stack.step("reset", token, new_password=PASSWORD).status_code == 200
+    assert stack.admin.bind_ok(user, PASSWORD)
 
 
 def test_locked_account_cannot_change(flows, user):
