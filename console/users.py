@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import sys
+import time
 from typing import Any
 
 from pwreset.cli.options import config_of
+from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import Config
 from pwreset.console import lockout
 from pwreset.console.command import (
@@ -21,6 +24,7 @@ from pwreset.console.command import (
 )
 from pwreset.console.table import Rows, Table, add_export, add_list, grid
 from pwreset.protocol.printable import escape
+from pwreset.server.flows.lockout import Strikes, locked_until
 from pwreset.server.storage import AuditEvent
 from pwreset.server.storage.purge import UserExists, purge_missing
 from pwreset.server.storage.query import (
@@ -31,13 +35,32 @@ from pwreset.server.storage.query import (
     display,
 )
 
+# The `locked_until` of a lockout that does not run out (apr checklist 60).
+UNTIL_REENROLLED = "re-enrolment"
+
 
 def _all_rows(config: Config) -> Rows:
     db = open_view(config)
     try:
-        return list(db.users.rows())
+        rows = list(db.users.rows())
     finally:
         db.close()
+    now = time.time()
+    for row in rows:
+        _add_lockout(row, config.security, now)
+    return rows
+
+
+def _add_lockout(row: dict[str, Any], security: SecuritySettings, now: float) -> None:
+    """pwreset's lockout as it stands now, not as last written (it runs out
+    `lockout_minutes` after the last wrong answer): `locked_out` and `locked_until`."""
+    strikes = Strikes(row["wrong_answers"], row["last_failure"])
+    until = locked_until(strikes, security, now)
+    row["locked_out"] = until is not None
+    if until is None:
+        row["locked_until"] = ""
+    else:
+        row["locked_until"] = UNTIL_REENROLLED if math.isinf(until) else display(until, "time")
 
 
 def _matching(config: Config, args: argparse.Namespace) -> Rows:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +55,16 @@ def current(strikes: Strikes, security: SecuritySettings, now: float) -> Strikes
 def is_locked(strikes: Strikes, security: SecuritySettings, now: float) -> bool:
     threshold = security.lockout_threshold
     return bool(threshold) and current(strikes, security, now).count >= threshold
+
+
+def locked_until(strikes: Strikes, security: SecuritySettings, now: float) -> float | None:
+    """When pwreset's lockout ends by itself: None when not locked out, infinity when only
+    re-enrolment or the help desk (`pwreset users unlock`) lifts it (no lockout_minutes).
+    Unlock never does (apr checklist 60)."""
+    if not is_locked(strikes, security, now):
+        return None
+    box = security.lockout_minutes * 60.0
+    return strikes.last + box if box and strikes.last is not None else math.inf
 
 
 def delay(strikes: Strikes, security: SecuritySettings, now: float) -> float:

@@ -45,6 +45,8 @@ USER_COLUMNS = (
     Column("last_reset", "Last Reset", "time"),
     Column("last_unlock", "Last Unlock", "time"),
     Column("last_change", "Last Change", "time"),
+    # pwreset's own lockout as it stands when the console reads it (console/users.py).
+    Column("locked_until", "Locked Until"),
     Column("enrolled", "Enrolled", "bool", shown=False),
     Column("auto_enrolled", "Auto-enrolled", "bool", shown=False),
     Column("language", "Language", shown=False),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import Instance
 
-from pwreset.server.storage import Database
+from pwreset.server.storage import Database, UserRecord
 from pwreset.server.storage.purge import purge_missing
 
 BASE = time.time()
@@ -160,3 +161,34 @@ def test_purge_command_without_configured_domains_keeps_everyone(
 ) -> None:
     assert instance.run("users", "purge") == 0
     assert "5 in domains no longer configured" in capsys.readouterr().out
+
+
+def test_pwreset_lockout_is_shown_with_its_end(
+    instance: Instance, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """apr checklist 60: pwreset's own lockout, which Unlock does not lift, is shown with
+    when it ends: `lockout_minutes` after the last wrong answer, or at re-enrolment when
+    the lockout does not run out; one that has run out is not shown as a lockout although
+    the record still says `locked_out`"""
+    now = time.time()
+    with instance.open() as db:
+        for name, failed in (("mallory", now - 60), ("trent", now - 7200)):
+            db.users.save(UserRecord("LAB", name, enrollment={"questions": []}, wrong_answers=5,
+                                     last_failure=failed, locked_out=True))  # fmt: skip
+    listing = ["users", "list", "--where", "locked_out=yes", "--columns", "username,locked_until"]
+    assert instance.run(*listing) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["User", "Locked", "Until"]
+    end = datetime.fromtimestamp(now - 60 + 30 * 60).strftime("%Y-%m-%d %H:%M:%S")
+    assert lines[2].split(maxsplit=1) == ["mallory", end]
+    assert lines[-1] == "1 shown, 1 matching, 7 users in all"
+    assert instance.run("users", "show", "LAB\\trent") == 0
+    assert "Locked Until:   \n" in capsys.readouterr().out
+
+    text = instance.config.read_text().replace("lockout_minutes = 30", "lockout_minutes = 0")
+    instance.config.write_text(text)
+    assert instance.run("users", "show", "LAB\\trent") == 0
+    out = capsys.readouterr().out
+    assert "Locked Until:   re-enrolment\n" in out and "Locked Out:     yes\n" in out
+    assert instance.run("users", "show", "LAB\\alice") == 0
+    assert "Locked Until:   \n" in capsys.readouterr().out

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from pwreset.server.storage.query import display
+
 from support.flowstack import ANSWERS, PASSWORD
 
 
@@ -40,7 +45,16 @@ def test_unlock_does_not_lift_pwreset_lockout(flows, user):
     token = stack.start("reset", user).json()["flow"]
     assert _problem(stack.step("reset", token, answer="wrong"))["code"] == "locked_out"
     assert _problem(stack.start("unlock", user))["code"] == "locked_out"
-    assert stack.record(user).locked_out
+    record = stack.record(user)
+    assert record.locked_out
+    # The Data Console shows the lockout and when it ends (lockout_minutes: 30 by default).
+    listing = subprocess.run(
+        [sys.executable, "-m", "pwreset", "users", "list", "--where", "locked_out=yes",
+         "--columns", "username,locked_until", "-c", str(stack.instance / "pwreset.toml")],
+        capture_output=True, text=True, check=True,
+    ).stdout.splitlines()  # fmt: skip
+    end = display(record.last_failure + 30 * 60, "time")
+    assert listing[2].split(maxsplit=1) == [user, end]
 
 
 def test_change_fields_and_unenrolled_users(flows, user):
