@@ -37,6 +37,22 @@ class Verification(_Reply):
     enabled: bool
 
 
+class PolicyRule(_Reply):
+    """One password rule, as docs/passwords.md lists them."""
+
+    id: str = Field(description="Stable rule id: min_length, char_classes, breached...")
+    message: str = Field(description="The id of the rule's text; its placeholders are params.")
+    params: dict[str, Any]
+    checked_by: Literal["page", "server", "directory"]
+
+
+class PasswordPolicy(_Reply):
+    """The password rules a new password must meet (pwreset.server.passwords describe)."""
+
+    version: int
+    rules: list[PolicyRule]
+
+
 class Meta(_Reply):
     """What the pages need to know about the site."""
 
@@ -48,7 +64,7 @@ class Meta(_Reply):
     language: str
     enroll: EnrollRules
     verification: Verification
-    password_policy: str
+    password_policy: PasswordPolicy
 
 
 class Done(_Reply):
@@ -84,7 +100,7 @@ class PasswordStep(_Reply):
     """Send `new_password` (reset only)."""
 
     kind: Literal["password"]
-    policy: str
+    policy: PasswordPolicy
 
 
 Step = Annotated[QuestionStep | CodeStep | PasswordStep, Field(discriminator="kind")]

@@ -14,7 +14,7 @@ A state is JSON for the gallery player (builder/tools/pwreset-gallery.js):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pwreset.protocol.codes import ERRORS, page_message, problem_body
@@ -38,7 +38,22 @@ SAMPLE_QUESTIONS = {
     ],
 }
 USER = {"username": "jsmith", "domain": "EXAMPLE"}
-POLICY = "At least 12 characters; not one of your last 5 passwords; not your name or username."
+# A password policy as `meta` and the password step carry it (docs/passwords.md).
+POLICY: dict[str, Any] = {
+    "version": 1,
+    "rules": [
+        {"id": "min_length", "message": "RES_RULE_MIN_LENGTH", "params": {"n": 12},
+         "checked_by": "page"},
+        {"id": "char_classes", "message": "RES_RULE_CHAR_CLASSES",
+         "params": {"n": 3, "classes": ["lower", "upper", "digit", "symbol", "letter"]},
+         "checked_by": "page"},
+        {"id": "user_names", "message": "RES_RULE_USER_NAMES",
+         "params": {"min_token": 3, "tokens": ["jsmith", "john", "smith"]}, "checked_by": "page"},
+        {"id": "breached", "message": "RES_RULE_BREACHED", "params": {}, "checked_by": "server"},
+        {"id": "history", "message": "RES_RULE_HISTORY", "params": {"n": 5},
+         "checked_by": "directory"},
+    ],
+}  # fmt: skip
 
 # Error replies by code (pwreset.protocol.codes) with their parameters: each reply is the
 # relay's problem body for that code, so status and message id come from the registry.
@@ -56,6 +71,7 @@ SERVICE_ERRORS: tuple[tuple[str, Params], ...] = (
     ("directory_refused", {}),
 )
 POLICY_ERRORS: tuple[tuple[str, Params], ...] = (
+    ("password_rule", {"rules": "min_length,breached"}),
     ("password_too_short", {}),
     ("password_in_history", {}),
     ("password_complexity", {}),
@@ -358,7 +374,7 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
         states += [
             visit(
                 "password",
-                "Step D: the new password, under the policy text",
+                "Step D: the new password, under the password rules",
                 last,
                 [q1, code, password],
             ),
@@ -426,7 +442,9 @@ def error_states() -> list[State]:
 
 def page_states(page: str, domains: Sequence[str], flows: Sequence[str]) -> list[State]:
     if page == "change":
-        return change_states(domains)
+        # The change form shows the password rules from GET meta.
+        meta = sample_meta(domains, flows)
+        return [replace(state, meta=meta) for state in change_states(domains)]
     if page == "enroll":
         return enroll_states(domains, flows)
     if page in ("reset", "unlock"):

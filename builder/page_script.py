@@ -1,6 +1,7 @@
 """The page script, `pwreset.js`, bundled by the build: the contract the pages share with the
 relay (field limits and error registry, generated from pwreset.protocol, never copied by
-hand), then the modules of `static/script/` in a fixed order, in one strict-mode function.
+hand), the password rules' evaluator (the server's own `policy_check.js`), then the modules
+of `static/script/` in a fixed order, in one strict-mode function.
 
 Each module resolves through the layers like any static file, so a designer overrides one
 module (say `custom/static/script/relay.js`) and keeps every other from the theme. The
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
 
 from pwreset.builder.errors import BuildError
@@ -20,7 +22,15 @@ from pwreset.protocol.limits import MAX_QUESTIONS, PAGE_FIELDS
 SCRIPT = "pwreset.js"
 MODULE_FOLDER = "script"
 # Bundled in this order; startup.js runs the page, so it comes last.
-MODULES = ("core.js", "language.js", "relay.js", "questions.js", "flow.js", "startup.js")
+MODULES = (
+    "core.js",
+    "language.js",
+    "relay.js",
+    "questions.js",
+    "password_rules.js",
+    "flow.js",
+    "startup.js",
+)
 
 _HEADER = f"""\
 /*
@@ -52,7 +62,7 @@ def bundle_script(statics: Mapping[str, Path], read: Callable[[Path], bytes]) ->
                 f"{name} is not a module of the page script (modules: {', '.join(MODULES)})",
                 file=path,
             )
-    parts = [_HEADER, '(() => {\n"use strict";\n\n', contract_source()]
+    parts = [_HEADER, '(() => {\n"use strict";\n\n', contract_source(), policy_check_source()]
     for name in names:
         if name not in statics:
             raise BuildError("static", f"no layer has {name}, a module of the page script")
@@ -70,6 +80,16 @@ def _source(path: Path, read: Callable[[Path], bytes]) -> str:
         ) from None
     # A last line comment must not swallow what the bundle adds after it.
     return text if text.endswith("\n") else text + "\n"
+
+
+def policy_check_source() -> str:
+    """`pwresetBrokenRules`, the page's half of the password rules, as the server ships it
+    (pwreset.server.passwords; tests run it against the server's check)."""
+    # Found without importing the server's package: the build never runs server code.
+    spec = find_spec("pwreset.server.passwords")
+    assert spec is not None and spec.origin is not None
+    source = Path(spec.origin).with_name("policy_check.js").read_text(encoding="utf-8")
+    return f"\n/* --- password rules: pwreset/server/passwords/policy_check.js --- */\n{source}"
 
 
 def contract_source() -> str:

@@ -78,6 +78,12 @@ _KINDS: tuple[ErrorKind, ...] = (
         "The directory rejected the new password.",
     ),
     ErrorKind(
+        "password_rule",
+        "RES_PASSWORD_RULE",
+        422,
+        "The new password breaks a password rule; `rules` names the rules it breaks.",
+    ),
+    ErrorKind(
         "account_locked",
         "RES_LOCKED_OUT_AD",
         423,

@@ -25,6 +25,7 @@ from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
+from pwreset.server.passwords import BreachedFileError, BreachedList
 from pwreset.server.service import Flows, ResetService
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
@@ -79,7 +80,16 @@ def prepare(
         data_key = read_secret_key(config.path(config.server.data_key_file))
     except ValueError as exc:
         problems.append(Problem(file, "server.data_key_file", str(exc)))
+    breached = None
+    breached_file = config.password_policy.breached_file
+    if breached_file is not None:
+        try:
+            breached = BreachedList(config.path(breached_file))
+        except BreachedFileError as exc:
+            problems.append(Problem(file, "password_policy.breached_file", str(exc)))
     if problems:
+        if breached is not None:
+            breached.close()
         raise ConfigError(problems)
     try:
         db = Database.open(
@@ -89,6 +99,8 @@ def prepare(
             compact_min_records=config.storage.compact_min_records,
         )
     except StorageError as exc:
+        if breached is not None:
+            breached.close()
         raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
     _warn_if_open(config.path(config.server.data_dir))
     if db.unclean_stop:
@@ -109,6 +121,8 @@ def prepare(
         )
     except NotifyError as exc:
         db.close()
+        if breached is not None:
+            breached.close()
         raise ConfigError([Problem(file, "email", str(exc))]) from None
     context = FlowContext(
         config=config,
@@ -121,6 +135,7 @@ def prepare(
         decoy_strikes=DecoyStrikes(db.strikes, data_key, config.security, clock),
         clock=clock,
         admin_key=admin_key(data_key),
+        breached=breached,
     )
     return Flows(context), Keyring(keys), relay_key
 

@@ -13,7 +13,7 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first
+from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first, first_int
 from pwreset.server.passwords.directory_rules import DirectoryRules
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ class ActiveDirectory(LdapDirectory):
         if found is None:
             return None
         dn, attrs = found
-        uac = _int(attrs.get("userAccountControl"))
-        computed = _int(attrs.get(_COMPUTED_UAC))
+        uac = first_int(attrs.get("userAccountControl"))
+        computed = first_int(attrs.get(_COMPUTED_UAC))
         return DirectoryUser(
             dn=dn,
             username=first(attrs.get("sAMAccountName")) or name,
@@ -158,6 +158,9 @@ class ActiveDirectory(LdapDirectory):
         with self._connector.session() as svc:
             return read_domain_policy(svc, self._domain.base_dn).min_age_seconds
 
+    def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
+        return read_domain_policy(svc, self._domain.base_dn)
+
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
     ) -> DirectoryError:
@@ -219,11 +222,11 @@ def read_domain_policy(conn: ldap3.Connection, base_dn: str) -> DirectoryRules:
         return DirectoryRules()
     attrs = entries[0].get("attributes") or {}
     return DirectoryRules(
-        min_length=_int(attrs.get("minPwdLength")),
-        complexity=bool(_int(attrs.get("pwdProperties")) & _COMPLEX),
-        history=_int(attrs.get("pwdHistoryLength")),
+        min_length=first_int(attrs.get("minPwdLength")),
+        complexity=bool(first_int(attrs.get("pwdProperties")) & _COMPLEX),
+        history=first_int(attrs.get("pwdHistoryLength")),
         # Intervals are negative counts of 100 ns.
-        min_age_seconds=abs(_int(attrs.get("minPwdAge"))) / 10_000_000,
+        min_age_seconds=abs(first_int(attrs.get("minPwdAge"))) / 10_000_000,
     )
 
 
@@ -281,15 +284,8 @@ def _samba_reason(reason: str) -> str | None:
     return None
 
 
-def _int(value: object) -> int:
-    try:
-        return int(first(value) or 0)
-    except ValueError:
-        return 0
-
-
 def _filetime(value: object) -> float | None:
-    ticks = _int(value)
+    ticks = first_int(value)
     if ticks <= 0:
         return None
     return ticks / 10_000_000 - _FILETIME_EPOCH

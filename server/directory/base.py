@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from pwreset.server.passwords.directory_rules import DirectoryRules
+
 
 @dataclass(frozen=True)
 class DirectoryUser:
@@ -89,4 +91,10 @@ class Directory(Protocol):
 
     def min_password_age(self) -> float:
         """The directory's own minimum password age in seconds (0 when none or unknown)."""
+        ...
+
+    def password_rules(self) -> DirectoryRules:
+        """The directory's own password rules (AD's domain policy, OpenLDAP's default
+        ppolicy entry), read at most every RULES_TTL seconds; none known when they cannot
+        be read (the directory still enforces them when the password is written)."""
         ...

@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -18,12 +19,17 @@ from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
 from pwreset.server.directory.connection import Connector
+from pwreset.server.passwords.directory_rules import DirectoryRules
 
 log = logging.getLogger(__name__)
 
 # An LDAP modify's changes: attribute -> [(operation, values)].
 Changes = dict[str, list[tuple[str, list[bytes | str]]]]
 Control = tuple[str, bool, Any]
+
+# How long the directory's password rules are kept before they are read again: every page
+# load asks for them (`meta`), an admin's change of the domain policy shows within a minute.
+RULES_TTL = 60.0
 
 
 class LdapDirectory(abc.ABC):
@@ -40,6 +46,7 @@ class LdapDirectory(abc.ABC):
         self._connector = connector
         self._email_attr = email_attr
         self._phone_attr = phone_attr
+        self._rules: tuple[float, DirectoryRules] | None = None
 
     # --- what each adapter says about its directory ------------------------------------------
 
@@ -57,6 +64,10 @@ class LdapDirectory(abc.ABC):
         """Send the user's own change (old + new) over `conn`; the LDAP result."""
 
     @abc.abstractmethod
+    def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
+        """The directory's password rules as they are now."""
+
+    @abc.abstractmethod
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
     ) -> DirectoryError:
@@ -67,6 +78,20 @@ class LdapDirectory(abc.ABC):
     def check(self) -> None:
         with self._connector.session():
             pass
+
+    def password_rules(self) -> DirectoryRules:
+        now = time.monotonic()
+        if self._rules is not None and now - self._rules[0] < RULES_TTL:
+            return self._rules[1]
+        try:
+            with self._connector.session() as svc:
+                rules = self._read_password_rules(svc)
+        except DirectoryError as exc:
+            # Not kept: the next request tries again.
+            log.warning("domain %s: password rules not read (%s)", self.name, exc.code)
+            return DirectoryRules()
+        self._rules = (now, rules)
+        return rules
 
     def find_user(self, username: str) -> DirectoryUser | None:
         with self._connector.session() as svc:
@@ -181,3 +206,11 @@ def first(value: object) -> str:
     if isinstance(value, list):
         value = value[0] if value else ""
     return str(value or "")
+
+
+def first_int(value: object) -> int:
+    """The first value of an integer attribute; 0 when absent or not a number."""
+    try:
+        return int(first(value) or 0)
+    except ValueError:
+        return 0

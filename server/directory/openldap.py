@@ -21,7 +21,12 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
 from pwreset.server.directory.base import DirectoryError, DirectoryUser
-from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first
+from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first, first_int
+from pwreset.server.passwords.directory_rules import (
+    PPOLICY_ATTRIBUTES,
+    DirectoryRules,
+    from_ppolicy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +171,21 @@ class OpenLdap(LdapDirectory):
     def min_password_age(self) -> float:
         # slapd applies pwdMinAge itself to a reset that enforces it (written as the user).
         return 0.0
+
+    def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
+        # The default policy (olcPPolicyDefault) is named in cn=config, which the service
+        # account cannot read: the one pwdPolicy entry under the base is taken for it.
+        attributes = list(PPOLICY_ATTRIBUTES)
+        entries = self._entries(svc, "password policy search", "(objectClass=pwdPolicy)",
+                                attributes)  # fmt: skip
+        if not entries:
+            return DirectoryRules()
+        if len(entries) > 1:
+            log.warning("domain %s: %d ppolicy entries; the rules shown are those of %s",
+                        self.name, len(entries), entries[0]["dn"])  # fmt: skip
+        attrs = entries[0].get("attributes") or {}
+        values = [first_int(attrs.get(name)) for name in PPOLICY_ATTRIBUTES]
+        return from_ppolicy(*values)
 
     def _password_modify(
         self, conn: ldap3.Connection, dn: str, old: str | None, new: str, *, as_user: bool = True

@@ -10,6 +10,7 @@ from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import pending
 from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
 from pwreset.server.flows.fields import texts
+from pwreset.server.passwords import UserContext
 
 _FAILURES = {
     "wrong_password": "wrong current password",
@@ -23,6 +24,9 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     body = texts(request.body, "domain", "username", "old_password", "new_password")
     directory = ctx.directory(site, body["domain"])
     step = Step(ctx, request, "change", directory.name, body["username"], lang_of(request))
+    # Before anything else, from what was typed alone (no account is read yet, so the
+    # answer tells nobody who exists); the directory checks minimum age itself.
+    step.check_new_password(directory, body["new_password"], UserContext(step.username))
     before = directory.find_user(step.username)
     with pending.noted(ctx.db, "change", directory.name, before, step.username, ctx.clock()):
         try:

@@ -22,6 +22,7 @@ from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
+from pwreset.server.passwords import BreachedList, PasswordPolicy, UserContext
 from pwreset.server.storage import AuditEvent, Store, UserRecord
 
 log = logging.getLogger("pwreset.flows")
@@ -71,12 +72,22 @@ class FlowContext:
     # Proves that an admin request (see `admin`) comes from the server host; empty = none
     # is accepted.
     admin_key: bytes = field(default=b"", repr=False)
+    # The imported breached-password list ([password_policy] breached_file), opened once.
+    breached: BreachedList | None = None
 
     def close(self) -> None:
         """Send the messages still queued, then close the database."""
         self.outbox.shutdown(wait=True)
         self.decoy_strikes.settle()
         self.db.close()
+        if self.breached is not None:
+            self.breached.close()
+
+    def password_policy(self, directory: Directory) -> PasswordPolicy:
+        """The domain's policy: its directory's rules (read briefly cached) and the local
+        ones."""
+        local = self.config.password_policy
+        return PasswordPolicy.build(local, directory.password_rules(), self.breached)
 
     def site(self, request: Request, flow: str) -> SiteConfig:
         site = self.config.sites.get(request.vdir)
@@ -121,6 +132,18 @@ class Step:
     def failed(self, what: str) -> None:
         """Audit that this try failed and why (never a secret)."""
         self._audit(Outcome.FAILURE, self.source, self.username, self.domain, what)
+
+    def check_new_password(self, directory: Directory, password: str, user: UserContext) -> None:
+        """Refuse a new password that breaks a rule of the domain's policy before the
+        directory sees it: audited (the rules, never the password) and answered with
+        password_rule naming every rule broken. The directory's own rules it refuses itself,
+        with its reason."""
+        broken = self.ctx.password_policy(directory).check_before_directory(password, user)
+        if broken:
+            ids = ",".join(rule.id for rule in broken)
+            self.failed(f"new password refused by the password rules: {ids}")
+            self.alert_failure(directory)
+            raise FlowError("password_rule", f"the new password breaks: {ids}", rules=ids)
 
     def alert(
         self, event: str, outcome: Outcome, to: Recipient | Callable[[], Recipient | None]

@@ -9,11 +9,13 @@ from typing import Any
 
 from pwreset import __version__
 from pwreset.config import Config
+from pwreset.config.schema import SiteConfig
 from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text
+from pwreset.server.passwords import PasswordPolicy
 
 # `pwreset maintenance on` writes this file in the data folder; `off` removes it.
 MAINTENANCE_FLAG = "MAINTENANCE"
@@ -49,8 +51,19 @@ def meta(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
             "question_list": {k: list(v) for k, v in enroll.question_list.items()},
         },
         "verification": {"enabled": ctx.config.verification.enabled},
-        "password_policy": "",
+        "password_policy": _site_policy(ctx, site),
     }
+
+
+def _site_policy(ctx: FlowContext, site: SiteConfig) -> dict[str, Any]:
+    """The policy of the site's first domain (the one its form offers first): a site
+    serving domains of different policies shows each user theirs at the password step."""
+    names = list(site.domains) or [domain.name for domain in ctx.config.domains]
+    domain = ctx.config.domain(names[0]) if names else None
+    directory = ctx.directories.get(domain.name) if domain else None
+    if directory is None:
+        return PasswordPolicy.build(ctx.config.password_policy, breached=ctx.breached).describe()
+    return ctx.password_policy(directory).describe()
 
 
 def enrollment_status(ctx: FlowContext, request: Request) -> Mapping[str, Any]:

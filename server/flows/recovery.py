@@ -21,6 +21,7 @@ from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.tokens import BadToken, FlowState, new_flow_id
 from pwreset.server.notify import Recipient
+from pwreset.server.passwords import UserContext
 from pwreset.server.storage import UserRecord
 
 _DONE = {"reset": "RES_FINISHED_RESET", "unlock": "RES_FINISHED_UNLOCK"}
@@ -235,8 +236,12 @@ class Recovery(Step):
         """Identity proved: unlock now, or ask for the new password."""
         if self.state.kind == "unlock":
             return self._unlock(now)
+        # Only a user who proved who they are gets here (a decoy never does): the names
+        # rule may list their names.
+        user = self._directory_user()
+        policy = self.ctx.password_policy(self.directory).describe(UserContext(user.username))
         self.state = self.state.advance(now, step="password")
-        return self._reply({"kind": "password", "policy": ""})
+        return self._reply({"kind": "password", "policy": policy})
 
     def password(self) -> Mapping[str, Any]:
         state, now = self.state, self.now
@@ -256,6 +261,8 @@ class Recovery(Step):
         if minimum and last_set is not None and now - last_set < minimum:
             self._refused("password too young")
             raise FlowError("password_too_young")
+        # Minimum age was checked just above, with the reset's own setting.
+        self.check_new_password(self.directory, new_password, UserContext(user.username))
 
         def reset() -> None:
             self.directory.reset_password(

@@ -95,6 +95,12 @@ class PasswordPolicy:
                 broken.append(rule)
         return broken
 
+    def check_before_directory(self, password: str, user: UserContext = NO_USER) -> list[Rule]:
+        """The rules `password` breaks that the directory will not refuse it for: the local
+        ones and the breached list. A rule the directory sets (and so enforces) is left to
+        it: its refusal keeps its own code and reason (password_too_short, ...)."""
+        return [rule for rule in self.check(password, user) if rule.origin == "local"]
+
     def describe(self, user: UserContext | None = None) -> dict[str, Any]:
         """The policy as `meta` and the password step carry it to the page (JSON).
 

@@ -1,6 +1,6 @@
 /*
  * pwreset page script, bundled by `pwreset build`: the contract (generated), then the
- * modules of static/script/: core.js, language.js, relay.js, questions.js, flow.js, startup.js.
+ * modules of static/script/: core.js, language.js, relay.js, questions.js, password_rules.js, flow.js, startup.js.
  * Override one module with a file of the same name in a layer (docs/themes.md).
  */
 (() => {
@@ -42,6 +42,7 @@ const ERRORS = Object.freeze({
   "password_complexity": {"message": "RES_POLICY_COMPLEXITY", "status": 422},
   "password_too_young": {"message": "RES_POLICY_TOO_YOUNG", "status": 422},
   "password_rejected": {"message": "RES_POLICY_REJECTED", "status": 422},
+  "password_rule": {"message": "RES_PASSWORD_RULE", "status": 422},
   "account_locked": {"message": "RES_LOCKED_OUT_AD", "status": 423},
   "account_disabled": {"message": "RES_ACCOUNT_DISABLED", "status": 403},
   "not_permitted": {"message": "RES_NOT_PERMITTED", "status": 403},
@@ -63,6 +64,36 @@ const ERRORS = Object.freeze({
   "server_error": {"message": "RES_SERVER_ERROR", "status": 500},
   "storage_full": {"message": "RES_STORAGE_FULL", "status": 503}
 });
+
+/* --- password rules: pwreset/server/passwords/policy_check.js --- */
+// The page's half of pwreset.server.passwords.rules: which rules of a policy (as `meta` or
+// the password step carries it) a password breaks, among those the page can check
+// ("checked_by": "page"). The server checks every rule again; tests compare the two halves.
+// `username` is the account name the user typed, for the names rule before the server has
+// listed the user's own names (in `meta`).
+function pwresetBrokenRules(policy, password, username) {
+  const classOf = (c) =>
+    /\p{Ll}/u.test(c) ? "lower"
+    : /\p{Lu}/u.test(c) ? "upper"
+    : /\p{Nd}/u.test(c) ? "digit"
+    : /\p{L}/u.test(c) ? "letter"
+    : "symbol";
+  const chars = Array.from(password);
+  const lowered = password.toLowerCase();
+  const checks = {
+    min_length: (p) => chars.length >= p.n,
+    char_classes: (p) => new Set(chars.map(classOf)).size >= p.n,
+    user_names: (p) => {
+      const tokens = [...p.tokens];
+      if (username && Array.from(username).length >= p.min_token) {
+        tokens.push(username.toLowerCase());
+      }
+      return !tokens.some((token) => lowered.includes(token));
+    },
+    forbidden_words: (p) => !p.words.some((word) => lowered.includes(word)),
+  };
+  return policy.rules.filter((rule) => rule.checked_by === "page" && !checks[rule.id](rule.params));
+}
 
 /* --- script/core.js --- */
 /*
@@ -461,14 +492,125 @@ class Questions {
   }
 }
 
+/* --- script/password_rules.js --- */
+/*
+ * password_rules.js: the password rules above a new password (reset's password step,
+ * change), from the policy the server sends (the step's `policy`, meta's `password_policy`),
+ * each ticked off as the user types. A change of state is also said in a status line, so a
+ * screen reader hears it; met or not shows as text and a mark, never by colour alone.
+ *
+ * Provides: PasswordRules
+ * Uses: message (core.js); pwresetBrokenRules (the server's policy_check.js, bundled by the
+ *       build)
+ */
+
+// The version of the policy's shape this script reads (pwreset.server.passwords.policy).
+const POLICY_VERSION = 1;
+
+// A rule's text: its message with the rule's parameters as %1, %2 (lists joined).
+const ruleText = (rule) => {
+  const values = Object.values(rule.params || {}).map((value) =>
+    Array.isArray(value) ? value.join(", ") : value,
+  );
+  return message(rule.message, values);
+};
+
+class PasswordRules {
+  constructor(form) {
+    this.box = form.querySelector("[data-pw-policy]");
+    this.list = this.box.querySelector("[data-pw-rules]");
+    this.status = this.box.querySelector("[data-pw-rules-status]");
+    this.password = form.elements.namedItem("new_password");
+    // Change asks for the account name on the same form: the names rule looks for it.
+    this.username = form.elements.namedItem("username");
+    this.policy = null;
+    this.items = {};
+    for (const field of [this.password, this.username]) {
+      field?.addEventListener("input", () => this.update(true));
+    }
+  }
+
+  show(policy) {
+    const usable =
+      policy && typeof policy === "object" && policy.version === POLICY_VERSION &&
+      Array.isArray(policy.rules);
+    this.policy = usable ? policy : null;
+    this.list.textContent = "";
+    this.status.textContent = "";
+    this.items = {};
+    for (const rule of usable ? policy.rules : []) {
+      const label = ruleText(rule);
+      if (!label) {
+        continue; // a rule this page has no text for
+      }
+      const item = document.createElement("li");
+      item.className = "pw-rule";
+      item.setAttribute("data-rule", rule.id);
+      const words = document.createElement("span");
+      words.className = "pw-rule__text";
+      words.textContent = label;
+      item.appendChild(words);
+      if (rule.checked_by === "page") {
+        const state = document.createElement("span");
+        state.className = "pw-rule__state";
+        item.appendChild(state);
+      }
+      this.items[rule.id] = item;
+      this.list.appendChild(item);
+    }
+    this.box.hidden = this.list.children.length === 0;
+    this.update(false);
+  }
+
+  // Tick off the rules the page can check; `announce` says what changed in the status line.
+  update(announce) {
+    if (!this.policy) {
+      return;
+    }
+    const password = this.password.value;
+    const username = this.username ? this.username.value.trim() : "";
+    const broken = new Set(pwresetBrokenRules(this.policy, password, username).map((r) => r.id));
+    const changed = [];
+    for (const [id, item] of Object.entries(this.items)) {
+      item.removeAttribute("data-refused");
+      const state = item.querySelector(".pw-rule__state");
+      if (!state) {
+        continue;
+      }
+      const met = password !== "" && !broken.has(id);
+      const was = item.getAttribute("data-met");
+      item.setAttribute("data-met", met ? "true" : "false");
+      state.textContent = message(met ? "UI_RULE_MET" : "UI_RULE_NOT_MET") || "";
+      if (was !== null && was !== String(met)) {
+        changed.push(`${item.firstChild.textContent}: ${state.textContent}.`);
+      }
+    }
+    if (announce && changed.length) {
+      this.status.textContent = changed.join(" ");
+    }
+  }
+
+  // The texts of the rules a refusal names (`params.rules` of password_rule), each marked.
+  refused(ids) {
+    return ids.map((id) => {
+      const item = this.items[id];
+      if (!item) {
+        return id;
+      }
+      item.setAttribute("data-refused", "true");
+      return item.firstChild.textContent;
+    });
+  }
+}
+
 /* --- script/flow.js --- */
 /*
  * flow.js: one flow on one page ([data-pw-flow]): its steps (forms) one after the other,
  * the checks made in the browser, the calls, and how it ends (finished, stopped, error).
  *
  * Provides: Flow
- * Uses: core.js, call and errorLines (relay.js), Questions (questions.js);
- *       ERRORS (the contract, generated by the build)
+ * Uses: core.js, call and errorLines (relay.js), Questions (questions.js),
+ *       PasswordRules (password_rules.js); ERRORS (the contract, generated by the build)
  */
 
 // Replies that mean the site cannot be used at all: shown on the critical-error page.
@@ -495,6 +637,13 @@ class Flow {
     this.busy = false;
     this.identity = {};
     this.questions = this.first.hasAttribute("data-pw-enroll") ? new Questions(this.first) : null;
+    // The password rules of each form that asks for a new password.
+    this.rules = new Map();
+    for (const form of this.forms) {
+      if (form.querySelector("[data-pw-policy]")) {
+        this.rules.set(form, new PasswordRules(form));
+      }
+    }
   }
 
   get forms() {
@@ -604,11 +753,18 @@ class Flow {
       return;
     }
     let field = null;
+    let lines = errorLines(data);
     if (RETRY.includes(id)) {
       field = firstField(this.form);
       field.value = "";
     }
-    this.showError(errorLines(data), field);
+    const rules = this.rules.get(this.form);
+    if (data.code === "password_rule" && rules) {
+      // Each rule the server names, in the words of the list above the password.
+      lines = lines.concat(rules.refused(text(data.params?.rules).split(",").filter(Boolean)));
+      field = rules.password;
+    }
+    this.showError(lines, field);
   }
 
   startAgain() {
@@ -661,9 +817,7 @@ class Flow {
         }
       }
     } else if (step.kind === "password") {
-      const policy = form.querySelector("[data-pw-policy]");
-      policy.querySelector("[data-pw-policy-text]").textContent = text(step.policy);
-      policy.hidden = !text(step.policy);
+      this.rules.get(form)?.show(step.policy);
     }
     this.clearError();
     this.showStep(form);
@@ -739,8 +893,17 @@ class Flow {
       restart.addEventListener("click", () => this.startAgain());
     }
     prefill(this.first);
+    const rules = this.rules.get(this.first);
     if (!this.questions) {
+      // Change works without its rules shown (the server checks them anyway): usable at
+      // once, the rules added when meta answers.
       this.button(this.first).disabled = false;
+      if (rules) {
+        const reply = await call("GET", "meta");
+        if (reply.ok && reply.data && typeof reply.data === "object") {
+          rules.show(reply.data.password_policy);
+        }
+      }
       announceIdle();
       return;
     }
