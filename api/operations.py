@@ -32,8 +32,8 @@ _NEW_PASSWORD = (
 _CHANGE = (*_API, *_BODY, *_GATE, *_DIRECTORY, *_NEW_PASSWORD, "unknown_domain",
            "wrong_password", "account_disabled")  # fmt: skip
 _ENROLL = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password",
-           "account_disabled", "identical_questions", "unknown_question", "answer_too_short",
-           "invalid_email")  # fmt: skip
+           "account_disabled", "identical_questions", "unknown_question", "own_question_required",
+           "answer_too_short", "invalid_email")  # fmt: skip
 _START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "locked_out", "code_not_sent")
 _STEP = (*_API, *_BODY, *_GATE, *_DIRECTORY, *_NEW_PASSWORD, "session_expired", "wrong_answer",
          "wrong_code", "code_expired", "code_dead", "code_not_sent", "locked_out",

@@ -28,7 +28,10 @@ class EnrollRules(_Reply):
     questions: int = Field(description="How many questions a user answers.")
     min_answer_chars: int = Field(description="Letters and digits an answer needs at least.")
     email: Literal["off", "optional", "required"]
-    custom_questions: bool = Field(description="Users type their own questions.")
+    custom_questions: bool | list[bool] = Field(
+        description="Users type their own questions: all (true), none (false), or one "
+        "true or false per question (apr checklist 28)."
+    )
     max_question_length: int
     question_list: dict[str, list[str]] = Field(description="The questions, per language.")
 

@@ -117,6 +117,12 @@ _KINDS: tuple[ErrorKind, ...] = (
     ),
     ErrorKind("unknown_question", "RES_UNKNOWN_QUESTION", 400, "Choose a question from the list."),
     ErrorKind(
+        "own_question_required",
+        "RES_OWN_QUESTION_REQUIRED",
+        400,
+        "Type a question of your own here, not one from the list.",
+    ),
+    ErrorKind(
         "answer_too_short",
         "RES_ANSWER_TOO_SHORT",
         400,

@@ -161,8 +161,10 @@ class EnrollSettings(_Table):
     # Counting letters and digits only, as answers are compared without the rest.
     min_answer_chars: int = Field(default=3, ge=1, le=20)
     email: Literal["off", "optional", "required"] = "off"
-    # Users type their own questions instead of picking from the list.
-    custom_questions: bool = False
+    # Users type their own questions instead of picking from the list: true or false for
+    # all, or one per question (`[false, true, true]`: the first picked from the list, the
+    # others typed; apr checklist 28).
+    custom_questions: bool | list[bool] = False
     question_list: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_QUESTIONS))
     permission: Permission = Permission()
 
@@ -182,14 +184,28 @@ class EnrollSettings(_Table):
 
     @model_validator(mode="after")
     def _enough_questions(self) -> EnrollSettings:
-        if not self.custom_questions:
-            for lang, questions in self.question_list.items():
-                if len(questions) < self.questions:
-                    raise ValueError(
-                        f"question_list.{lang} has {len(questions)} questions; "
-                        f"users must pick {self.questions} different ones"
-                    )
+        if isinstance(self.custom_questions, list) and (
+            len(self.custom_questions) != self.questions
+        ):
+            raise ValueError(
+                f"custom_questions has {len(self.custom_questions)} entries for "
+                f"{self.questions} questions: give one true (typed by the user) or false "
+                "(picked from question_list) per question, or one true or false for all"
+            )
+        picked = sum(not self.typed(slot) for slot in range(self.questions))
+        for lang, questions in self.question_list.items():
+            if len(questions) < picked:
+                raise ValueError(
+                    f"question_list.{lang} has {len(questions)} questions; "
+                    f"users must pick {picked} different ones"
+                )
         return self
+
+    def typed(self, slot: int) -> bool:
+        """Whether the user types question `slot` (0-based) instead of picking it."""
+        if isinstance(self.custom_questions, bool):
+            return self.custom_questions
+        return self.custom_questions[slot]
 
 
 class ChangeSettings(_Table):

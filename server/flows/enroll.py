@@ -101,9 +101,7 @@ def _answers(raw: object, settings: EnrollSettings) -> list[tuple[str, str]]:
         if len(question) > (most := FIELD_LIMITS["question"]):
             raise FlowError("field_too_long", f"a question may have {most} characters",
                             field="question")  # fmt: skip
-        if not settings.custom_questions and question not in allowed:
-            raise FlowError("unknown_question", f"question {number} is not in the list",
-                            **{"1": str(number)})  # fmt: skip
+        _check_kind(settings, number, question in allowed)
         if not isinstance(answer, str) or len(answer) > FIELD_LIMITS["answer"]:
             raise FlowError("bad_request", f"answer {number} must be a string")
         for earlier, (seen, _) in enumerate(pairs, start=1):
@@ -121,3 +119,17 @@ def _answers(raw: object, settings: EnrollSettings) -> list[tuple[str, str]]:
             )
         pairs.append((question, answer))
     return pairs
+
+
+def _check_kind(settings: EnrollSettings, number: int, listed: bool) -> None:
+    """Question `number` picked from the lists where it must be, and, where the admin set
+    that one question (not all) to be typed, one of the user's own (apr checklist 28)."""
+    typed = settings.typed(number - 1)
+    if not typed and not listed:
+        raise FlowError("unknown_question", f"question {number} is not in the list",
+                        **{"1": str(number)})  # fmt: skip
+    # `custom_questions = true` lets users type anything, a listed question too (as before);
+    # a list of slots asks for the user's own question where it says true.
+    if typed and listed and isinstance(settings.custom_questions, list):
+        raise FlowError("own_question_required", f"question {number} must be typed",
+                        **{"1": str(number)})  # fmt: skip

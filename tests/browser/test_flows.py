@@ -248,6 +248,41 @@ def test_enroll_with_own_questions_in_german(page: Page, site: str) -> None:
     )
 
 
+def test_enroll_with_some_questions_fixed_and_some_typed(page: Page, site: str) -> None:
+    """apr checklist 28: `custom_questions = [false, true, true]` gives one list to pick
+    from and two fields for the user's own questions; a listed question typed into one of
+    those is refused before anything is sent"""
+    done = (200, {"status": "done", "message": "RES_FINISHED_ENROLL"})
+    api = Api(page, {"meta": [(200, meta(custom_questions=[False, True, True]))],
+                     "enroll": [done]})  # fmt: skip
+    page.goto(f"{site}/hr/enroll.html?username=jsmith")
+    page.get_by_role("combobox", name="Question 1").wait_for()
+    assert page.locator("select[name=question]:not([disabled])").count() == 1
+    typed = page.locator("input[name=question]:not([disabled])")
+    assert typed.count() == 2
+    assert [typed.nth(i).get_attribute("id") for i in (0, 1)] == ["pw-question-2", "pw-question-3"]
+    assert typed.first.get_attribute("maxlength") == "64"
+    page.get_by_label("Password", exact=True).fill("Secret-1")
+    page.get_by_role("combobox", name="Question 1").select_option("Pet?")
+    typed.nth(0).fill("Town?")
+    typed.nth(1).fill("Best friend at school?")
+    for n, answer in enumerate(["Rex", "Lisbon", "Anna"], start=1):
+        page.locator(f"#pw-answer-{n}").fill(answer)
+    save = page.get_by_role("button", name="Save my answers")
+    save.click()
+    assert alert(page) == ("Question 2 must be one of your own: "
+                           "please type a question that is not on the list.")  # fmt: skip
+    assert not [path for path, _ in api.sent if path == "enroll"]
+    typed.nth(0).fill("First car?")
+    save.click()
+    page.locator('[data-state="finished"]').wait_for()
+    assert api.sent[-1][1]["answers"] == [
+        {"question": "Pet?", "answer": "Rex"},
+        {"question": "First car?", "answer": "Lisbon"},
+        {"question": "Best friend at school?", "answer": "Anna"},
+    ]
+
+
 def test_change_invites_to_enroll_with_the_user_carried_over(page: Page, site: str) -> None:
     Api(page, {"change": [(200, {"status": "done", "message": "RES_FINISHED_CHANGE_INVITE"})]})
     page.goto(f"{site}/hr/change.html?username=jsmith")

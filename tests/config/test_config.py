@@ -251,3 +251,15 @@ def test_enrollment_status_is_off_unless_the_site_or_api_table_says_so(tmp_path)
     )
     config = load_config(path)
     assert (config.enrollment_status("hr"), config.enrollment_status("it")) == (True, False)
+
+
+def test_custom_questions_per_question_are_checked(tmp_path):
+    """apr checklist 28: one true/false per question, and enough listed questions for the
+    ones users pick"""
+    found = problems("[enroll]\nquestions = 3\ncustom_questions = [false, true]\n", tmp_path)
+    assert "custom_questions has 2 entries for 3 questions" in found["enroll"]
+    lists = "question_list = {en = ['A?', 'B?']}\n"
+    found = problems(f"[enroll]\ncustom_questions = [false, false, false]\n{lists}", tmp_path)
+    assert "question_list.en has 2 questions; users must pick 3" in found["enroll"]
+    found = problems("[enroll]\ncustom_questions = [false, 'maybe', true]\n", tmp_path)
+    assert "enroll.custom_questions" in " ".join(found)

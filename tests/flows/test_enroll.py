@@ -197,6 +197,40 @@ def test_users_may_type_their_own_questions(flows, user):
     assert _problem(listed_only.enroll(user, questions=mine))["code"] == "unknown_question"
 
 
+def test_some_questions_fixed_some_typed(flows, user):
+    """apr checklist 28: `custom_questions = [false, true, true]`: the first question is
+    picked from the list (only one to pick from here), the other two are the user's own
+    (at most 64 characters); each slot refuses the other kind"""
+    stack = flows(enroll={"custom_questions": [False, True, True],
+                          "question_list": {"en": QUESTIONS[:1]}})  # fmt: skip
+    mine = [QUESTIONS[0], "Which colour was my first bike?", "x" * 64]
+    assert stack.enroll(user, questions=mine).status_code == 200
+    record = stack.record(user)
+    assert [q["q"] for q in record.enrollment["questions"]] == mine
+    token = stack.answer_all("reset", user).json()["flow"]
+    assert stack.step("reset", token, new_password="Mixed!Passw0rd-5").status_code == 200
+
+    def again(questions: list[str]) -> dict:
+        return _problem(stack.enroll(user, password="Mixed!Passw0rd-5", questions=questions))
+
+    typed_first = again([mine[1], mine[0], mine[2]])
+    assert (typed_first["code"], typed_first["params"]) == ("unknown_question", {"1": "1"})
+    assert again([*mine[:2], QUESTIONS[0].upper()])["code"] == "identical_questions"
+    assert again([*mine[:2], "y" * 65])["code"] == "field_too_long"
+
+
+def test_a_typed_slot_refuses_a_listed_question(flows, user):
+    """apr checklist 28: where the admin asks for the user's own question, one from the
+    list is refused, and nothing is stored"""
+    stack = flows(enroll={"custom_questions": [False, False, True]})
+    got = _problem(stack.enroll(user, questions=QUESTIONS[:3]))
+    assert (got["code"], got["message"], got["params"]) == (
+        "own_question_required", "RES_OWN_QUESTION_REQUIRED", {"1": "3"})  # fmt: skip
+    assert stack.record(user) is None
+    mine = [*QUESTIONS[:2], "Where did we go in the summer of 1999?"]
+    assert stack.enroll(user, questions=mine).status_code == 200
+
+
 @pytest.mark.parametrize("disabled", [True])
 def test_disabled_account_cannot_enroll(flows, kind, fresh_user_name, disabled):
     """apr checklist 7: the directory's verdict is shown once the password is proven (AD's

@@ -50,6 +50,7 @@ const ERRORS = Object.freeze({
   "directory_refused": {"message": "RES_DIRECTORY_REFUSED", "status": 502},
   "identical_questions": {"message": "RES_IDENTICAL_QUESTIONS", "status": 400},
   "unknown_question": {"message": "RES_UNKNOWN_QUESTION", "status": 400},
+  "own_question_required": {"message": "RES_OWN_QUESTION_REQUIRED", "status": 400},
   "answer_too_short": {"message": "RES_ANSWER_TOO_SHORT", "status": 400},
   "invalid_email": {"message": "RES_INVALID_EMAIL", "status": 400},
   "wrong_answer": {"message": "RES_WRONG_ANSWER", "status": 401},
@@ -374,6 +375,7 @@ class Questions {
     this.box = form.querySelector("[data-pw-questions]");
     this.template = document.getElementById("pw-question-template");
     this.minimum = 1;
+    this.listed = new Set(); // every language's list, when some questions must be typed
   }
 
   build(meta) {
@@ -382,11 +384,15 @@ class Questions {
     const lang = document.documentElement.lang;
     const lists = enroll.question_list || {};
     const list = lists[lang] || lists[lang.split("-")[0]] || lists.en || [];
-    const own = Boolean(enroll.custom_questions);
+    // true or false for all questions, or one per question (apr checklist 28).
+    const custom = enroll.custom_questions;
+    const perQuestion = Array.isArray(custom);
+    this.listed = new Set(perQuestion ? Object.values(lists).flat().map(String) : []);
     const maxLength = parseInt(enroll.max_question_length, 10) || FIELD_LIMITS.question;
     this.minimum = Math.max(parseInt(enroll.min_answer_chars, 10) || 1, 1);
     this.box.textContent = "";
     for (let n = 1; n <= count; n += 1) {
+      const own = Boolean(perQuestion ? custom[n - 1] : custom);
       this.box.appendChild(this.block(n, list, own, maxLength));
     }
     this.box.removeAttribute("aria-busy");
@@ -456,6 +462,7 @@ class Questions {
   entries() {
     return Array.from(this.box.querySelectorAll("[data-pw-question]"), (block) => ({
       question: block.querySelector('[name="question"]:not([disabled])'),
+      typed: block.querySelector("[data-pw-question-own]:not([disabled])") !== null,
       answer: block.querySelector('[name="answer"]'),
     }));
   }
@@ -474,6 +481,9 @@ class Questions {
         .findIndex((earlier) => text(earlier.question.value).toLowerCase() === chosen.toLowerCase());
       if (same >= 0) {
         return [ERRORS.identical_questions.message, entry.question, [same + 1, i + 1]];
+      }
+      if (entry.typed && this.listed.has(chosen)) {
+        return [ERRORS.own_question_required.message, entry.question, [i + 1]];
       }
     }
     for (const [i, entry] of entries.entries()) {
