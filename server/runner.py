@@ -61,6 +61,8 @@ def prepare(
             problems.extend(exc.problems)
             continue
         directories[directory.name] = directory
+        # Read once here, so no page's `meta` waits for it (see Directory.password_rules).
+        directory.password_rules()
     keys = []
     for index, path in enumerate(config.server.private_keys):
         try:

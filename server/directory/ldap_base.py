@@ -7,6 +7,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
@@ -47,6 +48,8 @@ class LdapDirectory(abc.ABC):
         self._email_attr = email_attr
         self._phone_attr = phone_attr
         self._rules: tuple[float, DirectoryRules] | None = None
+        self._rules_lock = threading.Lock()
+        self._refreshing = False
 
     # --- what each adapter says about its directory ------------------------------------------
 
@@ -80,17 +83,31 @@ class LdapDirectory(abc.ABC):
             pass
 
     def password_rules(self) -> DirectoryRules:
-        now = time.monotonic()
-        if self._rules is not None and now - self._rules[0] < RULES_TTL:
-            return self._rules[1]
+        # Only the first read waits (the server makes it at start): later ones return what
+        # was read and refresh it in the background once stale, so a slow or unreachable
+        # directory never holds up a page's `meta`.
+        with self._rules_lock:
+            cached = self._rules
+            stale = cached is not None and time.monotonic() - cached[0] >= RULES_TTL
+            refresh = stale and not self._refreshing
+            self._refreshing = self._refreshing or refresh
+        if cached is None:
+            return self._read_rules()
+        if refresh:
+            threading.Thread(target=self._read_rules, name="password-rules", daemon=True).start()
+        return cached[1]
+
+    def _read_rules(self) -> DirectoryRules:
         try:
             with self._connector.session() as svc:
                 rules = self._read_password_rules(svc)
         except DirectoryError as exc:
-            # Not kept: the next request tries again.
+            # None known until the next read; the directory still enforces its rules.
             log.warning("domain %s: password rules not read (%s)", self.name, exc.code)
-            return DirectoryRules()
-        self._rules = (now, rules)
+            rules = DirectoryRules()
+        with self._rules_lock:
+            self._rules = (time.monotonic(), rules)
+            self._refreshing = False
         return rules
 
     def find_user(self, username: str) -> DirectoryUser | None:
