@@ -32,6 +32,22 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
+def _killed_while_changing(stack, user: str, script: str, *args: str) -> None:
+    """Run `script` as the killed server on the stopped stack's data: it notes its writes,
+    the test changes `user`'s password in the directory meanwhile, then the server dies."""
+    killed = subprocess.Popen(
+        [sys.executable, "-c", script, str(stack.data_dir), stack.data_key.hex(), *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert killed.stdout is not None and killed.stdin is not None
+    with killed.stdin, killed.stdout:
+        assert killed.stdout.readline().strip() == "noted"
+        stack.admin.set_password(user, "Changed!Before-Kill9")
+        killed.stdin.write("\n")
+        killed.stdin.flush()
+        killed.wait(timeout=30)
+
+
 def test_a_write_cut_short_by_a_kill_is_recorded_at_the_next_start(flows, user, fresh_user_name):
     stack = flows()
     assert stack.enroll(user).status_code == 200
@@ -43,18 +59,10 @@ def test_a_write_cut_short_by_a_kill_is_recorded_at_the_next_start(flows, user, 
     stamps = {name: adapter.find_user(name).password_set for name in (user, untouched)}
     stack.stop()
     time.sleep(1.1)  # the directory stamps changes in whole seconds
-    killed = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_SERVER, str(stack.data_dir), stack.data_key.hex(),
-         directory, "change", user, repr(stamps[user]), "reset", untouched,
-         repr(stamps[untouched])],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    _killed_while_changing(
+        stack, user, _KILLED_SERVER, directory, "change", user, repr(stamps[user]),
+        "reset", untouched, repr(stamps[untouched]),
     )  # fmt: skip
-    assert killed.stdout is not None and killed.stdin is not None
-    assert killed.stdout.readline().strip() == "noted"
-    stack.admin.set_password(user, "Changed!Before-Kill9")
-    killed.stdin.write("\n")
-    killed.stdin.flush()
-    killed.wait(timeout=30)
 
     stack = stack.restart()
     rows = [(r.source, r.event) for r in stack.audit(user) if r.type == "success"]
@@ -98,19 +106,7 @@ def test_a_write_already_audited_before_the_kill_is_not_audited_twice(flows, use
     before = open_directory(stack.config, 0).find_user(user).password_set
     stack.stop()
     time.sleep(1.1)  # the directory stamps changes in whole seconds
-    killed = subprocess.Popen(
-        [sys.executable, "-c", _KILLED_AFTER_AUDIT, str(stack.data_dir), stack.data_key.hex(),
-         directory, user, repr(before)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert killed.stdout is not None and killed.stdin is not None
-    assert killed.stdout.readline().strip() == "noted"
-    stack.admin.set_password(user, "Changed!Before-Kill9")
-    killed.stdin.write("\n")
-    killed.stdin.flush()
-    killed.wait(timeout=30)
-    killed.stdin.close()
-    killed.stdout.close()
+    _killed_while_changing(stack, user, _KILLED_AFTER_AUDIT, directory, user, repr(before))
 
     stack = stack.restart()
     changes = [r.event for r in stack.audit(user) if r.type == "success" and r.source == "change"]
