@@ -92,7 +92,10 @@ def _enrollment(id: str, path: str, who: str) -> Operation:
         id=id,
         method="GET",
         path=f"{BASE}/enrollments/{path}",
-        summary=f"Whether {who} is enrolled ([api] enrollment_status).",
+        summary=(
+            f"Whether {who} is enrolled (the site's enrollment_status, "
+            "else [api] enrollment_status)."
+        ),
         handler=endpoints.enrollment,
         replies=(replies.Enrollment,),
         problems=_STATUS,
