@@ -38,16 +38,23 @@ class FailureAlertBound:
 
     def __init__(self) -> None:
         self._last: dict[tuple[str, str], float] = {}
+        self._swept = 0.0
         self._lock = threading.Lock()
 
     def take(self, domain: str, username: str, now: float) -> bool:
         """Whether this account may get a failure alert now; if so, counts it."""
         key = (domain.casefold(), username.casefold())
         with self._lock:
-            self._last = {k: t for k, t in self._last.items() if now - t < FAILURE_ALERT_INTERVAL}
-            if key in self._last:
+            last = self._last.get(key)
+            if last is not None and now - last < FAILURE_ALERT_INTERVAL:
                 return False
             self._last[key] = now
+            # Forget accounts past the interval once per interval, not on every alert.
+            if now - self._swept >= FAILURE_ALERT_INTERVAL:
+                self._swept = now
+                self._last = {
+                    k: t for k, t in self._last.items() if now - t < FAILURE_ALERT_INTERVAL
+                }
             return True
 
 
