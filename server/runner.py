@@ -7,7 +7,6 @@ import contextlib
 import logging
 import shlex
 import signal
-import socket
 import stat
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
+from pwreset.server.endpoint import open_endpoint
 from pwreset.server.flows import pending
 from pwreset.server.flows.admin import admin_key
 from pwreset.server.flows.codes import SendLimits
@@ -158,7 +158,6 @@ async def serve(
         flows.context.close()
         raise
     host, port = parse_address(config.server.listen)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     loop = asyncio.get_running_loop()
     service = ResetService(
         flows,
@@ -171,9 +170,7 @@ async def serve(
         workers=config.server.workers,
     )
     try:
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: service, local_addr=(host, port), family=family
-        )
+        endpoint = await open_endpoint(service, host, port)
     except BaseException:
         await service.drain()
         flows.context.close()
@@ -202,7 +199,7 @@ async def serve(
         housekeeping.cancel()
         # Requests in flight are answered before the socket closes (issue 9).
         await service.drain()
-        transport.close()
+        endpoint.close()
         flows.context.close()
         log.info("pwreset server stopped")
 

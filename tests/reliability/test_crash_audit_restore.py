@@ -41,7 +41,9 @@ def _instance(tmp_path: Path, how: str) -> Path:
     folder = tmp_path / how
     create_instance(
         folder,
-        config_text=CONFIG.format(port=5999, server_settings='relay_key_file = "keys/relay.key"'),
+        config_text=CONFIG.format(
+            listen="127.0.0.1:5999", server_settings='relay_key_file = "keys/relay.key"'
+        ),
     )
     key = read_secret_key(folder / "keys" / "data.key")
     subprocess.run(

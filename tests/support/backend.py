@@ -17,9 +17,11 @@ from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
 
+from support.netns import Namespace
+
 CONFIG = """
 [server]
-listen = "127.0.0.1:{port}"
+listen = "{listen}"
 log_file = "server.log"
 clock_skew = 30
 {server_settings}
@@ -57,12 +59,16 @@ class Backend:
         sites: str = "",
         *,
         server_settings: str = 'relay_key_file = "keys/relay.key"',
+        host: str = "127.0.0.1",
+        namespace: Namespace | None = None,
         **values: object,
     ) -> None:
-        """`server_settings` are lines of its [server] table (by default: the relay key)."""
+        """`server_settings` are lines of its [server] table (by default: the relay key);
+        the server listens on `host`, in `namespace` (None: the test run's)."""
         self.port = free_udp_port()
+        listen = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
         text = (CONFIG + _with_web_relay_key(sites)).format(
-            port=self.port, server_settings=server_settings, **values
+            port=self.port, listen=listen, server_settings=server_settings, **values
         )
         create_instance(folder, config_text=text)
         self.folder = folder
@@ -71,8 +77,9 @@ class Backend:
         uses_key = "relay_key_file" in server_settings
         self.relay_key = read_secret_key(folder / RELAY_KEY) if uses_key else None
         env = {**os.environ, "PWRESET_UNUSED_PASSWORD": "unused-in-this-test"}
+        argv = [sys.executable, "-m", "pwreset", "server", "-c", str(folder / "pwreset.toml")]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "pwreset", "server", "-c", str(folder / "pwreset.toml")],
+            namespace.command(*argv) if namespace else argv,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,5 +1,6 @@
 """Network namespaces a test run makes for itself: a relay side and a server side joined by
-a veth cable, UDP across it dropped at random by nftables, sockets opened inside either.
+a veth cable (for the loss tests, one that nftables makes drop UDP at random), with
+processes, sockets and calls run inside either.
 
 Nothing here touches the namespace the tests run in: both cable ends are created straight
 inside the new namespaces, the addresses exist only there, and the rules live in the
@@ -18,22 +19,22 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 # RFC 2544's benchmarking range: never routed, and here only inside the two namespaces.
 RELAY_IP = "198.18.0.1"
 SERVER_IP = "198.18.0.2"
 _PREFIX = 30
-_RELAY_END = "veth-relay"
-_SERVER_END = "veth-server"
+RELAY_END = "veth-relay"
+SERVER_END = "veth-server"
 _TABLE = "pwreset_loss"
 _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
-# setns() moves only the calling thread; the lock keeps two callers from crossing.
-_setns_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def _ip(*args: str) -> None:
@@ -64,19 +65,37 @@ class Namespace:
 
     def socket(self, kind: socket.SocketKind = socket.SOCK_STREAM) -> socket.socket:
         """An IPv4 socket that lives in this namespace (a socket keeps the namespace it was
-        made in), made from this thread, which is moved there and back."""
-        with _setns_lock:
-            home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        made in)."""
+        return self.call(lambda: socket.socket(socket.AF_INET, kind))
+
+    def call(self, function: Callable[[], T]) -> T:
+        """`function()`'s result, run in a thread of its own moved into this namespace: the
+        sockets it makes (an asyncio client's too) live there."""
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+
+        def inside() -> None:
             there = os.open(self.path, os.O_RDONLY)
             try:
-                _setns(there)
-                try:
-                    return socket.socket(socket.AF_INET, kind)
-                finally:
-                    _setns(home)
+                _setns(there)  # moves this thread only, which ends with the call
+                outcome.append(function())
+            except BaseException as exc:
+                failure.append(exc)
             finally:
                 os.close(there)
-                os.close(home)
+
+        thread = threading.Thread(target=inside, name=f"in {self.name}")
+        thread.start()
+        thread.join()
+        if failure:
+            raise failure[0]
+        return outcome[0]
+
+    def add_address(self, address: str, device: str) -> None:
+        """`address/prefix` (IPv4 or IPv6) on `device`, usable at once (IPv6 without the
+        duplicate check, which would hold it back a second or two)."""
+        nodad = ["nodad"] if ":" in address else []
+        _ip("-n", self.name, "addr", "add", address, "dev", device, *nodad)
 
     def pids(self) -> list[int]:
         done = subprocess.run(
@@ -115,8 +134,8 @@ class LossyLink:
         # Dropped where they arrive, as a lossy network would: the sender never knows.
         # Counted before the drop: all the relay sent (resends included), and all replies.
         for namespace, end, what in (
-            (self.server, _SERVER_END, "requests"),
-            (self.relay, _RELAY_END, "replies"),
+            (self.server, SERVER_END, "requests"),
+            (self.relay, RELAY_END, "replies"),
         ):
             rules = f"""
 table inet {_TABLE} {{}}
@@ -145,9 +164,11 @@ counter drop comment "{what}_dropped"
 
 
 @contextmanager
-def lossy_link(percent: int) -> Iterator[LossyLink]:
+def cable(
+    relay_addresses: Sequence[str], server_addresses: Sequence[str]
+) -> Iterator[tuple[Namespace, Namespace]]:
     """Two fresh namespaces, relay side and server side, each with its loopback up and one
-    end of a veth cable (RELAY_IP, SERVER_IP), `percent` % of UDP dropped each way."""
+    end of a veth cable holding its addresses (`address/prefix`, IPv4 or IPv6)."""
     tag = f"{os.getpid()}-{secrets.token_hex(3)}"
     relay, server = Namespace(f"pwreset-relay-{tag}"), Namespace(f"pwreset-server-{tag}")
     with ExitStack() as cleanup:
@@ -155,14 +176,22 @@ def lossy_link(percent: int) -> Iterator[LossyLink]:
             _ip("netns", "add", namespace.name)
             cleanup.callback(_remove, namespace)
             _ip("-n", namespace.name, "link", "set", "lo", "up")
-        _ip("link", "add", _RELAY_END, "netns", relay.name, "type", "veth",
-            "peer", "name", _SERVER_END, "netns", server.name)  # fmt: skip
-        for namespace, end, address in (
-            (relay, _RELAY_END, RELAY_IP),
-            (server, _SERVER_END, SERVER_IP),
+        _ip("link", "add", RELAY_END, "netns", relay.name, "type", "veth",
+            "peer", "name", SERVER_END, "netns", server.name)  # fmt: skip
+        for namespace, end, addresses in (
+            (relay, RELAY_END, relay_addresses),
+            (server, SERVER_END, server_addresses),
         ):
-            _ip("-n", namespace.name, "addr", "add", f"{address}/{_PREFIX}", "dev", end)
+            for address in addresses:
+                namespace.add_address(address, end)
             _ip("-n", namespace.name, "link", "set", end, "up")
+        yield relay, server
+
+
+@contextmanager
+def lossy_link(percent: int) -> Iterator[LossyLink]:
+    """A cable (RELAY_IP, SERVER_IP) that drops `percent` % of UDP each way."""
+    with cable([f"{RELAY_IP}/{_PREFIX}"], [f"{SERVER_IP}/{_PREFIX}"]) as (relay, server):
         link = LossyLink(relay, server)
         link.set_loss(percent)
         yield link
