@@ -76,11 +76,22 @@ def data_key(config: Config) -> bytes:
     return read_secret_key(config.path(config.server.data_key_file))
 
 
+def _embedded_only(config: Config) -> None:
+    if config.storage.backend != "embedded":
+        raise ConsoleError(
+            f"this command works on the embedded store in {data_dir(config)}, and this "
+            'instance keeps its data in PostgreSQL (storage.backend = "postgresql"); query '
+            "the database, or copy it with `pwreset db copy --from postgresql --to embedded`"
+        )
+
+
 def open_view(config: Config, *, with_key: bool = False) -> Database:
+    _embedded_only(config)
     return Database.open_readonly(data_dir(config), data_key=data_key(config) if with_key else None)
 
 
 def open_owner(config: Config) -> Database:
+    _embedded_only(config)
     return Database.open(
         data_dir(config),
         data_key=data_key(config),

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
+from pwreset.config.secrets import database_password
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.endpoint import open_endpoint
@@ -30,6 +31,7 @@ from pwreset.server.service import Flows, ResetService
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
 from pwreset.server.storage.replay_journal import REPLAY_DIR, ReplayJournal
+from pwreset.server.storage.store import RequestJournal, Store
 
 log = logging.getLogger("pwreset.server")
 
@@ -94,17 +96,16 @@ def prepare(
             breached.close()
         raise ConfigError(problems)
     try:
-        db = Database.open(
-            config.path(config.server.data_dir),
-            data_key=data_key,
-            audit_retention_days=config.storage.audit_retention_days,
-            compact_min_records=config.storage.compact_min_records,
-        )
-    except StorageError as exc:
+        db = open_store(config, data_key)
+    except (StorageError, ConfigError) as exc:
         if breached is not None:
             breached.close()
-        raise ConfigError([Problem(file, "server.data_dir", str(exc))]) from None
-    _warn_if_open(config.path(config.server.data_dir))
+        if isinstance(exc, ConfigError):
+            raise
+        key = "storage.dsn" if config.storage.backend == "postgresql" else "server.data_dir"
+        raise ConfigError([Problem(file, key, str(exc))]) from None
+    if isinstance(db, Database):
+        _warn_if_open(config.path(config.server.data_dir))
     if db.unclean_stop:
         try:
             # Directory writes cut short first: they may add records the next step checks.
@@ -142,6 +143,30 @@ def prepare(
     return Flows(context), Keyring(keys), relay_key
 
 
+def open_store(config: Config, data_key: bytes) -> Store:
+    """The store `storage.backend` names: the embedded one in server.data_dir (taking its
+    owner lock), or PostgreSQL at storage.dsn."""
+    if config.storage.backend == "postgresql":
+        from pwreset.server.storage.postgres import PostgresStore
+
+        assert config.storage.dsn is not None  # the schema requires it with this backend
+        store = PostgresStore.open(
+            config.storage.dsn,
+            password=database_password(config),
+            data_key=data_key,
+            audit_retention_days=config.storage.audit_retention_days,
+            workers=config.server.workers,
+        )
+        log.info("store: PostgreSQL at %s", store.connections.shown)
+        return store
+    return Database.open(
+        config.path(config.server.data_dir),
+        data_key=data_key,
+        audit_retention_days=config.storage.audit_retention_days,
+        compact_min_records=config.storage.compact_min_records,
+    )
+
+
 async def serve(
     config: Config,
     *,
@@ -153,7 +178,7 @@ async def serve(
     flows' notion of now (tests move it to expire codes and sessions)."""
     flows, keyring, relay_key = prepare(config, clock=clock)
     try:
-        journal = _open_journal(config)
+        journal = _open_journal(config, flows.context.db)
     except BaseException:
         flows.context.close()
         raise
@@ -216,8 +241,15 @@ def _warn_if_open(data_dir: Path) -> None:
         )
 
 
-def _open_journal(config: Config) -> ReplayJournal:
-    """The replay journal in the data folder (whose owner lock the database holds)."""
+def _open_journal(config: Config, db: Store) -> RequestJournal:
+    """The replay journal: in the data folder (whose owner lock the database holds), or in
+    PostgreSQL, where every server sharing the database sees it."""
+    if not isinstance(db, Database):
+        from pwreset.server.storage.postgres import PostgresStore
+        from pwreset.server.storage.postgres.replay import PostgresReplayJournal
+
+        assert isinstance(db, PostgresStore)
+        return PostgresReplayJournal(db.connections, float(config.server.clock_skew))
     directory = config.path(config.server.data_dir) / REPLAY_DIR
     try:
         return ReplayJournal(directory, float(config.server.clock_skew))

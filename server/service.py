@@ -38,7 +38,7 @@ from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.rejections import INTERVAL, RejectionLog
 from pwreset.server.storage import StorageFullError
-from pwreset.server.storage.replay_journal import ReplayJournal
+from pwreset.server.storage.store import RequestJournal
 
 log = logging.getLogger("pwreset.server")
 flow_log = logging.getLogger("pwreset.flows")
@@ -127,7 +127,7 @@ class ResetService(asyncio.DatagramProtocol):
         *,
         relay_key: bytes | None,
         allow_unauthenticated: bool,
-        journal: ReplayJournal,
+        journal: RequestJournal,
         clock_skew: float,
         max_datagram: int,
         workers: int,
@@ -222,7 +222,12 @@ class ResetService(asyncio.DatagramProtocol):
         try:
             loop = asyncio.get_running_loop()
             not_before = loop.time() + self._flows.reply_floor(request)
-            reply = await loop.run_in_executor(self._executor, self._run, request)
+            try:
+                reply = await loop.run_in_executor(self._executor, self._run, request)
+            except ProtocolError as exc:
+                # Another server on a shared journal already accepted this very request.
+                self._reject(exc, addr, 0)
+                return
             # Held back to the floor here, not in a worker: waiting costs no thread.
             if (rest := not_before - loop.time()) > 0:
                 await asyncio.sleep(rest)

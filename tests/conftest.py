@@ -1,8 +1,9 @@
-"""Session fixtures: the real lab directories (OpenLDAP slapd, Samba AD) and their admins.
+"""Session fixtures: the real lab directories (OpenLDAP slapd, Samba AD) and their admins,
+and the lab PostgreSQL.
 
 A lab starts only when a test asks for it. With PWRESET_LAB_DIR set, the labs live in
-$PWRESET_LAB_DIR/slapd and $PWRESET_LAB_DIR/samba: one already running there is reused and
-left running; one started here is stopped at the end. A lab that cannot start makes the
+$PWRESET_LAB_DIR/slapd, …/samba and …/postgres: one already running there is reused and left
+running; one started here is stopped at the end. A lab that cannot start makes the
 fixture error out with the reason: the suite never skips a directory test.
 """
 
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import pytest
 from pwreset_lab import (
+    PostgresLab,
     SambaAdmin,
     SambaLab,
     SlapdAdmin,
     SlapdLab,
+    start_postgres,
     start_samba,
     start_slapd,
 )
@@ -35,6 +38,9 @@ def lab_base() -> Iterator[Path]:
         return
     # A short path: slapd's ldapi socket path must fit in 108 bytes.
     base = Path(tempfile.mkdtemp(prefix="pwreset-lab-"))
+    # Others may pass through (not list it): PostgreSQL runs as an unprivileged user when
+    # the tests run as root, and each lab's own folder stays 0700.
+    base.chmod(0o711)
     try:
         yield base
     finally:
@@ -65,6 +71,21 @@ def samba_lab(lab_base: Path) -> Iterator[SambaLab]:
         yield running
         return
     lab = start_samba(root)
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_lab(lab_base: Path) -> Iterator[PostgresLab]:
+    """A running PostgreSQL (Debian's packages, own data folder, a free loopback port)."""
+    root = lab_base / "postgres"
+    running = PostgresLab.running(root)
+    if running:
+        yield running
+        return
+    lab = start_postgres(root)
     try:
         yield lab
     finally:

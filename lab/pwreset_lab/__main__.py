@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from pwreset_lab.directory import LabDirectory, is_recorded
+from pwreset_lab.daemon import is_recorded
+from pwreset_lab.directory import LabDirectory
 from pwreset_lab.errors import LabError
 from pwreset_lab.samba import SambaLab, start_samba
 from pwreset_lab.slapd import SlapdLab, start_slapd

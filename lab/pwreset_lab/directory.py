@@ -1,30 +1,23 @@
-"""What both lab directories share: the record in <root>/lab.json that lets another process
-find and stop one, its daemon, and connections through the server's own Connector (LDAPS
-with certificate checks), so the lab reaches a directory exactly as pwreset does."""
+"""What both lab directories share: their daemon (see `daemon`), and connections through the
+server's own Connector (LDAPS with certificate checks), so the lab reaches a directory
+exactly as pwreset does."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import os
 import secrets
-import shutil
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal
 
 from ldap3 import Connection
 
 from pwreset.config.schema import Config, DomainConfig, TlsConfig
 from pwreset.server.directory import DirectoryError
 from pwreset.server.directory.connection import Connector
-from pwreset_lab import net, process
-from pwreset_lab.errors import LabError
+from pwreset_lab.daemon import LabDaemon
 
-RECORD = "lab.json"
 SAMPLE_USERS = ("alice", "bob", "carol", "dave", "erin")
 SAMPLE_PASSWORD = "Init!Passw0rd-1"
 
@@ -37,22 +30,16 @@ _CONNECTION_LOG = logging.getLogger(Connector.__module__)
 
 
 @dataclass(kw_only=True)
-class LabDirectory:
+class LabDirectory(LabDaemon):
     """A running (or recorded) lab directory: where it is, how to reach it, who can bind."""
 
     KIND: ClassVar[Literal["ad", "openldap"]]
-    EXE: ClassVar[str]  # the daemon's program name, which guards against a recycled PID
-    START_TIMEOUT: ClassVar[float]  # seconds the daemon may take to answer a bind
-    STOP_GRACE: ClassVar[float]  # seconds between SIGTERM and SIGKILL
 
-    root: Path
-    pid: int
     admin_password: str
     service_password: str
     ca_file: Path
     base_dn: str
     sample_users: dict[str, str] = field(default_factory=dict)
-    host: str = net.LOOPBACK
 
     # --- what each kind says about itself ---------------------------------------------------
 
@@ -116,88 +103,6 @@ class LabDirectory:
             return False
         finally:
             _CONNECTION_LOG.removeFilter(_drop)
-
-    # --- the daemon ----------------------------------------------------------------------------
-
-    def launch(self, argv: list[str], log: Path, ready: Callable[[], bool], what: str) -> None:
-        """Spawn the daemon, record the lab, wait until `ready`; stop it if it never is."""
-        self.pid = process.spawn(argv, log, self.root)
-        self.to_json()
-        try:
-            process.wait_until(
-                ready,
-                timeout=self.START_TIMEOUT,
-                what=what,
-                pid=self.pid,
-                exe=self.EXE,
-                cwd=self.root,
-                log=log,
-            )
-        except LabError:
-            self.stop()
-            raise
-
-    def is_running(self) -> bool:
-        return process.is_running(self.pid, self.EXE, self.root)
-
-    def stop(self) -> None:
-        """Stop the daemon by PID: SIGTERM, then SIGKILL of its group after STOP_GRACE s."""
-        process.stop(self.pid, self.EXE, self.root, grace=self.STOP_GRACE)
-
-    @classmethod
-    def running(cls, root: Path) -> Self | None:
-        """The lab recorded under `root` if its daemon is running, else None."""
-        if not is_recorded(root):
-            return None
-        lab = cls.from_json(root)
-        return lab if lab.is_running() else None
-
-    @classmethod
-    def prepare_root(cls, root: Path) -> None:
-        """An empty 0700 `root`, wiping a stopped lab there but nothing else."""
-        if cls.running(root):
-            raise LabError(f"a {cls.EXE} lab is already running in {root}; stop it first")
-        if root.exists() and any(root.iterdir()) and not is_recorded(root):
-            raise LabError(f"{root} is not empty and holds no lab; refusing to wipe it")
-        shutil.rmtree(root, ignore_errors=True)
-        root.mkdir(mode=0o700, parents=True)
-        root.chmod(0o700)  # mkdir's mode is filtered by the umask, and an old dir may be looser
-
-    # --- the record ----------------------------------------------------------------------------
-
-    def to_json(self) -> None:
-        """Write root/lab.json, readable by root's owner only."""
-        data = {
-            f.name: str(v) if isinstance(v := getattr(self, f.name), Path) else v
-            for f in dataclasses.fields(self)
-        }
-        path = self.root / RECORD
-        tmp = path.with_suffix(".tmp")
-        # The record holds the throwaway lab's passwords: create it 0600 from the start.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(data, out, indent=2, sort_keys=True)
-            out.write("\n")
-        tmp.replace(path)
-
-    @classmethod
-    def from_json(cls, root: Path) -> Self:
-        path = root / RECORD
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise LabError(f"no lab recorded in {root}: {exc}") from exc
-        for f in dataclasses.fields(cls):
-            if f.type in ("Path", Path) and f.name in data:
-                data[f.name] = Path(data[f.name])
-        try:
-            return cls(**data)
-        except TypeError as exc:
-            raise LabError(f"{path} does not describe a {cls.__name__}: {exc}") from exc
-
-
-def is_recorded(root: Path) -> bool:
-    return (root / RECORD).is_file()
 
 
 def throwaway_password() -> str:

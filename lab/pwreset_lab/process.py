@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import signal
 import subprocess
 import time
@@ -17,8 +18,9 @@ from pwreset_lab.errors import LabError
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
 
-def spawn(argv: list[str], log: Path, cwd: Path) -> int:
-    """Start `argv` in its own session (so it survives us and owns a process group)."""
+def spawn(argv: list[str], log: Path, cwd: Path, *, user: str | None = None) -> int:
+    """Start `argv` in its own session (so it survives us and owns a process group), as
+    `user` (and that user's group) if given."""
     with log.open("ab") as out:
         child = subprocess.Popen(
             argv,
@@ -27,9 +29,16 @@ def spawn(argv: list[str], log: Path, cwd: Path) -> int:
             stderr=subprocess.STDOUT,
             cwd=cwd,
             start_new_session=True,
+            user=user,
+            group=_group_of(user) if user else None,
+            extra_groups=[] if user else None,
         )
     _children[child.pid] = child
     return child.pid
+
+
+def _group_of(user: str) -> int:
+    return pwd.getpwnam(user).pw_gid
 
 
 def is_running(pid: int, exe: str, cwd: Path) -> bool:

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from pwreset.config.dsn import check_dsn
 from pwreset.config.flow_settings import (
     ApiSettings,
     ChangeSettings,
@@ -287,7 +288,18 @@ class BuildConfig(_Table):
 
 
 class StorageConfig(_Table):
-    """The embedded database (`[storage]`): how long the audit log and missing users stay."""
+    """The database (`[storage]`): which store, and how long the audit log and missing users
+    stay."""
+
+    # "embedded": TinyDB files in server.data_dir, one server. "postgresql": a database that
+    # several servers share (`pip install 'pwreset[postgres]'`), reached through `dsn`.
+    backend: Literal["embedded", "postgresql"] = "embedded"
+    # libpq's connection string, without the password: postgresql://USER@HOST:PORT/DATABASE
+    # (?sslmode=verify-full&sslrootcert=... for TLS) or key=value pairs.
+    dsn: Annotated[str, AfterValidator(check_dsn)] | None = None
+    # Where the database password is: an environment variable, or a file (0600).
+    password_env: str | None = None
+    password_file: Path | None = None
 
     # Days of audit log kept, as whole days; 0 keeps it forever (the original's behaviour).
     audit_retention_days: int = Field(default=0, ge=0, le=36500)
@@ -296,6 +308,17 @@ class StorageConfig(_Table):
     # Journal records written before the store compacts into a new snapshot (at least this,
     # and at least as many as there are users, so compaction costs O(1) per write).
     compact_min_records: int = Field(default=10_000, ge=100, le=10_000_000)
+
+    @model_validator(mode="after")
+    def _postgresql_needs_a_dsn(self) -> StorageConfig:
+        if self.backend == "postgresql" and self.dsn is None:
+            raise ValueError(
+                'storage.backend = "postgresql" needs storage.dsn, the connection string '
+                "(postgresql://USER@HOST:PORT/DATABASE)"
+            )
+        if self.password_env and self.password_file:
+            raise ValueError("set storage.password_env or storage.password_file, not both")
+        return self
 
 
 class Config(_Table):

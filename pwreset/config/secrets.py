@@ -40,3 +40,35 @@ def bind_password(config: Config, index: int) -> str:
     raise ConfigError(
         [Problem(file, key, "set bind_password_env or bind_password_file for the service account")]
     )
+
+
+def database_password(config: Config) -> str | None:
+    """The PostgreSQL password (`storage.password_env` or `storage.password_file`), or None
+    when neither is set (a peer, certificate or .pgpass login)."""
+    storage = config.storage
+    file = config.source or config.base_dir / "pwreset.toml"
+    if storage.password_env:
+        value = os.environ.get(storage.password_env)
+        if not value:
+            raise ConfigError(
+                [
+                    Problem(
+                        file,
+                        "storage.password_env",
+                        f"environment variable {storage.password_env} is not set",
+                    )
+                ]
+            )
+        return value
+    if storage.password_file:
+        path = config.path(storage.password_file)
+        try:
+            value = path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigError(
+                [Problem(file, "storage.password_file", f"cannot read {path}: {exc.strerror}")]
+            ) from None
+        if not value:
+            raise ConfigError([Problem(file, "storage.password_file", f"{path} is empty")])
+        return value
+    return None

@@ -199,8 +199,8 @@ def _has_row(
 
 
 def _newest_audit_time(db: Store) -> float:
-    segments = db.audit.segments()
-    if not segments:
+    days = db.audit.days()
+    if not days:
         return 0.0
-    day = datetime.strptime(segments[-1][0], "%Y-%m-%d").replace(tzinfo=UTC)
+    day = datetime.strptime(days[-1], "%Y-%m-%d").replace(tzinfo=UTC)
     return max((e.time for e in db.audit.query(since=day.timestamp())), default=0.0)

@@ -94,6 +94,10 @@ class AuditLog:
             except FileNotFoundError:
                 continue  # removed by retention while we listed
 
+    def days(self) -> list[str]:
+        """The UTC days that hold events, oldest first."""
+        return [day for day, _ in self.segments()]
+
     def segments(self) -> list[tuple[str, Path]]:
         if not self.directory.is_dir():
             return []

@@ -1,7 +1,8 @@
 """The store the flows use, as an interface: users, the audit log and keyed records.
 
 `Database` (TinyDB tables on the journaled storage, audit segments beside them) is the
-embedded implementation; a server database shared by several servers is another. The flows
+embedded implementation; `postgres.PostgresStore`, a database shared by several servers, is
+the other. The flows
 name only these protocols and the records they carry (`UserRecord`, `AuditEvent`), so an
 implementation plugs in without touching them. Every write is durable when it returns.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any, Protocol
 
 from pwreset.server.storage.audit import AuditEvent
@@ -55,8 +55,8 @@ class AuditTrail(Protocol):
         """Events with since <= time < until, oldest day first."""
         ...
 
-    def segments(self) -> list[tuple[str, Path]]:
-        """The UTC days that hold events, oldest first, each with where it is kept."""
+    def days(self) -> list[str]:
+        """The UTC days (YYYY-MM-DD) that hold events, oldest first."""
         ...
 
 
@@ -107,6 +107,21 @@ class Store(Protocol):
 
     def require_room(self) -> None:
         """Raise StorageFullError unless a request that may write can be let in."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class RequestJournal(Protocol):
+    """The request ids the server accepted, kept where a restart (and, when shared, another
+    server) finds them: a replayed datagram is refused there too."""
+
+    # Accepted before this start and still inside the window, for the memory guard.
+    restored: list[tuple[bytes, float]]
+
+    def record(self, request_id: bytes, timestamp: float) -> None:
+        """Return once the acceptance is durable. Raises ReplayedRequest if it was already
+        accepted (a shared journal), StorageFullError or OSError if it cannot be kept."""
         ...
 
     def close(self) -> None: ...

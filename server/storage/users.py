@@ -13,11 +13,9 @@ import json
 import sys
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
-
-from tinydb.table import Document
 
 from pwreset.server.storage.errors import StoreKeyError
 from pwreset.server.storage.record_cipher import RecordCipher, sealed_key_id
@@ -88,6 +86,56 @@ def _aad(domain: str, username: str) -> bytes:
     return b"pwreset user record v1\0" + user_key(domain, username).encode("utf-8")
 
 
+def encode_user(record: UserRecord, cipher: RecordCipher | None) -> dict[str, Any]:
+    """The stored document of `record`: its clear fields, and its enrollment and code sealed
+    together under the data key (every store keeps users as these documents)."""
+    # Defaults are left out: smaller documents, and the memory budget is per record.
+    doc = {
+        name: getattr(record, name)
+        for name in CLEAR_FIELDS
+        if getattr(record, name) != _DEFAULTS[name] or name in ("domain", "username")
+    }
+    if record.enrollment is not None or record.code is not None:
+        if cipher is None:
+            raise StoreKeyError("saving an enrollment or code needs the data key")
+        secret = json.dumps({"enrollment": record.enrollment, "code": record.code})
+        doc["sealed"] = cipher.seal(secret.encode("utf-8"), _aad(record.domain, record.username))
+        doc["enrolled"] = record.enrollment is not None
+    return doc
+
+
+def decode_user(doc: Mapping[str, Any], cipher: RecordCipher | None) -> UserRecord:
+    """The record a stored document holds; opening its sealed part needs the data key."""
+    values = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
+    values["domain"] = sys.intern(values["domain"])
+    values["language"] = sys.intern(values["language"])
+    record = UserRecord(**values)
+    sealed = doc.get("sealed")
+    if sealed is not None:
+        if cipher is None:
+            raise StoreKeyError("reading an enrollment or code needs the data key")
+        secret = json.loads(cipher.open(sealed, _aad(record.domain, record.username)))
+        record.enrollment = secret.get("enrollment")
+        record.code = secret.get("code")
+    return record
+
+
+def user_row(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored document's clear fields plus `enrolled` and the sealing key id; no key."""
+    row = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
+    row["enrolled"] = bool(doc.get("enrolled", False))
+    row["key_id"] = sealed_key_id(doc["sealed"]) if "sealed" in doc else ""
+    return row
+
+
+def sealed_by_another_key(doc: Mapping[str, Any] | None, cipher: RecordCipher | None) -> bool:
+    """True if `doc` holds a sealed part that the current data key did not seal."""
+    if doc is None or cipher is None:
+        return False
+    sealed = doc.get("sealed")
+    return sealed is not None and sealed_key_id(sealed) != cipher.key_id
+
+
 class UserStore:
     """Users by (domain, username), case-insensitive. Thread-safe; `save` is durable."""
 
@@ -108,10 +156,12 @@ class UserStore:
 
     def get(self, domain: str, username: str) -> UserRecord | None:
         doc = self._table.document(user_key(domain, username))
-        return None if doc is None else self._record(doc)
+        return None if doc is None else decode_user(doc, self._cipher)
 
     def save(self, record: UserRecord) -> None:
-        self._table.replace(user_key(record.domain, record.username), self._doc(record))
+        self._table.replace(
+            user_key(record.domain, record.username), encode_user(record, self._cipher)
+        )
 
     def delete(self, domain: str, username: str) -> bool:
         return bool(self._table.remove_keys([user_key(domain, username)]))
@@ -121,54 +171,17 @@ class UserStore:
 
     def __iter__(self) -> Iterator[UserRecord]:
         for doc in self._table:
-            yield self._record(doc)
+            yield decode_user(doc, self._cipher)
 
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every user's clear fields plus `enrolled` and the sealing key id; needs no key."""
         for doc in self._table:
-            row = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
-            row["enrolled"] = bool(doc.get("enrolled", False))
-            row["key_id"] = sealed_key_id(doc["sealed"]) if "sealed" in doc else ""
-            yield row
+            yield user_row(doc)
 
     def reseal(self, record: UserRecord) -> bool:
         """Save `record` again if the current data key did not seal it (key rotation)."""
         doc = self._table.document(user_key(record.domain, record.username))
-        if doc is None or self._cipher is None:
-            return False
-        sealed = doc.get("sealed")
-        if sealed is None or sealed_key_id(sealed) == self._cipher.key_id:
+        if not sealed_by_another_key(doc, self._cipher):
             return False
         self.save(record)
         return True
-
-    def _doc(self, record: UserRecord) -> dict[str, Any]:
-        # Defaults are left out: smaller documents, and the memory budget is per record.
-        doc = {
-            name: getattr(record, name)
-            for name in CLEAR_FIELDS
-            if getattr(record, name) != _DEFAULTS[name] or name in ("domain", "username")
-        }
-        if record.enrollment is not None or record.code is not None:
-            if self._cipher is None:
-                raise StoreKeyError("saving an enrollment or code needs the data key")
-            secret = json.dumps({"enrollment": record.enrollment, "code": record.code})
-            doc["sealed"] = self._cipher.seal(
-                secret.encode("utf-8"), _aad(record.domain, record.username)
-            )
-            doc["enrolled"] = record.enrollment is not None
-        return doc
-
-    def _record(self, doc: Document) -> UserRecord:
-        values = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
-        values["domain"] = sys.intern(values["domain"])
-        values["language"] = sys.intern(values["language"])
-        record = UserRecord(**values)
-        sealed = doc.get("sealed")
-        if sealed is not None:
-            if self._cipher is None:
-                raise StoreKeyError("reading an enrollment or code needs the data key")
-            secret = json.loads(self._cipher.open(sealed, _aad(record.domain, record.username)))
-            record.enrollment = secret.get("enrollment")
-            record.code = secret.get("code")
-        return record

@@ -55,6 +55,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "pwreset.server.storage",
         ("pwreset.server.flows", "pwreset.server.directory"),
     ),
+    "server/storage/postgres": (
+        "pwreset.server.storage.postgres",
+        ("pwreset.server.flows", "pwreset.server.directory"),
+    ),
     "builder": (
         "pwreset.builder",
         ("pwreset.server", "pwreset.api", "pwreset.console", "pwreset_lab"),

@@ -1,39 +1,24 @@
-"""Database: one owner per data directory, users by (domain, user), sealed enrollments,
-the segmented audit log and its retention."""
+"""Database, the embedded store: one owner per data directory, its files, the segmented
+audit log and its retention (what every store does is in test_store.py)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from storage_support import KEY, SECRET_HASH, enrolled
 
 from pwreset.server.storage import (
     AuditEvent,
     Database,
     StoreKeyError,
     StoreLockedError,
-    UserRecord,
 )
 from pwreset.server.storage.audit import AuditLog
-
-KEY = b"\x01" * 32
-SECRET_HASH = "scrypt$c2FsdA$this-is-the-answer-hash"
-
-
-def _enrolled(name: str, domain: str = "LAB") -> UserRecord:
-    return UserRecord(
-        domain,
-        name,
-        email=f"{name}@example.org",
-        enrollment={"questions": ["pet?"], "answers": [SECRET_HASH]},
-        code={"hash": "code-hash-123", "issued_at": 1.0},
-        last_enroll=1_700_000_000.0,
-    )
 
 
 def test_a_second_owner_is_refused_naming_the_dir_and_pid(tmp_path: Path) -> None:
@@ -61,25 +46,6 @@ def test_a_second_owner_is_refused_naming_the_dir_and_pid(tmp_path: Path) -> Non
     Database.open(tmp_path, data_key=KEY).close()  # released on close
 
 
-def test_users_by_domain_and_name_case_insensitive(tmp_path: Path) -> None:
-    with Database.open(tmp_path, data_key=KEY) as db:
-        db.users.save(_enrolled("JSmith"))
-        db.users.save(UserRecord("OTHER", "jsmith"))
-        record = db.users.get("lab", "JSMITH")
-        assert record is not None and record.username == "JSmith"
-        assert record.enrollment == {"questions": ["pet?"], "answers": [SECRET_HASH]}
-        record.wrong_answers = 2
-        db.users.save(record)
-        assert len(db.users) == 2
-    with Database.open(tmp_path, data_key=KEY) as db:
-        again = db.users.get("LAB", "jsmith")
-        assert again is not None and again.wrong_answers == 2
-        assert again.code == {"hash": "code-hash-123", "issued_at": 1.0}
-        assert db.users.delete("Lab", "JSmith") is True
-        assert db.users.delete("Lab", "JSmith") is False
-        assert [r.domain for r in db.users] == ["OTHER"]
-
-
 def test_a_saved_change_drops_what_it_clears_and_a_data_dir_of_before_tinydb_loads(
     tmp_path: Path,
 ) -> None:
@@ -103,7 +69,7 @@ def test_a_saved_change_drops_what_it_clears_and_a_data_dir_of_before_tinydb_loa
 
 def test_secrets_are_never_in_a_file_or_a_repr(tmp_path: Path) -> None:
     with Database.open(tmp_path, data_key=KEY) as db:
-        db.users.save(_enrolled("jsmith"))
+        db.users.save(enrolled("jsmith"))
         assert SECRET_HASH not in repr(db.users.get("LAB", "jsmith"))
         db.storage.compact()
     for path in tmp_path.rglob("*"):
@@ -115,8 +81,8 @@ def test_secrets_are_never_in_a_file_or_a_repr(tmp_path: Path) -> None:
 
 def test_a_wrong_key_or_a_moved_blob_does_not_open(tmp_path: Path) -> None:
     with Database.open(tmp_path, data_key=KEY) as db:
-        db.users.save(_enrolled("a"))
-        db.users.save(_enrolled("b"))
+        db.users.save(enrolled("a"))
+        db.users.save(enrolled("b"))
     with (
         Database.open(tmp_path, data_key=b"\x02" * 32) as db,
         pytest.raises(StoreKeyError, match="not the configured data key"),
@@ -130,23 +96,6 @@ def test_a_wrong_key_or_a_moved_blob_does_not_open(tmp_path: Path) -> None:
         storage.put("users", "lab\0b", a.replace(b'"username":"a"', b'"username":"b"'))
         with pytest.raises(StoreKeyError, match="does not open"):
             db.users.get("LAB", "b")
-
-
-def test_threads_saving_at_once(tmp_path: Path) -> None:
-    with Database.open(tmp_path, data_key=KEY, compact_min_records=200) as db:
-
-        def work(t: int) -> None:
-            for i in range(60):
-                db.users.save(_enrolled(f"u{t}-{i}"))
-
-        threads = [threading.Thread(target=work, args=(t,)) for t in range(10)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    with Database.open(tmp_path, data_key=KEY) as db:
-        assert len(db.users) == 600
-        assert db.users.get("lab", "u9-59") is not None
 
 
 def _at(day: str, hour: int = 12) -> float:

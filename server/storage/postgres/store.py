@@ -1,0 +1,88 @@
+"""`PostgresStore`: the store of several servers sharing one PostgreSQL database.
+
+Everything the embedded store keeps is here: users (enrollments, wrong-answer counts,
+lockouts, code state, sealed under the data key exactly as on disk), keyed records (code
+sending limits, decoy codes, notes of directory writes in progress), the decoys' strikes,
+the audit log and the request ids of the replay guard. Each write is durable when it
+returns (autocommit, PostgreSQL's own WAL); the locks hold across servers (`connections`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from pwreset.server.storage.keyed import STRIKES_TABLE
+from pwreset.server.storage.keyed import TABLE as KEYED_KIND
+from pwreset.server.storage.postgres.audit import PostgresAudit
+from pwreset.server.storage.postgres.connections import Connections
+from pwreset.server.storage.postgres.keyed import PostgresKeyed
+from pwreset.server.storage.postgres.schema import create_schema
+from pwreset.server.storage.postgres.users import PostgresUsers
+from pwreset.server.storage.record_cipher import RecordCipher
+from pwreset.server.storage.store import Store
+
+# Connections beyond the worker threads: housekeeping, the replay guard, start-up work.
+_SPARE_CONNECTIONS = 4
+
+
+class PostgresStore:
+    """Open with `PostgresStore.open`; `close` when done."""
+
+    def __init__(self, connections: Connections, cipher: RecordCipher | None,
+                 audit_retention_days: int) -> None:  # fmt: skip
+        self.connections = connections
+        self.users = PostgresUsers(connections, cipher)
+        self.audit = PostgresAudit(connections, retention_days=audit_retention_days)
+        self.keyed = PostgresKeyed(connections, KEYED_KIND)
+        self.strikes = PostgresKeyed(connections, STRIKES_TABLE)
+        # Several servers share the database: one that starts cannot tell whether another's
+        # work in progress was cut short, so start-up restores nothing (see `pending`).
+        self.unclean_stop = False
+
+    @classmethod
+    def open(
+        cls,
+        dsn: str,
+        *,
+        password: str | None,
+        data_key: bytes | None,
+        previous_keys: Sequence[bytes] = (),
+        audit_retention_days: int = 0,
+        workers: int = 8,
+    ) -> PostgresStore:
+        """Connect, create the tables if missing and apply the audit retention. Raises
+        PostgresError (a StorageError) naming the server, never the password."""
+        connections = Connections(dsn, password, max_size=workers + _SPARE_CONNECTIONS)
+        try:
+            create_schema(connections)
+            cipher = RecordCipher(data_key, previous_keys) if data_key is not None else None
+            store = cls(connections, cipher, audit_retention_days)
+            store.audit.apply_retention()
+        except BaseException:
+            connections.close()
+            raise
+        return store
+
+    def require_room(self) -> None:
+        """PostgreSQL refuses a write it has no room for, and the flow fails then; there
+        is no folder here to look at beforehand."""
+
+    def close(self) -> None:
+        self.connections.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+if TYPE_CHECKING:
+    _IS_A_STORE: type[Store] = PostgresStore  # mypy checks that it implements Store

@@ -1,0 +1,90 @@
+"""The PostgreSQL store across servers: two stores with their own connections (two servers)
+on one database count one user's wrong answers exactly, share the replay guard, keep answer
+hashes sealed in the tables, and never show the database password."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import psycopg
+import pytest
+from storage_support import KEY, enrolled
+
+from pwreset.config.flow_settings import SecuritySettings
+from pwreset.protocol.errors import ReplayedRequest
+from pwreset.server.flows import lockout
+from pwreset.server.storage.postgres import PostgresError, PostgresStore
+from pwreset.server.storage.postgres.replay import PostgresReplayJournal
+
+THREADS_PER_SERVER = 4
+FAILURES_PER_THREAD = 12
+
+
+def test_two_servers_count_one_users_wrong_answers_exactly(postgres_lab, pg_dsn) -> None:
+    security = SecuritySettings(lockout_threshold=100, lockout_minutes=60, failure_delay=0)
+    servers = [PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY)
+               for _ in range(2)]  # fmt: skip
+    try:
+        servers[0].users.save(enrolled("target"))
+        start = threading.Barrier(2 * THREADS_PER_SERVER)
+
+        def fail(db: PostgresStore) -> None:
+            start.wait()
+            for i in range(FAILURES_PER_THREAD):
+                # As Recovery.answer does: under the user's lock, read, count, save.
+                with db.users.locked("LAB", "target"):
+                    record = db.users.get("lab", "target")
+                    assert record is not None
+                    lockout.fail_record(record, security, 1_700_000_000.0 + i)
+                    db.users.save(record)
+
+        threads = [threading.Thread(target=fail, args=(db,))
+                   for db in servers for _ in range(THREADS_PER_SERVER)]  # fmt: skip
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for db in servers:
+            record = db.users.get("LAB", "target")
+            assert record is not None
+            assert record.wrong_answers == 2 * THREADS_PER_SERVER * FAILURES_PER_THREAD
+    finally:
+        for db in servers:
+            db.close()
+
+
+def test_a_request_one_server_accepted_is_refused_by_the_other(postgres_lab, pg_dsn) -> None:
+    with (
+        PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as a,
+        PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as b,
+    ):
+        first = PostgresReplayJournal(a.connections, 60.0)
+        second = PostgresReplayJournal(b.connections, 60.0)
+        now = time.time()
+        first.record(b"\x01" * 16, now)
+        with pytest.raises(ReplayedRequest):
+            second.record(b"\x01" * 16, now)
+        second.record(b"\x02" * 16, now)
+
+
+def test_answer_hashes_stay_sealed_in_the_tables(postgres_lab, pg_dsn) -> None:
+    with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as db:
+        db.users.save(enrolled("jsmith"))
+    with psycopg.connect(pg_dsn, password=postgres_lab.password) as conn:
+        stored = conn.execute("SELECT doc::text FROM pwreset_users").fetchall()
+    assert stored and "jsmith@example.org" in stored[0][0]
+    assert "this-is-the-answer-hash" not in stored[0][0]
+    assert "code-hash-123" not in stored[0][0]
+
+
+def test_a_wrong_password_is_named_but_never_shown(postgres_lab, pg_dsn, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "Wrong!" + postgres_lab.password
+    with pytest.raises(PostgresError) as caught:
+        PostgresStore.open(pg_dsn, password=wrong, data_key=KEY)
+    message = str(caught.value)
+    assert f"127.0.0.1:{postgres_lab.port}/postgres" in message
+    assert "password authentication failed" in message
+    assert wrong not in message and wrong not in caplog.text
