@@ -2,10 +2,13 @@
 in the server's, sealed UDP between them over a veth cable that drops datagrams at random.
 
 The lab directory and the SMTP server stay in the test run's namespace and are reached from
-the server's side through bridges (at the same 127.0.0.1 ports, so the configuration is
-the flow tests' own); the test's HTTP client reaches the relay through another. The relay
-runs with its default retry settings: what a user would meet. Requests are made through
-FlowStack's helpers; its clock does not reach the server process (it cannot be moved).
+the server's side through bridges (at the same ports, on every address of that side, as a
+directory on the internal network listens; so the configuration is the flow tests' own);
+the test's HTTP client reaches the relay through another. With `firewall`, the server's
+side keeps the original product's DMZ firewall table; with `pages`, the relay serves the
+built pages. The relay runs with its default retry settings: what a user would meet.
+Requests are made through FlowStack's helpers; its clock does not reach the server process
+(it cannot be moved).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from support.smtp import SmtpServer
 SERVER_PORT = 5100
 _RELAY_LISTEN = ("127.0.0.1", 8080)
 _LOOPBACK = "127.0.0.1"
+_ANY = "0.0.0.0"
 # Generous: a request may wait through all of the relay's retries.
 _HTTP_TIMEOUT = 60.0
 
@@ -110,6 +114,8 @@ def dmz_stack(
     *,
     loss: int = 20,
     settings: dict[str, Any] | None = None,
+    firewall: bool = False,
+    pages: bool = False,
 ) -> Iterator[DmzStack]:
     """The stack with `loss` % of UDP dropped each way and `settings` (shaped like
     pwreset.toml) merged in. Everything started is stopped and both namespaces removed at
@@ -135,18 +141,25 @@ def dmz_stack(
         create_instance(instance, config_text=tomli_w.dumps(data))
         config = load_config(instance / "pwreset.toml")
 
+        if firewall:
+            link.firewall(SERVER_PORT)
         for port in (_directory_port(data), smtp.port):
             target = (_LOOPBACK, port)
-            cleanup.enter_context(bridge(link.server, target, None, target))
+            cleanup.enter_context(bridge(link.server, (_ANY, port), None, target))
         env = {**os.environ, env_name: lab.service_password}
         command = [sys.executable, "-m", "pwreset"]
         config_file = str(instance / "pwreset.toml")
+        web_options = ["--listen", ":".join(map(str, _RELAY_LISTEN))]
+        if pages:
+            subprocess.run([*command, "build", "-c", config_file], check=True,
+                           capture_output=True)  # fmt: skip
+            web_options.append("--serve-site")
         outputs = {"server": root / "server.out", "web": root / "web.out"}
         started = {
             "server": _start(link.server, [*command, "server", "-c", config_file],
                              outputs["server"], env, cleanup),
-            "web": _start(link.relay, [*command, "web", "-c", config_file, "--listen",
-                          ":".join(map(str, _RELAY_LISTEN))], outputs["web"], env, cleanup),
+            "web": _start(link.relay, [*command, "web", "-c", config_file, *web_options],
+                          outputs["web"], env, cleanup),
         }  # fmt: skip
         front = cleanup.enter_context(bridge(None, (_LOOPBACK, 0), link.relay, _RELAY_LISTEN))
         host, port = front.address

@@ -32,6 +32,7 @@ _PREFIX = 30
 RELAY_END = "veth-relay"
 SERVER_END = "veth-server"
 _TABLE = "pwreset_loss"
+_FIREWALL = "pwreset_dmz"
 _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 T = TypeVar("T")
@@ -150,6 +151,28 @@ counter drop comment "{what}_dropped"
 }}
 """
             namespace.run("nft", "-f", "-", stdin=rules)
+
+    def firewall(self, port: int) -> None:
+        """The original product's DMZ firewall table, kept by the server's side (out of the
+        relay's reach): from the relay only UDP to the server's `port`, back only UDP from
+        that port to the relay; anything else across the cable is dropped, either way."""
+        rules = f"""
+table inet {_FIREWALL} {{
+  chain from_dmz {{
+    type filter hook input priority filter; policy accept;
+    iifname "{SERVER_END}" ip saddr {self.relay_ip} ip daddr {self.server_ip} \
+udp dport {port} accept
+    iifname "{SERVER_END}" drop
+  }}
+  chain to_dmz {{
+    type filter hook output priority filter; policy accept;
+    oifname "{SERVER_END}" ip saddr {self.server_ip} ip daddr {self.relay_ip} \
+udp sport {port} accept
+    oifname "{SERVER_END}" drop
+  }}
+}}
+"""
+        self.server.run("nft", "-f", "-", stdin=rules)
 
     def counters(self) -> LinkCounters:
         found: dict[str, int] = {}
