@@ -1,4 +1,4 @@
-"""`pwreset db check|backup|restore|compact|move|rotate-key`: the database tools."""
+"""`pwreset db check|backup|restore|compact|move|rotate-key|copy`: the database tools."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pwreset.console.command import (
     data_key,
     open_owner,
 )
+from pwreset.console.db_copy import add_copy
 from pwreset.protocol.errors import KeyFileError
 from pwreset.server.storage import maintenance
 from pwreset.server.storage.record_cipher import data_key_id
@@ -24,7 +25,7 @@ _NEW_FOLDER = "a new (or empty) folder"
 
 def register(sub: Any) -> None:
     actions = command_group(
-        sub, "db", "check, back up, restore, compact or move the database; rotate its key"
+        sub, "db", "check, back up, restore, compact, move or copy the database; rotate its key"
     )
     add_action(actions, "check", "load everything and open every record (read-only)", _check)
     backup = add_action(actions, "backup", "a consistent copy, also while the server runs", _backup)
@@ -39,6 +40,7 @@ def register(sub: Any) -> None:
     add_action(
         actions, "rotate-key", "seal every record under a new data key (server stopped)", _rotate
     )
+    add_copy(actions)
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from pwreset_lab import (
     PostgresLab,
@@ -90,6 +91,17 @@ def postgres_lab(lab_base: Path) -> Iterator[PostgresLab]:
         yield lab
     finally:
         lab.stop()
+
+
+@pytest.fixture
+def pg_dsn(postgres_lab: PostgresLab) -> Iterator[str]:
+    """A DSN whose tables land in a schema of this test's own, dropped afterwards."""
+    schema = "t_" + secrets.token_hex(6)
+    with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password, autocommit=True) as c:
+        c.execute(f"CREATE SCHEMA {schema}")
+    yield f"{postgres_lab.dsn}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password, autocommit=True) as c:
+        c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture

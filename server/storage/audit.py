@@ -76,6 +76,36 @@ class AuditLog:
             seq = segment.append(payload)
         segment.sync(seq)
 
+    def append_many(self, events: list[AuditEvent]) -> None:
+        """Append `events` with one sync per day file (a bulk load)."""
+        if self.read_only:
+            raise StoreReadOnlyError(f"{self.directory}: opened read-only")
+        pending: tuple[AppendFile, int] | None = None
+        with self._lock:
+            for event in events:
+                segment = self._segment(_day(event.time))
+                if pending is not None and pending[0] is not segment:
+                    pending[0].sync(pending[1])  # before the next day may close its file
+                payload = json.dumps(asdict(event), separators=(",", ":"), ensure_ascii=False)
+                pending = (segment, segment.append(payload.encode()))
+            if pending is not None:
+                pending[0].sync(pending[1])
+
+    def clear(self) -> int:
+        """Delete every day file (`pwreset db copy` into this store); how many."""
+        if self.read_only:
+            raise StoreReadOnlyError(f"{self.directory}: opened read-only")
+        with self._lock:
+            for segment in self._open.values():
+                segment.close()
+            self._open.clear()
+            removed = 0
+            for _, path in self.segments():
+                path.unlink()
+                removed += 1
+        fsync_dir(self.directory)
+        return removed
+
     def query(
         self, *, since: float | None = None, until: float | None = None
     ) -> Iterator[AuditEvent]:

@@ -128,6 +128,23 @@ class JournalStorage(Storage):
             journal.sync(seq)
         return removed
 
+    def put_many(self, table: str, items: list[tuple[str, bytes]]) -> None:
+        """Insert or replace several documents with one sync (a bulk load)."""
+        self._check_writable()
+        with self._lock:
+            journal = self._journal
+            if journal is None:
+                raise StoreReadOnlyError(f"{self.directory}: the store is closed")
+            docs = self._tables.setdefault(sys.intern(table), {})
+            seq = None
+            for key, value in items:
+                seq = journal.append(_encode_op(_PUT, table, key, value))
+                docs[key] = value
+                self._since_snapshot += 1
+            self._maybe_start_compaction()
+        if seq is not None:
+            journal.sync(seq)
+
     def count(self, table: str) -> int:
         return len(self._tables.get(table, ()))
 

@@ -3,12 +3,10 @@ PostgreSQL (the lab's, one fresh schema per test)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from pwreset_lab import PostgresLab
 
@@ -16,17 +14,6 @@ from pwreset.server.storage import Database
 from pwreset.server.storage.postgres import PostgresStore
 
 OpenStore = Callable[..., Any]
-
-
-@pytest.fixture
-def pg_dsn(postgres_lab: PostgresLab) -> Iterator[str]:
-    """A DSN whose tables land in a schema of this test's own, dropped afterwards."""
-    schema = "t_" + secrets.token_hex(6)
-    with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    yield f"{postgres_lab.dsn}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password, autocommit=True) as c:
-        c.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 @pytest.fixture(params=["embedded", "postgresql"])

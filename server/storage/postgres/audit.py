@@ -12,8 +12,8 @@ from pwreset.server.storage.postgres.connections import Connections
 from pwreset.server.storage.postgres.schema import AUDIT
 
 _FIELDS = [f.name for f in dataclasses.fields(AuditEvent)]
-_COLUMNS = ", ".join(f'"{name}"' for name in _FIELDS)
-_INSERT = f"INSERT INTO {AUDIT} ({_COLUMNS}) VALUES ({', '.join(['%s'] * len(_FIELDS))})"
+COLUMNS = ", ".join(f'"{name}"' for name in _FIELDS)
+_INSERT = f"INSERT INTO {AUDIT} ({COLUMNS}) VALUES ({', '.join(['%s'] * len(_FIELDS))})"
 # Rows read per round trip by `query`.
 _BATCH = 2000
 _DAY = "to_char(to_timestamp(\"time\") AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
@@ -54,7 +54,7 @@ class PostgresAudit:
         while True:
             with self._db.connection() as conn:
                 rows = conn.execute(
-                    f"SELECT id, {_COLUMNS} FROM {AUDIT} "
+                    f"SELECT id, {COLUMNS} FROM {AUDIT} "
                     'WHERE ("time", id) > (%s, %s) AND "time" >= %s AND "time" < %s '
                     f'ORDER BY "time", id LIMIT {_BATCH}',
                     (*last, low, high),

@@ -12,7 +12,8 @@ from pwreset.server.storage.postgres.connections import Connections, lock_key
 from pwreset.server.storage.postgres.schema import KEYED
 
 
-def _touched(doc: dict[str, Any]) -> float | None:
+def touched_of(doc: dict[str, Any]) -> float | None:
+    """The document's `touched` time, kept in its own column for expiry."""
     touched = doc.get("touched")
     if isinstance(touched, int | float) and not isinstance(touched, bool):
         return float(touched)
@@ -42,7 +43,7 @@ class PostgresKeyed:
 
     def put_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         """Write every (key, document) pair in one transaction."""
-        rows = [(self.kind, key.encode("utf-8"), Json(doc), _touched(doc)) for key, doc in items]
+        rows = [(self.kind, key.encode("utf-8"), Json(doc), touched_of(doc)) for key, doc in items]
         with self._db.connection() as conn, conn.transaction(), conn.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO {KEYED} (kind, key, doc, touched) VALUES (%s, %s, %s, %s) "
