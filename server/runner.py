@@ -18,6 +18,7 @@ from pwreset.config.secrets import database_password
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.endpoint import open_endpoint
+from pwreset.server.expiry_notices import NoticeRound, next_round
 from pwreset.server.flows import pending
 from pwreset.server.flows.admin import admin_key
 from pwreset.server.flows.codes import SendLimits
@@ -115,13 +116,7 @@ def prepare(
             # The flows can run without: the operator sees why in the log.
             log.exception("audit rows lost in the unclean stop could not be restored")
     try:
-        notifier = Notifier(
-            email=config.email,
-            code_mail=config.code_mail,
-            alerts=config.alerts,
-            verification=config.verification,
-            resolve=config.path,
-        )
+        notifier = Notifier.from_config(config)
     except NotifyError as exc:
         db.close()
         if breached is not None:
@@ -217,11 +212,14 @@ async def serve(
     )
     if ready is not None:
         ready.set()
-    housekeeping = loop.create_task(_daily_purge(flows, config))
+    housekeeping = [loop.create_task(_daily_purge(flows, config))]
+    if config.expiry_notices.enabled:
+        housekeeping.append(loop.create_task(_daily_notices(flows, config)))
     try:
         await stop.wait()
     finally:
-        housekeeping.cancel()
+        for task in housekeeping:
+            task.cancel()
         # Requests in flight are answered before the socket closes (issue 9).
         await service.drain()
         endpoint.close()
@@ -281,7 +279,8 @@ async def _daily_purge(flows: Flows, config: Config) -> None:
 
     def run() -> None:
         now = context.clock()
-        # Code-sending counts look back one day; older keyed records are of no use.
+        # Code-sending counts look back one day; older keyed records are of no use (an
+        # expiry notice's record is touched until its password expires).
         expired = context.db.keyed.expire(now - _KEYED_KEPT)
         log.info("housekeeping: %d stale keyed records removed", expired)
         report = purge_missing(
@@ -298,15 +297,49 @@ async def _daily_purge(flows: Flows, config: Config) -> None:
             len(report.removed),
         )
 
-    due = context.clock() + _FIRST_PURGE_AFTER
+    clock = context.clock
+    await _daily(
+        clock, clock() + _FIRST_PURGE_AFTER, lambda now: now + _PURGE_EVERY, run,
+        # A directory that does not answer stops this round; the next one tries again.
+        "the purge of users gone from the directory",
+    )  # fmt: skip
+
+
+async def _daily_notices(flows: Flows, config: Config) -> None:
+    """The password expiry notices, once a day at `expiry_notices.hour` by the flows' clock."""
+    context = flows.context
+    notices = NoticeRound(
+        config, context.directories, context.db.users, context.db.keyed, context.limits
+    )
+
+    def run() -> None:
+        now = context.clock()
+        notices.send(notices.plan(now), context.notifier, context.db.audit, now)
+
+    hour = config.expiry_notices.hour
+    clock = context.clock
+    await _daily(
+        clock, next_round(clock(), hour), lambda now: next_round(now, hour), run,
+        "the password expiry notices",
+    )  # fmt: skip
+
+
+async def _daily(
+    clock: Callable[[], float],
+    due: float,
+    after: Callable[[float], float],
+    run: Callable[[], None],
+    what: str,
+) -> None:
+    """Run `run` in a worker thread once `clock` reaches `due`, then again at `after(now)`,
+    until cancelled. A failed round is logged; the next one tries again."""
     while True:
-        wait = due - context.clock()
+        wait = due - clock()
         if wait > 0:
             await asyncio.sleep(min(wait, _HOUSEKEEPING_TICK))
             continue
         try:
             await asyncio.get_running_loop().run_in_executor(None, run)
         except Exception:
-            # A directory that does not answer stops this round; the next one tries again.
-            log.exception("the purge of users gone from the directory failed")
-        due = context.clock() + _PURGE_EVERY
+            log.exception("%s failed", what)
+        due = after(clock())

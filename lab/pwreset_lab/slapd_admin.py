@@ -108,6 +108,18 @@ class SlapdAdmin(LabAdmin[SlapdLab]):
             return group
         return self.dn(name)
 
+    def set_never_expires(self, name: str) -> None:
+        """Give the user a policy of its own whose passwords never expire (pwdMaxAge 0):
+        ppolicy's counterpart of AD's DONT_EXPIRE_PASSWORD."""
+        policy = f"cn=never-expires,ou=Policies,{self.lab.base_dn}"
+        attrs = {"cn": "never-expires", "pwdAttribute": "userPassword", "pwdMaxAge": "0"}
+        relax = [("1.3.6.1.4.1.4203.666.5.12", True, None)]
+        change: Changes = {"pwdPolicySubentry": [(MODIFY_REPLACE, [policy])]}
+        with self._admin() as conn:
+            conn.add(policy, ["device", "pwdPolicy"], attrs)  # may exist already
+            done = conn.modify(self.dn(name), change, controls=relax)
+            check(conn, done, f"never-expires {name}")
+
     def expire_password(self, name: str) -> None:
         """Make the password expired: pwdChangedTime is NO-USER-MODIFICATION, so the rootdn
         sets it with the Relax control (pwdMaxAge is 90 days in the lab policy)."""

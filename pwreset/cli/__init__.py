@@ -9,7 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from pwreset import __version__
-from pwreset.cli import build, demo, init, maintenance, policy, preview, server, themes, web
+from pwreset.cli import (
+    build,
+    demo,
+    init,
+    maintenance,
+    notices,
+    policy,
+    preview,
+    server,
+    themes,
+    web,
+)
 from pwreset.cli.log_format import log_handler
 from pwreset.config.errors import ConfigError
 from pwreset.console import activity, audit, db, users
@@ -19,6 +30,7 @@ _COMMANDS = (
     build,
     server,
     maintenance,
+    notices,
     web,
     demo,
     users,

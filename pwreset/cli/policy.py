@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pwreset.cli.options import add_config_option, config_of
+from pwreset.cli.progress import progress_bar
 from pwreset.config.password_settings import MAX_BREACHED_COUNT
 
 Progress = Callable[[int, int], None]
@@ -89,23 +90,15 @@ def _import(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _progress_bar(total: int) -> Iterator[Progress | None]:
-    """A rich progress bar on a terminal; nothing otherwise. rich is optional: the server
-    does not need it, and without it the import only says that it runs."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    try:
-        from rich.progress import Progress as Bar
-    except ImportError:
-        print("pwreset policy import: importing (install `rich` for a progress bar)...")
-        yield None
-        return
-    with Bar(transient=True) as bar:
-        task = bar.add_task("importing ranges", total=total)
+    """The import's bar, moved every _BAR_STEP ranges."""
+    with progress_bar("pwreset policy import", "importing ranges", total) as update:
+        if update is None:
+            yield None
+            return
 
         def advance(done: int, total: int) -> None:
             if done % _BAR_STEP == 0 or done == total:
-                bar.update(task, completed=done)
+                update(done, "importing ranges")
 
         yield advance
 

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from pwreset.config.dsn import check_dsn
+from pwreset.config.expiry_settings import ExpiryNoticeSettings
 from pwreset.config.flow_settings import (
     ApiSettings,
     ChangeSettings,
@@ -344,6 +345,7 @@ class Config(_Table):
     )
     api: ApiSettings = ApiSettings()
     password_policy: PasswordPolicySettings = PasswordPolicySettings()
+    expiry_notices: ExpiryNoticeSettings = ExpiryNoticeSettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None
@@ -363,6 +365,45 @@ class Config(_Table):
                             "entry names"
                         )
         return self
+
+    @model_validator(mode="after")
+    def _expiry_notices_can_be_sent(self) -> Config:
+        notices = self.expiry_notices
+        if not notices.enabled:
+            return self
+        if not self.web.public_url:
+            raise ValueError(
+                "expiry_notices needs web.public_url: the notices link to the change page there"
+            )
+        if notices.site and "change" not in self.sites.get(notices.site, SiteConfig()).flows:
+            known = notices.site in self.sites
+            raise ValueError(
+                f"expiry_notices.site {notices.site!r} "
+                + ("does not offer the change flow" if known else "is no [sites] entry")
+            )
+        for domain in self.domains:
+            if self.change_site(domain) is None:
+                raise ValueError(
+                    f"expiry_notices: no site offers the change flow for domain {domain.name!r}; "
+                    "set expiry_notices.site"
+                )
+        if "email" in notices.channels and self.email.delivery == "off":
+            raise ValueError('expiry_notices.channels has "email" but email.delivery is "off"')
+        if "sms" in notices.channels and not self.verification.sms_command:
+            raise ValueError(
+                'expiry_notices.channels has "sms" but verification.sms_command is unset'
+            )
+        return self
+
+    def change_site(self, domain: DomainConfig) -> str | None:
+        """The site whose change page an expiry notice for `domain` links to."""
+        if self.expiry_notices.site:
+            return self.expiry_notices.site
+        for vdir, site in self.sites.items():
+            offered = not site.domains or any(domain.matches(typed) for typed in site.domains)
+            if offered and "change" in site.flows:
+                return vdir
+        return None
 
     @model_validator(mode="after")
     def _sms_env_holds_no_secret(self) -> Config:

@@ -12,7 +12,7 @@ from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.base import DirectoryError, DirectoryUser, PasswordExpiry
 from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first, first_int
 from pwreset.server.passwords.directory_rules import DirectoryRules
 
@@ -41,6 +41,16 @@ _FILETIME_EPOCH = 11644473600  # seconds from 1601-01-01 to 1970-01-01
 _POLICY_HINTS_OIDS = ("1.2.840.113556.1.4.2239", "1.2.840.113556.1.4.2066")
 _POLICY_HINTS_VALUE = b"\x30\x03\x02\x01\x01"
 _COMPUTED_UAC = "msDS-User-Account-Control-Computed"
+# The expiry AD works out for the user from the domain policy or the user's resultant
+# fine-grained policy (PSO): 0 when it must be changed at next logon, this when never.
+_EXPIRY_COMPUTED = "msDS-UserPasswordExpiryTimeComputed"
+_NEVER = 0x7FFFFFFFFFFFFFFF
+# Enabled accounts with an expiring, set password: the rest is left to the directory.
+_MAY_EXPIRE = (
+    f"(!(userAccountControl:1.2.840.113556.1.4.803:={_UF_ACCOUNTDISABLE}))"
+    f"(!(userAccountControl:1.2.840.113556.1.4.803:={_UF_DONT_EXPIRE_PASSWD}))"
+    "(pwdLastSet>=1)"
+)
 
 
 def _quoted(password: str) -> bytes:
@@ -160,6 +170,30 @@ class ActiveDirectory(LdapDirectory):
 
     def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
         return read_domain_policy(svc, self._domain.base_dn)
+
+    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+        found = []
+        attributes = ["sAMAccountName", "userAccountControl", "pwdLastSet", _EXPIRY_COMPUTED]
+        with self._connector.session() as svc:
+            for attrs in self._every_user(svc, _MAY_EXPIRE, attributes):
+                ticks = first_int(attrs.get(_EXPIRY_COMPUTED))
+                password_set = _filetime(attrs.get("pwdLastSet"))
+                if first_int(attrs.get("userAccountControl")) & _UF_DONT_EXPIRE_PASSWD:
+                    continue
+                if ticks <= 0 or ticks >= _NEVER or password_set is None:
+                    continue  # must change at next logon, or never expires
+                expires = ticks / 10_000_000 - _FILETIME_EPOCH
+                if expires < until:
+                    found.append(
+                        PasswordExpiry(
+                            username=first(attrs.get("sAMAccountName")),
+                            email=first(attrs.get(self._email_attr)),
+                            phone=first(attrs.get(self._phone_attr)),
+                            password_set=password_set,
+                            expires=expires,
+                        )
+                    )
+        return found
 
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str

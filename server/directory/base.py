@@ -23,6 +23,18 @@ class DirectoryUser:
     password_set: float | None = None  # epoch seconds of the last change, if known
 
 
+@dataclass(frozen=True)
+class PasswordExpiry:
+    """A user whose password expires, as an expiry notice needs them."""
+
+    username: str
+    email: str
+    phone: str
+    # When the password was last set (epoch seconds): a new password starts the notices over.
+    password_set: float
+    expires: float  # epoch seconds
+
+
 class DirectoryError(Exception):
     """A directory outcome the user must hear about, as a stable code from
     `pwreset.protocol.codes` plus the directory's own reason when it gives one.
@@ -91,6 +103,12 @@ class Directory(Protocol):
 
     def min_password_age(self) -> float:
         """The directory's own minimum password age in seconds (0 when none or unknown)."""
+        ...
+
+    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+        """The enabled users in scope (under base_dn, matching the user filter) whose
+        password expires before `until`, read page by page. Never those whose password never
+        expires (by the account or its policy) or must be changed at next logon."""
         ...
 
     def password_rules(self) -> DirectoryRules:

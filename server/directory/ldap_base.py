@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 Changes = dict[str, list[tuple[str, list[bytes | str]]]]
 Control = tuple[str, bool, Any]
 
+# Entries per page of a search over every user (paged results, RFC 2696): under AD's
+# default MaxPageSize of 1000, so no directory cuts a page short.
+PAGE_SIZE = 500
+
 # How long the directory's password rules are kept before they are read again: every page
 # load asks for them (`meta`), an admin's change of the domain policy shows within a minute.
 RULES_TTL = 60.0
@@ -169,6 +173,26 @@ class LdapDirectory(abc.ABC):
                 (svc.result or {}).get("referrals"),
             )
         return [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
+
+    def _every_user(
+        self, svc: ldap3.Connection, flt: str, attributes: list[str]
+    ) -> Iterator[dict[str, Any]]:
+        """The attributes of each user in scope (under base_dn, matching the user filter
+        with any name) that also matches `flt`, page by page, so a directory of any size is
+        read without hitting its size limit."""
+        scope = self._domain.effective_user_filter().replace("{username}", "*")
+        pages = svc.extend.standard.paged_search(
+            self._domain.base_dn,
+            f"(&{scope}{flt})",
+            search_scope=ldap3.SUBTREE,
+            attributes=[*attributes, self._email_attr, self._phone_attr],
+            paged_size=PAGE_SIZE,
+            generator=True,
+        )
+        with self._reaching("search of every user"):
+            for entry in pages:
+                if entry.get("type") == "searchResEntry":
+                    yield dict(entry.get("attributes") or {})
 
     def _modify(
         self,

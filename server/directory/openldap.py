@@ -20,7 +20,7 @@ from ldap3.core.exceptions import LDAPSASLPrepError
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.base import DirectoryError, DirectoryUser, PasswordExpiry
 from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first, first_int
 from pwreset.server.passwords.directory_rules import (
     PPOLICY_ATTRIBUTES,
@@ -186,6 +186,57 @@ class OpenLdap(LdapDirectory):
         attrs = entries[0].get("attributes") or {}
         values = [first_int(attrs.get(name)) for name in PPOLICY_ATTRIBUTES]
         return from_ppolicy(*values)
+
+    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+        found = []
+        attributes = ["uid", "pwdChangedTime", "pwdPolicySubentry", "pwdAccountLockedTime",
+                      "pwdReset"]  # fmt: skip
+        with self._connector.session() as svc:
+            max_ages = self._max_ages(svc)
+            # A password never set through ppolicy has no pwdChangedTime: it never expires.
+            for attrs in self._every_user(svc, "(pwdChangedTime=*)", attributes):
+                if first(attrs.get("pwdAccountLockedTime")) == _ADMIN_LOCK:
+                    continue  # disabled
+                if first(attrs.get("pwdReset")).upper() == "TRUE":
+                    continue  # must change at next logon
+                policy = first(attrs.get("pwdPolicySubentry")).casefold()
+                if policy not in max_ages:
+                    max_ages[policy] = self._max_age_of(svc, policy)
+                max_age = max_ages[policy]
+                changed = _generalized_time(first(attrs.get("pwdChangedTime")))
+                if max_age <= 0 or changed is None:
+                    continue  # the policy lets passwords live for ever
+                if changed + max_age < until:
+                    found.append(
+                        PasswordExpiry(
+                            username=first(attrs.get("uid")),
+                            email=first(attrs.get(self._email_attr)),
+                            phone=first(attrs.get(self._phone_attr)),
+                            password_set=changed,
+                            expires=changed + max_age,
+                        )
+                    )
+        return found
+
+    def _max_ages(self, svc: ldap3.Connection) -> dict[str, int]:
+        """pwdMaxAge of every policy entry under the base by DN (case-folded), and under ""
+        that of the default policy: the one the password rules are read from."""
+        entries = self._entries(svc, "password policy search", "(objectClass=pwdPolicy)",
+                                ["pwdMaxAge"])  # fmt: skip
+        ages = {str(e["dn"]).casefold(): first_int(e["attributes"].get("pwdMaxAge"))
+                for e in entries}  # fmt: skip
+        ages[""] = first_int(entries[0]["attributes"].get("pwdMaxAge")) if entries else 0
+        return ages
+
+    def _max_age_of(self, svc: ldap3.Connection, dn: str) -> int:
+        """pwdMaxAge of a user's own policy outside the base; 0 (never) if it cannot be read."""
+        with self._reaching("password policy read"):
+            svc.search(dn, "(objectClass=pwdPolicy)", ldap3.BASE, attributes=["pwdMaxAge"])
+        entries = [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
+        if not entries:
+            log.warning("domain %s: the password policy %s cannot be read", self.name, dn)
+            return 0
+        return first_int(entries[0]["attributes"].get("pwdMaxAge"))
 
     def _password_modify(
         self, conn: ldap3.Connection, dn: str, old: str | None, new: str, *, as_user: bool = True

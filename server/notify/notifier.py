@@ -10,8 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from pwreset.config.expiry_settings import ExpiryNoticeSettings, NoticeChannel
 from pwreset.config.flow_settings import VerificationSettings
 from pwreset.config.notify_settings import ALERT_EVENTS, Alert, CodeMail, EmailSettings
+from pwreset.config.schema import Config
 
 from .errors import NotifyError
 from .mailer import Mailer
@@ -42,6 +44,7 @@ class Notifier:
         code_mail: CodeMail,
         alerts: Mapping[str, Alert] | Mapping[AlertEvent, Alert],
         verification: VerificationSettings,
+        notices: ExpiryNoticeSettings | None = None,
         resolve: Callable[[Path], Path] = lambda p: p,
     ) -> None:
         unknown = set(alerts) - set(ALERT_EVENTS)
@@ -54,8 +57,21 @@ class Notifier:
         self.code_mail = code_mail
         self.alerts: dict[str, Alert] = {str(event): alert for event, alert in alerts.items()}
         self.verification = verification
+        self.notices = notices or ExpiryNoticeSettings()
         self._resolve = resolve
         self.mailer = Mailer(email, resolve)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Notifier:
+        """The notifier of an instance's `pwreset.toml` (raises NotifyError)."""
+        return cls(
+            email=config.email,
+            code_mail=config.code_mail,
+            alerts=config.alerts,
+            verification=config.verification,
+            notices=config.expiry_notices,
+            resolve=config.path,
+        )
 
     # -- verification codes ------------------------------------------------------------
 
@@ -92,31 +108,62 @@ class Notifier:
     def send_code_sms(self, phone: str, code: str, to: Recipient) -> None:
         """Run verification.sms_command for `phone`. Raises NotifyError unless it exits 0."""
         try:
-            if not self.verification.sms_command:
-                raise NotifyError("verification.sms_command is not set", code="notify_config")
-            if not valid_phone(phone):
-                raise NotifyError("the phone number is not a valid number", code="notify_bad_phone")
-            run_sms_command(
-                self.verification.sms_command,
-                {
-                    "CODE": code,
-                    "PHONE": phone.strip(),
-                    "USERNAME": to.username,
-                    "DOMAIN": to.domain,
-                    "LANG": to.language,
-                    "TEXT": fill(
-                        pick_text(self.verification.sms_text, to.language), {"[CODE]": code}
-                    ),
-                },
-                timeout=self.verification.sms_timeout,
-                resolve=self._resolve,
-                pass_env=self.verification.sms_env,
-                hidden_env=[self.email.password_env] if self.email.password_env else [],
-            )
+            text = fill(pick_text(self.verification.sms_text, to.language), {"[CODE]": code})
+            self._send_sms(phone, to, text, code=code)
         except NotifyError as exc:
             log.warning("verification code SMS for %s@%s not sent: %s", to.username, to.domain, exc)
             raise
         log.info("verification code sent by SMS for %s@%s", to.username, to.domain)
+
+    def _send_sms(self, phone: str, to: Recipient, text: str, *, code: str = "") -> None:
+        """Run verification.sms_command with `text` as [TEXT]; NotifyError unless it exits 0."""
+        if not self.verification.sms_command:
+            raise NotifyError("verification.sms_command is not set", code="notify_config")
+        if not valid_phone(phone):
+            raise NotifyError("the phone number is not a valid number", code="notify_bad_phone")
+        run_sms_command(
+            self.verification.sms_command,
+            {
+                "CODE": code,
+                "PHONE": phone.strip(),
+                "USERNAME": to.username,
+                "DOMAIN": to.domain,
+                "LANG": to.language,
+                "TEXT": text,
+            },
+            timeout=self.verification.sms_timeout,
+            resolve=self._resolve,
+            pass_env=self.verification.sms_env,
+            hidden_env=[self.email.password_env] if self.email.password_env else [],
+        )
+
+    # -- password expiry notices ---------------------------------------------------------
+
+    def expiry_notice(
+        self, channel: NoticeChannel, to: Recipient, values: Mapping[str, str]
+    ) -> int:
+        """Send the expiry notice by `channel` in the user's language, with `values` (the
+        notice's macros) filled in; how many addresses or phones it went to. Raises
+        NotifyError when it was not sent."""
+        filled = {**_user_values(to), **values}
+        if channel == "sms":
+            text = fill(pick_text(self.notices.sms_text, to.language), filled)
+            self._send_sms(to.phone, to, text)
+            return 1
+        recipients = expand_recipients(self.notices.to, to)
+        if not recipients:
+            raise NotifyError("the user has no e-mail address", code="notify_no_recipient")
+        if not self.mailer.enabled:
+            raise NotifyError("e-mail delivery is off (email.delivery)", code="notify_off")
+        self.mailer.send(
+            compose(
+                sender=self.email.from_address,
+                to=recipients,
+                text=pick_text(self.notices.text, to.language),
+                values=filled,
+            )
+        )
+        return len(recipients)
 
     # -- alerts ------------------------------------------------------------------------
 

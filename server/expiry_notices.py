@@ -1,0 +1,253 @@
+"""Password expiry notices: the daily round that warns users before their password expires.
+
+Each domain names the users whose password expires within the largest threshold; a user
+who has reached a threshold not yet notified for this password gets the notice, by e-mail
+and/or SMS, in their language. What was sent is a keyed record (under the keyed hash of the
+user) holding the password's last-set time, so a new password starts over; it is kept until
+two days after that password expires (its `touched`), when the housekeeping drops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from babel.core import Locale, UnknownLocaleError
+from babel.dates import format_date, format_timedelta
+
+from pwreset.config.schema import Config, DomainConfig
+from pwreset.server.directory import Directory, DirectoryError
+from pwreset.server.directory.base import PasswordExpiry
+from pwreset.server.flows.codes import SendLimits
+from pwreset.server.notify import Notifier, NotifyError, Recipient
+from pwreset.server.notify.recipients import expand_recipients
+from pwreset.server.storage.audit import AuditEvent
+from pwreset.server.storage.store import AuditTrail, KeyedRecords, Users
+
+log = logging.getLogger("pwreset.server.notices")
+
+DAY = 86400.0
+AUDIT_SOURCE = "notice"
+_KEY_PREFIX = "expiry:"
+_FALLBACK_LOCALE = "en"
+
+# Called with (domain, users looked at so far) while a domain is read; for progress bars.
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice due: who, which threshold, by which channels and in which language."""
+
+    domain: str
+    username: str
+    threshold: int
+    days_left: int
+    expires: float
+    password_set: float
+    language: str
+    recipient: Recipient
+    change_url: str
+
+
+@dataclass
+class NoticeReport:
+    due: list[Notice] = field(default_factory=list)
+    sent: int = 0
+    failed: int = 0
+    unreachable: list[str] = field(default_factory=list)  # domains that did not answer
+
+
+class NoticeRound:
+    """Finds the notices due (`plan`) and sends them (`send`); a dry run only plans."""
+
+    def __init__(
+        self,
+        config: Config,
+        directories: Mapping[str, Directory],
+        users: Users,
+        keyed: KeyedRecords,
+        limits: SendLimits,
+    ) -> None:
+        self.config = config
+        self.settings = config.expiry_notices
+        self.directories = directories
+        self.users = users
+        self.keyed = keyed
+        self.limits = limits
+
+    def plan(self, now: float, progress: Progress | None = None) -> NoticeReport:
+        """The notices due at `now`; a domain that does not answer is skipped (logged)."""
+        report = NoticeReport()
+        horizon = now + max(self.settings.days) * DAY
+        for domain in self.config.domains:
+            directory = self.directories.get(domain.name)
+            if directory is None:
+                continue
+            if progress is not None:
+                progress(domain.name, 0)
+            try:
+                expiring = directory.password_expiries(horizon)
+            except DirectoryError as exc:
+                log.error("expiry notices: domain %s not read (%s)", domain.name, exc.code)
+                report.unreachable.append(domain.name)
+                continue
+            for count, entry in enumerate(expiring, 1):
+                notice = self._due(domain, entry, now)
+                if notice is not None:
+                    report.due.append(notice)
+                if progress is not None:
+                    progress(domain.name, count)
+        return report
+
+    def send(
+        self, report: NoticeReport, notifier: Notifier, audit: AuditTrail, now: float
+    ) -> NoticeReport:
+        """Send each planned notice, note it as sent for its password, audit it."""
+        for notice in report.due:
+            if self._send_one(notice, notifier, audit, now):
+                report.sent += 1
+            else:
+                report.failed += 1
+        log.info(
+            "expiry notices: %d due, %d sent, %d not sent, %d domain(s) not read",
+            len(report.due),
+            report.sent,
+            report.failed,
+            len(report.unreachable),
+        )
+        return report
+
+    def destinations(self, notice: Notice) -> list[str]:
+        """Where `notice` would go (the dry run's listing): addresses, then the phone."""
+        shown = []
+        if "email" in self.settings.channels:
+            shown += expand_recipients(self.settings.to, notice.recipient)
+        if "sms" in self.settings.channels and notice.recipient.phone:
+            shown.append(notice.recipient.phone.strip())
+        return shown
+
+    # --- one user -----------------------------------------------------------------------------
+
+    def _key(self, domain: str, username: str) -> str:
+        return _KEY_PREFIX + self.limits.user_id(domain, username)
+
+    def _due(self, domain: DomainConfig, entry: PasswordExpiry, now: float) -> Notice | None:
+        days_left = math.ceil((entry.expires - now) / DAY)
+        threshold = self.settings.threshold(days_left)
+        if threshold is None:
+            return None
+        sent = self.keyed.get(self._key(domain.name, entry.username))
+        if (
+            sent is not None
+            and sent.get("set") == entry.password_set
+            and int(sent.get("sent", 0)) <= threshold
+        ):
+            return None  # this threshold (or a later one) was sent for this password
+        record = self.users.get(domain.name, entry.username)
+        vdir = self.config.change_site(domain) or ""
+        site = self.config.sites.get(vdir)
+        site_language = site.language if site is not None else _FALLBACK_LOCALE
+        language = (record.language if record is not None else "") or site_language
+        recipient = Recipient(
+            username=entry.username,
+            domain=domain.name,
+            directory_email=entry.email,
+            enrolled_email=record.email if record is not None else "",
+            phone=entry.phone,
+            language=language,
+        )
+        return Notice(
+            domain=domain.name,
+            username=entry.username,
+            threshold=threshold,
+            days_left=days_left,
+            expires=entry.expires,
+            password_set=entry.password_set,
+            language=language,
+            recipient=recipient,
+            change_url=self._change_url(vdir, domain, entry.username, language),
+        )
+
+    def _change_url(self, vdir: str, domain: DomainConfig, username: str, language: str) -> str:
+        """The site's change page in the user's language when the site has it, with the
+        account filled in (the page's ?username=&domain= deep link)."""
+        site = self.config.sites[vdir]
+        wanted = language.casefold()
+        folder = next(
+            (
+                tag
+                for tag in site.languages
+                if tag != site.language and wanted in (tag.casefold(), tag.split("-")[0].casefold())
+            ),
+            "",
+        )
+        page = f"{folder}/change.html" if folder else "change.html"
+        query = urlencode({"username": username, "domain": domain.name, "lang": language})
+        return f"{self.config.web.public_url}/{vdir}/{page}?{query}"
+
+    def _send_one(self, notice: Notice, notifier: Notifier, audit: AuditTrail, now: float) -> bool:
+        values = _macros(notice)
+        sent: list[str] = []
+        failed: list[str] = []
+        for channel in self.settings.channels:
+            try:
+                count = notifier.expiry_notice(channel, notice.recipient, values)
+            except NotifyError as exc:
+                log.warning("expiry notice (%s) for %s@%s not sent: %s",
+                            channel, notice.username, notice.domain, exc)  # fmt: skip
+                failed.append(f"{channel} not sent ({exc.code})")
+            else:
+                sent.append(f"{channel} to {count}")
+        if sent:
+            # Kept until two days after the password expires (housekeeping's keyed expiry).
+            doc = {"set": notice.password_set, "sent": notice.threshold,
+                   "touched": max(notice.expires, now)}  # fmt: skip
+            with self.keyed.locked():
+                self.keyed.put(self._key(notice.domain, notice.username), doc)
+        expires = datetime.fromtimestamp(notice.expires).strftime("%Y-%m-%d")
+        audit.append(
+            AuditEvent(
+                "success" if sent else "failure",
+                AUDIT_SOURCE,
+                notice.username,
+                notice.domain,
+                f"password expiry notice ({notice.threshold} days): expires {expires}, "
+                + ", ".join(sent + failed),
+                time=now,
+            )
+        )
+        return bool(sent)
+
+
+def _macros(notice: Notice) -> dict[str, str]:
+    locale = _locale(notice.language)
+    when = datetime.fromtimestamp(notice.expires)
+    left = format_timedelta(timedelta(days=notice.days_left), granularity="day",
+                            threshold=10**6, add_direction=True, locale=locale)  # fmt: skip
+    return {
+        "[DAYS_LEFT]": str(notice.days_left),
+        "[TIME_LEFT]": left,
+        "[EXPIRY_DATE]": format_date(when.date(), format="long", locale=locale),
+        "[CHANGE_URL]": notice.change_url,
+    }
+
+
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(_FALLBACK_LOCALE)
+
+
+def next_round(now: float, hour: int) -> float:
+    """The next time, after `now`, that the server's local clock shows `hour`:00."""
+    moment = datetime.fromtimestamp(now)
+    due = moment.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if due.timestamp() <= now:
+        due += timedelta(days=1)
+    return due.timestamp()
