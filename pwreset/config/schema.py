@@ -375,12 +375,11 @@ class Config(_Table):
             raise ValueError(
                 "expiry_notices needs web.public_url: the notices link to the change page there"
             )
-        if notices.site and "change" not in self.sites.get(notices.site, SiteConfig()).flows:
-            known = notices.site in self.sites
-            raise ValueError(
-                f"expiry_notices.site {notices.site!r} "
-                + ("does not offer the change flow" if known else "is no [sites] entry")
-            )
+        site = self.sites.get(notices.site) if notices.site else None
+        if notices.site and site is None:
+            raise ValueError(f"expiry_notices.site {notices.site!r} is no [sites] entry")
+        if site is not None and "change" not in site.flows:
+            raise ValueError(f"expiry_notices.site {notices.site!r} does not offer the change flow")
         for domain in self.domains:
             if self.change_site(domain) is None:
                 raise ValueError(
