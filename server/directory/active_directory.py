@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser, PasswordExpiry
-from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first, first_int
+from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.ldap_base import (
+    Changes,
+    Control,
+    Expiring,
+    LdapDirectory,
+    first,
+    first_int,
+)
 from pwreset.server.passwords.directory_rules import DirectoryRules
 
 log = logging.getLogger(__name__)
@@ -171,29 +178,17 @@ class ActiveDirectory(LdapDirectory):
     def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
         return read_domain_policy(svc, self._domain.base_dn)
 
-    def password_expiries(self, until: float) -> list[PasswordExpiry]:
-        found = []
+    def _expiring(self, svc: ldap3.Connection) -> Iterator[Expiring]:
         attributes = ["sAMAccountName", "userAccountControl", "pwdLastSet", _EXPIRY_COMPUTED]
-        with self._connector.session() as svc:
-            for attrs in self._every_user(svc, _MAY_EXPIRE, attributes):
-                ticks = first_int(attrs.get(_EXPIRY_COMPUTED))
-                password_set = _filetime(attrs.get("pwdLastSet"))
-                if first_int(attrs.get("userAccountControl")) & _UF_DONT_EXPIRE_PASSWD:
-                    continue
-                if ticks <= 0 or ticks >= _NEVER or password_set is None:
-                    continue  # must change at next logon, or never expires
-                expires = ticks / 10_000_000 - _FILETIME_EPOCH
-                if expires < until:
-                    found.append(
-                        PasswordExpiry(
-                            username=first(attrs.get("sAMAccountName")),
-                            email=first(attrs.get(self._email_attr)),
-                            phone=first(attrs.get(self._phone_attr)),
-                            password_set=password_set,
-                            expires=expires,
-                        )
-                    )
-        return found
+        for attrs in self._every_user(svc, _MAY_EXPIRE, attributes):
+            ticks = first_int(attrs.get(_EXPIRY_COMPUTED))
+            password_set = _filetime(attrs.get("pwdLastSet"))
+            if first_int(attrs.get("userAccountControl")) & _UF_DONT_EXPIRE_PASSWD:
+                continue
+            if ticks <= 0 or ticks >= _NEVER or password_set is None:
+                continue  # must change at next logon, or never expires
+            expires = ticks / 10_000_000 - _FILETIME_EPOCH
+            yield first(attrs.get("sAMAccountName")), password_set, expires, attrs
 
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str

@@ -18,12 +18,15 @@ from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.config.schema import DomainConfig
 from pwreset.server.directory import results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.base import DirectoryError, DirectoryUser, PasswordExpiry
 from pwreset.server.directory.connection import Connector
 from pwreset.server.passwords.directory_rules import DirectoryRules
 
 log = logging.getLogger(__name__)
 
+# A user whose password expires, as an adapter reads it: (logon name, when the password was
+# set, when it expires, the entry's attributes).
+Expiring = tuple[str, float, float, dict[str, Any]]
 # An LDAP modify's changes: attribute -> [(operation, values)].
 Changes = dict[str, list[tuple[str, list[bytes | str]]]]
 Control = tuple[str, bool, Any]
@@ -75,6 +78,10 @@ class LdapDirectory(abc.ABC):
         """The directory's password rules as they are now."""
 
     @abc.abstractmethod
+    def _expiring(self, svc: ldap3.Connection) -> Iterator[Expiring]:
+        """Every enabled user in scope whose password expires (`_every_user`)."""
+
+    @abc.abstractmethod
     def _rejection(
         self, svc: ldap3.Connection, user: DirectoryUser, result: object, new_password: str
     ) -> DirectoryError:
@@ -120,6 +127,20 @@ class LdapDirectory(abc.ABC):
 
     def user_exists(self, username: str) -> bool:
         return self.find_user(username) is not None
+
+    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+        with self._connector.session() as svc:
+            return [
+                PasswordExpiry(
+                    username=username,
+                    email=first(attrs.get(self._email_attr)),
+                    phone=first(attrs.get(self._phone_attr)),
+                    password_set=password_set,
+                    expires=expires,
+                )
+                for username, password_set, expires, attrs in self._expiring(svc)
+                if expires < until
+            ]
 
     def authenticate(self, username: str, password: str) -> DirectoryUser:
         with self._connector.session() as svc:

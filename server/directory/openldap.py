@@ -13,15 +13,23 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import ldap3
 from ldap3.core.exceptions import LDAPSASLPrepError
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser, PasswordExpiry
-from pwreset.server.directory.ldap_base import Changes, Control, LdapDirectory, first, first_int
+from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.ldap_base import (
+    Changes,
+    Control,
+    Expiring,
+    LdapDirectory,
+    first,
+    first_int,
+)
 from pwreset.server.passwords.directory_rules import (
     PPOLICY_ATTRIBUTES,
     DirectoryRules,
@@ -175,9 +183,7 @@ class OpenLdap(LdapDirectory):
     def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
         # The default policy (olcPPolicyDefault) is named in cn=config, which the service
         # account cannot read: the one pwdPolicy entry under the base is taken for it.
-        attributes = list(PPOLICY_ATTRIBUTES)
-        entries = self._entries(svc, "password policy search", "(objectClass=pwdPolicy)",
-                                attributes)  # fmt: skip
+        entries = self._policies(svc, list(PPOLICY_ATTRIBUTES))
         if not entries:
             return DirectoryRules()
         if len(entries) > 1:
@@ -187,42 +193,33 @@ class OpenLdap(LdapDirectory):
         values = [first_int(attrs.get(name)) for name in PPOLICY_ATTRIBUTES]
         return from_ppolicy(*values)
 
-    def password_expiries(self, until: float) -> list[PasswordExpiry]:
-        found = []
+    def _expiring(self, svc: ldap3.Connection) -> Iterator[Expiring]:
         attributes = ["uid", "pwdChangedTime", "pwdPolicySubentry", "pwdAccountLockedTime",
                       "pwdReset"]  # fmt: skip
-        with self._connector.session() as svc:
-            max_ages = self._max_ages(svc)
-            # A password never set through ppolicy has no pwdChangedTime: it never expires.
-            for attrs in self._every_user(svc, "(pwdChangedTime=*)", attributes):
-                if first(attrs.get("pwdAccountLockedTime")) == _ADMIN_LOCK:
-                    continue  # disabled
-                if first(attrs.get("pwdReset")).upper() == "TRUE":
-                    continue  # must change at next logon
-                policy = first(attrs.get("pwdPolicySubentry")).casefold()
-                if policy not in max_ages:
-                    max_ages[policy] = self._max_age_of(svc, policy)
-                max_age = max_ages[policy]
-                changed = _generalized_time(first(attrs.get("pwdChangedTime")))
-                if max_age <= 0 or changed is None:
-                    continue  # the policy lets passwords live for ever
-                if changed + max_age < until:
-                    found.append(
-                        PasswordExpiry(
-                            username=first(attrs.get("uid")),
-                            email=first(attrs.get(self._email_attr)),
-                            phone=first(attrs.get(self._phone_attr)),
-                            password_set=changed,
-                            expires=changed + max_age,
-                        )
-                    )
-        return found
+        max_ages = self._max_ages(svc)
+        # A password never set through ppolicy has no pwdChangedTime: it never expires.
+        for attrs in self._every_user(svc, "(pwdChangedTime=*)", attributes):
+            if first(attrs.get("pwdAccountLockedTime")) == _ADMIN_LOCK:
+                continue  # disabled
+            if first(attrs.get("pwdReset")).upper() == "TRUE":
+                continue  # must change at next logon
+            policy = first(attrs.get("pwdPolicySubentry")).casefold()
+            if policy not in max_ages:
+                max_ages[policy] = self._max_age_of(svc, policy)
+            changed = _generalized_time(first(attrs.get("pwdChangedTime")))
+            if max_ages[policy] <= 0 or changed is None:
+                continue  # the policy lets passwords live for ever
+            yield first(attrs.get("uid")), changed, changed + max_ages[policy], attrs
+
+    def _policies(self, svc: ldap3.Connection, attributes: list[str]) -> list[dict[str, Any]]:
+        """The ppolicy entries under the base, in the directory's order: the first is taken
+        for the default policy (named in cn=config, which the service account cannot read)."""
+        return self._entries(svc, "password policy search", "(objectClass=pwdPolicy)", attributes)
 
     def _max_ages(self, svc: ldap3.Connection) -> dict[str, int]:
         """pwdMaxAge of every policy entry under the base by DN (case-folded), and under ""
         that of the default policy: the one the password rules are read from."""
-        entries = self._entries(svc, "password policy search", "(objectClass=pwdPolicy)",
-                                ["pwdMaxAge"])  # fmt: skip
+        entries = self._policies(svc, ["pwdMaxAge"])
         ages = {str(e["dn"]).casefold(): first_int(e["attributes"].get("pwdMaxAge"))
                 for e in entries}  # fmt: skip
         ages[""] = first_int(entries[0]["attributes"].get("pwdMaxAge")) if entries else 0
