@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from babel.core import Locale, UnknownLocaleError
@@ -109,10 +110,10 @@ class NoticeRound:
     ) -> NoticeReport:
         """Send each planned notice, note it as sent for its password, audit it."""
         for notice in report.due:
-            if self._send_one(notice, notifier, audit, now):
-                report.sent += 1
-            else:
-                report.failed += 1
+            outcome = self._send_one(notice, notifier, audit, now)
+            if outcome is not None:
+                report.sent += outcome
+                report.failed += not outcome
         log.info(
             "expiry notices: %d due, %d sent, %d not sent, %d domain(s) not read",
             len(report.due),
@@ -142,12 +143,8 @@ class NoticeRound:
         if threshold is None:
             return None
         sent = self.keyed.get(self._key(domain.name, entry.username))
-        if (
-            sent is not None
-            and sent.get("set") == entry.password_set
-            and int(sent.get("sent", 0)) <= threshold
-        ):
-            return None  # this threshold (or a later one) was sent for this password
+        if _sent_before(sent, entry.password_set, threshold):
+            return None
         record = self.users.get(domain.name, entry.username)
         vdir = self.config.change_site(domain) or ""
         site = self.config.sites.get(vdir)
@@ -190,7 +187,22 @@ class NoticeRound:
         query = urlencode({"username": username, "domain": domain.name, "lang": language})
         return f"{self.config.web.public_url}/{vdir}/{page}?{query}"
 
-    def _send_one(self, notice: Notice, notifier: Notifier, audit: AuditTrail, now: float) -> bool:
+    def _send_one(
+        self, notice: Notice, notifier: Notifier, audit: AuditTrail, now: float
+    ) -> bool | None:
+        """True when sent, False when no channel took it, None when another server (sharing
+        the store) sent it first."""
+        key = self._key(notice.domain, notice.username)
+        # Claimed before it is sent, under the keyed records' lock (which a shared store holds
+        # across servers): two servers never both send it. Kept until two days after the
+        # password expires (the housekeeping's keyed expiry).
+        claim = {"set": notice.password_set, "sent": notice.threshold,
+                 "touched": max(notice.expires, now)}  # fmt: skip
+        with self.keyed.locked():
+            before = self.keyed.get(key)
+            if _sent_before(before, notice.password_set, notice.threshold):
+                return None
+            self.keyed.put(key, claim)
         values = _macros(notice)
         sent: list[str] = []
         failed: list[str] = []
@@ -203,12 +215,13 @@ class NoticeRound:
                 failed.append(f"{channel} not sent ({exc.code})")
             else:
                 sent.append(f"{channel} to {count}")
-        if sent:
-            # Kept until two days after the password expires (housekeeping's keyed expiry).
-            doc = {"set": notice.password_set, "sent": notice.threshold,
-                   "touched": max(notice.expires, now)}  # fmt: skip
+        if not sent:
+            # Tried again in the next round.
             with self.keyed.locked():
-                self.keyed.put(self._key(notice.domain, notice.username), doc)
+                if before is None:
+                    self.keyed.delete(key)
+                else:
+                    self.keyed.put(key, before)
         expires = datetime.fromtimestamp(notice.expires).strftime("%Y-%m-%d")
         audit.append(
             AuditEvent(
@@ -222,6 +235,13 @@ class NoticeRound:
             )
         )
         return bool(sent)
+
+
+def _sent_before(doc: dict[str, Any] | None, password_set: float, threshold: int) -> bool:
+    """Whether `threshold`, or a later one, was sent for this password."""
+    return (
+        doc is not None and doc.get("set") == password_set and int(doc.get("sent", 0)) <= threshold
+    )
 
 
 def _macros(notice: Notice) -> dict[str, str]:

@@ -41,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     from pwreset.server.directory import Directory, open_directory
     from pwreset.server.expiry_notices import NoticeRound
     from pwreset.server.flows.codes import SendLimits
+    from pwreset.server.runner import open_store
     from pwreset.server.storage import Database, StorageError
+    from pwreset.server.storage.store import Store
 
     config = config_of(args)
     file = config.source or config.base_dir / "pwreset.toml"
@@ -57,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
     for index in range(len(config.domains)):
         directory = open_directory(config, index)
         directories[directory.name] = directory
-    data_dir = config.path(config.server.data_dir)
     try:
-        db = (Database.open_readonly if args.dry_run else Database.open)(
-            data_dir, data_key=data_key
-        )
+        if args.dry_run and config.storage.backend == "embedded":
+            # Read-only: also while the server runs (it holds the folder's owner lock).
+            db: Store = Database.open_readonly(
+                config.path(config.server.data_dir), data_key=data_key
+            )
+        else:
+            db = open_store(config, data_key)
     except StorageError as exc:
         hint = "" if args.dry_run else " (a running server sends the notices itself)"
         print(f"{_COMMAND}: {exc}{hint}", file=sys.stderr)
