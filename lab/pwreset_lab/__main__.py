@@ -1,4 +1,4 @@
-"""`python -m pwreset_lab {slapd|samba} {start|stop|status} --dir DIR`.
+"""`python -m pwreset_lab {slapd|samba|postgres} {start|stop|status} --dir DIR`.
 
 start and status print the lab's JSON record (throwaway passwords included: that is what
 scripts and humans need to log in to a test directory); stop prints nothing.
@@ -12,13 +12,17 @@ import json
 import sys
 from pathlib import Path
 
-from pwreset_lab.daemon import is_recorded
-from pwreset_lab.directory import LabDirectory
+from pwreset_lab.daemon import LabDaemon, is_recorded
 from pwreset_lab.errors import LabError
+from pwreset_lab.postgres import PostgresLab, start_postgres
 from pwreset_lab.samba import SambaLab, start_samba
 from pwreset_lab.slapd import SlapdLab, start_slapd
 
-_KINDS: dict[str, type[LabDirectory]] = {"slapd": SlapdLab, "samba": SambaLab}
+_KINDS: dict[str, type[LabDaemon]] = {
+    "slapd": SlapdLab,
+    "samba": SambaLab,
+    "postgres": PostgresLab,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if data["running"] else 3  # 3: "not running", as init scripts' status says
 
 
-def _run(kind: str, action: str, root: Path, cache: Path | None) -> LabDirectory | None:
+def _run(kind: str, action: str, root: Path, cache: Path | None) -> LabDaemon | None:
     lab_class = _KINDS[kind]
     if action == "start":
         if kind == "slapd":
             return SlapdLab.running(root) or start_slapd(root)
+        if kind == "postgres":
+            return PostgresLab.running(root) or start_postgres(root)
         return SambaLab.running(root) or start_samba(root, cache_dir=cache)
     if not is_recorded(root):
         raise LabError(f"no lab recorded in {root}")

@@ -77,6 +77,7 @@ def noted(
         "before": user.password_set if user else None,
         "time": now,
         "touched": now,
+        "server": db.server_id,
     }
     db.keyed.put(key, note)
     try:
@@ -93,6 +94,8 @@ def settle(db: Store, directories: Mapping[str, Directory]) -> int:
     """Record and audit the writes a stop cut short that the directory did; how many."""
     settled = 0
     for key, note in db.keyed.items(PREFIX):
+        if db.is_running(str(note.get("server", ""))):
+            continue  # another server sharing the store is doing it right now
         directory = directories.get(str(note.get("domain")))
         op = str(note.get("op"))
         if directory is None or op not in _OUTCOME:

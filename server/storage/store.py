@@ -102,7 +102,19 @@ class Store(Protocol):
 
     @property
     def unclean_stop(self) -> bool:
-        """The previous owner died without closing (audit rows and notes to restore)."""
+        """A server that used this store died without closing (audit rows and notes to
+        restore)."""
+        ...
+
+    @property
+    def server_id(self) -> str:
+        """This server among those sharing the store ("" for a store of one server); notes
+        of work in progress carry it."""
+        ...
+
+    def is_running(self, server_id: str) -> bool:
+        """True if the server `server_id` still runs on this store: its work in progress is
+        its own, not left over by a stop."""
         ...
 
     def require_room(self) -> None:

@@ -312,3 +312,28 @@ def test_missing_packages_are_named_with_the_apt_command(
     with pytest.raises(LabError, match=r"apt-get install -y -qq --no-install-recommends "
                        r"pwreset-no-such-package"):  # fmt: skip
         ensure_packages(["openssl", "pwreset-no-such-package"])
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def test_postgres_lab_runs_unprivileged_and_is_found_by_its_record(postgres_lab) -> None:
+    """PostgreSQL refuses root: under root the lab runs it as nobody; another process
+    finds it through the record (0600: it holds the throwaway password) and the CLI."""
+    import pwd
+    import stat
+
+    from pwreset_lab import PostgresLab
+
+    status = Path(f"/proc/{postgres_lab.pid}/status").read_text()
+    uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
+    expected = pwd.getpwnam("nobody").pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert uid == expected
+    record = postgres_lab.root / "lab.json"
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    found = PostgresLab.running(postgres_lab.root)
+    assert found is not None and found.password == postgres_lab.password
+    status_command = ["postgres", "status", "--dir", str(postgres_lab.root)]
+    done = subprocess.run([sys.executable, "-m", "pwreset_lab", *status_command],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0 and json.loads(done.stdout)["port"] == postgres_lab.port

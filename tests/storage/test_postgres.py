@@ -1,10 +1,14 @@
 """The PostgreSQL store across servers: two stores with their own connections (two servers)
-on one database count one user's wrong answers exactly, share the replay guard, keep answer
-hashes sealed in the tables, and never show the database password."""
+on one database count one user's wrong answers exactly, share the replay guard, tell a
+killed server's work in progress from a running one's, keep answer hashes sealed in the
+tables, and never show the database password."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,7 +18,7 @@ from storage_support import KEY, enrolled
 
 from pwreset.config.flow_settings import SecuritySettings
 from pwreset.protocol.errors import ReplayedRequest
-from pwreset.server.flows import lockout
+from pwreset.server.flows import lockout, pending
 from pwreset.server.storage.postgres import PostgresError, PostgresStore
 from pwreset.server.storage.postgres.replay import PostgresReplayJournal
 
@@ -88,3 +92,34 @@ def test_a_wrong_password_is_named_but_never_shown(postgres_lab, pg_dsn, caplog)
     assert f"127.0.0.1:{postgres_lab.port}/postgres" in message
     assert "password authentication failed" in message
     assert wrong not in message and wrong not in caplog.text
+
+
+_KILLED_SERVER = """
+import os, sys
+from pwreset.server.storage.postgres import PostgresStore
+db = PostgresStore.open(sys.argv[1], password=os.environ["PGTEST_PASSWORD"], data_key=None)
+db.keyed.put("pending\\0killed", {"op": "reset", "domain": "LAB", "user": "bob",
+                                  "time": 1.0, "touched": 1.0, "server": db.server_id})
+os._exit(9)  # killed in the middle of its directory write
+"""
+
+
+def test_a_killed_servers_work_is_settled_and_a_running_ones_is_not(postgres_lab, pg_dsn) -> None:
+    """issue 9's crash safety with several servers: the next start settles the note of a
+    write that a killed server left, and leaves the one a running server is making"""
+    env = {**os.environ, "PGTEST_PASSWORD": postgres_lab.password}
+    with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as running:
+        clean = PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY)
+        clean.close()
+        with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as after:
+            assert not after.unclean_stop  # a clean stop leaves nothing to settle
+        done = subprocess.run([sys.executable, "-c", _KILLED_SERVER, pg_dsn], env=env, check=False)
+        assert done.returncode == 9
+        with (
+            pending.noted(running, "reset", "LAB", None, "alice", time.time()),
+            PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as nxt,
+        ):
+            assert nxt.unclean_stop
+            pending.settle(nxt, directories={})
+            left = [note["server"] for _, note in nxt.keyed.items(pending.PREFIX)]
+            assert left == [running.server_id]

@@ -60,10 +60,9 @@ class Connections:
         if password:
             kwargs["password"] = password
         self._password = password
-        # A first connection on its own: its failure says why (the pool's only times out).
-        with self._translated("connecting"):
-            first = psycopg.connect(dsn, connect_timeout=int(CONNECT_TIMEOUT), **kwargs)
-            first.close()
+        self._dsn = dsn
+        self._kwargs = kwargs
+        self.dedicated().close()  # a first connection on its own: its failure says why
         self._pool: ConnectionPool[psycopg.Connection[TupleRow]] = ConnectionPool(
             dsn,
             kwargs=kwargs,
@@ -76,6 +75,12 @@ class Connections:
         with self._translated("connecting"):
             self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         self._local = threading.local()
+
+    def dedicated(self) -> psycopg.Connection[TupleRow]:
+        """A connection of its own, outside the pool (the caller closes it). Its failure
+        says why, where the pool's only times out."""
+        with self._translated("connecting"):
+            return psycopg.connect(self._dsn, connect_timeout=int(CONNECT_TIMEOUT), **self._kwargs)
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:

@@ -16,6 +16,7 @@ USERS = "pwreset_users"
 KEYED = "pwreset_keyed"
 AUDIT = "pwreset_audit"
 REPLAY = "pwreset_replay"
+SERVERS = "pwreset_servers"
 _VERSION_TABLE = "pwreset_schema"
 
 # Every table `pwreset db copy` clears and fills, in a safe order.
@@ -52,6 +53,10 @@ CREATE TABLE IF NOT EXISTS {REPLAY} (
     expires double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS {REPLAY}_expires ON {REPLAY} (expires);
+CREATE TABLE IF NOT EXISTS {SERVERS} (
+    server_id text PRIMARY KEY,
+    started double precision NOT NULL
+);
 """
 
 

@@ -18,6 +18,7 @@ from pwreset.server.storage.keyed import TABLE as KEYED_KIND
 from pwreset.server.storage.postgres.audit import PostgresAudit
 from pwreset.server.storage.postgres.connections import Connections
 from pwreset.server.storage.postgres.keyed import PostgresKeyed
+from pwreset.server.storage.postgres.presence import Presence
 from pwreset.server.storage.postgres.schema import create_schema
 from pwreset.server.storage.postgres.users import PostgresUsers
 from pwreset.server.storage.record_cipher import RecordCipher
@@ -31,15 +32,20 @@ class PostgresStore:
     """Open with `PostgresStore.open`; `close` when done."""
 
     def __init__(self, connections: Connections, cipher: RecordCipher | None,
-                 audit_retention_days: int) -> None:  # fmt: skip
+                 audit_retention_days: int, presence: Presence) -> None:  # fmt: skip
         self.connections = connections
         self.users = PostgresUsers(connections, cipher)
         self.audit = PostgresAudit(connections, retention_days=audit_retention_days)
         self.keyed = PostgresKeyed(connections, KEYED_KIND)
         self.strikes = PostgresKeyed(connections, STRIKES_TABLE)
-        # Several servers share the database: one that starts cannot tell whether another's
-        # work in progress was cut short, so start-up restores nothing (see `pending`).
-        self.unclean_stop = False
+        self._presence = presence
+        self.server_id = presence.server_id
+        # A server on this database died without closing: its work in progress is settled
+        # at this start (and only its: `is_running` tells the others' apart).
+        self.unclean_stop = bool(presence.gone)
+
+    def is_running(self, server_id: str) -> bool:
+        return self._presence.is_running(server_id)
 
     @classmethod
     def open(
@@ -58,10 +64,15 @@ class PostgresStore:
         try:
             create_schema(connections)
             cipher = RecordCipher(data_key, previous_keys) if data_key is not None else None
-            store = cls(connections, cipher, audit_retention_days)
-            store.audit.apply_retention()
+            presence = Presence.announce(connections)
         except BaseException:
             connections.close()
+            raise
+        store = cls(connections, cipher, audit_retention_days, presence)
+        try:
+            store.audit.apply_retention()
+        except BaseException:
+            store.close()
             raise
         return store
 
@@ -70,7 +81,10 @@ class PostgresStore:
         is no folder here to look at beforehand."""
 
     def close(self) -> None:
-        self.connections.close()
+        try:
+            self._presence.withdraw()
+        finally:
+            self.connections.close()
 
     def __enter__(self) -> PostgresStore:
         return self
