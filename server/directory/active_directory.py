@@ -58,6 +58,8 @@ _MAY_EXPIRE = (
     f"(!(userAccountControl:1.2.840.113556.1.4.803:={_UF_DONT_EXPIRE_PASSWD}))"
     "(pwdLastSet>=1)"
 )
+# The fine-grained password policy (PSO) that applies to the user, if any (constructed).
+_RESULTANT_PSO = "msDS-ResultantPSO"
 
 
 def _quoted(password: str) -> bytes:
@@ -71,7 +73,16 @@ class ActiveDirectory(LdapDirectory):
         if "\\" in name:
             name = name.split("\\", 1)[1]
         found = self._search_one(
-            svc, name, ["sAMAccountName", "userAccountControl", _COMPUTED_UAC, "pwdLastSet"]
+            svc,
+            name,
+            [
+                "sAMAccountName",
+                "displayName",
+                "userAccountControl",
+                _COMPUTED_UAC,
+                "pwdLastSet",
+                _RESULTANT_PSO,
+            ],
         )
         if found is None:
             return None
@@ -81,6 +92,8 @@ class ActiveDirectory(LdapDirectory):
         return DirectoryUser(
             dn=dn,
             username=first(attrs.get("sAMAccountName")) or name,
+            display_name=first(attrs.get("displayName")),
+            own_policy=bool(first(attrs.get(_RESULTANT_PSO))),
             disabled=bool(uac & _UF_ACCOUNTDISABLE),
             locked=bool(computed & _UF_LOCKOUT),
             password_never_expires=bool(uac & _UF_DONT_EXPIRE_PASSWD),

@@ -15,6 +15,11 @@ class DirectoryUser:
 
     dn: str
     username: str  # the logon name as the directory spells it
+    display_name: str = ""  # checked by the names rule of the password policy
+    # A password policy of its own applies (an AD fine-grained policy, an OpenLDAP
+    # pwdPolicySubentry), not the domain's that pwreset reads: the directory alone knows
+    # its rules, so pwreset checks only the local ones before writing.
+    own_policy: bool = False
     email: str = ""
     phone: str = ""
     disabled: bool = False

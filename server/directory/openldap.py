@@ -63,7 +63,12 @@ class OpenLdap(LdapDirectory):
 
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
-        found = self._search_one(svc, name, ["uid", "pwdAccountLockedTime", "pwdChangedTime"])
+        found = self._search_one(
+            svc,
+            name,
+            ["uid", "displayName", "cn", "pwdAccountLockedTime", "pwdChangedTime",
+             "pwdPolicySubentry"],
+        )  # fmt: skip
         if found is None:
             return None
         dn, attrs = found
@@ -71,6 +76,9 @@ class OpenLdap(LdapDirectory):
         return DirectoryUser(
             dn=dn,
             username=first(attrs.get("uid")) or name,
+            # inetOrgPerson's displayName is optional; the cn is the full name then.
+            display_name=first(attrs.get("displayName")) or first(attrs.get("cn")),
+            own_policy=bool(first(attrs.get("pwdPolicySubentry"))),
             disabled=locked_time == _ADMIN_LOCK,
             locked=bool(locked_time) and locked_time != _ADMIN_LOCK,
             password_set=_generalized_time(first(attrs.get("pwdChangedTime"))),

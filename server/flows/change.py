@@ -8,7 +8,15 @@ from typing import Any
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import pending
-from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
+from pwreset.server.flows.context import (
+    FlowContext,
+    Outcome,
+    Step,
+    lang_of,
+    log,
+    names_of,
+    permitted,
+)
 from pwreset.server.flows.fields import texts
 from pwreset.server.passwords import UserContext
 
@@ -24,21 +32,29 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     body = texts(request.body, "domain", "username", "old_password", "new_password")
     directory = ctx.directory(site, body["domain"])
     step = Step(ctx, request, "change", directory.name, body["username"], lang_of(request))
-    # Before anything else, from what was typed alone (no account is read yet, so the
-    # answer tells nobody who exists); the directory checks minimum age itself.
-    step.check_new_password(directory, body["new_password"], UserContext(step.username))
+    # Before anything else, the local rules, from what was typed alone: the answer tells
+    # nobody who exists.
+    typed = UserContext(step.username)
+    new = body["new_password"]
+    step.check_new_password(directory, new, typed, directory_rules=False)
     before = directory.find_user(step.username)
     with pending.noted(ctx.db, "change", directory.name, before, step.username, ctx.clock()):
         try:
             rule = ctx.config.change.permission
-            if rule.allow != "all":
+            # A password the domain's own rules refuse is refused by pwreset, naming the
+            # rule, once the old one is proven: before that, the reply would tell a stranger
+            # what the directory would (who exists, whose policy is their own).
+            breaks_directory_rules = bool(ctx.password_policy(directory).check(new, typed))
+            if rule.allow != "all" or breaks_directory_rules:
                 # The password is proved first, so the answer tells nothing about group
                 # membership to someone who does not know it.
                 user = directory.authenticate(step.username, body["old_password"])
                 if not permitted(directory, user, rule):
                     raise DirectoryError("not_permitted")
                 step.username = user.username
-            directory.change_password(step.username, body["old_password"], body["new_password"])
+                if not user.own_policy:
+                    step.check_new_password(directory, new, names_of(user), directory_rules=True)
+            directory.change_password(step.username, body["old_password"], new)
         except DirectoryError as exc:
             step.failed(_FAILURES.get(exc.code, f"refused by the directory ({exc.code})"))
             log.info("change failed: user=%s domain=%s code=%s", step.username, directory.name,

@@ -22,7 +22,7 @@ from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
-from pwreset.server.passwords import BreachedList, PasswordPolicy, UserContext
+from pwreset.server.passwords import BreachedList, PasswordPolicy, UserContext, refusal_code
 from pwreset.server.storage import AuditEvent, Store, UserRecord
 
 log = logging.getLogger("pwreset.flows")
@@ -140,17 +140,20 @@ class Step:
         """Audit that this try failed and why (never a secret)."""
         self._audit(Outcome.FAILURE, self.source, self.username, self.domain, what)
 
-    def check_new_password(self, directory: Directory, password: str, user: UserContext) -> None:
+    def check_new_password(
+        self, directory: Directory, password: str, user: UserContext, *, directory_rules: bool
+    ) -> None:
         """Refuse a new password that breaks a rule of the domain's policy before the
-        directory sees it: audited (the rules, never the password) and answered with
-        password_rule naming every rule broken. The directory's own rules it refuses itself,
-        with its reason."""
-        broken = self.ctx.password_policy(directory).check_before_directory(password, user)
+        directory sees it (its own rules too with `directory_rules`): audited (the rules,
+        never the password), answered with the code of the rules broken (`refusal_code`)
+        and `rules` naming every one of them."""
+        policy = self.ctx.password_policy(directory)
+        broken = policy.check(password, user, directory_rules=directory_rules)
         if broken:
             ids = ",".join(rule.id for rule in broken)
             self.failed(f"new password refused by the password rules: {ids}")
             self.alert_failure(directory)
-            raise FlowError("password_rule", f"the new password breaks: {ids}", rules=ids)
+            raise FlowError(refusal_code(broken), f"the new password breaks: {ids}", rules=ids)
 
     def alert(
         self, event: str, outcome: Outcome, to: Recipient | Callable[[], Recipient | None]
@@ -246,3 +249,9 @@ def permitted(directory: Directory, user: DirectoryUser, rule: Permission) -> bo
         return True
     member = directory.is_member(user, rule.groups)
     return member if rule.allow == "only" else not member
+
+
+def names_of(user: DirectoryUser) -> UserContext:
+    """The user's names for the names rule: the account's and the display name's tokens,
+    told only to (and checked only for) a user who proved who they are."""
+    return UserContext(user.username, user.display_name)

@@ -16,12 +16,20 @@ from typing import Any
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
 from pwreset.server.flows import codes, lockout, pending, questions
-from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
+from pwreset.server.flows.context import (
+    FlowContext,
+    Outcome,
+    Step,
+    lang_of,
+    log,
+    names_of,
+    permitted,
+)
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.tokens import BadToken, FlowState, new_flow_id
 from pwreset.server.notify import Recipient
-from pwreset.server.passwords import UserContext
+from pwreset.server.passwords.rules import MIN_AGE
 from pwreset.server.storage import UserRecord
 
 _DONE = {"reset": "RES_FINISHED_RESET", "unlock": "RES_FINISHED_UNLOCK"}
@@ -239,7 +247,7 @@ class Recovery(Step):
         # Only a user who proved who they are gets here (a decoy never does): the names
         # rule may list their names.
         user = self._directory_user()
-        policy = self.ctx.password_policy(self.directory).describe(UserContext(user.username))
+        policy = self.ctx.password_policy(self.directory).describe(names_of(user))
         self.state = self.state.advance(now, step="password")
         return self._reply({"kind": "password", "policy": policy})
 
@@ -260,9 +268,11 @@ class Recovery(Step):
         last_set = user.password_set or record.last_reset
         if minimum and last_set is not None and now - last_set < minimum:
             self._refused("password too young")
-            raise FlowError("password_too_young")
+            raise FlowError("password_too_young", rules=MIN_AGE)
         # Minimum age was checked just above, with the reset's own setting.
-        self.check_new_password(self.directory, new_password, UserContext(user.username))
+        self.check_new_password(
+            self.directory, new_password, names_of(user), directory_rules=not user.own_policy
+        )
 
         def reset() -> None:
             self.directory.reset_password(

@@ -4,7 +4,7 @@ breached-password list (an imported Pwned Passwords download)."""
 from pwreset.server.passwords.breached_file import BreachedList, ImportSummary, write_breached_file
 from pwreset.server.passwords.directory_rules import DirectoryRules, from_ppolicy
 from pwreset.server.passwords.errors import BreachedFileError, PasswordsError, SourceError
-from pwreset.server.passwords.policy import PasswordPolicy
+from pwreset.server.passwords.policy import PasswordPolicy, refusal_code
 from pwreset.server.passwords.pwned_source import read_ranges
 from pwreset.server.passwords.rules import Rule, UserContext
 
@@ -20,5 +20,6 @@ __all__ = [
     "UserContext",
     "from_ppolicy",
     "read_ranges",
+    "refusal_code",
     "write_breached_file",
 ]

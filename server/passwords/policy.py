@@ -36,6 +36,14 @@ DESCRIPTION_VERSION = 1
 # AD's complexity rule: three of the five character classes.
 AD_COMPLEXITY_CLASSES = 3
 NO_DIRECTORY_RULES = DirectoryRules()
+# The code of a refusal whose rules are all the directory's: the one the directory's own
+# refusal has, so the page says the same whoever refused first.
+DIRECTORY_RULE_CODES = {
+    MIN_LENGTH: "password_too_short",
+    CHAR_CLASSES: "password_complexity",
+    USER_NAMES: "password_complexity",
+    MIN_AGE: "password_too_young",
+}
 NO_USER = UserContext()
 
 
@@ -81,12 +89,20 @@ class PasswordPolicy:
             rules.append(Rule(MIN_AGE, params, "server", origin="directory"))
         return cls(tuple(rules), breached, local.breached_min_count)
 
-    def check(self, password: str, user: UserContext = NO_USER) -> list[Rule]:
+    def check(
+        self, password: str, user: UserContext = NO_USER, *, directory_rules: bool = True
+    ) -> list[Rule]:
         """The rules `password` breaks, in the policy's order; empty when it is accepted.
 
-        History is left to the directory, which alone knows the old passwords."""
+        The flows check every rule before the directory sees the password, the directory's
+        own too (its length, AD's complexity), so that every refusal names its rule. History
+        alone is left to the directory, which alone knows the old passwords. Without
+        `directory_rules`, only the local rules and the breached list are checked (for a user
+        under a policy of their own)."""
         broken = []
         for rule in self.rules:
+            if rule.origin == "directory" and not directory_rules:
+                continue
             if rule.id == BREACHED:
                 assert self.breached is not None
                 if self.breached.count(password) >= self.breached_min_count:
@@ -94,12 +110,6 @@ class PasswordPolicy:
             elif rule.id in EVALUATORS and not EVALUATORS[rule.id](password, rule.params, user):
                 broken.append(rule)
         return broken
-
-    def check_before_directory(self, password: str, user: UserContext = NO_USER) -> list[Rule]:
-        """The rules `password` breaks that the directory will not refuse it for: the local
-        ones and the breached list. A rule the directory sets (and so enforces) is left to
-        it: its refusal keeps its own code and reason (password_too_short, ...)."""
-        return [rule for rule in self.check(password, user) if rule.origin == "local"]
 
     def describe(self, user: UserContext | None = None) -> dict[str, Any]:
         """The policy as `meta` and the password step carry it to the page (JSON).
@@ -115,3 +125,11 @@ class PasswordPolicy:
                 del entry["params"]["seconds"]  # the page has no password date to compare
             described.append(entry)
         return {"version": DESCRIPTION_VERSION, "rules": described}
+
+
+def refusal_code(broken: list[Rule]) -> str:
+    """The error code a refusal for the `broken` rules is answered with: password_rule when
+    a local rule or the breached list is among them, else the directory's own code."""
+    if all(rule.origin == "directory" for rule in broken):
+        return DIRECTORY_RULE_CODES.get(broken[0].id, "password_rule")
+    return "password_rule"

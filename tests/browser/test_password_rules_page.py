@@ -15,6 +15,7 @@ from test_journeys import _answer_questions, _enroll
 from pwreset.server.passwords import read_ranges, write_breached_file
 
 from support.flowstack import ANSWERS, PASSWORD, FlowStack, flow_stack
+from support.pwned import SAMPLE
 from support.stacks import secret
 from support.web import serve_instance
 
@@ -22,7 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slapd]
 
 ROOT = Path(__file__).parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SAMPLE = ROOT / "tests" / "passwords" / "pwned_sample"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BREACHED = "P@ssw0rd"  # in the shipped sample
 

@@ -11,8 +11,8 @@ import pytest
 from pwreset.server.passwords import read_ranges, write_breached_file
 
 from support.flowstack import PASSWORD
+from support.pwned import SAMPLE
 
-SAMPLE = Path(__file__).parents[1] / "passwords" / "pwned_sample"
 BREACHED = "P@ssw0rd"  # in the sample, and meets both labs' own rules
 FORBIDDEN = "Acme-Passw0rd!9"  # breaks only the local forbidden word
 GOOD = "Reset!Passw0rd-9"
@@ -61,7 +61,8 @@ def test_reset_refuses_a_password_breaking_a_rule(flows, user, policy_settings):
 def test_change_refuses_a_password_breaking_a_rule(flows, user, policy_settings):
     stack = flows(**policy_settings)
     body = {"domain": stack.domain, "username": user, "old_password": PASSWORD}
-    # Both local rules broken: both named (on AD, names are the directory's own rule).
+    # Both local rules broken: both named. On AD the names rule is the directory's own,
+    # which change checks only once the old password is proven: a local rule stops it first.
     both = _refused_rules(stack.post("change", {**body, "new_password": f"{user}!Acme-9"}))
     expected = {"forbidden_words"} if stack.kind == "ad" else {"user_names", "forbidden_words"}
     assert set(both.split(",")) == expected

@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE, write_ranges
 
 from pwreset.server.passwords import BreachedList, SourceError, read_ranges, write_breached_file
+
+from support.pwned import SAMPLE, write_ranges
 
 GOOD = "0" * 35 + ":3\r\n"
 

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_ranges
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from make_pwned_sample import BREACHED
@@ -21,6 +20,8 @@ from pwreset.server.passwords import (
     read_ranges,
     write_breached_file,
 )
+
+from support.pwned import write_ranges
 
 # Hashes in a few ranges, so each range holds many (as the real ones hold ~900).
 HASHES = st.dictionaries(

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE
+
+from support.pwned import SAMPLE
 
 PWRESET = [sys.executable, "-c", "import sys; from pwreset.cli import main; sys.exit(main())"]
 SECRET = "P@ssw0rd"  # in the sample: breached
