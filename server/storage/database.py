@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pwreset.server.storage.audit import AuditLog
@@ -23,7 +22,7 @@ from pwreset.server.storage.journal_storage import JournalStorage
 from pwreset.server.storage.keyed import STRIKES_TABLE, KeyedStore
 from pwreset.server.storage.owner_lock import OwnerLock
 from pwreset.server.storage.record_cipher import RecordCipher, data_key_id
-from pwreset.server.storage.store import Store
+from pwreset.server.storage.store import ClosedAfterUse, Store
 from pwreset.server.storage.tinydb_table import JournalDB
 from pwreset.server.storage.users import UserStore
 
@@ -34,7 +33,7 @@ ROTATION_MARKER = "ROTATING"
 MOVED_MARKER = "MOVED"
 
 
-class Database:
+class Database(ClosedAfterUse):
     """The embedded store (`store.Store`): open with `Database.open` (the owner) or
     `Database.open_readonly` (the console)."""
 
@@ -120,17 +119,6 @@ class Database:
             if self._lock is not None:
                 self._lock.release()
                 self._lock = None
-
-    def __enter__(self) -> Database:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 if TYPE_CHECKING:

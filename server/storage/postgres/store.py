@@ -10,7 +10,6 @@ returns (autocommit, PostgreSQL's own WAL); the locks hold across servers (`conn
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from pwreset.server.storage.keyed import STRIKES_TABLE
@@ -22,13 +21,13 @@ from pwreset.server.storage.postgres.presence import Presence
 from pwreset.server.storage.postgres.schema import create_schema
 from pwreset.server.storage.postgres.users import PostgresUsers
 from pwreset.server.storage.record_cipher import RecordCipher
-from pwreset.server.storage.store import Store
+from pwreset.server.storage.store import ClosedAfterUse, Store
 
 # Connections beyond the worker threads: housekeeping, the replay guard, start-up work.
 _SPARE_CONNECTIONS = 4
 
 
-class PostgresStore:
+class PostgresStore(ClosedAfterUse):
     """Open with `PostgresStore.open`; `close` when done."""
 
     def __init__(self, connections: Connections, cipher: RecordCipher | None,
@@ -85,17 +84,6 @@ class PostgresStore:
             self._presence.withdraw()
         finally:
             self.connections.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 if TYPE_CHECKING:
