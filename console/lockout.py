@@ -2,7 +2,8 @@
 
 With the server running, the console asks it over UDP (an admin request proved with the
 data key, see `pwreset.server.flows.admin`), so nobody has to stop the service; with the
-server stopped, the console takes the owner lock and writes itself. Either way the record's
+server stopped, the console takes the owner lock and writes itself. On PostgreSQL it writes
+itself in any case: the database's locks keep it in step with the servers. Either way the record's
 wrong answers are forgotten and an `admin` audit event names the console user.
 """
 
@@ -23,6 +24,8 @@ from pwreset.protocol.keys import read_private_key, read_secret_key
 from pwreset.protocol.messages import REQUEST_ID_SIZE, Request
 from pwreset.server.flows import admin
 from pwreset.server.flows.lockout import DecoyStrikes
+from pwreset.server.runner import open_store
+from pwreset.server.storage import Store
 from pwreset.server.storage.owner_lock import owner_pid
 
 # A server listening on every address is asked on loopback.
@@ -38,21 +41,32 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_PROBLEM
     by = f"console:{getpass.getuser()}"
     where = f"{domain.name}\\{args.user}"
-    if owner_pid(data_dir(config)) is not None:
+    if config.storage.backend == "postgresql":
+        # The database's locks hold across every process: safe beside running servers.
+        db = open_store(config, data_key(config))
+        try:
+            lifted = _release(config, db, domain.name, args.user, by)
+        finally:
+            db.close()
+    elif owner_pid(data_dir(config)) is not None:
         try:
             lifted = _ask_server(config, domain.name, args.user, by)
         except ServerUnreachable as exc:
             print(f"pwreset: {exc}", file=sys.stderr)
             return EXIT_PROBLEM
     else:
-        with open_owner(config) as db:
-            strikes = DecoyStrikes(db.strikes, data_key(config), config.security, time.time)
-            lifted = admin.release_lockout(db.users, strikes, db.audit, domain.name, args.user, by)
+        with open_owner(config) as owned:
+            lifted = _release(config, owned, domain.name, args.user, by)
     if lifted:
         print(f"{where}: pwreset's lockout lifted and wrong answers forgotten")
     else:
         print(f"{where}: was not locked out by pwreset; nothing to do")
     return 0
+
+
+def _release(config: Config, db: Store, domain: str, username: str, by: str) -> bool:
+    strikes = DecoyStrikes(db.strikes, data_key(config), config.security, time.time)
+    return admin.release_lockout(db.users, strikes, db.audit, domain, username, by)
 
 
 def _ask_server(config: Config, domain: str, username: str, by: str) -> bool:

@@ -1,7 +1,8 @@
 """Two servers on one PostgreSQL database, through the relay and the real flows: a reset
 started on one continues on the other (flow tokens are server-neutral), parallel wrong
-answers sent to both are each counted once, and a datagram one server accepted is refused
-by the other (the replay guard is shared)."""
+answers sent to both are each counted once, a datagram one server accepted is refused by
+the other (the replay guard is shared), and the help desk's unlock goes straight into the
+database beside them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from pwreset.cli import main
 from pwreset.protocol.sealing import open_reply
 from pwreset.server.storage.postgres import PostgresStore
 
@@ -39,7 +41,7 @@ def two_servers(slapd_lab, slapd_admin, postgres_lab, pg_dsn, tmp_path: Path, mo
 
 
 def test_two_servers_share_flows_counts_and_the_replay_guard(
-    two_servers, slapd_admin, fresh_user_name, postgres_lab, pg_dsn
+    two_servers, slapd_admin, fresh_user_name, postgres_lab, pg_dsn, capsys
 ) -> None:
     a, b = two_servers
     slapd_admin.create_user(fresh_user_name, "Init!Passw0rd-1")
@@ -76,3 +78,12 @@ def test_two_servers_share_flows_counts_and_the_replay_guard(
             e for e in db.audit.query() if e.user == fresh_user_name and e.type == "failure"
         ]
         assert len(failures) == sent + 1
+
+    # The help desk, beside both running servers: straight into the database.
+    config = str(a.instance / "pwreset.toml")
+    assert main(["users", "unlock", a.domain, fresh_user_name, "-c", config]) == 0
+    assert "wrong answers forgotten" in capsys.readouterr().out
+    with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=a.data_key) as db:
+        record = db.users.get(a.domain, fresh_user_name)
+        assert record is not None and record.wrong_answers == 0
+        assert [e.source for e in db.audit.query() if e.user == fresh_user_name][-1] == "admin"
