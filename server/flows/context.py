@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -19,6 +18,7 @@ from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUs
 from pwreset.server.flows.codes import SendLimits
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.lockout import DecoyStrikes
+from pwreset.server.flows.outbox import Outbox
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
@@ -73,9 +73,7 @@ class FlowContext:
     # Messages sent after the reply: alerts (a slow mail server must not hold the flow's
     # answer past the relay's retries; the reset is done whatever happens to the alert), and
     # the codes of code-only starts (how long a send takes must not tell who exists).
-    outbox: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=2, thread_name_prefix="alert")
-    )
+    outbox: Outbox = field(default_factory=Outbox)
     # Proves that an admin request (see `admin`) comes from the server host; empty = none
     # is accepted.
     admin_key: bytes = field(default=b"", repr=False)
@@ -84,7 +82,7 @@ class FlowContext:
 
     def close(self) -> None:
         """Send the messages still queued, then close the database."""
-        self.outbox.shutdown(wait=True)
+        self.outbox.shutdown()
         self.decoy_strikes.settle()
         self.db.close()
         if self.breached is not None:
@@ -183,7 +181,10 @@ class Step:
                 what = f"{event} alert e-mail not sent"
                 self._audit(Outcome.FAILURE, source, recipient.username, recipient.domain, what)
 
-        self.ctx.outbox.submit(send)
+        if success:
+            self.ctx.outbox.submit(send)
+        else:
+            self.ctx.outbox.submit_droppable("failure alerts", send)
 
     def alert_failure(self, directory: Directory) -> None:
         """This flow's failure alert to the account named `username`, read from `directory`
