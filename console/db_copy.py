@@ -101,9 +101,11 @@ def _progress_bar() -> Any:
         yield None
         return
     try:
+        from rich.console import Console
         from rich.progress import Progress
     except ImportError:
         yield None
         return
-    with Progress(transient=True) as bar:
+    # On stderr, where the terminal was seen: stdout may go to a file (the report only).
+    with Progress(console=Console(stderr=True), transient=True) as bar:
         yield _Bar(bar)
