@@ -61,7 +61,7 @@ def _open(
         db = stack.enter_context(Database.open(data_dir(config), data_key=data_key(config)))
         return EmbeddedContents(db), f"the embedded store in {data_dir(config)}"
     from pwreset.server.storage.postgres import PostgresStore
-    from pwreset.server.storage.postgres.contents import PostgresContents
+    from pwreset.server.storage.postgres.contents import contents_of
 
     if config.storage.dsn is None:
         raise ConsoleError(
@@ -75,7 +75,7 @@ def _open(
     store = stack.enter_context(
         PostgresStore.open(config.storage.dsn, password=password, data_key=None, workers=1)
     )
-    contents = stack.enter_context(PostgresContents(store, reading=reading))
+    contents = stack.enter_context(contents_of(store, reading=reading))
     return contents, f"PostgreSQL at {store.connections.shown}"
 
 

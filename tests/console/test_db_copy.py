@@ -90,3 +90,27 @@ def test_a_terminal_sees_the_progress(on_postgres: Instance) -> None:
     assert done.returncode == 0, done.stdout
     assert "copying users" in done.stdout and "copying audit" in done.stdout
     assert "the counts match" in report.read_text() and "copying" not in report.read_text()
+
+
+def test_a_copy_cut_short_leaves_postgresql_as_it_was(
+    on_postgres: Instance, postgres_lab, pg_dsn, monkeypatch, capsys
+) -> None:
+    """Into PostgreSQL the copy is one transaction: the users are in, the audit log fails,
+    and the database still holds the previous copy, whole."""
+    from pwreset.server.storage import StorageError
+    from pwreset.server.storage.transfer import EmbeddedContents
+
+    assert on_postgres.run("db", "copy", "--from", "embedded", "--to", "postgresql") == 0
+    with on_postgres.open() as db:
+        db.users.save(UserRecord("LAB", "newcomer"))
+
+    def broken(self):
+        raise StorageError("the disk went away")
+        yield
+
+    monkeypatch.setattr(EmbeddedContents, "events", broken)
+    assert on_postgres.run("db", "copy", "--from", "embedded", "--to", "postgresql") == 1
+    assert "the disk went away" in capsys.readouterr().err
+    with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=on_postgres.key) as pg:
+        assert len(pg.users) == 5 and pg.users.get("LAB", "newcomer") is None
+        assert len(list(pg.audit.query())) == 10

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from types import TracebackType
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -26,38 +25,21 @@ _KINDS = {"keyed": KEYED_KIND, "strikes": STRIKES_TABLE}
 _READ_BATCH = 2000
 
 
-class PostgresContents:
-    """Use as a context manager: `reading` takes a read-only snapshot; otherwise the
+@contextlib.contextmanager
+def contents_of(store: PostgresStore, *, reading: bool) -> Iterator[PostgresContents]:
+    """`store`'s contents for the block: `reading` from a read-only snapshot; otherwise the
     writes are committed when the block ends without an error."""
-
-    def __init__(self, store: PostgresStore, *, reading: bool) -> None:
-        self._store = store
-        self._reading = reading
-        self._stack = contextlib.ExitStack()
-        self._conn: psycopg.Connection[TupleRow] | None = None
-
-    def __enter__(self) -> PostgresContents:
-        conn = self._stack.enter_context(self._store.connections.connection())
-        self._stack.enter_context(conn.transaction())
-        if self._reading:
+    with store.connections.connection() as conn, conn.transaction():
+        if reading:
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        self._conn = conn
-        return self
+        yield PostgresContents(conn)
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._conn = None
-        self._stack.__exit__(exc_type, exc, tb)
 
-    @property
-    def _db(self) -> psycopg.Connection[TupleRow]:
-        if self._conn is None:
-            raise RuntimeError("PostgresContents is used outside its `with` block")
-        return self._conn
+class PostgresContents:
+    """`transfer.Contents` on one connection inside its transaction (see `contents_of`)."""
+
+    def __init__(self, conn: psycopg.Connection[TupleRow]) -> None:
+        self._db = conn
 
     def counts(self) -> Counts:
         def count(query: str, *args: str) -> int:
