@@ -123,3 +123,21 @@ def test_a_killed_servers_work_is_settled_and_a_running_ones_is_not(postgres_lab
             pending.settle(nxt, directories={})
             left = [note["server"] for _, note in nxt.keyed.items(pending.PREFIX)]
             assert left == [running.server_id]
+
+
+def test_connections_the_database_drops_are_replaced(postgres_lab, pg_dsn) -> None:
+    """A restart or failover of the database drops every connection: the next request
+    still goes through, and the server takes its presence again, so a server starting
+    then does not take it for a killed one."""
+    with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as db:
+        db.users.save(enrolled("jsmith"))
+        with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = 'pwreset'"
+            )
+        assert db.users.get("LAB", "jsmith") is not None
+        db._presence.check_every = 0.0
+        db.require_room()  # before the next request that may write
+        with PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as nxt:
+            assert not nxt.unclean_stop and nxt.is_running(db.server_id)

@@ -69,6 +69,9 @@ class Connections:
             min_size=1,
             max_size=max_size,
             timeout=CONNECT_TIMEOUT,
+            # One round trip per checkout: after a restart or a failover of the database the
+            # dropped connections are replaced before a request uses them, not after it failed.
+            check=ConnectionPool.check_connection,
             open=False,
             name="pwreset",
         )

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 
 import psycopg
 from psycopg.rows import TupleRow
 
+from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.postgres.connections import Connections, lock_key
 from pwreset.server.storage.postgres.schema import SERVERS
 
@@ -26,6 +28,9 @@ def _lock(server_id: str) -> int:
 class Presence:
     """This server's presence on the database, from `Presence.announce` to `withdraw`."""
 
+    # Seconds between two checks that the lock is still held (see `keep`).
+    check_every = 5.0
+
     def __init__(self, connections: Connections, conn: psycopg.Connection[TupleRow],
                  server_id: str, gone: list[str]) -> None:  # fmt: skip
         self._db = connections
@@ -33,6 +38,8 @@ class Presence:
         self.server_id = server_id
         # Servers listed but gone when this one started: killed, or cut off for good.
         self.gone = gone
+        self._checked = time.monotonic()
+        self._checking = threading.Lock()
 
     @classmethod
     def announce(cls, connections: Connections) -> Presence:
@@ -53,6 +60,41 @@ class Presence:
         with connections.connection() as pooled:
             pooled.execute(f"DELETE FROM {SERVERS} WHERE server_id = ANY(%s)", (presence.gone,))
         return presence
+
+    def keep(self) -> None:
+        """Take the lock again on a new connection if the database dropped this one (a
+        restart, a failover), so other servers do not take this one for gone. Looked at no
+        more often than every `check_every` seconds."""
+        if time.monotonic() - self._checked < self.check_every:
+            return
+        with self._checking:
+            if time.monotonic() - self._checked < self.check_every:
+                return
+            self._checked = time.monotonic()
+            try:
+                self._conn.execute("SELECT 1")
+                return
+            except psycopg.Error:
+                self._conn.close()
+            try:
+                conn = self._db.dedicated()
+            except StorageError as exc:
+                log.warning("this server's presence could not be taken again: %s", exc)
+                return
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s)", (_lock(self.server_id),))
+                conn.execute(
+                    f"INSERT INTO {SERVERS} (server_id, started) VALUES (%s, %s) "
+                    "ON CONFLICT (server_id) DO NOTHING",
+                    (self.server_id, time.time()),
+                )
+            except psycopg.Error as exc:
+                conn.close()
+                log.warning("this server's presence could not be taken again: %s", exc)
+                return
+            self._conn = conn
+            log.warning("the database dropped the connection that marks this server as running; "
+                        "it is taken again")  # fmt: skip
 
     def is_running(self, server_id: str) -> bool:
         """True if the server `server_id` still holds its lock (it is running)."""

@@ -77,7 +77,9 @@ class PostgresStore(ClosedAfterUse):
 
     def require_room(self) -> None:
         """PostgreSQL refuses a write it has no room for, and the flow fails then; there
-        is no folder here to look at beforehand."""
+        is no folder here to look at beforehand. Called before every request that may write,
+        it keeps this server's presence (`Presence.keep`) instead."""
+        self._presence.keep()
 
     def close(self) -> None:
         try:
