@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from pwreset.api import openapi
-from pwreset.api.middleware import HttpsOnly, SecurityHeaders
+from pwreset.api.middleware import HttpsOnly, RequestIds, SecurityHeaders
 from pwreset.api.operations import OPERATIONS
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.relay import Relay
@@ -42,8 +42,13 @@ def create_app(settings: RelaySettings) -> Starlette:
         routes.append(Mount("/", app=SitePages(settings.site_dir, languages)))
     app = Starlette(
         routes=routes,
-        # Outermost first: every response, redirects included, gets the security headers.
-        middleware=[Middleware(SecurityHeaders), Middleware(HttpsOnly, settings=settings)],
+        # Outermost first: every response, redirects included, gets its request id and the
+        # security headers.
+        middleware=[
+            Middleware(RequestIds, settings=settings),
+            Middleware(SecurityHeaders),
+            Middleware(HttpsOnly, settings=settings),
+        ],
         exception_handlers={
             ProblemError: _problem,
             HTTPException: _http_problem,

@@ -1,4 +1,5 @@
-"""Headers every response carries (order of the list in app.py: outermost first)."""
+"""What every request and response goes through (order of the list in app.py: outermost
+first): its request id, the security headers, the HTTPS rule."""
 
 from __future__ import annotations
 
@@ -10,16 +11,51 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pwreset.api.client_ip import forwarded_proto
+from pwreset.api.client_ip import forwarded_proto, from_trusted_proxy
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.settings import RelaySettings
 from pwreset.protocol.codes import error_kind
+from pwreset.protocol.trace import current_trace, new_trace_id, valid_trace_id
 
 # The built pages use no inline script or style, so a strict policy holds.
 _CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+class RequestIds:
+    """Gives each request its id (pwreset.protocol.trace): the X-Request-ID of a trusted
+    proxy when it has the accepted form, else a new one. It is `current_trace` while the
+    request is served, so the relay's log lines (the access log too) and the sealed request
+    carry it, and the response returns it as X-Request-ID. A client's own X-Request-ID is
+    never taken: anyone could make their requests look like someone else's in the logs."""
+
+    def __init__(self, app: ASGIApp, settings: RelaySettings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        given = None
+        if from_trusted_proxy(request, self.settings):
+            values = request.headers.getlist("x-request-id")
+            given = valid_trace_id(values[0]) if len(values) == 1 else None
+        trace = given or new_trace_id()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = trace
+            await send(message)
+
+        token = current_trace.set(trace)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            current_trace.reset(token)
 
 
 class SecurityHeaders:

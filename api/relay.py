@@ -15,6 +15,7 @@ from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.settings import RelaySettings
 from pwreset.protocol import messages
 from pwreset.protocol.client import ServerUnreachable, exchange
+from pwreset.protocol.trace import TRACE_FIELD, current_trace, new_trace_id
 
 log = logging.getLogger("pwreset.api")
 
@@ -49,7 +50,9 @@ class Relay:
         """The backend's result for `op`; its failures are raised as ProblemError."""
         settings = self.settings
         route = settings.sites[vdir]
-        request = messages.Request(op=op, vdir=vdir, client_ip=client_ip, body=dict(body))
+        # The request id goes along, so the server's log lines for it carry it too.
+        sealed = {**body, TRACE_FIELD: current_trace.get() or new_trace_id()}
+        request = messages.Request(op=op, vdir=vdir, client_ip=client_ip, body=sealed)
         try:
             reply = await exchange(
                 request,

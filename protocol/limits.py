@@ -35,6 +35,7 @@ INTERNAL_FIELDS: Mapping[str, int] = MappingProxyType(
         "web_user": 256,
         "by": 256,  # who sent an admin request (console:<login>)
         "proof": 64,  # an admin request's HMAC-SHA256, hex
+        "trace_id": 128,  # the request id in the logs (pwreset.protocol.trace)
     }
 )
 FIELD_LIMITS: Mapping[str, int] = MappingProxyType({**PAGE_FIELDS, **INTERNAL_FIELDS})

@@ -29,6 +29,8 @@ from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
 from pwreset.server.passwords import BreachedFileError, BreachedList
 from pwreset.server.service import Flows, ResetService
+from pwreset.server.siem import AuditExport, ExportingStore
+from pwreset.server.siem.destinations import DestinationError
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
 from pwreset.server.storage.replay_journal import REPLAY_DIR, ReplayJournal
@@ -92,21 +94,33 @@ def prepare(
             breached = BreachedList(config.path(breached_file))
         except BreachedFileError as exc:
             problems.append(Problem(file, "password_policy.breached_file", str(exc)))
-    if problems:
+    export = None
+    try:
+        export = AuditExport.configured(config.siem, config.path)
+    except DestinationError as exc:
+        problems.append(Problem(file, f"siem.{exc.key}", exc.reason))
+
+    def close_early() -> None:
         if breached is not None:
             breached.close()
+        if export is not None:
+            export.close()
+
+    if problems:
+        close_early()
         raise ConfigError(problems)
     try:
-        db = open_store(config, data_key)
+        opened = open_store(config, data_key)
     except (StorageError, ConfigError) as exc:
-        if breached is not None:
-            breached.close()
+        close_early()
         if isinstance(exc, ConfigError):
             raise
         key = "storage.dsn" if config.storage.backend == "postgresql" else "server.data_dir"
         raise ConfigError([Problem(file, key, str(exc))]) from None
-    if isinstance(db, Database):
+    if isinstance(opened, Database):
         _warn_if_open(config.path(config.server.data_dir))
+    # Rows restored below are exported too; closing the store closes the export.
+    db: Store = opened if export is None else ExportingStore(opened, export)
     if db.unclean_stop:
         try:
             # Directory writes cut short first: they may add records the next step checks.
@@ -242,6 +256,8 @@ def _warn_if_open(data_dir: Path) -> None:
 def _open_journal(config: Config, db: Store) -> RequestJournal:
     """The replay journal: in the data folder (whose owner lock the database holds), or in
     PostgreSQL, where every server sharing the database sees it."""
+    if isinstance(db, ExportingStore):
+        db = db.stored
     if not isinstance(db, Database):
         from pwreset.server.storage.postgres import PostgresStore
         from pwreset.server.storage.postgres.replay import PostgresReplayJournal

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,7 @@ from pwreset.protocol.keys import Keyring
 from pwreset.protocol.messages import Failure, Reply, Request
 from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
+from pwreset.protocol.trace import TRACE_FIELD, current_trace, new_trace_id, trace_of
 from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import admin, change, enroll, meta, recovery
 from pwreset.server.flows.context import FlowContext
@@ -246,7 +248,23 @@ class ResetService(asyncio.DatagramProtocol):
             self._in_flight.pop(retry_key, None)
 
     def _run(self, request: Request) -> Reply:
-        """In a worker thread: make the acceptance durable, then run the flow, so a restart
+        """In a worker thread: serve the request under its request id (the relay's, or a new
+        one for a request without), and log one line for it."""
+        token = current_trace.set(trace_of(request.body) or new_trace_id())
+        started = time.monotonic()
+        try:
+            reply = self._serve(request)
+            outcome = reply.failure.code if reply.failure is not None else "ok"
+            level = logging.DEBUG if request.op == "ping" else logging.INFO
+            took = (time.monotonic() - started) * 1000
+            log.log(level, "%s for site %s from %s: %s in %.0f ms", request.op[:32],
+                    request.vdir or "-", request.client_ip or "-", outcome, took)  # fmt: skip
+            return reply
+        finally:
+            current_trace.reset(token)
+
+    def _serve(self, request: Request) -> Reply:
+        """Make the acceptance durable, then run the flow, so a restart
         never lets this datagram's effect happen twice.
 
         With the data folder (nearly) full, a request that may write is refused before it
@@ -314,6 +332,7 @@ class ResetService(asyncio.DatagramProtocol):
 
 def _unverified(request: Request) -> Request:
     """A request from a relay that did not prove itself: its claims about the end user
-    (address, web user) are the sender's word only, so they are not passed on."""
-    body = {key: value for key, value in request.body.items() if key != "web_user"}
+    (address, web user) and its request id are the sender's word only, so they are not
+    passed on."""
+    body = {k: v for k, v in request.body.items() if k not in ("web_user", TRACE_FIELD)}
     return replace(request, client_ip="", body=body)

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        handlers=[log_handler(logging.StreamHandler())],
+        handlers=[log_handler(logging.StreamHandler(), getattr(args, "log_format", "text"))],
     )
     try:
         result: int = args.run(args)

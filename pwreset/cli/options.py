@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from pwreset.cli.log_format import LOG_FORMATS
 from pwreset.config import Config, load_config
 
 
@@ -22,3 +23,12 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 def config_of(args: argparse.Namespace) -> Config:
     return load_config(args.config)
+
+
+def add_log_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        default="text",
+        help="text lines (default) or one JSON object per line, with the request id",
+    )

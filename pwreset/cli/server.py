@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from pwreset.cli.log_format import log_handler
-from pwreset.cli.options import add_config_option, config_of
+from pwreset.cli.options import add_config_option, add_log_format_option, config_of
 
 
 def register(sub: Any) -> None:
@@ -16,6 +16,7 @@ def register(sub: Any) -> None:
         "server", help="run the reset backend (UDP, default port 5100)"
     )
     add_config_option(parser)
+    add_log_format_option(parser)
     parser.set_defaults(run=run)
 
 
@@ -25,6 +26,6 @@ def run(args: argparse.Namespace) -> int:
     config = config_of(args)
     if config.server.log_file:
         handler = logging.FileHandler(config.path(config.server.log_file), encoding="utf-8")
-        logging.getLogger().addHandler(log_handler(handler))
+        logging.getLogger().addHandler(log_handler(handler, args.log_format))
     asyncio.run(serve(config))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pwreset.cli.options import add_config_option, config_of
+from pwreset.cli.options import add_config_option, add_log_format_option, config_of
 from pwreset.config.schema import parse_address
 
 
@@ -14,6 +14,7 @@ def register(sub: Any) -> None:
         "web", help="run the relay (and, with --serve-site, the built pages)"
     )
     add_config_option(parser)
+    add_log_format_option(parser)
     parser.add_argument("--listen", help="host:port (default: [web].listen)")
     parser.add_argument(
         "--serve-site",
@@ -41,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         port=port,
         log_level="info",
         access_log=True,
+        # JSON: uvicorn's loggers (the access log too) go through pwreset's handler, so
+        # every line is one JSON object with the request id; text keeps uvicorn's format.
+        log_config=None if args.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         ssl_certfile=cert,
         ssl_keyfile=key,
         # uvicorn would believe X-Forwarded-For/-Proto from any loopback peer; the relay

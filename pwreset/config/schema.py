@@ -40,6 +40,7 @@ from pwreset.config.notify_settings import (
     with_stock_alerts,
 )
 from pwreset.config.password_settings import PasswordPolicySettings
+from pwreset.config.siem_settings import SiemSettings
 from pwreset.protocol import client
 
 AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
@@ -346,6 +347,7 @@ class Config(_Table):
     api: ApiSettings = ApiSettings()
     password_policy: PasswordPolicySettings = PasswordPolicySettings()
     expiry_notices: ExpiryNoticeSettings = ExpiryNoticeSettings()
+    siem: SiemSettings = SiemSettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None

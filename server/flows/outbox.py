@@ -7,10 +7,14 @@ them, and an unbounded queue grows the server's memory until it dies. So failure
 at most MAX_DROPPABLE at a time; past that they are dropped and counted, with one log line a
 minute. Codes and success alerts are never dropped: the flows bound their number (codes per
 user and per destination, successes only for users who proved who they are).
+
+Each task runs in a copy of its submitter's context, so its log lines and audit rows name
+the request that queued it (pwreset.protocol.trace).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -43,7 +47,7 @@ class Outbox:
 
     def submit(self, task: Callable[..., Any], *args: Any) -> None:
         """Run `task(*args)` after the reply; it is never dropped."""
-        self._executor.submit(task, *args)
+        self._executor.submit(contextvars.copy_context().run, task, *args)
 
     def submit_droppable(self, what: str, task: Callable[[], Any]) -> bool:
         """Run `task` after the reply unless MAX_DROPPABLE such tasks wait already: then it
@@ -54,7 +58,7 @@ class Outbox:
                 self._log_drops(what)
                 return False
             self._droppable += 1
-        self._executor.submit(self._run_droppable, task)
+        self._executor.submit(contextvars.copy_context().run, self._run_droppable, task)
         return True
 
     def _run_droppable(self, task: Callable[[], Any]) -> None:

@@ -72,10 +72,12 @@ def make_test_tls(
     folder: Path,
     name: str = "pwreset test CA",
     hosts: tuple[str, ...] = ("localhost", HOST),
+    usage: x509.ObjectIdentifier = ExtendedKeyUsageOID.SERVER_AUTH,
 ) -> TlsFiles:
     """A CA and a server certificate for `hosts` (DNS names or IP addresses) in `folder`
-    (created). EC P-256 keeps this fast; the extensions are the ones strict verification
-    expects (key ids, EKU serverAuth, SANs)."""
+    (created); a client certificate with `usage=ExtendedKeyUsageOID.CLIENT_AUTH`. EC P-256
+    keeps this fast; the extensions are the ones strict verification expects (key ids, EKU,
+    SANs)."""
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.datetime.now(datetime.UTC)
     start, end = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=2)
@@ -122,7 +124,7 @@ def make_test_tls(
             x509.SubjectAlternativeName([_san(host) for host in hosts]),
             critical=False,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(x509.ExtendedKeyUsage([usage]), False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False

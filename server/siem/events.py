@@ -1,0 +1,178 @@
+"""The event ids: one fixed id per audited outcome, in this one table.
+
+An audit row is (type, source, user, domain, event text, ...): the text says what happened
+in words, the id says it to a SIEM. Each row of `EVENTS` names the source, the outcome and
+the text (`{…}` marks a part that varies, such as a question number) that make one id.
+docs/operations.md shows this table (a test checks that it is the same). Ids are never
+renumbered or reused: a new outcome gets a new id.
+
+Numbering: 1xxx enroll, 2xxx reset, 3xxx unlock (the same offsets as reset), 4xxx change,
+5xxx admin; x000-x099 successes, x100 and up failures. 9998 and 9999 are any success or
+failure no row names (a text added without its id here: the export still sends it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from pwreset.server.flows.pending import RESTORED
+from pwreset.server.storage import AuditEvent
+
+
+class Severity(IntEnum):
+    """RFC 5424 section 6.2.1."""
+
+    ERROR = 3
+    WARNING = 4
+    NOTICE = 5
+    INFO = 6
+
+
+@dataclass(frozen=True)
+class EventKind:
+    id: int
+    msgid: str  # the syslog MSGID: at most 32 printable ASCII characters
+    source: str  # the audit row's source: enroll, reset, unlock, change, admin ("*": any)
+    outcome: str  # the audit row's type: success or failure
+    severity: Severity
+    text: str  # the audit row's event text; {name} marks a part that varies
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = re.split(r"\{(\w+)\}", self.text)
+        regex = "".join(
+            re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+        )
+        object.__setattr__(self, "pattern", re.compile(regex, re.DOTALL))
+
+
+S, F = "success", "failure"
+_RECOVERY = {"reset": (2000, "RESET"), "unlock": (3000, "UNLOCK")}
+
+
+def _recovery(
+    offset: int, name: str, outcome: str, severity: Severity, text: str
+) -> list[EventKind]:
+    """The same outcome of a reset and of an unlock: two ids, 1000 apart."""
+    return [
+        EventKind(base + offset, f"{prefix}_{name}", source, outcome, severity, text)
+        for source, (base, prefix) in _RECOVERY.items()
+    ]
+
+
+W, N, I, E = Severity.WARNING, Severity.NOTICE, Severity.INFO, Severity.ERROR  # noqa: E741
+
+# fmt: off
+EVENTS: tuple[EventKind, ...] = (
+    # --- enroll ---
+    EventKind(1000, "ENROLLED", "enroll", S, N, "enrolled"),
+    EventKind(1100, "ENROLL_WRONG_PASSWORD", "enroll", F, W, "wrong password"),
+    EventKind(1101, "ENROLL_ACCOUNT_LOCKED", "enroll", F, W, "account locked in the directory"),
+    EventKind(1102, "ENROLL_ACCOUNT_DISABLED", "enroll", F, W, "account disabled"),
+    EventKind(1103, "ENROLL_NOT_PERMITTED", "enroll", F, W, "not permitted to enroll"),
+    EventKind(1104, "ENROLL_REFUSED", "enroll", F, W, "refused by the directory ({code})"),
+    EventKind(1150, "ENROLL_ALERT_NOT_SENT", "enroll", F, E, "enroll alert e-mail not sent"),
+    # --- reset (2xxx) and unlock (3xxx) ---
+    EventKind(2000, "RESET_DONE", "reset", S, N, "password reset"),
+    EventKind(3000, "UNLOCK_DONE", "unlock", S, N, "account unlocked"),
+    *_recovery(1, "AUTO_ENROLLED", S, N, "auto-enrolled"),
+    *_recovery(2, "CODE_SENT", S, I, "code sent"),
+    *_recovery(3, "CODE_NOT_RESENT", S, I, "code still valid; not sent again"),
+    *_recovery(4, "CODE_LIMIT", S, W, "code not sent: limit"),
+    *_recovery(5, "WITHOUT_CODE", S, W, "no code could be sent; continued without one"),
+    *_recovery(100, "WRONG_ANSWER", F, W, "wrong answer to question {number}"),
+    *_recovery(101, "NOT_ENROLLED", F, W, "not enrolled"),
+    *_recovery(102, "LOCKED_OUT", F, E, "locked out after {count} wrong answers"),
+    *_recovery(
+        103, "DECOY_LOCKED_OUT", F, E, "locked out after {count} wrong answers (not enrolled)"
+    ),
+    *_recovery(104, "REFUSED_LOCKED_OUT", F, W, "locked out by pwreset"),
+    *_recovery(110, "WRONG_CODE", F, W, "wrong verification code"),
+    *_recovery(111, "CODE_DEAD", F, W, "verification code dead after too many wrong tries"),
+    *_recovery(112, "DEAD_CODE_TRIED", F, W, "a dead verification code was tried"),
+    *_recovery(113, "CODE_EXPIRED", F, W, "code expired"),
+    *_recovery(114, "CODE_NOT_SENT", F, E, "code could not be sent"),
+    *_recovery(115, "NO_CODE_DESTINATION", F, W, "no address or phone to send a code to"),
+    *_recovery(120, "ACCOUNT_DISABLED", F, W, "account disabled"),
+    *_recovery(121, "PASSWORD_TOO_YOUNG", F, W, "password too young"),
+    *_recovery(122, "NOT_PERMITTED", F, W, "not permitted"),
+    *_recovery(123, "REFUSED", F, W, "refused by the directory ({code})"),
+    *_recovery(124, "PASSWORD_RULES", F, W, "new password refused by the password rules: {rules}"),
+    *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
+    # --- change ---
+    EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),
+    EventKind(4100, "CHANGE_WRONG_PASSWORD", "change", F, W, "wrong current password"),
+    EventKind(4101, "CHANGE_ACCOUNT_DISABLED", "change", F, W, "account disabled"),
+    EventKind(4102, "CHANGE_NOT_PERMITTED", "change", F, W, "not permitted to change"),
+    EventKind(4103, "CHANGE_REFUSED", "change", F, W, "refused by the directory ({code})"),
+    EventKind(
+        4104,
+        "CHANGE_PASSWORD_RULES",
+        "change",
+        F,
+        W,
+        "new password refused by the password rules: {rules}",
+    ),
+    EventKind(4150, "CHANGE_ALERT_NOT_SENT", "change", F, E, "change alert e-mail not sent"),
+    # --- admin ---
+    EventKind(
+        5000,
+        "LOCKOUT_LIFTED",
+        "admin",
+        S,
+        N,
+        "pwreset lockout lifted by the help desk (pwreset users unlock)",
+    ),
+    EventKind(
+        5001,
+        "USER_DELETED",
+        "admin",
+        S,
+        N,
+        "user deleted by an administrator (pwreset users delete)",
+    ),
+    EventKind(
+        5002,
+        "USER_PURGED",
+        "admin",
+        S,
+        N,
+        "user removed by the purge: missing from the directory for {days} days",
+    ),
+    # --- anything else ---
+    EventKind(9998, "OTHER_SUCCESS", "*", S, N, "{text}"),
+    EventKind(9999, "OTHER_FAILURE", "*", F, W, "{text}"),
+)
+# fmt: on
+
+_BY_SOURCE: dict[tuple[str, str], list[EventKind]] = {}
+for _kind in EVENTS:
+    _BY_SOURCE.setdefault((_kind.source, _kind.outcome), []).append(_kind)
+_OTHER = {kind.outcome: kind for kind in EVENTS if kind.source == "*"}
+
+
+def classify(row: AuditEvent) -> tuple[EventKind, bool]:
+    """The row's kind, and whether it is a row restored at start-up (see
+    pwreset.server.flows.pending): a restored row has the id of the outcome it records."""
+    text = row.event.removesuffix(RESTORED)
+    for kind in _BY_SOURCE.get((row.source, row.type), ()):
+        if kind.pattern.fullmatch(text):
+            return kind, text != row.event
+    return _OTHER.get(row.type, _OTHER[F]), text != row.event
+
+
+def markdown_table() -> str:
+    """The table docs/operations.md shows."""
+    lines = [
+        "| id | MSGID | source | outcome | severity | audit text |",
+        "|---:|---|---|---|---|---|",
+    ]
+    for kind in sorted(EVENTS, key=lambda k: k.id):
+        text = kind.text.replace("|", "\\|")
+        lines.append(
+            f"| {kind.id} | `{kind.msgid}` | {kind.source} | {kind.outcome} | "
+            f"{kind.severity.name.lower()} | {text} |"
+        )
+    return "\n".join(lines) + "\n"

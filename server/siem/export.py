@@ -1,0 +1,111 @@
+"""The audit export: a store whose audit trail, once a row is stored, offers it to every
+configured destination's sender. The store comes first, so an unreachable SIEM never loses
+a row there; the offer never blocks or raises, so it never holds up or breaks a flow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pwreset.config.siem_settings import SiemSettings
+from pwreset.protocol.trace import current_trace
+from pwreset.server.siem.destinations import Destination, JsonLinesFile, SyslogReceiver
+from pwreset.server.siem.events import classify
+from pwreset.server.siem.messages import Exported, local_hostname
+from pwreset.server.siem.sender import Sender
+from pwreset.server.storage import AuditEvent, AuditTrail, KeyedRecords, Store, Users
+
+log = logging.getLogger("pwreset.siem")
+
+
+class AuditExport:
+    """The senders of the configured destinations."""
+
+    def __init__(self, destinations: list[Destination], queue_size: int) -> None:
+        self.senders = [Sender(d, queue_size) for d in destinations]
+
+    @classmethod
+    def configured(
+        cls, settings: SiemSettings, resolve: Callable[[Path], Path]
+    ) -> AuditExport | None:
+        """The export `[siem]` asks for, or None. Raises DestinationError for a destination
+        that cannot be set up."""
+        destinations: list[Destination] = []
+        syslog = settings.syslog
+        hostname = (syslog.hostname if syslog else "") or local_hostname()
+        if syslog is not None:
+            destinations.append(SyslogReceiver(syslog, resolve, hostname))
+        if settings.json_file is not None:
+            destinations.append(JsonLinesFile(resolve(settings.json_file), hostname))
+        return cls(destinations, settings.queue_size) if destinations else None
+
+    def offer(self, row: AuditEvent) -> None:
+        try:
+            kind, restored = classify(row)
+            item = Exported(row, kind, restored, current_trace.get())
+            for sender in self.senders:
+                sender.offer(item)
+        except Exception:  # a bug here must not fail the flow that wrote the row
+            log.exception("an audit event could not be exported")
+
+    def close(self) -> None:
+        for sender in self.senders:
+            sender.close()
+
+
+class _ExportingAuditTrail:
+    def __init__(self, inner: AuditTrail, export: AuditExport) -> None:
+        self._inner = inner
+        self._export = export
+
+    def append(self, event: AuditEvent) -> None:
+        self._inner.append(event)  # raises when the row could not be stored: nothing sent
+        self._export.offer(event)
+
+    def query(
+        self, *, since: float | None = None, until: float | None = None
+    ) -> Iterator[AuditEvent]:
+        return self._inner.query(since=since, until=until)
+
+    def segments(self) -> list[tuple[str, Path]]:
+        return self._inner.segments()
+
+
+class ExportingStore:
+    """`store`, with each audit row also offered to `export`; closing it closes both."""
+
+    def __init__(self, store: Store, export: AuditExport) -> None:
+        self.stored = store  # for what only its own kind offers (the replay journal)
+        self._store = store
+        self._export = export
+        self._audit = _ExportingAuditTrail(store.audit, export)
+
+    @property
+    def users(self) -> Users:
+        return self._store.users
+
+    @property
+    def audit(self) -> AuditTrail:
+        return self._audit
+
+    @property
+    def keyed(self) -> KeyedRecords:
+        return self._store.keyed
+
+    @property
+    def strikes(self) -> KeyedRecords:
+        return self._store.strikes
+
+    @property
+    def unclean_stop(self) -> bool:
+        return self._store.unclean_stop
+
+    def require_room(self) -> None:
+        self._store.require_room()
+
+    def close(self) -> None:
+        try:
+            self._store.close()
+        finally:
+            self._export.close()
