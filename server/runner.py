@@ -98,7 +98,7 @@ def prepare(
     try:
         export = AuditExport.configured(config.siem, config.path)
     except DestinationError as exc:
-        problems.append(Problem(file, f"siem.{exc.key}", exc.reason))
+        problems += [Problem(file, f"siem.{key}", reason) for key, reason in exc.problems]
 
     def close_early() -> None:
         if breached is not None:

@@ -24,12 +24,11 @@ UDP_MAX = 2048
 
 
 class DestinationError(Exception):
-    """A destination that cannot be set up: the `[siem]` key at fault and why."""
+    """Destinations that cannot be set up: each `[siem]` key at fault, and why."""
 
     def __init__(self, key: str, reason: str) -> None:
         super().__init__(f"{key}: {reason}")
-        self.key = key
-        self.reason = reason
+        self.problems = [(key, reason)]
 
 
 class Destination(Protocol):
@@ -40,7 +39,7 @@ class Destination(Protocol):
     def close(self) -> None: ...
 
 
-class SyslogReceiver:
+class SyslogConnection:
     def __init__(
         self, settings: SyslogSettings, resolve: Callable[[Path], Path], hostname: str
     ) -> None:

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from pwreset.config.siem_settings import SiemSettings
 from pwreset.protocol.trace import current_trace
-from pwreset.server.siem.destinations import Destination, JsonLinesFile, SyslogReceiver
+from pwreset.server.siem.destinations import (
+    Destination,
+    DestinationError,
+    JsonLinesFile,
+    SyslogConnection,
+)
 from pwreset.server.siem.events import classify
 from pwreset.server.siem.messages import Exported, local_hostname
 from pwreset.server.siem.sender import Sender
@@ -31,13 +36,24 @@ class AuditExport:
     ) -> AuditExport | None:
         """The export `[siem]` asks for, or None. Raises DestinationError for a destination
         that cannot be set up."""
-        destinations: list[Destination] = []
-        syslog = settings.syslog
+        syslog, json_file = settings.syslog, settings.json_file
         hostname = (syslog.hostname if syslog else "") or local_hostname()
+        makers: list[Callable[[], Destination]] = []
         if syslog is not None:
-            destinations.append(SyslogReceiver(syslog, resolve, hostname))
-        if settings.json_file is not None:
-            destinations.append(JsonLinesFile(resolve(settings.json_file), hostname))
+            makers.append(lambda: SyslogConnection(syslog, resolve, hostname))
+        if json_file is not None:
+            makers.append(lambda: JsonLinesFile(resolve(json_file), hostname))
+        destinations: list[Destination] = []
+        failed: DestinationError | None = None
+        for make in makers:
+            try:
+                destinations.append(make())
+            except DestinationError as exc:  # every problem at once
+                if failed is not None:
+                    exc.problems[:0] = failed.problems
+                failed = exc
+        if failed is not None:
+            raise failed
         return cls(destinations, settings.queue_size) if destinations else None
 
     def offer(self, row: AuditEvent) -> None:

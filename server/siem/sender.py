@@ -78,7 +78,8 @@ class Sender:
             self._thread.join(self._retry_most)
         left = sum(1 for item in _drain(self._queue) if item is not _STOP)
         if left:
-            self.dropped += left
+            with self._lock:
+                self.dropped += left
             log.warning("%s: %d audit event(s) not sent at shutdown (they are in the audit "
                         "log)", self.destination.name, left)  # fmt: skip
         self.destination.close()
@@ -110,7 +111,8 @@ class Sender:
                                 "waiting", self.destination.name, _reason(exc),
                                 self._queue.qsize() + 1)  # fmt: skip
                 if self._abort.wait(pause):
-                    self.dropped += 1
+                    with self._lock:
+                        self.dropped += 1
                     return False
                 pause = min(pause * 2, self._retry_most)
                 continue

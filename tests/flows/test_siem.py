@@ -59,10 +59,15 @@ def test_each_outcome_reaches_the_receiver_with_its_event_id(flows, user, tmp_pa
     if transport == "tls":
         # The receiver's certificate is checked, and it asks for pwreset's own.
         tls = make_test_tls(tmp_path / "tls")
-        client = make_test_tls(tmp_path / "client", "client CA", ("pwreset-test",),
-                               usage=ExtendedKeyUsageOID.CLIENT_AUTH)  # fmt: skip
-        syslog |= {"ca_file": str(tls.ca_file), "server_name": "localhost",
-                   "cert_file": str(client.cert_file), "key_file": str(client.key_file)}  # fmt: skip
+        client = make_test_tls(
+            tmp_path / "client", "client CA", ("pwreset-test",), ExtendedKeyUsageOID.CLIENT_AUTH
+        )
+        syslog |= {
+            "ca_file": str(tls.ca_file),
+            "server_name": "localhost",
+            "cert_file": str(client.cert_file),
+            "key_file": str(client.key_file),
+        }
     json_file = tmp_path / "audit.jsonl"
     receiver = SyslogReceiver(transport, tls=tls, client_ca=client.ca_file if client else None)
     with receiver:

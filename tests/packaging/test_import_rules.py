@@ -51,6 +51,17 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tinydb",
         ),
     ),
+    "server/siem": (
+        "pwreset.server.siem",
+        (
+            "pwreset.server.service",
+            "pwreset.server.runner",
+            "pwreset.server.directory",
+            "pwreset.server.notify",
+            "ldap3",
+            "tinydb",
+        ),
+    ),
     "server/storage": (
         "pwreset.server.storage",
         ("pwreset.server.flows", "pwreset.server.directory"),

@@ -50,6 +50,7 @@ class Stack:
     log_file: Path
     output_file: Path
     env: dict[str, str] = field(repr=False)
+    options: tuple[str, ...] = ()  # more arguments of `pwreset server`
 
     @property
     def server_address(self) -> tuple[str, int]:
@@ -107,10 +108,11 @@ def start_stack(
     extra_sites: str = "",
     server_settings: str = "",
     timeout: float = 0.5,
+    options: tuple[str, ...] = (),
 ) -> Stack:
-    """Write an instance for `lab` under `root`, start `pwreset server`, wait until it answers.
-    `server_settings` are more lines of its [server] table; `timeout` is the relay's wait
-    for each attempt (4 attempts)."""
+    """Write an instance for `lab` under `root`, start `pwreset server OPTIONS`, wait until it
+    answers. `server_settings` are more lines of its [server] table; `timeout` is the relay's
+    wait for each attempt (4 attempts)."""
     env_name = f"PWRESET_TEST_{kind.upper()}_PASSWORD"
     udp = free_port("udp")
     domain = "LAB" if kind == "ad" else "EXAMPLE"
@@ -150,10 +152,11 @@ flows = []
         domain,
         instance,
         config,
-        _launch(instance, env, output),
+        _launch(instance, env, output, options),
         instance / "server.log",
         output,
         env,
+        options,
     )
     return _answering(stack)
 
@@ -161,14 +164,24 @@ flows = []
 def restart_stack(stack: Stack) -> Stack:
     """Stop `stack`'s server and start another on the same instance and data."""
     stack.stop()
-    process = _launch(stack.instance, stack.env, stack.output_file)
+    process = _launch(stack.instance, stack.env, stack.output_file, stack.options)
     return _answering(replace(stack, process=process))
 
 
-def _launch(instance: Path, env: dict[str, str], output: Path) -> subprocess.Popen[bytes]:
+def _launch(
+    instance: Path, env: dict[str, str], output: Path, options: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     with output.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "pwreset", "server", "-c", str(instance / "pwreset.toml")],
+            [
+                sys.executable,
+                "-m",
+                "pwreset",
+                "server",
+                "-c",
+                str(instance / "pwreset.toml"),
+                *options,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import ssl
@@ -29,7 +30,7 @@ _HEADER = re.compile(
     rb"(?P<app>\S+) (?P<procid>\S+) (?P<msgid>\S+) "
 )
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
-_SD_NAME = re.compile(rb'[!#-<>-\\^-~]{1,32}')  # printable, no '=', ' ', ']', '"'
+_SD_NAME = re.compile(rb"[!#-<>-\\^-~]{1,32}")  # printable, no '=', ' ', ']', '"'
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -171,10 +172,8 @@ class SyslogReceiver:
     def close(self) -> None:
         self._closed = True
         for sock in [self._sock, *self._open]:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def wait_for(
