@@ -7,7 +7,8 @@ docs/operations.md shows this table (a test checks that it is the same). Ids are
 renumbered or reused: a new outcome gets a new id.
 
 Numbering: 1xxx enroll, 2xxx reset, 3xxx unlock (the same offsets as reset), 4xxx change,
-5xxx admin; x000-x099 successes, x100 and up failures. 9998 and 9999 are any success or
+5xxx admin, 6xxx what the server does on its own (expiry notices); x000-x099 successes, x100
+and up failures. 9998 and 9999 are any success or
 failure no row names (a text added without its id here: the export still sends it).
 """
 
@@ -34,7 +35,7 @@ class Severity(IntEnum):
 class EventKind:
     id: int
     msgid: str  # the syslog MSGID: at most 32 printable ASCII characters
-    source: str  # the audit row's source: enroll, reset, unlock, change, admin ("*": any)
+    source: str  # the audit row's source: enroll, reset, unlock, change, admin, notice; "*"
     outcome: str  # the audit row's type: success or failure
     severity: Severity
     text: str  # the audit row's event text; {name} marks a part that varies
@@ -141,6 +142,11 @@ EVENTS: tuple[EventKind, ...] = (
         N,
         "user removed by the purge: missing from the directory for {days} days",
     ),
+    # --- what the server does on its own ---
+    EventKind(6000, "EXPIRY_NOTICE_SENT", "notice", S, I,
+              "password expiry notice ({days} days): expires {date}, {channels}"),
+    EventKind(6100, "EXPIRY_NOTICE_NOT_SENT", "notice", F, E,
+              "password expiry notice ({days} days): expires {date}, {channels}"),
     # --- anything else ---
     EventKind(9998, "OTHER_SUCCESS", "*", S, N, "{text}"),
     EventKind(9999, "OTHER_FAILURE", "*", F, W, "{text}"),

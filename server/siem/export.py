@@ -84,8 +84,8 @@ class _ExportingAuditTrail:
     ) -> Iterator[AuditEvent]:
         return self._inner.query(since=since, until=until)
 
-    def segments(self) -> list[tuple[str, Path]]:
-        return self._inner.segments()
+    def days(self) -> list[str]:
+        return self._inner.days()
 
 
 class ExportingStore:

@@ -49,6 +49,7 @@ def test_each_kind_classifies_its_own_text():
         text = kind.text.replace("{number}", "2").replace("{count}", "5")
         text = text.replace("{code}", "constraint_violation").replace("{rules}", "length")
         text = text.replace("{days}", "8").replace("{alert}", kind.source)
+        text = text.replace("{date}", "2026-12-01").replace("{channels}", "email to 1")
         assert _id(kind.source, kind.outcome, text) == kind.id
         # A row restored at start-up has the id of the outcome it records.
         assert classify(AuditEvent(kind.outcome, kind.source, "u", "D", text + RESTORED)) == (
@@ -67,13 +68,29 @@ def test_an_unknown_text_still_gets_an_id():
 _WRITERS = {"failed", "succeeded", "_refused"}
 
 
-def _sample(node: ast.expr) -> str | None:
-    """A literal text, with each f-string part filled in."""
+def _sample(node: ast.expr, names: dict[str, str]) -> str | None:
+    """A literal text (or a module's constant), with each varying part filled in."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.Name):
+        return names.get(node.id)
     if isinstance(node, ast.JoinedStr):
         return "".join(str(v.value) if isinstance(v, ast.Constant) else "2" for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _sample(node.left, names)
+        return None if left is None else left + (_sample(node.right, names) or "x")
     return None
+
+
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """The module's NAME = "text" constants."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                    found[target.id] = node.value.value
+    return found
 
 
 def _literal_texts() -> list[tuple[str, tuple[str, ...], str]]:
@@ -82,6 +99,7 @@ def _literal_texts() -> list[tuple[str, tuple[str, ...], str]]:
     for folder in ("server", "console", "pwreset"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = _constants(tree)
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
                     continue
@@ -91,13 +109,13 @@ def _literal_texts() -> list[tuple[str, tuple[str, ...], str]]:
                     else getattr(node.func, "id", "")
                 )
                 where = str(path.relative_to(ROOT))
-                if name in _WRITERS and node.args and (text := _sample(node.args[0])):
+                if name in _WRITERS and node.args and (text := _sample(node.args[0], names)):
                     found.append((where, FLOW_SOURCES, text))
                 elif name == "_count_failure" and len(node.args) > 1:
-                    if text := _sample(node.args[1]):
+                    if text := _sample(node.args[1], names):
                         found.append((where, ("reset", "unlock"), text))
                 elif name == "AuditEvent" and len(node.args) >= 5:
-                    source, text = _sample(node.args[1]), _sample(node.args[4])
+                    source, text = _sample(node.args[1], names), _sample(node.args[4], names)
                     if source and text:
                         found.append((where, (source,), text))
     return found
@@ -129,6 +147,7 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
 def test_every_audit_text_of_the_product_has_its_own_id():
     literal = _literal_texts()
     assert len(literal) > 20  # the scan finds the flows' texts
+    assert any(source == ("notice",) for _, source, _ in literal)  # and built ones
     for where, sources, text in literal + _dynamic_texts():
         for outcome in ("success", "failure"):
             if any(_id(s, outcome, text) not in OTHER for s in sources):
