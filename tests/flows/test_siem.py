@@ -157,3 +157,23 @@ def test_a_syslog_receiver_that_restarts_loses_nothing_sent_after(flows, user, t
         stack.step("reset", started.json()["flow"], answer="not the answer at all")
         [message] = again.wait_for(_mine(user), timeout=20)
     assert message.msgid == "RESET_WRONG_ANSWER"
+
+
+def test_a_request_id_is_believed_only_from_an_authenticated_relay(flows, user, tmp_path):
+    """Like the end user's address: a datagram sealed without the relay key (served only
+    because unauthenticated relays are allowed) does not choose the id its events carry."""
+    json_file = tmp_path / "audit.jsonl"
+    stack = flows(server={"allow_unauthenticated_relays": True}, siem={"json_file": str(json_file)})
+    body = {"domain": stack.domain, "username": user, "old_password": "Not-the-Passw0rd",
+            "new_password": "Never-Set-1!x", "trace_id": "chosen-by-the-sender"}  # fmt: skip
+    for authenticated in (False, True):
+        datagram, _ = stack.seal("change", body, authenticated=authenticated)
+        assert stack.send_datagram(datagram) is not None
+    deadline = time.monotonic() + 10
+    while len(lines := json_file.read_text().splitlines() if json_file.exists() else []) < 2:
+        assert time.monotonic() < deadline, lines
+        time.sleep(0.05)
+    unauthenticated, authenticated = (json.loads(line) for line in lines)
+    assert unauthenticated["msgid"] == authenticated["msgid"] == "CHANGE_WRONG_PASSWORD"
+    assert unauthenticated["request_id"] != "chosen-by-the-sender"
+    assert authenticated["request_id"] == "chosen-by-the-sender"
