@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from pwreset.config.siem_settings import SiemSettings
 from pwreset.protocol.trace import current_trace
@@ -19,7 +20,7 @@ from pwreset.server.siem.destinations import (
 from pwreset.server.siem.events import classify
 from pwreset.server.siem.messages import Exported, local_hostname
 from pwreset.server.siem.sender import Sender
-from pwreset.server.storage import AuditEvent, AuditTrail, KeyedRecords, Store, Users
+from pwreset.server.storage import AuditEvent, AuditTrail, Store
 
 log = logging.getLogger("pwreset.siem")
 
@@ -89,39 +90,23 @@ class _ExportingAuditTrail:
 
 
 class ExportingStore:
-    """`store`, with each audit row also offered to `export`; closing it closes both."""
+    """`store`, with each audit row also offered to `export`; closing it closes both.
+    Everything else is the store's own (so what the store interface gains, this has)."""
 
     def __init__(self, store: Store, export: AuditExport) -> None:
         self.stored = store  # for what only its own kind offers (the replay journal)
-        self._store = store
         self._export = export
         self._audit = _ExportingAuditTrail(store.audit, export)
-
-    @property
-    def users(self) -> Users:
-        return self._store.users
 
     @property
     def audit(self) -> AuditTrail:
         return self._audit
 
-    @property
-    def keyed(self) -> KeyedRecords:
-        return self._store.keyed
-
-    @property
-    def strikes(self) -> KeyedRecords:
-        return self._store.strikes
-
-    @property
-    def unclean_stop(self) -> bool:
-        return self._store.unclean_stop
-
-    def require_room(self) -> None:
-        self._store.require_room()
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stored, name)
 
     def close(self) -> None:
         try:
-            self._store.close()
+            self.stored.close()
         finally:
             self._export.close()
