@@ -79,3 +79,26 @@ def test_a_full_backlog_drops_the_failure_alert_not_the_success_alert(
     time.sleep(0.7)  # long enough for a second mail to show
     assert len(stack.smtp.messages) == 1  # the success alert: the failure's was never queued
     assert any(row.event == "wrong current password" for row in stack.audit(user))
+
+
+def test_what_a_request_queues_runs_under_its_request_id():
+    """Log lines and audit rows written after the reply name the request that queued them
+    (docs/operations.md, "JSON logs and request ids")."""
+    from pwreset.protocol.trace import current_trace
+
+    box = Outbox()
+    seen: list[str] = []
+    done = threading.Semaphore(0)
+
+    def task() -> None:
+        seen.append(current_trace.get())
+        done.release()
+
+    token = current_trace.set("req-42")
+    try:
+        box.submit(task)
+        box.submit_droppable("alert", task)
+    finally:
+        current_trace.reset(token)
+    assert done.acquire(timeout=5) and done.acquire(timeout=5)
+    assert seen == ["req-42", "req-42"]
