@@ -24,7 +24,7 @@ from pwreset.protocol.keys import read_private_key, read_secret_key
 from pwreset.protocol.messages import REQUEST_ID_SIZE, Request
 from pwreset.server.flows import admin
 from pwreset.server.flows.lockout import DecoyStrikes
-from pwreset.server.runner import open_store
+from pwreset.server.runner import open_exporting_store
 from pwreset.server.storage import Store
 from pwreset.server.storage.owner_lock import owner_pid
 
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     where = f"{domain.name}\\{args.user}"
     if config.storage.backend == "postgresql":
         # The database's locks hold across every process: safe beside running servers.
-        db = open_store(config, data_key(config))
+        db = open_exporting_store(config, data_key(config))
         try:
             lifted = _release(config, db, domain.name, args.user, by)
         finally:

@@ -96,9 +96,9 @@ def prepare(
             problems.append(Problem(file, "password_policy.breached_file", str(exc)))
     export = None
     try:
-        export = AuditExport.configured(config.siem, config.path)
-    except DestinationError as exc:
-        problems += [Problem(file, f"siem.{key}", reason) for key, reason in exc.problems]
+        export = _audit_export(config)
+    except ConfigError as exc:
+        problems += exc.problems
 
     def close_early() -> None:
         if breached is not None:
@@ -174,6 +174,30 @@ def open_store(config: Config, data_key: bytes) -> Store:
         audit_retention_days=config.storage.audit_retention_days,
         compact_min_records=config.storage.compact_min_records,
     )
+
+
+def open_exporting_store(config: Config, data_key: bytes) -> Store:
+    """`open_store`, whose audit rows also go to the `[siem]` destinations: for the commands
+    that write audit rows beside (or without) a server, such as `pwreset notices`."""
+    export = _audit_export(config)
+    try:
+        store = open_store(config, data_key)
+    except BaseException:
+        if export is not None:
+            export.close()
+        raise
+    return store if export is None else ExportingStore(store, export)
+
+
+def _audit_export(config: Config) -> AuditExport | None:
+    """The `[siem]` export, or None; ConfigError naming each destination's problem."""
+    try:
+        return AuditExport.configured(config.siem, config.path)
+    except DestinationError as exc:
+        file = config.source or config.base_dir / "pwreset.toml"
+        raise ConfigError(
+            [Problem(file, f"siem.{key}", reason) for key, reason in exc.problems]
+        ) from None
 
 
 async def serve(

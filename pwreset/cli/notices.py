@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from pwreset.server.directory import Directory, open_directory
     from pwreset.server.expiry_notices import NoticeRound
     from pwreset.server.flows.codes import SendLimits
-    from pwreset.server.runner import open_store
+    from pwreset.server.runner import open_exporting_store
     from pwreset.server.storage import Database, StorageError
     from pwreset.server.storage.store import Store
 
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                 config.path(config.server.data_dir), data_key=data_key
             )
         else:
-            db = open_store(config, data_key)
+            db = open_exporting_store(config, data_key)
     except StorageError as exc:
         hint = "" if args.dry_run else " (a running server sends the notices itself)"
         print(f"{_COMMAND}: {exc}{hint}", file=sys.stderr)
