@@ -74,6 +74,8 @@ def test_the_running_server_purges_on_its_own_daily_schedule(flows, user, monkey
     assert stack.record(user) is not None  # six days missing: kept (grace period 7 days)
     stack.clock.advance(DAY)
     _wait_for(lambda: stack.record(user) is None, "the purge a week later")
+    # The record goes first, then its audit row is written: wait for the row as well.
+    _wait_for(lambda: stack.audit(user)[-1].source == "admin", "the purge's audit row")
     removal = stack.audit(user)[-1]
     assert (removal.source, removal.type) == ("admin", "success")
     assert removal.event == "user removed by the purge: missing from the directory for 7 days"
