@@ -368,6 +368,12 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             [answer],
             [q1, problem("code_not_sent")],
         ),
+        visit(
+            "RES_RECOVERY_LIMIT",
+            "Identity proved, but reset or unlocked as often as allowed lately",
+            [answer, the_code],
+            [q1, code, problem("recovery_limit", {"retry_after": "43200"})],
+        ),
     ]
     last = [answer, the_code]
     if flow == "reset":

@@ -151,6 +151,13 @@ _KINDS: tuple[ErrorKind, ...] = (
         "Too many wrong answers: try again later, or ask the help desk.",
     ),
     ErrorKind(
+        "recovery_limit",
+        "RES_RECOVERY_LIMIT",
+        429,
+        "This account was reset or unlocked as often as allowed in a while; "
+        "`retry_after` says in how many seconds it may be again.",
+    ),
+    ErrorKind(
         "session_expired",
         "RES_SESSION_EXPIRED",
         410,

@@ -23,7 +23,7 @@ from pwreset.server.flows import pending
 from pwreset.server.flows.admin import admin_key
 from pwreset.server.flows.codes import SendLimits
 from pwreset.server.flows.context import FlowContext
-from pwreset.server.flows.lockout import DecoyStrikes
+from pwreset.server.flows.lockout import AnswerPrints, DecoyStrikes
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
@@ -145,6 +145,7 @@ def prepare(
         decoys=Decoys(data_key),
         limits=SendLimits(data_key),
         decoy_strikes=DecoyStrikes(db.strikes, data_key, config.security, clock),
+        answer_prints=AnswerPrints(data_key),
         clock=clock,
         admin_key=admin_key(data_key),
         breached=breached,

@@ -133,6 +133,9 @@ DEFAULT_SMS_TEXTS: dict[str, str] = {
 }
 
 
+# The most resets and unlocks a cap may allow in its window (and so the most remembered).
+MAX_RECOVERIES = 100
+
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -232,6 +235,20 @@ class SecuritySettings(_Table):
     enforce_directory_history: bool = False
     # pwreset's own minimum age between resets, in days; 0 = off.
     min_reset_age_days: int = Field(default=0, ge=0, le=365)
+    # Successful resets and unlocks one user may make in recovery_window_days; 0 = no cap.
+    # Told only to a user who has answered every question (and code): nobody else learns
+    # that the account exists or is enrolled.
+    max_recoveries: int = Field(default=0, ge=0, le=MAX_RECOVERIES)
+    recovery_window_days: int = Field(default=1, ge=1, le=365)
+
+    @model_validator(mode="after")
+    def _window_has_a_cap(self) -> SecuritySettings:
+        if "recovery_window_days" in self.model_fields_set and not self.max_recoveries:
+            raise ValueError(
+                "recovery_window_days is the window of max_recoveries, which is 0 (no cap): "
+                "set max_recoveries too, or leave the window out"
+            )
+        return self
 
 
 class VerificationSettings(_Table):

@@ -17,7 +17,7 @@ from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
 from pwreset.server.flows.codes import SendLimits
 from pwreset.server.flows.errors import FlowError
-from pwreset.server.flows.lockout import DecoyStrikes
+from pwreset.server.flows.lockout import AnswerPrints, DecoyStrikes
 from pwreset.server.flows.outbox import Outbox
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
@@ -68,6 +68,7 @@ class FlowContext:
     decoys: Decoys
     limits: SendLimits
     decoy_strikes: DecoyStrikes
+    answer_prints: AnswerPrints
     failure_alerts: FailureAlertBound = field(default_factory=FailureAlertBound)
     clock: Callable[[], float] = field(default=time.time)
     # Messages sent after the reply: alerts (a slow mail server must not hold the flow's

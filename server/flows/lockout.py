@@ -1,6 +1,12 @@
 """pwreset's own lockout: wrong answers counted per name, slowed down after the first few,
 locked at the threshold, and forgotten `lockout_minutes` after the last one.
 
+A wrong answer given again to the same question within that time is not counted again
+(Microsoft Entra's smart lockout rule): a user retyping what they believe is right does not
+lock themselves out, while an attacker gains nothing, since each different guess still
+counts. Only a keyed hash of each different wrong answer is kept (`AnswerPrints`), at most
+`REMEMBERED_WRONG_ANSWERS` per name, and forgotten with the count.
+
 The same rules apply to enrolled users (the count lives in their record) and to unknown and
 unenrolled names (the count lives in `DecoyStrikes`), so the replies do not tell them apart.
 Decoys' names are kept only as an HMAC under a key derived from the data key (the store does
@@ -18,10 +24,12 @@ import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import DomainConfig
 from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.questions import normalise
 from pwreset.server.storage import KeyedRecords, UserRecord
 from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.users import user_key
@@ -33,14 +41,35 @@ log = logging.getLogger("pwreset.flows")
 FREE_FAILURES = 2
 # The longest a user is asked to wait between two tries.
 MAX_DELAY = 900.0
+# Different wrong answers remembered per name (Entra keeps three): an attacker cycling
+# through more than this gets each one counted every time it comes round again.
+REMEMBERED_WRONG_ANSWERS = 5
 
 
 @dataclass(frozen=True)
 class Strikes:
-    """Wrong answers in a row and when the last one was given."""
+    """Wrong answers in a row, when the last one was given, and the prints (see
+    `AnswerPrints`) of the different wrong answers counted, oldest first."""
 
     count: int = 0
     last: float | None = None
+    seen: tuple[str, ...] = ()
+
+
+class AnswerPrints:
+    """Keyed hashes of wrong answers: the same answer (as answers are compared, normalised)
+    to the same question of the same name gives the same print, and nothing else does. The
+    key is derived from the data key, so the store alone does not let anyone test guesses
+    against them; the name is part of what is hashed, so prints do not match across users."""
+
+    def __init__(self, data_key: bytes) -> None:
+        self._key = hmac.new(data_key, b"pwreset wrong answers v1", hashlib.sha256).digest()
+
+    def of(self, domain: str, name: str, question: int, answer: str) -> str:
+        person = user_key(domain, name.strip())
+        text = f"{person}\0{question}\0{normalise(answer)}".encode()
+        # 64 bits: two different wrong answers of one name never share a print in practice.
+        return hmac.new(self._key, text, hashlib.sha256).hexdigest()[:16]
 
 
 def current(strikes: Strikes, security: SecuritySettings, now: float) -> Strikes:
@@ -91,24 +120,35 @@ def check(strikes: Strikes, security: SecuritySettings, now: float) -> None:
         )
 
 
-def add(strikes: Strikes, security: SecuritySettings, now: float) -> Strikes:
-    """One more wrong answer, given at `now`."""
-    return Strikes(current(strikes, security, now).count + 1, now)
+def repeated(strikes: Strikes, security: SecuritySettings, now: float, answer: str) -> bool:
+    """Whether the wrong answer with print `answer` was counted already and still is."""
+    return answer in current(strikes, security, now).seen
+
+
+def add(strikes: Strikes, security: SecuritySettings, now: float, answer: str = "") -> Strikes:
+    """One more wrong answer, given at `now`, with its print `answer` (none for a code)."""
+    live = current(strikes, security, now)
+    seen = (*live.seen, answer)[-REMEMBERED_WRONG_ANSWERS:] if answer else live.seen
+    return Strikes(live.count + 1, now, seen)
 
 
 # --- in an enrolled user's record --------------------------------------------------------------
 
 
 def of_record(record: UserRecord) -> Strikes:
-    return Strikes(record.wrong_answers, record.last_failure)
+    return Strikes(record.wrong_answers, record.last_failure, tuple(record.wrong_answer_prints))
 
 
-def fail_record(record: UserRecord, security: SecuritySettings, now: float) -> bool:
-    """Count one wrong answer in `record`; True if this one locks the user out."""
+def fail_record(
+    record: UserRecord, security: SecuritySettings, now: float, answer: str = ""
+) -> bool:
+    """Count one wrong answer (print `answer`, none for a code) in `record`; True if this
+    one locks the user out."""
     before = of_record(record)
-    after = add(before, security, now)
+    after = add(before, security, now, answer)
     record.wrong_answers = after.count
     record.last_failure = after.last
+    record.wrong_answer_prints = list(after.seen)
     record.locked_out = is_locked(after, security, now)
     return record.locked_out and not is_locked(before, security, now)
 
@@ -118,13 +158,15 @@ def release(record: UserRecord) -> bool:
     had = record.locked_out or record.wrong_answers > 0
     record.wrong_answers = 0
     record.last_failure = None
+    record.wrong_answer_prints = []
     record.locked_out = False
     return had
 
 
 # --- for names without an enrollment (decoys) ----------------------------------------------
 
-# ~100 bytes each in memory and in the snapshot: 10 MB at most.
+# ~100 bytes each in memory and in the snapshot, ~200 with remembered wrong answers: 20 MB
+# at most.
 MAX_DECOY_ENTRIES = 100_000
 # A sweep reads the whole table: at most this often, and, once the table is full, down to
 # this share of MAX_DECOY_ENTRIES, so the next one comes after many new names, not the next one.
@@ -178,11 +220,14 @@ class DecoyStrikes:
         doc = self._records.get(self._id(domain, name))
         if doc is None:
             return Strikes()
-        return Strikes(int(doc.get("n", 0)), doc.get("t"))
+        return Strikes(int(doc.get("n", 0)), doc.get("t"), tuple(doc.get("w") or ()))
 
     def put(self, domain: str, name: str, strikes: Strikes) -> None:
         """Durable when this returns, like an enrolled user's record."""
-        self._records.put(self._id(domain, name), {"n": strikes.count, "t": strikes.last})
+        doc: dict[str, Any] = {"n": strikes.count, "t": strikes.last}
+        if strikes.seen:
+            doc["w"] = list(strikes.seen)
+        self._records.put(self._id(domain, name), doc)
         self._maybe_sweep()
 
     def release(self, domain: str, name: str) -> bool:

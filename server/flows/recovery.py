@@ -15,7 +15,7 @@ from typing import Any
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows import codes, lockout, pending, questions
+from pwreset.server.flows import codes, lockout, pending, questions, recovery_cap
 from pwreset.server.flows.context import (
     FlowContext,
     Outcome,
@@ -154,12 +154,14 @@ class Recovery(Step):
         answer = text(self.request.body, "answer")
         # One user's answers are checked one at a time: parallel guesses are each counted,
         # and each waits for the slowdown the one before it earned (security review 7).
+        # The same wrong answer again is not counted again, for decoys as for the enrolled.
+        wrong = ctx.answer_prints.of(state.domain, state.username, state.index, answer)
         with ctx.db.users.locked(state.domain, state.username):
             if state.mode == "decoy":
                 self._decoy_check(counted=True)
                 questions.burn_time_like_a_check()
                 self.failed("not enrolled")
-                self._decoy_count()
+                self._decoy_count(wrong)
                 raise FlowError("wrong_answer")
             record = self._live_record(now)
             lockout.check(lockout.of_record(record), ctx.config.security, now)
@@ -167,7 +169,11 @@ class Recovery(Step):
             if state.index >= len(enrolled):
                 raise FlowError("session_expired")
             if not questions.verify_answer(answer, enrolled[state.index]["h"]):
-                self._count_failure(record, f"wrong answer to question {state.index + 1}")
+                what = f"wrong answer to question {state.index + 1}"
+                if lockout.repeated(lockout.of_record(record), ctx.config.security, now, wrong):
+                    self.failed(f"{what}, given before: not counted again")
+                else:
+                    self._count_failure(record, what, wrong)
                 raise FlowError("wrong_answer")
             following = state.index + 1
             if following < len(enrolled):
@@ -241,7 +247,9 @@ class Recovery(Step):
     # --- the outcome ----------------------------------------------------------------------------
 
     def _verified(self, now: float) -> Mapping[str, Any]:
-        """Identity proved: unlock now, or ask for the new password."""
+        """Identity proved: unlock now, or ask for the new password; refused when the user
+        has reset or unlocked as often as the cap allows (told only now, see recovery_cap)."""
+        self._check_cap(self._live_record(now), now)
         if self.state.kind == "unlock":
             return self._unlock(now)
         # Only a user who proved who they are gets here (a decoy never does): the names
@@ -302,10 +310,20 @@ class Recovery(Step):
         if not permitted(self.directory, user, ctx.config.enroll.permission):
             self._refused("not permitted")
             raise FlowError("not_permitted")
+        taken = ctx.clock()
+        with ctx.db.users.locked(state.domain, state.username):
+            record = self._live_record(taken)
+            self._check_cap(record, taken)
+            recovery_cap.take(record, ctx.config.security, taken)
+            ctx.db.users.save(record)
         with pending.noted(ctx.db, state.kind, state.domain, user, user.username, ctx.clock()):
             try:
                 write()
             except DirectoryError as exc:
+                with ctx.db.users.locked(state.domain, state.username):
+                    record = self._live_record(ctx.clock())
+                    recovery_cap.give_back(record, taken)
+                    ctx.db.users.save(record)
                 self._refused(f"refused by the directory ({exc.code})")
                 raise
             with ctx.db.users.locked(state.domain, state.username):
@@ -319,6 +337,21 @@ class Recovery(Step):
             self.alert(state.kind, Outcome.SUCCESS, self.recipient(user, record))
             return {"status": "done", "message": _DONE[state.kind]}
 
+    def _check_cap(self, record: UserRecord, now: float) -> None:
+        """Refuse a reset or unlock past `security.max_recoveries`: audited, with the flow's
+        failure alert."""
+        security = self.ctx.config.security
+        wait = recovery_cap.wait(record, security, now)
+        if wait > 0:
+            cap, days = security.max_recoveries, security.recovery_window_days
+            self._refused(f"recovery limit reached: {cap} resets and unlocks in {days} days")
+            seconds = str(int(wait) + 1)
+            raise FlowError(
+                "recovery_limit",
+                f"reset or unlocked {cap} times in {days} days; again in {seconds} seconds",
+                retry_after=seconds,
+            )
+
     def _refused(self, what: str) -> None:
         """Identity proved, the reset or unlock refused: audited, and the flow's failure
         alert. Wrong answers and codes send none: they are counted, and the lockout alert
@@ -328,9 +361,10 @@ class Recovery(Step):
 
     # --- counting wrong tries -------------------------------------------------------------------
 
-    def _count_failure(self, record: UserRecord, what: str) -> None:
-        """Count a wrong answer or code in `record` (the caller holds the user's lock)."""
-        locked_now = lockout.fail_record(record, self.ctx.config.security, self.now)
+    def _count_failure(self, record: UserRecord, what: str, answer: str = "") -> None:
+        """Count a wrong answer (its print `answer`) or code in `record` (the caller holds
+        the user's lock)."""
+        locked_now = lockout.fail_record(record, self.ctx.config.security, self.now, answer)
         self.ctx.db.users.save(record)
         self.failed(what)
         if locked_now:
@@ -358,12 +392,16 @@ class Recovery(Step):
         if counted:
             lockout.check(strikes, self.ctx.config.security, self.now)
 
-    def _decoy_count(self) -> None:
-        """Count a decoy's wrong try with the same durable write as an enrolled user's;
-        raises locked_out at the threshold, as for them (the caller holds the user's lock)."""
+    def _decoy_count(self, answer: str = "") -> None:
+        """Count a decoy's wrong try (an answer's print `answer`, or a code) with the same
+        durable write as an enrolled user's, and not a wrong answer given before, as for
+        them; raises locked_out at the threshold (the caller holds the user's lock)."""
         security, strikes = self.ctx.config.security, self.ctx.decoy_strikes
         domain, name = self.state.domain, self.state.username
-        after = lockout.add(strikes.get(domain, name), security, self.now)
+        before = strikes.get(domain, name)
+        if answer and lockout.repeated(before, security, self.now, answer):
+            return
+        after = lockout.add(before, security, self.now, answer)
         strikes.put(domain, name, after)
         if lockout.is_locked(after, security, self.now):
             self.failed(f"locked out after {after.count} wrong answers (not enrolled)")

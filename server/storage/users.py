@@ -1,9 +1,10 @@
 """Enrolled users: `UserRecord` and the store the flows read and write (the original's `Usr`).
 
 A record is one document of the TinyDB table `users`, filed under its case-folded (domain,
-username), so a lookup is one dict access. The enrollment and the verification-code state
-are sealed together (see `record_cipher`) into one field; everything else is in clear,
-which is what lets the Data Console list users without the data key.
+username), so a lookup is one dict access. The enrollment, the verification-code state and
+the prints of recent wrong answers are sealed together (see `record_cipher`) into one field;
+everything else is in clear, which is what lets the Data Console list users without the
+data key.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pwreset.server.storage.errors import StoreKeyError
@@ -40,6 +41,7 @@ CLEAR_FIELDS = (
     "last_unlock",
     "last_change",
     "missing_since",
+    "recoveries",
 )
 
 
@@ -64,13 +66,19 @@ class UserRecord:
     last_unlock: float | None = None
     last_change: float | None = None
     missing_since: float | None = None
+    # When the recent successful resets and unlocks were made (newest last), for
+    # `security.max_recoveries`.
+    recoveries: tuple[float, ...] = ()
+    # Keyed hashes of the different wrong answers counted toward the lockout (sealed): the
+    # same wrong answer again is not counted twice (server/flows/lockout.py).
+    wrong_answer_prints: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         # The enrollment and code hold hashes: keep them out of logs and tracebacks.
         shown = ", ".join(
             f"{f.name}={getattr(self, f.name)!r}"
             for f in fields(self)
-            if f.name not in ("enrollment", "code")
+            if f.name not in ("enrollment", "code", "wrong_answer_prints")
         )
         return f"UserRecord({shown}, enrolled={self.enrollment is not None})"
 
@@ -87,8 +95,9 @@ def _aad(domain: str, username: str) -> bytes:
 
 
 def encode_user(record: UserRecord, cipher: RecordCipher | None) -> dict[str, Any]:
-    """The stored document of `record`: its clear fields, and its enrollment and code sealed
-    together under the data key (every store keeps users as these documents)."""
+    """The stored document of `record`: its clear fields, and its enrollment, code and
+    wrong-answer prints sealed together under the data key (every store keeps users as these
+    documents)."""
     # Defaults are left out: smaller documents, and the memory budget is per record.
     doc = {
         name: getattr(record, name)
@@ -98,7 +107,10 @@ def encode_user(record: UserRecord, cipher: RecordCipher | None) -> dict[str, An
     if record.enrollment is not None or record.code is not None:
         if cipher is None:
             raise StoreKeyError("saving an enrollment or code needs the data key")
-        secret = json.dumps({"enrollment": record.enrollment, "code": record.code})
+        sealed: dict[str, Any] = {"enrollment": record.enrollment, "code": record.code}
+        if record.wrong_answer_prints:
+            sealed["wrong"] = record.wrong_answer_prints
+        secret = json.dumps(sealed)
         doc["sealed"] = cipher.seal(secret.encode("utf-8"), _aad(record.domain, record.username))
         doc["enrolled"] = record.enrollment is not None
     return doc
@@ -109,6 +121,7 @@ def decode_user(doc: Mapping[str, Any], cipher: RecordCipher | None) -> UserReco
     values = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
     values["domain"] = sys.intern(values["domain"])
     values["language"] = sys.intern(values["language"])
+    values["recoveries"] = tuple(values["recoveries"])
     record = UserRecord(**values)
     sealed = doc.get("sealed")
     if sealed is not None:
@@ -117,6 +130,7 @@ def decode_user(doc: Mapping[str, Any], cipher: RecordCipher | None) -> UserReco
         secret = json.loads(cipher.open(sealed, _aad(record.domain, record.username)))
         record.enrollment = secret.get("enrollment")
         record.code = secret.get("code")
+        record.wrong_answer_prints = list(secret.get("wrong") or ())
     return record
 
 

@@ -263,3 +263,12 @@ def test_custom_questions_per_question_are_checked(tmp_path):
     assert "question_list.en has 2 questions; users must pick 3" in found["enroll"]
     found = problems("[enroll]\ncustom_questions = [false, 'maybe', true]\n", tmp_path)
     assert "enroll.custom_questions" in " ".join(found)
+
+
+def test_the_recovery_cap_is_checked(tmp_path):
+    """[security] max_recoveries and its window: ranges, and a window without a cap"""
+    found = problems("[security]\nmax_recoveries = -1\nrecovery_window_days = 0\n", tmp_path)
+    assert "greater than or equal to 0" in found["security.max_recoveries"]
+    assert "greater than or equal to 1" in found["security.recovery_window_days"]
+    found = problems("[security]\nrecovery_window_days = 7\n", tmp_path)
+    assert "set max_recoveries too" in found["security"]

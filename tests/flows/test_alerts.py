@@ -53,7 +53,7 @@ def test_alerts_follow_each_flow_in_the_stored_language(flows, user):
     assert stack.record(user).language == "de"
     token = stack.start("unlock", user, lang="en").json()["flow"]
     stack.step("unlock", token, answer="no")
-    stack.step("unlock", token, answer="no")
+    stack.step("unlock", token, answer="nope")
     lockout = stack.smtp.wait_for(3)[2]
     assert lockout.message["Subject"] == "Gesperrt"
 
@@ -65,7 +65,7 @@ def test_lockout_alert_reaches_the_directory_address(flows, user):
     assert stack.enroll(user, lang="de").status_code == 200
     token = stack.start("reset", user, lang="en").json()["flow"]
     stack.step("reset", token, answer="no")
-    assert stack.step("reset", token, answer="no").json()["code"] == "locked_out"
+    assert stack.step("reset", token, answer="nope").json()["code"] == "locked_out"
     (lockout,) = stack.smtp.wait_for(1)
     assert lockout.rcpt_tos == [_mail(stack, user), "audit@example.org"]
     assert lockout.message["Subject"] == "Gesperrt"

@@ -125,9 +125,9 @@ def test_reenroll_replaces_questions_and_clears_the_lockout(flows, user):
     """apr checklist 19, 20"""
     stack = flows(security={"lockout_threshold": 2})
     assert stack.enroll(user).status_code == 200
-    for _ in range(2):
+    for count in range(2):
         token = stack.start("reset", user).json()["flow"]
-        stack.step("reset", token, answer="wrong")
+        stack.step("reset", token, answer=f"wrong {count}")
     assert stack.record(user).locked_out
     assert _problem(stack.start("reset", user))["message"] == "RES_LOCKED_OUT"
     new = ["Blue whale", "Green tree", "Red house"]

@@ -12,9 +12,20 @@ SAMPLES = 30
 
 def test_replies_through_the_lockout_are_the_same(flows, fresh_user_name):
     """security review 5: unknown, unenrolled and enrolled users get the same replies,
-    slowdowns and lockout with the default settings (and the lockout ends for all alike)"""
-    stack = flows(web={"rate_limit": 0})  # the relay's own per-address limit is not at stake
+    slowdowns and lockout with the default settings (and the lockout ends for all alike).
+    Also when the enrolled user has used up `max_recoveries` (told only once the questions
+    are answered), and when one wrong answer is given again and again (not counted again,
+    for decoys as for the enrolled)"""
+    # The relay's own per-address limit is not at stake.
+    stack = flows(web={"rate_limit": 0}, security={"max_recoveries": 1})
     names = population(stack, fresh_user_name)
+    done = stack.answer_all("reset", names["enrolled"])
+    reset = stack.step("reset", done.json()["flow"], new_password="Capped!Passw0rd-5")
+    assert reset.json()["status"] == "done", reset.text
+    repeated = {cls: reply_sequence(stack, names[cls], tries=6, same=True) for cls in CLASSES}
+    assert repeated["unknown"] == repeated["unenrolled"] == repeated["enrolled"], repeated
+    assert [code for _, code, _, _ in repeated["enrolled"][1:-1]] == ["wrong_answer"] * 6
+    stack.clock.advance(stack.config.security.lockout_minutes * 60 + 1)
     seen = {cls: reply_sequence(stack, names[cls], tries=6) for cls in CLASSES}
     assert seen["unknown"] == seen["unenrolled"] == seen["enrolled"], seen
     codes = [code for _, code, _, _ in seen["enrolled"]]

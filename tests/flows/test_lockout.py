@@ -30,13 +30,15 @@ def _code(reply) -> str:
 
 
 def _wrong(stack, token, times: int) -> list[str]:
-    """`times` wrong answers one after the other, waiting out each slowdown (test clock)."""
+    """`times` different wrong answers one after the other (the same one again would not
+    count), waiting out each slowdown (test clock)."""
     seen = []
-    for _ in range(times):
-        reply = stack.step("reset", token, answer="a wrong answer")
+    for number in range(times):
+        answer = f"wrong answer {number}"
+        reply = stack.step("reset", token, answer=answer)
         if reply.status_code == 429:
             stack.clock.advance(float(reply.json()["params"]["retry_after"]))
-            reply = stack.step("reset", token, answer="a wrong answer")
+            reply = stack.step("reset", token, answer=answer)
         seen.append(_code(reply))
     return seen
 
@@ -44,7 +46,7 @@ def _wrong(stack, token, times: int) -> list[str]:
 def _parallel_wrong(stack, token, count: int) -> Counter[str]:
     with ThreadPoolExecutor(max_workers=count) as pool:
         replies = list(
-            pool.map(lambda _: stack.step("reset", token, answer="a wrong answer"), range(count))
+            pool.map(lambda n: stack.step("reset", token, answer=f"wrong answer {n}"), range(count))
         )
     return Counter(_code(r) for r in replies)
 
@@ -73,15 +75,15 @@ def test_wrong_answers_are_slowed_down_before_the_lockout(flows, user):
     stack = flows(security={"lockout_threshold": 0})
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
-    for _ in range(3):
-        assert _code(stack.step("reset", token, answer="no")) == "wrong_answer"
+    for number in range(3):
+        assert _code(stack.step("reset", token, answer=f"no {number}")) == "wrong_answer"
     slowed = stack.step("reset", token, answer=ANSWERS[0])
     assert (slowed.status_code, _code(slowed)) == (429, "rate_limited")
     assert slowed.json()["params"]["retry_after"] == "2"
     assert stack.record(user).wrong_answers == 3  # the refused try was not even looked at
     stack.clock.advance(2)
-    assert _code(stack.step("reset", token, answer="no")) == "wrong_answer"
-    assert stack.step("reset", token, answer="no").json()["params"]["retry_after"] == "4"
+    assert _code(stack.step("reset", token, answer="no 3")) == "wrong_answer"
+    assert stack.step("reset", token, answer="no 4").json()["params"]["retry_after"] == "4"
 
 
 def test_the_lockout_ends_after_its_time_box(flows, user):

@@ -62,9 +62,10 @@ def test_wrong_answers_count_and_lock_out(flows, user):
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
     for count in (1, 2):
-        assert _problem(stack.step("reset", token, answer="no"))["code"] == "wrong_answer"
+        wrong = stack.step("reset", token, answer=f"no {count}")
+        assert _problem(wrong)["code"] == "wrong_answer"
         assert stack.record(user).wrong_answers == count
-    got = _problem(stack.step("reset", token, answer="no"))
+    got = _problem(stack.step("reset", token, answer="no 3"))
     assert (got["code"], got["message"]) == ("locked_out", "RES_LOCKED_OUT")
     assert _problem(stack.start("reset", user))["message"] == "RES_LOCKED_OUT"
     assert _problem(stack.start("unlock", user))["message"] == "RES_LOCKED_OUT"
@@ -76,8 +77,9 @@ def test_threshold_zero_never_locks_out(flows, user):
     stack = flows(security={"lockout_threshold": 0, "idle_timeout": 0})
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
-    for _ in range(8):
-        assert _problem(stack.step("reset", token, answer="no"))["code"] == "wrong_answer"
+    for count in range(8):
+        wrong = stack.step("reset", token, answer=f"no {count}")
+        assert _problem(wrong)["code"] == "wrong_answer"
         stack.clock.advance(900)  # the longest slowdown, shorter than the lockout box
     assert not stack.record(user).locked_out
     assert stack.answer_all("reset", user).json()["step"]["kind"] == "password"
@@ -89,7 +91,7 @@ def test_answering_everything_resets_the_count(flows, user):
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
     stack.step("reset", token, answer="no")
-    stack.step("reset", token, answer="no")
+    stack.step("reset", token, answer="nope")
     assert stack.record(user).wrong_answers == 2
     stack.answer_all("reset", user)
     assert stack.record(user).wrong_answers == 0

@@ -136,15 +136,16 @@ class _Tries:
 def _count_round(dmz: DmzStack, tries: _Tries) -> None:
     stack = dmz.flows
     # Wrong answers up to the lockout threshold: each counted once, locked at the last.
+    # Each a different one: the same answer again would not count again anyway.
     user = _user(stack)
     assert stack.enroll(user).status_code == 200
     token = stack.start("reset", user).json()["flow"]
-    for _ in range(THRESHOLD - 1):
-        assert tries.step("reset", token, answer="not the answer") == "wrong_answer"
+    for number in range(THRESHOLD - 1):
+        assert tries.step("reset", token, answer=f"not the answer {number}") == "wrong_answer"
     record = stack.record(user)
     assert record is not None
     assert (record.wrong_answers, record.locked_out) == (THRESHOLD - 1, False)
-    assert tries.step("reset", token, answer="not the answer") == "locked_out"
+    assert tries.step("reset", token, answer="not the answer either") == "locked_out"
     assert _problem(stack.step("reset", token, answer=ANSWERS[0])) == "locked_out"
     record = stack.record(user)
     assert record is not None

@@ -34,19 +34,23 @@ def _seen(reply: Any) -> tuple[Any, ...]:
     return (reply.status_code, body.get("code"), step.get("kind"), step.get("total"))
 
 
-def reply_sequence(stack: FlowStack, name: str, tries: int) -> list[tuple[Any, ...]]:
-    """`tries` wrong answers in one flow, waiting out each slowdown (by the test clock),
-    then a new start: every reply as the attacker sees it."""
+def reply_sequence(
+    stack: FlowStack, name: str, tries: int, *, same: bool = False
+) -> list[tuple[Any, ...]]:
+    """`tries` wrong answers in one flow, each different (or, `same`, one answer again and
+    again), waiting out each slowdown (by the test clock), then a new start: every reply as
+    the attacker sees it."""
     seen = []
     start = stack.start("reset", name)
     seen.append(_seen(start))
     token = start.json().get("flow", "")
-    for _ in range(tries):
-        reply = stack.step("reset", token, answer="a wrong answer")
+    for number in range(tries):
+        answer = "a wrong answer" if same else f"wrong answer {number}"
+        reply = stack.step("reset", token, answer=answer)
         seen.append(_seen(reply))
         if reply.status_code == 429:
             stack.clock.advance(float(reply.json()["params"]["retry_after"]))
-            seen.append(_seen(stack.step("reset", token, answer="a wrong answer")))
+            seen.append(_seen(stack.step("reset", token, answer=answer)))
     seen.append(_seen(stack.start("reset", name)))
     return seen
 

@@ -59,6 +59,7 @@ const ERRORS = Object.freeze({
   "code_dead": {"message": "RES_CODE_DEAD", "status": 401},
   "code_not_sent": {"message": "RES_CODE_NOT_SENT", "status": 503},
   "locked_out": {"message": "RES_LOCKED_OUT", "status": 423},
+  "recovery_limit": {"message": "RES_RECOVERY_LIMIT", "status": 429},
   "session_expired": {"message": "RES_SESSION_EXPIRED", "status": 410},
   "api_disabled": {"message": "RES_API_DISABLED", "status": 403},
   "server_unreachable": {"message": "RES_REQUEST_FAILED", "status": 503},
