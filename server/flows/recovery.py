@@ -310,20 +310,12 @@ class Recovery(Step):
         if not permitted(self.directory, user, ctx.config.enroll.permission):
             self._refused("not permitted")
             raise FlowError("not_permitted")
-        taken = ctx.clock()
-        with ctx.db.users.locked(state.domain, state.username):
-            record = self._live_record(taken)
-            self._check_cap(record, taken)
-            recovery_cap.take(record, ctx.config.security, taken)
-            ctx.db.users.save(record)
+        taken = self._take_place(ctx.clock())
         with pending.noted(ctx.db, state.kind, state.domain, user, user.username, ctx.clock()):
             try:
                 write()
             except DirectoryError as exc:
-                with ctx.db.users.locked(state.domain, state.username):
-                    record = self._live_record(ctx.clock())
-                    recovery_cap.give_back(record, taken)
-                    ctx.db.users.save(record)
+                self._give_back(taken)
                 self._refused(f"refused by the directory ({exc.code})")
                 raise
             with ctx.db.users.locked(state.domain, state.username):
@@ -336,6 +328,26 @@ class Recovery(Step):
             log.info("%s done: user=%s domain=%s", state.kind, user.username, state.domain)
             self.alert(state.kind, Outcome.SUCCESS, self.recipient(user, record))
             return {"status": "done", "message": _DONE[state.kind]}
+
+    def _take_place(self, now: float) -> float:
+        """Count the reset or unlock about to be made under the cap, or refuse it: under the
+        user's lock, before the write, so parallel flows cannot both take the last place."""
+        users = self.ctx.db.users
+        with users.locked(self.state.domain, self.state.username):
+            record = self._live_record(now)
+            self._check_cap(record, now)
+            recovery_cap.take(record, self.ctx.config.security, now)
+            users.save(record)
+        return now
+
+    def _give_back(self, taken: float) -> None:
+        """The write counted at `taken` was not made: it does not count."""
+        users = self.ctx.db.users
+        with users.locked(self.state.domain, self.state.username):
+            record = users.get(self.state.domain, self.state.username)
+            if record is not None:
+                recovery_cap.give_back(record, taken)
+                users.save(record)
 
     def _check_cap(self, record: UserRecord, now: float) -> None:
         """Refuse a reset or unlock past `security.max_recoveries`: audited, with the flow's
