@@ -52,13 +52,15 @@ def test_two_servers_share_flows_counts_and_the_replay_guard(
 
     codes: list[str] = []
 
-    def guess(server) -> None:
-        for _ in range(ANSWERS_PER_SENDER):
-            reply = server.step("reset", token, answer="not the answer")
+    def guess(server, sender: str) -> None:
+        # Each a different answer: the same one again would not be counted again.
+        for number in range(ANSWERS_PER_SENDER):
+            reply = server.step("reset", token, answer=f"not the answer {sender}.{number}")
             codes.append(reply.json().get("code", ""))
 
-    threads = [threading.Thread(target=guess, args=(server,))
-               for server in (a, b) for _ in range(SENDERS_PER_SERVER)]  # fmt: skip
+    threads = [threading.Thread(target=guess, args=(server, f"{name}{sender}"))
+               for name, server in (("a", a), ("b", b))
+               for sender in range(SENDERS_PER_SERVER)]  # fmt: skip
     for thread in threads:
         thread.start()
     for thread in threads:
