@@ -169,11 +169,11 @@ class Recovery(Step):
             if state.index >= len(enrolled):
                 raise FlowError("session_expired")
             if not questions.verify_answer(answer, enrolled[state.index]["h"]):
-                what = f"wrong answer to question {state.index + 1}"
+                n = state.index + 1
                 if lockout.repeated(lockout.of_record(record), ctx.config.security, now, wrong):
-                    self.failed(f"{what}, given before: not counted again")
+                    self.failed(f"wrong answer to question {n}, given before: not counted again")
                 else:
-                    self._count_failure(record, what, wrong)
+                    self._count_failure(record, f"wrong answer to question {n}", wrong)
                 raise FlowError("wrong_answer")
             following = state.index + 1
             if following < len(enrolled):

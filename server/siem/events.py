@@ -83,6 +83,14 @@ EVENTS: tuple[EventKind, ...] = (
     *_recovery(3, "CODE_NOT_RESENT", S, I, "code still valid; not sent again"),
     *_recovery(4, "CODE_LIMIT", S, W, "code not sent: limit"),
     *_recovery(5, "WITHOUT_CODE", S, W, "no code could be sent; continued without one"),
+    # Before WRONG_ANSWER, whose text it starts with: the first row that matches wins.
+    *_recovery(
+        105,
+        "WRONG_ANSWER_REPEATED",
+        F,
+        W,
+        "wrong answer to question {number}, given before: not counted again",
+    ),
     *_recovery(100, "WRONG_ANSWER", F, W, "wrong answer to question {number}"),
     *_recovery(101, "NOT_ENROLLED", F, W, "not enrolled"),
     *_recovery(102, "LOCKED_OUT", F, E, "locked out after {count} wrong answers"),
@@ -101,6 +109,13 @@ EVENTS: tuple[EventKind, ...] = (
     *_recovery(122, "NOT_PERMITTED", F, W, "not permitted"),
     *_recovery(123, "REFUSED", F, W, "refused by the directory ({code})"),
     *_recovery(124, "PASSWORD_RULES", F, W, "new password refused by the password rules: {rules}"),
+    *_recovery(
+        125,
+        "RECOVERY_LIMIT",
+        F,
+        W,
+        "recovery limit reached: {count} resets and unlocks in {days} days",
+    ),
     *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
     # --- change ---
     EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),
