@@ -17,11 +17,20 @@ from pwreset.api.settings import RelaySettings
 from pwreset.protocol.codes import error_kind
 from pwreset.protocol.trace import current_trace, new_trace_id, valid_trace_id
 
-# The built pages use no inline script or style, so a strict policy holds.
+# The built pages use no inline script or style, so a strict policy holds. The reverse-proxy
+# configurations of `pwreset deploy` send these same headers with the pages they serve.
 _CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": _CSP,
+}
+# Only over HTTPS: a browser ignores it over HTTP, and it must never pin a plain-HTTP test.
+HSTS = "max-age=31536000"
 
 
 class RequestIds:
@@ -71,14 +80,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Content-Security-Policy", _CSP)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
                 if is_api:
                     headers.setdefault("Cache-Control", "no-store")
                 if scope.get("scheme") == "https":
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 
 demo_packages=(slapd ldap-utils openssl python3-venv)
-test_packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user chromium iproute2 nftables postgresql)
+# nginx-light and caddy: the reverse proxies `pwreset deploy` configures (tests/deploy).
+test_packages=(samba samba-ad-dc samba-ad-provision winbind krb5-user chromium iproute2 nftables postgresql
+  nginx-light caddy)
 packages=("${demo_packages[@]}")
 [ "$what" = demo ] || packages+=("${test_packages[@]}")
 # Node.js may come from another source that bundles npm (Debian's npm would conflict).
@@ -26,8 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
   export DEBIAN_FRONTEND=noninteractive
-  # No init system here: keep package scripts from starting the distribution's slapd, samba
-  # and postgresql, which would take the ports the labs use.
+  # No init system here: keep package scripts from starting the distribution's slapd, samba,
+  # postgresql, nginx and caddy, which would take the ports the labs and tests use.
   [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; }
   echo "setup: installing ${missing[*]}"
   apt-get update -qq

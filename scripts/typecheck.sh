@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 tree=build/typecheck
 rm -rf "$tree" && mkdir -p "$tree/pwreset"
 for entry in pwreset/*; do ln -s "$PWD/$entry" "$tree/pwreset/"; done
-for pair in api:api server:server protocol:protocol builder:builder console:console; do
+for pair in api:api server:server protocol:protocol builder:builder console:console deploy:deploy; do
   ln -s "$PWD/${pair#*:}" "$tree/pwreset/${pair%%:*}"
 done
 ln -s "$PWD/lab/pwreset_lab" "$tree/pwreset_lab"  # the test lab, its own distribution

@@ -12,6 +12,7 @@ from pwreset import __version__
 from pwreset.cli import (
     build,
     demo,
+    deploy,
     init,
     maintenance,
     notices,
@@ -32,6 +33,7 @@ _COMMANDS = (
     maintenance,
     notices,
     web,
+    deploy,
     demo,
     users,
     audit,

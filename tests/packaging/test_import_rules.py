@@ -75,6 +75,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("pwreset.server", "pwreset.api", "pwreset.console", "pwreset_lab"),
     ),
     "console": ("pwreset.console", ("pwreset.api", "pwreset.builder", "pwreset_lab")),
+    "deploy": (
+        "pwreset.deploy",
+        ("pwreset.server", "pwreset.builder", "pwreset.console", "pwreset_lab"),
+    ),
     "pwreset/config": (
         "pwreset.config",
         ("pwreset.api", "pwreset.server", "pwreset.builder", "pwreset.console", "pwreset_lab"),

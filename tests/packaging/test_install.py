@@ -27,6 +27,7 @@ SUBPACKAGES = [
     "pwreset.templates",
     "pwreset.themes",
     "pwreset.console",
+    "pwreset.deploy",
 ]
 CHECK = """
 import importlib, importlib.resources, sys
@@ -36,6 +37,8 @@ theme = importlib.resources.files("pwreset.themes").joinpath("default", "theme.t
 assert "name" in theme.read_text(), theme
 base = importlib.resources.files("pwreset.templates").joinpath("base.html")
 assert "<html" in base.read_text()
+unit = importlib.resources.files("pwreset.deploy").joinpath("systemd", "service.j2")
+assert "ProtectSystem=strict" in unit.read_text()
 import pwreset.api
 print(pwreset.api.__file__)
 """

@@ -38,10 +38,10 @@ def serve_instance(instance: Path) -> Iterator[str]:
 
 
 @contextmanager
-def run_web(config: Path, *options: str) -> Iterator[str]:
-    """`pwreset web -c CONFIG OPTIONS` on a free port of 127.0.0.1 (its output in web.out
-    beside the config); yields the base URL once /healthz answers."""
-    port = free_port("tcp")
+def run_web(config: Path, *options: str, port: int | None = None) -> Iterator[str]:
+    """`pwreset web -c CONFIG OPTIONS` on `port` (default: a free one) of 127.0.0.1 (its
+    output in web.out beside the config); yields the base URL once /healthz answers."""
+    port = port or free_port("tcp")
     log = config.with_name(f"{config.stem}-web.out")
     with log.open("wb") as out:
         web = subprocess.Popen(
