@@ -29,7 +29,7 @@ SECURITY_HEADERS: dict[str, str] = {
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": _CSP,
 }
-# Only over HTTPS: a browser ignores it over HTTP, and it must never pin a plain-HTTP test.
+# Sent with HTTPS answers only (RFC 6797: a browser ignores it over plain HTTP).
 HSTS = "max-age=31536000"
 
 
