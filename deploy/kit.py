@@ -61,9 +61,9 @@ def systemd_units(config: Config, *, name: str, user: str, executable: Path) -> 
     _check_name(user, "--user")
     server = config.server
     writable = [config.path(server.data_dir)]
-    if server.log_file is not None:
-        # The file itself, never its folder (which may be the instance's, holding the keys).
-        writable.append(config.path(server.log_file))
+    for written in (server.log_file, config.siem.json_file):
+        if written is not None:
+            writable.append(_writable_for(config, config.path(written)))
     if config.email.delivery == "pickup" and config.email.pickup_dir is not None:
         writable.append(config.path(config.email.pickup_dir))
     common = {
@@ -164,6 +164,16 @@ def _upstream(listen: str) -> tuple[str, str]:
     if ip.version == 6:
         return f"[{ip}]:{port}", str(ip)
     return f"{ip}:{port}", str(ip) if ip.is_loopback else "the proxy's own address"
+
+
+def _writable_for(config: Config, file: Path) -> Path:
+    """What the server needs to write `file`: its folder, so the file can be created and
+    rotated; only the file itself where that folder also holds the instance's keys."""
+    server = config.server
+    keys = [*server.private_keys, server.data_key_file, server.relay_key_file]
+    folder = file.parent
+    holds_keys = any(folder in config.path(key).parents for key in keys if key is not None)
+    return file if holds_keys or folder == config.base_dir else folder
 
 
 def _config_file(config: Config) -> Path:

@@ -17,6 +17,9 @@ CONFIG = """
 [server]
 log_file = "server.log"
 
+[siem]
+json_file = "audit/audit.jsonl"
+
 [web]
 listen = "0.0.0.0:443"
 """
@@ -68,8 +71,9 @@ def test_units_run_as_their_own_user_and_write_only_the_data(units, tmp_path):
         assert _setting(unit, "WorkingDirectory") == [str(instance).replace("%", "%%")]
     config = f'"{instance / "pwreset.toml"}"'.replace("%", "%%")
     assert _setting(server, "ExecStart")[0].endswith(f'/pwreset" server -c {config}')
-    # The data folder and the log file, never the instance folder that holds the keys.
-    written = [f'"{instance / "data"}"', f'"{instance / "server.log"}"']
+    # The data folder, the log file (not its folder: the instance's, holding the keys) and
+    # the audit export's folder (where it is rotated).
+    written = [f'"{instance / name}"' for name in ("data", "server.log", "audit")]
     assert _setting(server, "ReadWritePaths") == [" ".join(written).replace("%", "%%")]
     assert _setting(web, "ReadWritePaths") == []
     # Only the relay on 443 may bind a privileged port; the server has no capability.
