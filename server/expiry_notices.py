@@ -9,6 +9,7 @@ two days after that password expires (its `touched`), when the housekeeping drop
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -36,7 +37,7 @@ AUDIT_SOURCE = "notice"
 _KEY_PREFIX = "expiry:"
 _FALLBACK_LOCALE = "en"
 
-# Called with (domain, users looked at so far) while a domain is read; for progress bars.
+# Called with (domain, users read so far) while a domain is read; for progress bars.
 Progress = Callable[[str, int], None]
 
 
@@ -89,20 +90,19 @@ class NoticeRound:
             directory = self.directories.get(domain.name)
             if directory is None:
                 continue
-            if progress is not None:
-                progress(domain.name, 0)
+            seen = None if progress is None else functools.partial(progress, domain.name)
+            if seen is not None:
+                seen(0)
             try:
-                expiring = directory.password_expiries(horizon)
+                expiring = directory.password_expiries(horizon, seen)
             except DirectoryError as exc:
                 log.error("expiry notices: domain %s not read (%s)", domain.name, exc.code)
                 report.unreachable.append(domain.name)
                 continue
-            for count, entry in enumerate(expiring, 1):
+            for entry in expiring:
                 notice = self._due(domain, entry, now)
                 if notice is not None:
                     report.due.append(notice)
-                if progress is not None:
-                    progress(domain.name, count)
         return report
 
     def send(

@@ -18,6 +18,7 @@ from pwreset.server.directory.ldap_base import (
     Control,
     Expiring,
     LdapDirectory,
+    Seen,
     first,
     first_int,
 )
@@ -191,9 +192,9 @@ class ActiveDirectory(LdapDirectory):
     def _read_password_rules(self, svc: ldap3.Connection) -> DirectoryRules:
         return read_domain_policy(svc, self._domain.base_dn)
 
-    def _expiring(self, svc: ldap3.Connection) -> Iterator[Expiring]:
+    def _expiring(self, svc: ldap3.Connection, seen: Seen) -> Iterator[Expiring]:
         attributes = ["sAMAccountName", "userAccountControl", "pwdLastSet", _EXPIRY_COMPUTED]
-        for attrs in self._every_user(svc, _MAY_EXPIRE, attributes):
+        for attrs in self._every_user(svc, _MAY_EXPIRE, attributes, seen):
             ticks = first_int(attrs.get(_EXPIRY_COMPUTED))
             password_set = _filetime(attrs.get("pwdLastSet"))
             if first_int(attrs.get("userAccountControl")) & _UF_DONT_EXPIRE_PASSWD:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -110,10 +110,13 @@ class Directory(Protocol):
         """The directory's own minimum password age in seconds (0 when none or unknown)."""
         ...
 
-    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+    def password_expiries(
+        self, until: float, seen: Callable[[int], None] | None = None
+    ) -> list[PasswordExpiry]:
         """The enabled users in scope (under base_dn, matching the user filter) whose
-        password expires before `until`, read page by page. Never those whose password never
-        expires (by the account or its policy) or must be changed at next logon."""
+        password expires before `until`, read page by page; `seen` is told how many users
+        were read so far. Never those whose password never expires (by the account or its
+        policy) or must be changed at next logon."""
         ...
 
     def password_rules(self) -> DirectoryRules:

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import ldap3
@@ -34,6 +34,10 @@ Control = tuple[str, bool, Any]
 # Entries per page of a search over every user (paged results, RFC 2696): under AD's
 # default MaxPageSize of 1000, so no directory cuts a page short.
 PAGE_SIZE = 500
+
+# A full read tells its progress (`seen`) every so many entries.
+_SEEN_EVERY = 50
+Seen = Callable[[int], None] | None
 
 # How long the directory's password rules are kept before they are read again: every page
 # load asks for them (`meta`), an admin's change of the domain policy shows within a minute.
@@ -78,7 +82,7 @@ class LdapDirectory(abc.ABC):
         """The directory's password rules as they are now."""
 
     @abc.abstractmethod
-    def _expiring(self, svc: ldap3.Connection) -> Iterator[Expiring]:
+    def _expiring(self, svc: ldap3.Connection, seen: Seen) -> Iterator[Expiring]:
         """Every enabled user in scope whose password expires (`_every_user`)."""
 
     @abc.abstractmethod
@@ -128,7 +132,7 @@ class LdapDirectory(abc.ABC):
     def user_exists(self, username: str) -> bool:
         return self.find_user(username) is not None
 
-    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+    def password_expiries(self, until: float, seen: Seen = None) -> list[PasswordExpiry]:
         with self._connector.session() as svc:
             return [
                 PasswordExpiry(
@@ -138,7 +142,7 @@ class LdapDirectory(abc.ABC):
                     password_set=password_set,
                     expires=expires,
                 )
-                for username, password_set, expires, attrs in self._expiring(svc)
+                for username, password_set, expires, attrs in self._expiring(svc, seen)
                 if expires < until
             ]
 
@@ -196,7 +200,7 @@ class LdapDirectory(abc.ABC):
         return [r for r in svc.response or [] if r.get("type") == "searchResEntry"]
 
     def _every_user(
-        self, svc: ldap3.Connection, flt: str, attributes: list[str]
+        self, svc: ldap3.Connection, flt: str, attributes: list[str], seen: Seen
     ) -> Iterator[dict[str, Any]]:
         """The attributes of each user in scope (under base_dn, matching the user filter
         with any name) that also matches `flt`, page by page, so a directory of any size is
@@ -211,7 +215,9 @@ class LdapDirectory(abc.ABC):
             generator=True,
         )
         with self._reaching("search of every user"):
-            for entry in pages:
+            for count, entry in enumerate(pages, 1):
+                if seen is not None and count % _SEEN_EVERY == 0:
+                    seen(count)
                 if entry.get("type") == "searchResEntry":
                     yield dict(entry.get("attributes") or {})
 

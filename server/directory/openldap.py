@@ -27,6 +27,7 @@ from pwreset.server.directory.ldap_base import (
     Control,
     Expiring,
     LdapDirectory,
+    Seen,
     first,
     first_int,
 )
@@ -201,12 +202,12 @@ class OpenLdap(LdapDirectory):
         values = [first_int(attrs.get(name)) for name in PPOLICY_ATTRIBUTES]
         return from_ppolicy(*values)
 
-    def _expiring(self, svc: ldap3.Connection) -> Iterator[Expiring]:
+    def _expiring(self, svc: ldap3.Connection, seen: Seen) -> Iterator[Expiring]:
         attributes = ["uid", "pwdChangedTime", "pwdPolicySubentry", "pwdAccountLockedTime",
                       "pwdReset"]  # fmt: skip
         max_ages = self._max_ages(svc)
         # A password never set through ppolicy has no pwdChangedTime: it never expires.
-        for attrs in self._every_user(svc, "(pwdChangedTime=*)", attributes):
+        for attrs in self._every_user(svc, "(pwdChangedTime=*)", attributes, seen):
             if first(attrs.get("pwdAccountLockedTime")) == _ADMIN_LOCK:
                 continue  # disabled
             if first(attrs.get("pwdReset")).upper() == "TRUE":

@@ -1,7 +1,11 @@
 """Password expiry notices on both directories (issue 13): a user aged into the window (the
 server's clock moved on, against the directory's real expiry time) gets each threshold once,
 in their language, at the lab's SMTP server and by SMS; a never-expiring user gets none; a
-new password starts the thresholds over; a dry run lists and sends nothing."""
+new password starts the thresholds over; users out of scope get none; a dry run lists and
+sends nothing; a directory larger than its size limit is read page by page.
+
+Each test narrows the domain's user filter (the scope) to its own users: the lab's other
+users, made by the rest of the suite, are left alone."""
 
 from __future__ import annotations
 
@@ -22,8 +26,18 @@ PUBLIC = "https://sspr.example.org"
 HOUR = (datetime.now().hour + 12) % 24
 
 
-def _settings(**notices):
+def _settings(kind, users, **notices):
+    """The notices on, for a scope of `users` only."""
+    if kind == "ad":
+        only = "".join(f"(sAMAccountName={u})" for u in users)
+        scope = (
+            f"(&(objectCategory=person)(objectClass=user)(sAMAccountName={{username}})(|{only}))"
+        )
+    else:
+        only = "".join(f"(uid={u})" for u in users)
+        scope = f"(&(objectClass=inetOrgPerson)(uid={{username}})(|{only}))"
     return {
+        "domain": {"user_filter": scope},
         "web": {"public_url": PUBLIC},
         "expiry_notices": {"enabled": True, "days": [14, 7], "hour": HOUR, **notices},
     }
@@ -51,15 +65,15 @@ def rounds(monkeypatch, caplog):
 
 
 def _notices(stack, user):
-    return [m for m in stack.mails() if any(user in to for to in m.rcpt_tos)]
+    return [m for m in stack.mails() if any(to.startswith(f"{user}@") for to in m.rcpt_tos)]
 
 
 def _text(mail):
     return mail.message.get_body(("plain",)).get_content()
 
 
-def test_each_threshold_is_sent_once_in_the_users_language(flows, user, rounds):
-    stack = flows(**_settings(channels=["email", "sms"]))
+def test_each_threshold_is_sent_once_in_the_users_language(flows, user, kind, rounds):
+    stack = flows(**_settings(kind, [user], channels=["email", "sms"]))
     assert stack.enroll(user, lang="de").status_code == 200
     # The lab's policies let a password live 90 days: 13.5 days left -> the 14-day notice.
     rounds(stack, 90 - 13.5)
@@ -105,9 +119,9 @@ def never_expiring(kind, request, fresh_user_name):
 
 
 def test_a_new_password_starts_over_and_a_never_expiring_one_gets_nothing(
-    flows, user, never_expiring, rounds
+    flows, user, kind, never_expiring, rounds
 ):
-    stack = flows(**_settings())
+    stack = flows(**_settings(kind, [user, never_expiring]))
     rounds(stack, 90 - 13.5)
     assert len(_notices(stack, user)) == 1
     assert "in 14 days" in _notices(stack, user)[0].message["Subject"]  # no enrollment: "en"
@@ -122,8 +136,8 @@ def test_a_new_password_starts_over_and_a_never_expiring_one_gets_nothing(
 
 
 def test_dry_run_lists_who_would_get_what_and_sends_nothing(flows, user, kind, request, rounds):
-    # Every password of the lab is within 120 days of expiring.
-    stack = flows(**_settings(days=[120]))
+    # Every password of the lab is within 120 days of expiring: only the user is in scope.
+    stack = flows(**_settings(kind, [user], days=[120]))
     lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
     env = {**os.environ, f"PWRESET_TEST_{kind.upper()}_PASSWORD": lab.service_password}
     config = str(stack.instance / "pwreset.toml")
@@ -137,7 +151,7 @@ def test_dry_run_lists_who_would_get_what_and_sends_nothing(flows, user, kind, r
         return done.stdout
 
     listing = notices("--dry-run")
-    assert "would be sent" in listing
+    assert "1 expiry notice(s) would be sent" in listing
     assert f"{stack.domain}\\{user}: 120-day notice" in listing
     time.sleep(0.2)
     assert _notices(stack, user) == []
@@ -145,3 +159,36 @@ def test_dry_run_lists_who_would_get_what_and_sends_nothing(flows, user, kind, r
     rounds(stack, 1)  # the server's own round sends what the dry run listed
     assert len(_notices(stack, user)) == 1
     assert f"{stack.domain}\\{user}:" not in notices("--dry-run")  # sent for this password
+
+
+def _size_limit(lab, value: str | None) -> None:
+    """Set (or remove) the lab database's size limit, as root over ldapi (cn=config)."""
+    change = f"replace: olcSizeLimit\nolcSizeLimit: {value}" if value else "delete: olcSizeLimit"
+    ldif = f"dn: olcDatabase={{1}}mdb,cn=config\nchangetype: modify\n{change}\n"
+    done = subprocess.run(
+        ["ldapmodify", "-Q", "-Y", "EXTERNAL", "-H", lab.ldapi_url],
+        input=ldif, capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 0 or "no such attribute" in done.stderr.lower(), done.stderr
+
+
+@pytest.mark.parametrize("kind", ["openldap"])
+def test_a_directory_larger_than_its_size_limit_is_read_page_by_page(
+    flows, user, kind, slapd_lab, slapd_admin, rounds
+):
+    """A directory answers a plain search with at most its size limit (AD: 1000 per page,
+    slapd: olcSizeLimit); the lab's is cut to 2 entries, paged searches left whole."""
+    from support.flowstack import PASSWORD
+
+    users = [user, f"{user}b", f"{user}c"]
+    for name in users[1:]:
+        slapd_admin.create_user(name, PASSWORD)
+    _size_limit(slapd_lab, "size.soft=2 size.hard=2 size.prtotal=unlimited")
+    try:
+        stack = flows(**_settings(kind, users))
+        rounds(stack, 90 - 13.5)
+    finally:
+        _size_limit(slapd_lab, None)
+        for name in users[1:]:
+            slapd_admin.delete_user(name)
+    assert [len(_notices(stack, name)) for name in users] == [1, 1, 1]

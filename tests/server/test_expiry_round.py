@@ -25,7 +25,7 @@ class _Directory:
     def __init__(self, expires: float) -> None:
         self.entry = PasswordExpiry("alice", "alice@example.org", "", 1000.0, expires)
 
-    def password_expiries(self, until: float) -> list[PasswordExpiry]:
+    def password_expiries(self, until: float, seen=None) -> list[PasswordExpiry]:
         return [self.entry] if self.entry.expires < until else []
 
 
