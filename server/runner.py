@@ -372,15 +372,17 @@ async def _daily(
     run: Callable[[], None],
     what: str,
 ) -> None:
-    """Run `run` in a worker thread once `clock` reaches `due`, then again at `after(now)`,
-    until cancelled. A failed round is logged; the next one tries again."""
+    """Run `run` in a worker thread once `clock` reaches `due`, then again at `after(start)`
+    of the round that started, until cancelled. A failed round is logged; the next one
+    tries again."""
     while True:
-        wait = due - clock()
-        if wait > 0:
-            await asyncio.sleep(min(wait, _HOUSEKEEPING_TICK))
+        started = clock()
+        if started < due:
+            await asyncio.sleep(min(due - started, _HOUSEKEEPING_TICK))
             continue
         try:
             await asyncio.get_running_loop().run_in_executor(None, run)
         except Exception:
             log.exception("%s failed", what)
-        due = after(clock())
+        # From the start: a round's own length (or a clock moved meanwhile) shifts no other.
+        due = after(started)
