@@ -63,6 +63,7 @@ def proxied(slapd_lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pro
                 "listen": f"127.0.0.1:{web_port}",
                 "trusted_proxies": ["127.0.0.1/32"],
                 "require_https": True,
+                "web_user_header": "X-Remote-User",
             },
             "build": {"output": str(public / "site")},
         }
@@ -139,13 +140,22 @@ def test_proxy_serves_pages_and_api_and_passes_the_clients_own_address(
         proxied.admin.create_user(fresh_user_name, PASSWORD)
         change = {"domain": proxied.stack.domain, "username": fresh_user_name,
                   "old_password": "Not!Passw0rd-1", "new_password": "New!Passw0rd-77"}  # fmt: skip
+        # The web user too is the proxy's to say (a sign-on module's), never the client's.
         status, _, body = _request(
             proxied, https_port, "POST", "/pwreset/api/v1/change", change,
-            **{"X-Forwarded-For": FORGED_IP, "X-Forwarded-Proto": "https"},
+            **{"X-Forwarded-For": FORGED_IP, "X-Forwarded-Proto": "https",
+               "X-Remote-User": "EXAMPLE\\administrator"},
         )  # fmt: skip
         assert json.loads(body)["code"] != "https_required", body
         rows = proxied.stack.audit(fresh_user_name)
-        assert [row.ip for row in rows] == [CLIENT_IP]
+        assert [(row.ip, row.web_user) for row in rows] == [(CLIENT_IP, "")]
+
+        # A folder without its slash is redirected by path alone (its pages' links are
+        # relative), and a forged Host never becomes the target (Caddy serves it nothing).
+        status, headers, _ = _request(proxied, https_port, "GET", "/pwreset")
+        assert (status, headers["Location"]) in ((301, "/pwreset/"), (308, "/pwreset/"))
+        _, headers, _ = _request(proxied, https_port, "GET", "/pwreset", Host="evil.example")
+        assert "evil" not in headers.get("Location", "")
 
         # Plain HTTP is sent to the HTTPS address.
         plain = http.client.HTTPConnection(
