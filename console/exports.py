@@ -8,8 +8,6 @@ formula (a user name such as `=HYPERLINK(...)`) is written as text.
 
 from __future__ import annotations
 
-import csv
-import html
 import io
 import json
 from collections.abc import Sequence
@@ -18,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from pwreset.console.command import ConsoleError
+from pwreset.server.report_files import csv_bytes, formula_safe, html_bytes
 from pwreset.server.storage.durable import write_atomic
 from pwreset.server.storage.query import Column, display
 
 FORMATS = ("csv", "json", "html", "xlsx")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportError(ConsoleError):
@@ -51,7 +49,7 @@ def write_export(
 ) -> str:
     """Write `rows` (only `columns`) to `path`; returns the format used."""
     fmt = export_format(path, fmt)
-    render = {"csv": _csv, "json": _json, "html": _html, "xlsx": _xlsx}[fmt]
+    render = {"csv": _csv, "json": _json, "html": html_bytes, "xlsx": _xlsx}[fmt]
     write_output(path, render(columns, rows, title), "export", mode=0o600)
     return fmt
 
@@ -70,17 +68,8 @@ def write_output(path: Path, data: bytes, what: str, *, mode: int) -> None:
         raise ExportError(f"{path}: cannot write the {what} ({exc.strerror})") from None
 
 
-def _text(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def _csv(columns: Sequence[Column], rows: Sequence[dict[str, Any]], title: str) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.title for c in columns])
-    for row in rows:
-        writer.writerow([_text(display(row.get(c.name), c.kind)) for c in columns])
-    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+    return csv_bytes(columns, rows)
 
 
 def _json_value(value: Any, kind: str) -> Any:
@@ -92,27 +81,6 @@ def _json_value(value: Any, kind: str) -> Any:
 def _json(columns: Sequence[Column], rows: Sequence[dict[str, Any]], title: str) -> bytes:
     items = [{c.name: _json_value(row.get(c.name), c.kind) for c in columns} for row in rows]
     return (json.dumps(items, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _html(columns: Sequence[Column], rows: Sequence[dict[str, Any]], title: str) -> bytes:
-    esc = html.escape
-    head = "".join(f"<th>{esc(c.title)}</th>" for c in columns)
-    body = "\n".join(
-        "<tr>"
-        + "".join(f"<td>{esc(display(row.get(c.name), c.kind))}</td>" for c in columns)
-        + "</tr>"
-        for row in rows
-    )
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>body{{font-family:system-ui,sans-serif}}table{{border-collapse:collapse}}
-th,td{{border:1px solid #ccc;padding:.2em .5em;text-align:left}}th{{background:#eee}}</style>
-</head><body><h1>{esc(title)}</h1><p>{len(rows)} rows</p>
-<table><thead><tr>{head}</tr></thead><tbody>
-{body}
-</tbody></table></body></html>
-"""
-    return page.encode("utf-8")
 
 
 def _xlsx(columns: Sequence[Column], rows: Sequence[dict[str, Any]], title: str) -> bytes:
@@ -136,7 +104,7 @@ def _xlsx(columns: Sequence[Column], rows: Sequence[dict[str, Any]], title: str)
             elif c.kind in ("number", "bool") and value is not None:
                 cells.append(value)
             else:
-                cells.append(_text(display(value, c.kind)))
+                cells.append(formula_safe(display(value, c.kind)))
         sheet.append(cells)
     out = io.BytesIO()
     book.save(out)

@@ -12,23 +12,22 @@ from __future__ import annotations
 import functools
 import logging
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date, format_timedelta
 
-from pwreset.config.schema import Config, DomainConfig
-from pwreset.server.directory import Directory, DirectoryError
+from pwreset.config.expiry_settings import ExpiryNoticeSettings
+from pwreset.config.schema import DomainConfig
+from pwreset.server.directory import DirectoryError
 from pwreset.server.directory.base import PasswordExpiry
-from pwreset.server.flows.codes import SendLimits
-from pwreset.server.notify import Notifier, NotifyError, Recipient
-from pwreset.server.notify.recipients import expand_recipients
+from pwreset.server.notify import Notifier, Recipient
 from pwreset.server.storage.audit import AuditEvent
-from pwreset.server.storage.store import AuditTrail, KeyedRecords, Users
+from pwreset.server.storage.store import AuditTrail
+from pwreset.server.user_messages import Claim, MessageRound, RoundReport, site_page_url
 
 log = logging.getLogger("pwreset.server.notices")
 
@@ -56,31 +55,16 @@ class Notice:
     change_url: str
 
 
-@dataclass
-class NoticeReport:
-    due: list[Notice] = field(default_factory=list)
-    sent: int = 0
-    failed: int = 0
-    unreachable: list[str] = field(default_factory=list)  # domains that did not answer
+NoticeReport = RoundReport[Notice]
 
 
-class NoticeRound:
+class NoticeRound(MessageRound[Notice]):
     """Finds the notices due (`plan`) and sends them (`send`); a dry run only plans."""
 
-    def __init__(
-        self,
-        config: Config,
-        directories: Mapping[str, Directory],
-        users: Users,
-        keyed: KeyedRecords,
-        limits: SendLimits,
-    ) -> None:
-        self.config = config
-        self.settings = config.expiry_notices
-        self.directories = directories
-        self.users = users
-        self.keyed = keyed
-        self.limits = limits
+    what = "expiry notices"
+    settings: ExpiryNoticeSettings
+    log = log
+    table = "expiry_notices"
 
     def plan(self, now: float, progress: Progress | None = None) -> NoticeReport:
         """The notices due at `now`; a domain that does not answer is skipped (logged)."""
@@ -104,33 +88,6 @@ class NoticeRound:
                 if notice is not None:
                     report.due.append(notice)
         return report
-
-    def send(
-        self, report: NoticeReport, notifier: Notifier, audit: AuditTrail, now: float
-    ) -> NoticeReport:
-        """Send each planned notice, note it as sent for its password, audit it."""
-        for notice in report.due:
-            outcome = self._send_one(notice, notifier, audit, now)
-            if outcome is not None:
-                report.sent += outcome
-                report.failed += not outcome
-        log.info(
-            "expiry notices: %d due, %d sent, %d not sent, %d domain(s) not read",
-            len(report.due),
-            report.sent,
-            report.failed,
-            len(report.unreachable),
-        )
-        return report
-
-    def destinations(self, notice: Notice) -> list[str]:
-        """Where `notice` would go (the dry run's listing): addresses, then the phone."""
-        shown = []
-        if "email" in self.settings.channels:
-            shown += expand_recipients(self.settings.to, notice.recipient)
-        if "sms" in self.settings.channels and notice.recipient.phone:
-            shown.append(notice.recipient.phone.strip())
-        return shown
 
     # --- one user -----------------------------------------------------------------------------
 
@@ -167,25 +124,10 @@ class NoticeRound:
             password_set=entry.password_set,
             language=language,
             recipient=recipient,
-            change_url=self._change_url(vdir, domain, entry.username, language),
-        )
-
-    def _change_url(self, vdir: str, domain: DomainConfig, username: str, language: str) -> str:
-        """The site's change page in the user's language when the site has it, with the
-        account filled in (the page's ?username=&domain= deep link)."""
-        site = self.config.sites[vdir]
-        wanted = language.casefold()
-        folder = next(
-            (
-                tag
-                for tag in site.languages
-                if tag != site.language and wanted in (tag.casefold(), tag.split("-")[0].casefold())
+            change_url=site_page_url(
+                self.config, vdir, "change.html", domain.name, entry.username, language
             ),
-            "",
         )
-        page = f"{folder}/change.html" if folder else "change.html"
-        query = urlencode({"username": username, "domain": domain.name, "lang": language})
-        return f"{self.config.web.public_url}/{vdir}/{page}?{query}"
 
     def _send_one(
         self, notice: Notice, notifier: Notifier, audit: AuditTrail, now: float
@@ -198,30 +140,17 @@ class NoticeRound:
         # password expires (the housekeeping's keyed expiry).
         claim = {"set": notice.password_set, "sent": notice.threshold,
                  "touched": max(notice.expires, now)}  # fmt: skip
-        with self.keyed.locked():
-            before = self.keyed.get(key)
-            if _sent_before(before, notice.password_set, notice.threshold):
-                return None
-            self.keyed.put(key, claim)
+        claimed = Claim(self.keyed, key)
+        if not claimed.take(lambda doc: _sent_before(doc, notice.password_set, notice.threshold),
+                            claim):  # fmt: skip
+            return None
         values = _macros(notice)
-        sent: list[str] = []
-        failed: list[str] = []
-        for channel in self.settings.channels:
-            try:
-                count = notifier.expiry_notice(channel, notice.recipient, values)
-            except NotifyError as exc:
-                log.warning("expiry notice (%s) for %s@%s not sent: %s",
-                            channel, notice.username, notice.domain, exc)  # fmt: skip
-                failed.append(f"{channel} not sent ({exc.code})")
-            else:
-                sent.append(f"{channel} to {count}")
+        sent, failed = self._deliver(
+            notice, lambda channel, to: notifier.expiry_notice(channel, to, values)
+        )
         if not sent:
             # Tried again in the next round.
-            with self.keyed.locked():
-                if before is None:
-                    self.keyed.delete(key)
-                else:
-                    self.keyed.put(key, before)
+            claimed.release()
         expires = datetime.fromtimestamp(notice.expires).strftime("%Y-%m-%d")
         audit.append(
             AuditEvent(

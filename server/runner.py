@@ -11,6 +11,7 @@ import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Protocol
 
 from pwreset.config.errors import ConfigError, Problem
 from pwreset.config.schema import Config, parse_address
@@ -18,6 +19,7 @@ from pwreset.config.secrets import database_password
 from pwreset.protocol.keys import Keyring, read_private_key, read_secret_key
 from pwreset.server.directory import Directory, open_directory
 from pwreset.server.endpoint import open_endpoint
+from pwreset.server.enrollment_drive import EnrollmentDrive
 from pwreset.server.expiry_notices import NoticeRound, next_round
 from pwreset.server.flows import pending
 from pwreset.server.flows.admin import admin_key
@@ -28,13 +30,14 @@ from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, NotifyError
 from pwreset.server.passwords import BreachedFileError, BreachedList
+from pwreset.server.reports import ReportMail, Reports, next_report_round
 from pwreset.server.service import Flows, ResetService
 from pwreset.server.siem import AuditExport, ExportingStore
 from pwreset.server.siem.destinations import DestinationError
 from pwreset.server.storage import Database, StorageError
 from pwreset.server.storage.purge import purge_missing
 from pwreset.server.storage.replay_journal import REPLAY_DIR, ReplayJournal
-from pwreset.server.storage.store import RequestJournal, Store
+from pwreset.server.storage.store import AuditTrail, RequestJournal, Store
 
 log = logging.getLogger("pwreset.server")
 
@@ -253,7 +256,15 @@ async def serve(
         ready.set()
     housekeeping = [loop.create_task(_daily_purge(flows, config))]
     if config.expiry_notices.enabled:
-        housekeeping.append(loop.create_task(_daily_notices(flows, config)))
+        hour = config.expiry_notices.hour
+        notices = _daily_messages(flows, hour, NoticeRound, "the password expiry notices")
+        housekeeping.append(loop.create_task(notices))
+    if config.report_mail.enabled:
+        housekeeping.append(loop.create_task(_daily_reports(flows, config)))
+    if config.enrollment_drive.enabled:
+        hour = config.enrollment_drive.hour
+        drive = _daily_messages(flows, hour, EnrollmentDrive, "the enrollment reminders")
+        housekeeping.append(loop.create_task(drive))
     try:
         await stop.wait()
     finally:
@@ -346,22 +357,45 @@ async def _daily_purge(flows: Flows, config: Config) -> None:
     )  # fmt: skip
 
 
-async def _daily_notices(flows: Flows, config: Config) -> None:
-    """The password expiry notices, once a day at `expiry_notices.hour` by the flows' clock."""
+class _UserRound(Protocol):
+    """A daily round that messages users: NoticeRound, EnrollmentDrive."""
+
+    def plan(self, now: float) -> Any: ...
+    def send(self, report: Any, notifier: Notifier, audit: AuditTrail, now: float) -> Any: ...
+
+
+async def _daily_messages(
+    flows: Flows, hour: int, make: Callable[..., _UserRound], what: str
+) -> None:
+    """A round of messages to users (expiry notices, enrollment reminders), once a day at
+    `hour` by the flows' clock."""
     context = flows.context
-    notices = NoticeRound(
-        config, context.directories, context.db.users, context.db.keyed, context.limits
+    messages = make(
+        context.config, context.directories, context.db.users, context.db.keyed, context.limits
     )
 
     def run() -> None:
         now = context.clock()
-        notices.send(notices.plan(now), context.notifier, context.db.audit, now)
+        messages.send(messages.plan(now), context.notifier, context.db.audit, now)
 
-    hour = config.expiry_notices.hour
+    clock = context.clock
+    await _daily(clock, next_round(clock(), hour), lambda now: next_round(now, hour), run, what)
+
+
+async def _daily_reports(flows: Flows, config: Config) -> None:
+    """`[report_mail]`: the reports mailed to the admins at its hour (and weekday)."""
+    context = flows.context
+    reports = Reports(config, context.directories, context.db.users, context.db.audit)
+    mail = ReportMail(reports)
+    hour, weekday = config.report_mail.hour, config.report_mail.weekday
+
+    def run() -> None:
+        mail.send(context.notifier, context.db.audit, context.clock())
+
     clock = context.clock
     await _daily(
-        clock, next_round(clock(), hour), lambda now: next_round(now, hour), run,
-        "the password expiry notices",
+        clock, next_report_round(clock(), hour, weekday),
+        lambda now: next_report_round(now, hour, weekday), run, "the report mail",
     )  # fmt: skip
 
 

@@ -8,17 +8,23 @@ nothing, also while the server runs) or a round while the server is stopped.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pwreset.cli.options import add_config_option, config_of
 from pwreset.cli.progress import progress_bar
 from pwreset.config.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from pwreset.server.expiry_notices import NoticeReport, NoticeRound
+    from pwreset.config.schema import Config
+    from pwreset.server.directory import Directory
+    from pwreset.server.notify import Notifier
+    from pwreset.server.storage.store import AuditTrail, Store
+    from pwreset.server.user_messages import MessageRound
 
 _COMMAND = "pwreset notices"
 
@@ -37,20 +43,90 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pwreset.protocol.keys import read_secret_key
-    from pwreset.server.directory import Directory, open_directory
-    from pwreset.server.expiry_notices import NoticeRound
-    from pwreset.server.flows.codes import SendLimits
-    from pwreset.server.runner import open_exporting_store
-    from pwreset.server.storage import Database, StorageError
-    from pwreset.server.storage.store import Store
+    from pwreset.server.expiry_notices import Notice, NoticeRound
 
-    config = config_of(args)
-    file = config.source or config.base_dir / "pwreset.toml"
-    if not config.expiry_notices.enabled and not args.dry_run:
-        print(f"{_COMMAND}: [expiry_notices] enabled is false: nothing is sent "
+    def described(notice: Notice) -> str:
+        expires = datetime.fromtimestamp(notice.expires).strftime("%Y-%m-%d %H:%M")
+        return (f"{notice.threshold}-day notice, {notice.days_left} day(s) left "
+                f"(expires {expires}), in {notice.language!r}")  # fmt: skip
+
+    return run_user_round(config_of(args), args, _COMMAND, "expiry_notices", NoticeRound,
+                          "expiry notice", described)  # fmt: skip
+
+
+def run_user_round(
+    config: Config,
+    args: argparse.Namespace,
+    command: str,
+    table: str,
+    make: Callable[..., MessageRound[Any]],
+    noun: str,
+    described: Callable[[Any], str],
+) -> int:
+    """`pwreset notices|reminders [--dry-run]`: plan the round `make` builds (the settings
+    in `[table]`), list it, and send it unless it is a dry run."""
+    if not getattr(config, table).enabled and not args.dry_run:
+        print(f"{command}: [{table}] enabled is false: nothing is sent "
               "(--dry-run shows what would be)", file=sys.stderr)  # fmt: skip
         return 2
+    with user_round(config, command, make, dry_run=args.dry_run) as opened:
+        if opened is None:
+            return 2
+        messages, audit = opened
+        now = time.time()
+        with progress_bar(command, "reading the directories") as update:
+            report = messages.plan(
+                now, None if update is None else lambda d, n: update(n, f"{d}: {n} users")
+            )
+        for domain in report.unreachable:
+            print(f"{command}: domain {domain} did not answer: no {noun}s for it", file=sys.stderr)
+        if not report.due:
+            print(f"no {noun} is due")
+        else:
+            print(f"{len(report.due)} {noun}(s) {'would be sent' if args.dry_run else 'due'}:")
+        for message in report.due:
+            to = ", ".join(messages.destinations(message)) or "(no address)"
+            print(f"  {message.domain}\\{message.username}: {described(message)}, to {to}")
+        if not args.dry_run:
+            messages.send(report, notifier_of(config), audit, now)
+            print(f"{report.sent} sent, {report.failed} not sent (see the log and the audit)")
+    return 1 if report.unreachable or report.failed else 0
+
+
+R = TypeVar("R")
+
+
+@contextlib.contextmanager
+def user_round(
+    config: Config, command: str, make: Callable[..., R], *, dry_run: bool
+) -> Iterator[tuple[R, AuditTrail] | None]:
+    """A round of messages to users (`make`: NoticeRound, EnrollmentDrive) over the
+    configured directories and store, and the store's audit trail; None (after saying why)
+    when the store cannot be opened."""
+    hint = "" if dry_run else " (a running server sends them itself)"
+    with directories_and_store(config, command, read_only=dry_run, hint=hint) as opened:
+        if opened is None:
+            yield None
+            return
+        directories, db, data_key = opened
+        from pwreset.server.flows.codes import SendLimits
+
+        yield make(config, directories, db.users, db.keyed, SendLimits(data_key)), db.audit
+
+
+@contextlib.contextmanager
+def directories_and_store(
+    config: Config, command: str, *, read_only: bool, hint: str = ""
+) -> Iterator[tuple[dict[str, Directory], Store, bytes] | None]:
+    """The configured directories, the store and the data key; None (after saying why,
+    with `hint`) when the store cannot be opened. `read_only` opens the embedded store
+    without its owner lock, so it also works while the server runs."""
+    from pwreset.protocol.keys import read_secret_key
+    from pwreset.server.directory import open_directory
+    from pwreset.server.runner import open_exporting_store
+    from pwreset.server.storage import Database, StorageError
+
+    file = config.source or config.base_dir / "pwreset.toml"
     try:
         data_key = read_secret_key(config.path(config.server.data_key_file))
     except ValueError as exc:
@@ -60,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         directory = open_directory(config, index)
         directories[directory.name] = directory
     try:
-        if args.dry_run and config.storage.backend == "embedded":
+        if read_only and config.storage.backend == "embedded":
             # Read-only: also while the server runs (it holds the folder's owner lock).
             db: Store = Database.open_readonly(
                 config.path(config.server.data_dir), data_key=data_key
@@ -68,42 +144,20 @@ def run(args: argparse.Namespace) -> int:
         else:
             db = open_exporting_store(config, data_key)
     except StorageError as exc:
-        hint = "" if args.dry_run else " (a running server sends the notices itself)"
-        print(f"{_COMMAND}: {exc}{hint}", file=sys.stderr)
-        return 2
+        print(f"{command}: {exc}{hint}", file=sys.stderr)
+        yield None
+        return
     try:
-        notices = NoticeRound(config, directories, db.users, db.keyed, SendLimits(data_key))
-        now = time.time()
-        with progress_bar(_COMMAND, "reading the directories") as update:
-            report = notices.plan(
-                now, None if update is None else lambda d, n: update(n, f"{d}: {n} users")
-            )
-        _print_plan(notices, report, dry_run=args.dry_run)
-        if not args.dry_run:
-            from pwreset.server.notify import Notifier, NotifyError
-
-            try:
-                notifier = Notifier.from_config(config)
-            except NotifyError as exc:
-                raise ConfigError([Problem(file, "email", str(exc))]) from None
-            notices.send(report, notifier, db.audit, now)
-            print(f"{report.sent} sent, {report.failed} not sent (see the log and the audit)")
+        yield directories, db, data_key
     finally:
         db.close()
-    return 1 if report.unreachable or report.failed else 0
 
 
-def _print_plan(notices: NoticeRound, report: NoticeReport, *, dry_run: bool) -> None:
-    for domain in report.unreachable:
-        print(f"{_COMMAND}: domain {domain} did not answer: no notices for it", file=sys.stderr)
-    if not report.due:
-        print("no expiry notice is due")
-        return
-    verb = "would be sent" if dry_run else "due"
-    print(f"{len(report.due)} expiry notice(s) {verb}:")
-    for notice in report.due:
-        expires = datetime.fromtimestamp(notice.expires).strftime("%Y-%m-%d %H:%M")
-        to = ", ".join(notices.destinations(notice)) or "(no address)"
-        print(f"  {notice.domain}\\{notice.username}: {notice.threshold}-day notice, "
-              f"{notice.days_left} day(s) left (expires {expires}), in {notice.language!r}, "
-              f"to {to}")  # fmt: skip
+def notifier_of(config: Config) -> Notifier:
+    from pwreset.server.notify import Notifier, NotifyError
+
+    try:
+        return Notifier.from_config(config)
+    except NotifyError as exc:
+        file = config.source or config.base_dir / "pwreset.toml"
+        raise ConfigError([Problem(file, "email", str(exc))]) from None

@@ -92,6 +92,18 @@ _SMS: dict[str, str] = {
 }
 
 
+def distinct_channels(channels: list[NoticeChannel]) -> list[NoticeChannel]:
+    if len(set(channels)) != len(channels):
+        raise ValueError("a channel is listed twice")
+    return channels
+
+
+def english_required(text: dict[str, object]) -> dict[str, object]:
+    if "en" not in text:
+        raise ValueError("an English text (en) is required: it is the fallback")
+    return text
+
+
 def _stock_mail() -> dict[str, MailText]:
     return {lang: MailText(subject=s, body=b) for lang, (s, b) in _MAIL.items()}
 
@@ -125,19 +137,8 @@ class ExpiryNoticeSettings(BaseModel):
             raise ValueError("a threshold is listed twice")
         return sorted(days, reverse=True)
 
-    @field_validator("channels")
-    @classmethod
-    def _channels(cls, channels: list[NoticeChannel]) -> list[NoticeChannel]:
-        if len(set(channels)) != len(channels):
-            raise ValueError("a channel is listed twice")
-        return channels
-
-    @field_validator("text", "sms_text")
-    @classmethod
-    def _english(cls, text: dict[str, object]) -> dict[str, object]:
-        if "en" not in text:
-            raise ValueError("an English text (en) is required: it is the fallback")
-        return text
+    _channels = field_validator("channels")(distinct_channels)
+    _english = field_validator("text", "sms_text")(english_required)
 
     def threshold(self, days_left: int) -> int | None:
         """The threshold a password with `days_left` (1 or more) has reached: the smallest

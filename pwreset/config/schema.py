@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.dsn import check_dsn
 from pwreset.config.expiry_settings import ExpiryNoticeSettings
 from pwreset.config.flow_settings import (
@@ -40,6 +41,7 @@ from pwreset.config.notify_settings import (
     with_stock_alerts,
 )
 from pwreset.config.password_settings import PasswordPolicySettings
+from pwreset.config.report_settings import ReportMailSettings
 from pwreset.config.siem_settings import SiemSettings
 from pwreset.protocol import client
 
@@ -348,6 +350,8 @@ class Config(_Table):
     password_policy: PasswordPolicySettings = PasswordPolicySettings()
     expiry_notices: ExpiryNoticeSettings = ExpiryNoticeSettings()
     siem: SiemSettings = SiemSettings()
+    enrollment_drive: EnrollmentDriveSettings = EnrollmentDriveSettings()
+    report_mail: ReportMailSettings = ReportMailSettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None
@@ -370,39 +374,69 @@ class Config(_Table):
 
     @model_validator(mode="after")
     def _expiry_notices_can_be_sent(self) -> Config:
-        notices = self.expiry_notices
-        if not notices.enabled:
-            return self
-        if not self.web.public_url:
-            raise ValueError(
-                "expiry_notices needs web.public_url: the notices link to the change page there"
-            )
-        site = self.sites.get(notices.site) if notices.site else None
-        if notices.site and site is None:
-            raise ValueError(f"expiry_notices.site {notices.site!r} is no [sites] entry")
-        if site is not None and "change" not in site.flows:
-            raise ValueError(f"expiry_notices.site {notices.site!r} does not offer the change flow")
-        for domain in self.domains:
-            if self.change_site(domain) is None:
-                raise ValueError(
-                    f"expiry_notices: no site offers the change flow for domain {domain.name!r}; "
-                    "set expiry_notices.site"
-                )
-        if "email" in notices.channels and self.email.delivery == "off":
-            raise ValueError('expiry_notices.channels has "email" but email.delivery is "off"')
-        if "sms" in notices.channels and not self.verification.sms_command:
-            raise ValueError(
-                'expiry_notices.channels has "sms" but verification.sms_command is unset'
-            )
+        if self.expiry_notices.enabled:
+            self._check_user_round("expiry_notices", "change", self.expiry_notices)
         return self
+
+    @model_validator(mode="after")
+    def _enrollment_drive_can_be_sent(self) -> Config:
+        drive = self.enrollment_drive
+        if drive.enabled:
+            self._check_user_round("enrollment_drive", "enroll", drive)
+            if "email" in drive.channels and not self.verification.email_attribute:
+                raise ValueError(
+                    'enrollment_drive.channels has "email" but verification.email_attribute '
+                    "is empty: users who have not enrolled have only the directory's address"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _report_mail_can_be_sent(self) -> Config:
+        if self.report_mail.enabled:
+            if not self.report_mail.to:
+                raise ValueError("report_mail.to: name at least one address to mail the reports to")
+            if self.email.delivery == "off":
+                raise ValueError('report_mail is enabled but email.delivery is "off"')
+        return self
+
+    def _check_user_round(
+        self, table: str, flow: str, settings: ExpiryNoticeSettings | EnrollmentDriveSettings
+    ) -> None:
+        """A round that mails users a link to a site's `flow` page can be sent: the public
+        URL, the site, its flow for every domain and each channel's settings are there."""
+        if not self.web.public_url:
+            raise ValueError(f"{table} needs web.public_url: its messages link to the {flow} page")
+        site = self.sites.get(settings.site) if settings.site else None
+        if settings.site and site is None:
+            raise ValueError(f"{table}.site {settings.site!r} is no [sites] entry")
+        if site is not None and flow not in site.flows:
+            raise ValueError(f"{table}.site {settings.site!r} does not offer the {flow} flow")
+        for domain in self.domains:
+            if self.flow_site(domain, flow, settings.site) is None:
+                raise ValueError(
+                    f"{table}: no site offers the {flow} flow for domain {domain.name!r}; "
+                    f"set {table}.site"
+                )
+        if "email" in settings.channels and self.email.delivery == "off":
+            raise ValueError(f'{table}.channels has "email" but email.delivery is "off"')
+        if "sms" in settings.channels and not self.verification.sms_command:
+            raise ValueError(f'{table}.channels has "sms" but verification.sms_command is unset')
 
     def change_site(self, domain: DomainConfig) -> str | None:
         """The site whose change page an expiry notice for `domain` links to."""
-        if self.expiry_notices.site:
-            return self.expiry_notices.site
+        return self.flow_site(domain, "change", self.expiry_notices.site)
+
+    def enroll_site(self, domain: DomainConfig) -> str | None:
+        """The site whose enroll page an enrollment reminder for `domain` links to."""
+        return self.flow_site(domain, "enroll", self.enrollment_drive.site)
+
+    def flow_site(self, domain: DomainConfig, flow: str, chosen: str = "") -> str | None:
+        """`chosen`, else the first site offering `flow` for `domain`."""
+        if chosen:
+            return chosen
         for vdir, site in self.sites.items():
             offered = not site.domains or any(domain.matches(typed) for typed in site.domains)
-            if offered and "change" in site.flows:
+            if offered and flow in site.flows:
                 return vdir
         return None
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
 
 import ldap3
 from ldap3.core.exceptions import LDAPException
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.base import PREFERRED_LANGUAGE, DirectoryError, DirectoryUser
 from pwreset.server.directory.ldap_base import (
     Changes,
     Control,
@@ -68,31 +69,30 @@ def _quoted(password: str) -> bytes:
 
 
 class ActiveDirectory(LdapDirectory):
+    _user_attributes: ClassVar[list[str]] = [
+        "sAMAccountName",
+        "displayName",
+        "userAccountControl",
+        _COMPUTED_UAC,
+        "pwdLastSet",
+        _RESULTANT_PSO,
+        PREFERRED_LANGUAGE,
+    ]
+
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         name = username.strip()
         # DOMAIN\\user is accepted; the default filter matches user@domain (the UPN) too.
         if "\\" in name:
             name = name.split("\\", 1)[1]
-        found = self._search_one(
-            svc,
-            name,
-            [
-                "sAMAccountName",
-                "displayName",
-                "userAccountControl",
-                _COMPUTED_UAC,
-                "pwdLastSet",
-                _RESULTANT_PSO,
-            ],
-        )
-        if found is None:
-            return None
-        dn, attrs = found
+        found = self._search_one(svc, name, self._user_attributes)
+        return None if found is None else self._user_of(*found)
+
+    def _user_of(self, dn: str, attrs: dict[str, Any]) -> DirectoryUser:
         uac = first_int(attrs.get("userAccountControl"))
         computed = first_int(attrs.get(_COMPUTED_UAC))
         return DirectoryUser(
             dn=dn,
-            username=first(attrs.get("sAMAccountName")) or name,
+            username=first(attrs.get("sAMAccountName")),
             display_name=first(attrs.get("displayName")),
             own_policy=bool(first(attrs.get(_RESULTANT_PSO))),
             disabled=bool(uac & _UF_ACCOUNTDISABLE),
@@ -101,6 +101,7 @@ class ActiveDirectory(LdapDirectory):
             password_set=_filetime(attrs.get("pwdLastSet")),
             email=first(attrs.get(self._email_attr)),
             phone=first(attrs.get(self._phone_attr)),
+            language=first(attrs.get(PREFERRED_LANGUAGE)),
         )
 
     # --- the user's own password (sign-in and change: LdapDirectory) -----------------------

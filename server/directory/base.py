@@ -26,6 +26,11 @@ class DirectoryUser:
     locked: bool = False
     password_never_expires: bool = False
     password_set: float | None = None  # epoch seconds of the last change, if known
+    language: str = ""  # the directory's preferredLanguage (RFC 2798), if set
+
+
+# The directory attribute naming a user's language (inetOrgPerson; AD has it too).
+PREFERRED_LANGUAGE = "preferredLanguage"
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,11 @@ class Directory(Protocol):
         password expires before `until`, read page by page; `seen` is told how many users
         were read so far. Never those whose password never expires (by the account or its
         policy) or must be changed at next logon."""
+        ...
+
+    def users(self, seen: Callable[[int], None] | None = None) -> list[DirectoryUser]:
+        """Every user in scope (under base_dn, matching the user filter with any name),
+        disabled ones included, read page by page; `seen` is told how many were read."""
         ...
 
     def password_rules(self) -> DirectoryRules:

@@ -34,6 +34,8 @@ Control = tuple[str, bool, Any]
 # Entries per page of a search over every user (paged results, RFC 2696): under AD's
 # default MaxPageSize of 1000, so no directory cuts a page short.
 PAGE_SIZE = 500
+# The key under which `_every_user` hands over each entry's DN (no attribute is named so).
+_DN = " dn"
 
 # A full read tells its progress (`seen`) every so many entries.
 _SEEN_EVERY = 50
@@ -46,6 +48,9 @@ RULES_TTL = 60.0
 
 class LdapDirectory(abc.ABC):
     """Base of the adapters; each says which attributes it reads and how they map."""
+
+    # The attributes `_user_of` reads (besides the e-mail and phone attributes).
+    _user_attributes: ClassVar[list[str]]
 
     # Controls sent with the user's own bind (OpenLDAP asks for the ppolicy response).
     bind_controls: ClassVar[Sequence[Control]] = ()
@@ -67,6 +72,10 @@ class LdapDirectory(abc.ABC):
     @abc.abstractmethod
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
         """The user the user filter finds for `username`, read into a DirectoryUser."""
+
+    @abc.abstractmethod
+    def _user_of(self, dn: str, attrs: dict[str, Any]) -> DirectoryUser:
+        """The DirectoryUser of an entry read with `_user_attributes`."""
 
     @abc.abstractmethod
     def _bind_failure(self, user: DirectoryUser, result: object) -> None:
@@ -128,6 +137,13 @@ class LdapDirectory(abc.ABC):
     def find_user(self, username: str) -> DirectoryUser | None:
         with self._connector.session() as svc:
             return self._find(svc, username)
+
+    def users(self, seen: Seen = None) -> list[DirectoryUser]:
+        with self._connector.session() as svc:
+            return [
+                self._user_of(attrs[_DN], attrs)
+                for attrs in self._every_user(svc, "", self._user_attributes, seen)
+            ]
 
     def user_exists(self, username: str) -> bool:
         return self.find_user(username) is not None
@@ -204,7 +220,7 @@ class LdapDirectory(abc.ABC):
     ) -> Iterator[dict[str, Any]]:
         """The attributes of each user in scope (under base_dn, matching the user filter
         with any name) that also matches `flt`, page by page, so a directory of any size is
-        read without hitting its size limit."""
+        read without hitting its size limit. The entry's DN is under the key `_DN`."""
         scope = self._domain.effective_user_filter().replace("{username}", "*")
         pages = svc.extend.standard.paged_search(
             self._domain.base_dn,
@@ -219,7 +235,7 @@ class LdapDirectory(abc.ABC):
                 if seen is not None and count % _SEEN_EVERY == 0:
                     seen(count)
                 if entry.get("type") == "searchResEntry":
-                    yield dict(entry.get("attributes") or {})
+                    yield {**(entry.get("attributes") or {}), _DN: str(entry.get("dn", ""))}
 
     def _modify(
         self,

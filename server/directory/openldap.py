@@ -14,14 +14,14 @@ import calendar
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import ldap3
 from ldap3.core.exceptions import LDAPSASLPrepError
 from ldap3.utils.conv import escape_filter_chars
 
 from pwreset.server.directory import ppolicy, results
-from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.base import PREFERRED_LANGUAGE, DirectoryError, DirectoryUser
 from pwreset.server.directory.ldap_base import (
     Changes,
     Control,
@@ -62,21 +62,20 @@ _PROXIED_AUTHZ = "2.16.840.1.113730.3.4.18"
 class OpenLdap(LdapDirectory):
     bind_controls = (ppolicy.REQUEST,)
 
+    _user_attributes: ClassVar[list[str]] = [
+        "uid", "displayName", "cn", "pwdAccountLockedTime", "pwdChangedTime",
+        "pwdPolicySubentry", PREFERRED_LANGUAGE,
+    ]  # fmt: skip
+
     def _find(self, svc: ldap3.Connection, username: str) -> DirectoryUser | None:
-        name = username.strip()
-        found = self._search_one(
-            svc,
-            name,
-            ["uid", "displayName", "cn", "pwdAccountLockedTime", "pwdChangedTime",
-             "pwdPolicySubentry"],
-        )  # fmt: skip
-        if found is None:
-            return None
-        dn, attrs = found
+        found = self._search_one(svc, username.strip(), self._user_attributes)
+        return None if found is None else self._user_of(*found)
+
+    def _user_of(self, dn: str, attrs: dict[str, Any]) -> DirectoryUser:
         locked_time = first(attrs.get("pwdAccountLockedTime"))
         return DirectoryUser(
             dn=dn,
-            username=first(attrs.get("uid")) or name,
+            username=first(attrs.get("uid")),
             # inetOrgPerson's displayName is optional; the cn is the full name then.
             display_name=first(attrs.get("displayName")) or first(attrs.get("cn")),
             own_policy=bool(first(attrs.get("pwdPolicySubentry"))),
@@ -85,6 +84,7 @@ class OpenLdap(LdapDirectory):
             password_set=_generalized_time(first(attrs.get("pwdChangedTime"))),
             email=first(attrs.get(self._email_attr)),
             phone=first(attrs.get(self._phone_attr)),
+            language=first(attrs.get(PREFERRED_LANGUAGE)),
         )
 
     def _bind_failure(self, user: DirectoryUser, result: object) -> None:

@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.expiry_settings import ExpiryNoticeSettings, NoticeChannel
 from pwreset.config.flow_settings import VerificationSettings
-from pwreset.config.notify_settings import ALERT_EVENTS, Alert, CodeMail, EmailSettings
+from pwreset.config.notify_settings import ALERT_EVENTS, Alert, CodeMail, EmailSettings, MailText
 from pwreset.config.schema import Config
 
 from .errors import NotifyError
@@ -45,6 +46,7 @@ class Notifier:
         alerts: Mapping[str, Alert] | Mapping[AlertEvent, Alert],
         verification: VerificationSettings,
         notices: ExpiryNoticeSettings | None = None,
+        reminders: EnrollmentDriveSettings | None = None,
         resolve: Callable[[Path], Path] = lambda p: p,
     ) -> None:
         unknown = set(alerts) - set(ALERT_EVENTS)
@@ -58,6 +60,7 @@ class Notifier:
         self.alerts: dict[str, Alert] = {str(event): alert for event, alert in alerts.items()}
         self.verification = verification
         self.notices = notices or ExpiryNoticeSettings()
+        self.reminders = reminders or EnrollmentDriveSettings()
         self._resolve = resolve
         self.mailer = Mailer(email, resolve)
 
@@ -70,6 +73,7 @@ class Notifier:
             alerts=config.alerts,
             verification=config.verification,
             notices=config.expiry_notices,
+            reminders=config.enrollment_drive,
             resolve=config.path,
         )
 
@@ -145,12 +149,27 @@ class Notifier:
         """Send the expiry notice by `channel` in the user's language, with `values` (the
         notice's macros) filled in; how many addresses or phones it went to. Raises
         NotifyError when it was not sent."""
+        return self._user_message(self.notices, channel, to, values)
+
+    def enrollment_reminder(
+        self, channel: NoticeChannel, to: Recipient, values: Mapping[str, str]
+    ) -> int:
+        """Send an enrollment reminder, like `expiry_notice`."""
+        return self._user_message(self.reminders, channel, to, values)
+
+    def _user_message(
+        self,
+        texts: ExpiryNoticeSettings | EnrollmentDriveSettings,
+        channel: NoticeChannel,
+        to: Recipient,
+        values: Mapping[str, str],
+    ) -> int:
         filled = {**_user_values(to), **values}
         if channel == "sms":
-            text = fill(pick_text(self.notices.sms_text, to.language), filled)
+            text = fill(pick_text(texts.sms_text, to.language), filled)
             self._send_sms(to.phone, to, text)
             return 1
-        recipients = expand_recipients(self.notices.to, to)
+        recipients = expand_recipients(texts.to, to)
         if not recipients:
             raise NotifyError("the user has no e-mail address", code="notify_no_recipient")
         if not self.mailer.enabled:
@@ -159,11 +178,34 @@ class Notifier:
             compose(
                 sender=self.email.from_address,
                 to=recipients,
-                text=pick_text(self.notices.text, to.language),
+                text=pick_text(texts.text, to.language),
                 values=filled,
             )
         )
         return len(recipients)
+
+    # -- reports to admins --------------------------------------------------------------
+
+    def report_mail(
+        self, to: Sequence[str], subject: str, body: str, files: Sequence[tuple[str, bytes]]
+    ) -> None:
+        """Mail `files` (name, content: .csv or .html) to the admins at `to`. Raises
+        NotifyError when it was not handed over."""
+        if not self.mailer.enabled:
+            raise NotifyError("e-mail delivery is off (email.delivery)", code="notify_off")
+        message = compose(
+            sender=self.email.from_address,
+            to=to,
+            text=MailText(subject=subject, body=body),
+            values={},
+        )
+        for name, data in files:
+            subtype = "html" if name.endswith(".html") else "csv"
+            # As text in UTF-8 (the CSV's byte-order mark, which Excel needs, stays).
+            message.add_attachment(
+                data.decode("utf-8"), subtype=subtype, charset="utf-8", filename=name
+            )
+        self.mailer.send(message)
 
     # -- alerts ------------------------------------------------------------------------
 

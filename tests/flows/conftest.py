@@ -72,3 +72,16 @@ def user(kind: str, request: pytest.FixtureRequest, fresh_user_name: str) -> str
     admin = request.getfixturevalue("samba_admin" if kind == "ad" else "slapd_admin")
     admin.create_user(fresh_user_name, PASSWORD)
     return fresh_user_name
+
+
+@pytest.fixture
+def own_users_only(kind: str, fresh_user_name: str) -> dict[str, str]:
+    """A `domain` setting whose user filter finds only the users named `fresh_user_name…`:
+    the rounds that read every user in scope (and the reports) see this test's users, not
+    the whole lab's."""
+    if kind == "ad":
+        flt = ("(&(objectCategory=person)(objectClass=user)(sAMAccountName={username})"
+               f"(sAMAccountName={fresh_user_name}*))")  # fmt: skip
+    else:
+        flt = f"(&(objectClass=inetOrgPerson)(uid={{username}})(uid={fresh_user_name}*))"
+    return {"user_filter": flt}
