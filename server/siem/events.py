@@ -7,7 +7,8 @@ docs/operations.md shows this table (a test checks that it is the same). Ids are
 renumbered or reused: a new outcome gets a new id.
 
 Numbering: 1xxx enroll, 2xxx reset, 3xxx unlock (the same offsets as reset), 4xxx change,
-5xxx admin, 6xxx what the server does on its own (expiry notices); x000-x099 successes, x100
+5xxx admin, 6xxx what the server does on its own (expiry notices, enrollment reminders,
+the report mail); x000-x099 successes, x100
 and up failures. 9998 and 9999 are any success or
 failure no row names (a text added without its id here: the export still sends it).
 """
@@ -35,7 +36,8 @@ class Severity(IntEnum):
 class EventKind:
     id: int
     msgid: str  # the syslog MSGID: at most 32 printable ASCII characters
-    source: str  # the audit row's source: enroll, reset, unlock, change, admin, notice; "*"
+    source: str  # the audit row's source: enroll, reset, unlock, change, admin, notice,
+    # reminder, report; "*"
     outcome: str  # the audit row's type: success or failure
     severity: Severity
     text: str  # the audit row's event text; {name} marks a part that varies
@@ -162,6 +164,14 @@ EVENTS: tuple[EventKind, ...] = (
               "password expiry notice ({days} days): expires {date}, {channels}"),
     EventKind(6100, "EXPIRY_NOTICE_NOT_SENT", "notice", F, E,
               "password expiry notice ({days} days): expires {date}, {channels}"),
+    EventKind(6001, "ENROLL_REMINDER_SENT", "reminder", S, I,
+              "enrollment reminder {number} of {count}: {channels}"),
+    EventKind(6101, "ENROLL_REMINDER_NOT_SENT", "reminder", F, E,
+              "enrollment reminder {number} of {count}: {channels}"),
+    EventKind(6002, "REPORT_MAIL_SENT", "report", S, I,
+              "report mail ({reports}): to {count} address(es)"),
+    EventKind(6102, "REPORT_MAIL_NOT_SENT", "report", F, E,
+              "report mail ({reports}): not sent ({code})"),
     # --- anything else ---
     EventKind(9998, "OTHER_SUCCESS", "*", S, N, "{text}"),
     EventKind(9999, "OTHER_FAILURE", "*", F, W, "{text}"),
