@@ -76,6 +76,18 @@ def test_not_enrolled_lists_exactly_who_may_enroll_and_has_not_and_the_mail_carr
     everyone = [r["User"] for r in report("not-enrolled", "--domain", stack.domain)]
     assert everyone == [names["waiting"]]
 
+    # Activity per site, domain and flow, as a table (a plain grid off a terminal).
+    done = subprocess.run(
+        [sys.executable, "-m", "pwreset", "report", "activity", "--days", "1",
+         "-c", str(stack.instance / "pwreset.toml")],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    grid = done.stdout.splitlines()
+    assert grid[0] == "Self-service activity, last 1 days: 1 rows"
+    assert grid[2].split() == ["Site", "Domain", "Flow", "Succeeded", "Failed"]
+    assert grid[4].split() == ["pwreset", stack.domain, "enroll", "1", "1"]
+
     # The scheduled mail: at its hour, to both admins, each report as CSV and HTML.
     stack.clock.advance(DAY)
     deadline = time.monotonic() + 30
