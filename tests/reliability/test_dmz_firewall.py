@@ -5,7 +5,6 @@ its replies. A user's flow works through it; the DMZ reaches nothing else inside
 
 from __future__ import annotations
 
-import secrets as random
 import socket
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -13,10 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 from pwreset_lab import SlapdAdmin
 
-from support.dmz import SERVER_PORT, DmzStack, dmz_stack
-from support.flowstack import PASSWORD
+from support.dmz import SERVER_PORT, DmzStack, dmz_stack, reset_a_new_user
 from support.netns import SERVER_IP, Namespace
-from support.stacks import secret
 
 pytestmark = [pytest.mark.slapd]
 
@@ -66,12 +63,4 @@ def test_a_reset_works_through_the_firewall(dmz: DmzStack) -> None:
     stack = dmz.flows
     page = stack.relay.get("/pwreset/")
     assert page.status_code == 200 and "<html" in page.text, page.text[:200]
-    user = "d" + random.token_hex(4)
-    stack.admin.create_user(user, PASSWORD)
-    assert stack.enroll(user).status_code == 200
-    reply = stack.answer_all("reset", user)
-    assert reply.json()["step"]["kind"] == "password", reply.text
-    new = secret(f"Dmz!{random.token_hex(4)}-7c")
-    reply = stack.step("reset", reply.json()["flow"], new_password=new)
-    assert reply.json() == {"status": "done", "message": "RES_FINISHED_RESET"}, reply.text
-    assert stack.admin.bind_ok(user, new)
+    reset_a_new_user(stack, "d")

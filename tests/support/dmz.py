@@ -14,6 +14,7 @@ Requests are made through FlowStack's helpers; its clock does not reach the serv
 from __future__ import annotations
 
 import os
+import secrets as random
 import subprocess
 import sys
 import time
@@ -32,16 +33,17 @@ from pwreset.instance import create_instance
 from pwreset.protocol.keys import read_secret_key
 
 from support.bridge import bridge
-from support.flowstack import Clock, FlowStack, backend_config, sms_recorder
+from support.flowstack import PASSWORD, Clock, FlowStack, backend_config, sms_recorder
 from support.netns import SERVER_IP, LossyLink, Namespace, lossy_link
 from support.smtp import SmtpServer
+from support.stacks import secret
 
 SERVER_PORT = 5100
-_RELAY_LISTEN = ("127.0.0.1", 8080)
+RELAY_LISTEN = ("127.0.0.1", 8080)
 _LOOPBACK = "127.0.0.1"
 _ANY = "0.0.0.0"
 # Generous: a request may wait through all of the relay's retries.
-_HTTP_TIMEOUT = 60.0
+HTTP_TIMEOUT = 60.0
 
 
 @dataclass
@@ -60,13 +62,28 @@ class DmzStack:
         ]
 
 
-def _directory_port(data: dict[str, Any]) -> int:
+def reset_a_new_user(stack: FlowStack, prefix: str) -> str:
+    """A new user (named `prefix` and a random tag) enrolls on the stack's site, then resets
+    their password there: the new one binds. Their name."""
+    user = prefix + random.token_hex(4)
+    stack.admin.create_user(user, PASSWORD)
+    assert stack.enroll(user).status_code == 200
+    reply = stack.answer_all("reset", user)
+    assert reply.json()["step"]["kind"] == "password", reply.text
+    new = secret(f"Dmz!{random.token_hex(4)}-7c")
+    reply = stack.step("reset", reply.json()["flow"], new_password=new)
+    assert reply.json() == {"status": "done", "message": "RES_FINISHED_RESET"}, reply.text
+    assert stack.admin.bind_ok(user, new)
+    return user
+
+
+def directory_port(data: dict[str, Any]) -> int:
     port = urlsplit(data["domains"][0]["urls"][0]).port
     assert port is not None
     return port
 
 
-def _start(
+def start_process(
     namespace: Namespace, argv: list[str], output: Path, env: dict[str, str], cleanup: ExitStack
 ) -> subprocess.Popen[bytes]:
     with output.open("ab") as out:
@@ -87,7 +104,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _wait_until_served(client: httpx2.Client, processes: dict[str, Path], started: Any) -> None:
+def wait_until_served(client: httpx2.Client, processes: dict[str, Path], started: Any) -> None:
     """Until /healthz says the relay's server answers (its pings cross the lossy link)."""
     deadline = time.monotonic() + 60
     while True:
@@ -143,30 +160,30 @@ def dmz_stack(
 
         if firewall:
             link.firewall(SERVER_PORT)
-        for port in (_directory_port(data), smtp.port):
+        for port in (directory_port(data), smtp.port):
             target = (_LOOPBACK, port)
             cleanup.enter_context(bridge(link.server, (_ANY, port), None, target))
         env = {**os.environ, env_name: lab.service_password}
         command = [sys.executable, "-m", "pwreset"]
         config_file = str(instance / "pwreset.toml")
-        web_options = ["--listen", ":".join(map(str, _RELAY_LISTEN))]
+        web_options = ["--listen", ":".join(map(str, RELAY_LISTEN))]
         if pages:
             subprocess.run([*command, "build", "-c", config_file], check=True,
                            capture_output=True)  # fmt: skip
             web_options.append("--serve-site")
         outputs = {"server": root / "server.out", "web": root / "web.out"}
         started = {
-            "server": _start(link.server, [*command, "server", "-c", config_file],
+            "server": start_process(link.server, [*command, "server", "-c", config_file],
                              outputs["server"], env, cleanup),
-            "web": _start(link.relay, [*command, "web", "-c", config_file, *web_options],
+            "web": start_process(link.relay, [*command, "web", "-c", config_file, *web_options],
                           outputs["web"], env, cleanup),
         }  # fmt: skip
-        front = cleanup.enter_context(bridge(None, (_LOOPBACK, 0), link.relay, _RELAY_LISTEN))
+        front = cleanup.enter_context(bridge(None, (_LOOPBACK, 0), link.relay, RELAY_LISTEN))
         host, port = front.address
         client = cleanup.enter_context(
-            httpx2.Client(base_url=f"http://{host}:{port}", timeout=_HTTP_TIMEOUT)
+            httpx2.Client(base_url=f"http://{host}:{port}", timeout=HTTP_TIMEOUT)
         )
-        _wait_until_served(client, outputs, started)
+        wait_until_served(client, outputs, started)
         flows = FlowStack(
             kind=kind,
             domain=data["domains"][0]["name"],

@@ -93,6 +93,7 @@ class FlowStack:
     data_key: bytes = field(repr=False)
     restarter: Any = field(default=None, repr=False)
     stopper: Any = field(default=None, repr=False)
+    site: str = "pwreset"  # the site (virtual directory) requests go to
 
     def stop(self) -> None:
         """Stop the backend (its data stays), e.g. to run a console command that writes."""
@@ -104,8 +105,8 @@ class FlowStack:
 
     # --- requests ---------------------------------------------------------------------------
 
-    def post(self, path: str, body: dict[str, Any], site: str = "pwreset") -> Any:
-        return self.relay.post(f"/{site}/api/v1/{path}", json=body)
+    def post(self, path: str, body: dict[str, Any], site: str | None = None) -> Any:
+        return self.relay.post(f"/{site or self.site}/api/v1/{path}", json=body)
 
     def enroll(
         self,

@@ -33,6 +33,7 @@ RELAY_END = "veth-relay"
 SERVER_END = "veth-server"
 _TABLE = "pwreset_loss"
 _FIREWALL = "pwreset_dmz"
+_SWITCH = "br-dmz"
 _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 T = TypeVar("T")
@@ -153,26 +154,8 @@ counter drop comment "{what}_dropped"
             namespace.run("nft", "-f", "-", stdin=rules)
 
     def firewall(self, port: int) -> None:
-        """The original product's DMZ firewall table, kept by the server's side (out of the
-        relay's reach): from the relay only UDP to the server's `port`, back only UDP from
-        that port to the relay; anything else across the cable is dropped, either way."""
-        rules = f"""
-table inet {_FIREWALL} {{
-  chain from_dmz {{
-    type filter hook input priority filter; policy accept;
-    iifname "{SERVER_END}" ip saddr {self.relay_ip} ip daddr {self.server_ip} \
-udp dport {port} accept
-    iifname "{SERVER_END}" drop
-  }}
-  chain to_dmz {{
-    type filter hook output priority filter; policy accept;
-    oifname "{SERVER_END}" ip saddr {self.server_ip} ip daddr {self.relay_ip} \
-udp sport {port} accept
-    oifname "{SERVER_END}" drop
-  }}
-}}
-"""
-        self.server.run("nft", "-f", "-", stdin=rules)
+        """The original product's DMZ firewall table between this cable's two addresses."""
+        firewall(self.server, [(self.relay_ip, self.server_ip)], port)
 
     def counters(self) -> LinkCounters:
         found: dict[str, int] = {}
@@ -186,6 +169,57 @@ udp sport {port} accept
         return LinkCounters(**found)
 
 
+def firewall(server: Namespace, pairs: Sequence[tuple[str, str]], port: int) -> None:
+    """The original product's DMZ firewall table, kept by the server's side (out of the
+    relay's reach): one rule pair per (relay address, server address), from the relay only
+    UDP to the server's `port` and back only UDP from that port to the relay; anything else
+    across the cable is dropped, either way (what arrives is counted: `refused`)."""
+    inbound = "".join(
+        f'    iifname "{SERVER_END}" ip saddr {relay} ip daddr {own} udp dport {port} accept\n'
+        for relay, own in pairs
+    )
+    outbound = "".join(
+        f'    oifname "{SERVER_END}" ip saddr {own} ip daddr {relay} udp sport {port} accept\n'
+        for relay, own in pairs
+    )
+    rules = f"""
+table inet {_FIREWALL} {{
+  chain from_dmz {{
+    type filter hook input priority filter; policy accept;
+{inbound}    iifname "{SERVER_END}" counter drop comment "refused"
+  }}
+  chain to_dmz {{
+    type filter hook output priority filter; policy accept;
+{outbound}    oifname "{SERVER_END}" drop
+  }}
+}}
+"""
+    server.run("nft", "-f", "-", stdin=rules)
+
+
+def refused(server: Namespace) -> int:
+    """Datagrams and segments from the DMZ the firewall has dropped so far."""
+    listing = json.loads(server.run("nft", "-j", "list", "table", "inet", _FIREWALL))
+    for item in listing["nftables"]:
+        rule = item.get("rule")
+        if rule and rule.get("comment") == "refused":
+            return int(next(e["counter"] for e in rule["expr"] if "counter" in e)["packets"])
+    raise RuntimeError("the firewall table has no refused counter")
+
+
+def _make_namespaces(cleanup: ExitStack, *namespaces: Namespace) -> None:
+    for namespace in namespaces:
+        _ip("netns", "add", namespace.name)
+        cleanup.callback(_remove, namespace)
+        _ip("-n", namespace.name, "link", "set", "lo", "up")
+
+
+def _plug(namespace: Namespace, end: str, addresses: Sequence[str]) -> None:
+    for address in addresses:
+        namespace.add_address(address, end)
+    _ip("-n", namespace.name, "link", "set", end, "up")
+
+
 @contextmanager
 def cable(
     relay_addresses: Sequence[str], server_addresses: Sequence[str]
@@ -195,20 +229,42 @@ def cable(
     tag = f"{os.getpid()}-{secrets.token_hex(3)}"
     relay, server = Namespace(f"pwreset-relay-{tag}"), Namespace(f"pwreset-server-{tag}")
     with ExitStack() as cleanup:
-        for namespace in (relay, server):
-            _ip("netns", "add", namespace.name)
-            cleanup.callback(_remove, namespace)
-            _ip("-n", namespace.name, "link", "set", "lo", "up")
+        _make_namespaces(cleanup, relay, server)
         _ip("link", "add", RELAY_END, "netns", relay.name, "type", "veth",
             "peer", "name", SERVER_END, "netns", server.name)  # fmt: skip
-        for namespace, end, addresses in (
-            (relay, RELAY_END, relay_addresses),
-            (server, SERVER_END, server_addresses),
-        ):
-            for address in addresses:
-                namespace.add_address(address, end)
-            _ip("-n", namespace.name, "link", "set", end, "up")
+        _plug(relay, RELAY_END, relay_addresses)
+        _plug(server, SERVER_END, server_addresses)
         yield relay, server
+
+
+@contextmanager
+def dmz_lan(
+    host_addresses: Sequence[str], server_addresses: Sequence[str]
+) -> Iterator[tuple[list[Namespace], Namespace]]:
+    """A DMZ network of several hosts (one namespace each, holding one `address/prefix`)
+    switched onto one cable to the server's side (its `server_addresses`): the server's
+    end is the same as `cable`'s, so is its firewall. The switch is a bridge in a namespace
+    of its own, with no address."""
+    tag = f"{os.getpid()}-{secrets.token_hex(3)}"
+    switch, server = Namespace(f"pwreset-switch-{tag}"), Namespace(f"pwreset-server-{tag}")
+    hosts = [Namespace(f"pwreset-dmz{i}-{tag}") for i in range(len(host_addresses))]
+    with ExitStack() as cleanup:
+        _make_namespaces(cleanup, switch, server, *hosts)
+        _ip("-n", switch.name, "link", "add", _SWITCH, "type", "bridge")
+        _ip("-n", switch.name, "link", "set", _SWITCH, "up")
+        ends = [(server, SERVER_END, server_addresses)]
+        ends += [
+            (host, RELAY_END, [address])
+            for host, address in zip(hosts, host_addresses, strict=True)
+        ]
+        for index, (namespace, end, addresses) in enumerate(ends):
+            port = f"port{index}"
+            _ip("link", "add", end, "netns", namespace.name, "type", "veth",
+                "peer", "name", port, "netns", switch.name)  # fmt: skip
+            _ip("-n", switch.name, "link", "set", port, "master", _SWITCH)
+            _ip("-n", switch.name, "link", "set", port, "up")
+            _plug(namespace, end, addresses)
+        yield hosts, server
 
 
 @contextmanager
