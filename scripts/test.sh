@@ -12,4 +12,13 @@ echo "== mypy"
 scripts/typecheck.sh
 echo "== pytest"
 mkdir -p artifacts
-exec .venv/bin/pytest -p no:cacheprovider "$@"
+# Parallel workers, each in a network namespace of its own (tests/support/workers.py): the
+# Samba lab's ports are fixed, so only namespaces let two labs run at once. Making one needs
+# root; elsewhere the suite runs in one process.
+parallel=()
+if unshare --net sh -c 'ip link set lo up' 2>/dev/null; then
+  parallel=(-n "${PWRESET_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder)
+else
+  echo "pytest: in one process (parallel workers need network namespaces: run as root)"
+fi
+exec .venv/bin/pytest -p no:cacheprovider "${parallel[@]}" "$@"

@@ -3,8 +3,10 @@ and the lab PostgreSQL.
 
 A lab starts only when a test asks for it. With PWRESET_LAB_DIR set, the labs live in
 $PWRESET_LAB_DIR/slapd, …/samba and …/postgres: one already running there is reused and left
-running; one started here is stopped at the end. A lab that cannot start makes the
-fixture error out with the reason: the suite never skips a directory test.
+running; one started here is stopped at the end. A parallel worker (`-n N`) has its own
+network namespace, where a lab running outside cannot be reached: it always starts its own,
+in a temp dir. A lab that cannot start makes the fixture error out with the reason: the
+suite never skips a directory test.
 """
 
 from __future__ import annotations
@@ -29,12 +31,18 @@ from pwreset_lab import (
     start_slapd,
 )
 
+from support.workers import in_worker, isolate_workers
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    isolate_workers(config)
+
 
 @pytest.fixture(scope="session")
 def lab_base() -> Iterator[Path]:
     """Where the labs of this session live ($PWRESET_LAB_DIR, or a temp dir removed after)."""
     shared = os.environ.get("PWRESET_LAB_DIR")
-    if shared:
+    if shared and not in_worker():
         yield Path(shared).resolve()
         return
     # A short path: slapd's ldapi socket path must fit in 108 bytes.

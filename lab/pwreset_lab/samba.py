@@ -75,10 +75,11 @@ def start_samba(root: Path, *, cache_dir: Path | None = None) -> SambaLab:
     cache_dir = samba_cache.safe_cache_dir(cache_dir or samba_cache.DEFAULT_CACHE_DIR)
     key = samba_cache.cache_key([Path(__file__)])
     entry = samba_cache.entry_path(cache_dir, key)
-    if not samba_cache.is_usable(entry):
-        entry = _build_entry(cache_dir, key)
-    cached = SambaLab.from_json(entry)
-    target = samba_cache.restore(entry, root)
+    with samba_cache.locked(cache_dir):
+        if not samba_cache.is_usable(entry):
+            entry = _build_entry(cache_dir, key)
+        cached = SambaLab.from_json(entry)
+        target = samba_cache.restore(entry, root)
     lab = dataclasses.replace(
         cached, root=root, pid=0, ca_file=target / "private" / "tls" / "ca.pem"
     )

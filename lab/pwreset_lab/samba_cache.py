@@ -5,6 +5,7 @@ Provisioning and seeding take ~20 s; restoring a copy and starting it takes ~1-2
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -12,6 +13,8 @@ import shutil
 import stat
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pwreset_lab import samba_build
@@ -23,6 +26,7 @@ DEFAULT_CACHE_DIR = Path("/var/tmp/pwreset-lab-cache")  # noqa: S108
 TARGET = "samba"  # the target dir's name inside a lab root and inside a cache entry
 BUILT_AT = "built-at"  # file in an entry: the target dir path the smb.conf was written for
 MAX_AGE_SECONDS = 30 * 86400
+KEEP_OTHER_ENTRIES = 3  # other recipes' entries kept besides the one just built
 
 
 def cache_key(extra_sources: list[Path]) -> str:
@@ -76,6 +80,16 @@ def safe_cache_dir(cache_dir: Path) -> Path:
     return cache_dir
 
 
+@contextmanager
+def locked(cache_dir: Path) -> Iterator[None]:
+    """Hold the cache to this process: labs starting at the same moment (parallel test
+    workers, other checkouts) would otherwise build into one staging dir, or copy an entry
+    that another recipe's `store` is deleting. Released when the process dies, too."""
+    with (cache_dir / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def staging_dir(cache_dir: Path, key: str) -> Path:
     staging = cache_dir / f".build-{key}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -89,9 +103,16 @@ def store(staging: Path, cache_dir: Path, key: str) -> Path:
     entry = entry_path(cache_dir, key)
     shutil.rmtree(entry, ignore_errors=True)
     staging.rename(entry)
-    # Entries for other keys are recipes that no longer exist; drop their ~40 MB each.
+    # Entries for other keys are other recipes: old ones, or another checkout's that runs
+    # right now (deleting those would make each side rebuild the other's away). Keep the
+    # newest few that are still usable; drop the rest (~40 MB each).
+    others = sorted(
+        (old for old in cache_dir.glob("samba-*") if old != entry and is_usable(old)),
+        key=lambda old: (old / BUILT_AT).stat().st_mtime,
+        reverse=True,
+    )
     for old in cache_dir.glob("samba-*"):
-        if old != entry:
+        if old != entry and old not in others[:KEEP_OTHER_ENTRIES]:
             shutil.rmtree(old, ignore_errors=True)
     return entry
 

@@ -304,6 +304,49 @@ def test_old_or_half_built_cache_entries_are_not_used(tmp_path: Path) -> None:
     assert not samba_cache.is_usable(entry)
 
 
+def _built_entry(cache: Path, name: str, age_days: float) -> Path:
+    entry = cache / name
+    (entry / samba_cache.TARGET / "etc").mkdir(parents=True)
+    (entry / samba_cache.BUILT_AT).write_text("/somewhere/samba")
+    built = time.time() - age_days * 86400
+    os.utime(entry / samba_cache.BUILT_AT, (built, built))
+    return entry
+
+
+def test_publishing_an_entry_keeps_other_checkouts_recent_entries(tmp_path: Path) -> None:
+    # Another checkout with another lab recipe may be running tests right now: deleting its
+    # entry would make it rebuild (~20 s), and its build would delete ours in turn.
+    cache = samba_cache.safe_cache_dir(tmp_path / "cache")
+    recent = [_built_entry(cache, f"samba-{n}", age_days=n) for n in range(1, 5)]
+    expired = _built_entry(cache, "samba-expired", age_days=31)
+    staging = samba_cache.staging_dir(cache, "new")
+    (staging / samba_cache.TARGET / "etc").mkdir(parents=True)
+    entry = samba_cache.store(staging, cache, "new")
+    assert samba_cache.is_usable(entry)
+    kept = sorted(path.name for path in cache.glob("samba-*"))
+    assert kept == sorted([entry.name] + [path.name for path in recent[:3]])
+    assert not expired.exists()
+
+
+def test_the_cache_lock_keeps_a_second_process_waiting(tmp_path: Path) -> None:
+    # Parallel test workers start their Samba labs at the same moment: one builds the entry,
+    # the others wait for it instead of wiping its staging dir.
+    cache = samba_cache.safe_cache_dir(tmp_path / "cache")
+    probe = (
+        "import fcntl, sys\n"
+        "with open(sys.argv[1], 'a') as f:\n"
+        "    try:\n"
+        "        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+        "    except BlockingIOError:\n"
+        "        sys.exit(3)\n"
+    )
+    lock = str(cache / ".lock")
+    with samba_cache.locked(cache):
+        held = subprocess.run([sys.executable, "-c", probe, lock], check=False)
+    free = subprocess.run([sys.executable, "-c", probe, lock], check=False)
+    assert (held.returncode, free.returncode) == (3, 0)
+
+
 def test_missing_packages_are_named_with_the_apt_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
