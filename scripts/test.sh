@@ -17,7 +17,7 @@ mkdir -p artifacts
 # root; elsewhere the suite runs in one process.
 parallel=()
 if unshare --net sh -c 'ip link set lo up' 2>/dev/null; then
-  parallel=(-n "${PWRESET_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder)
+  parallel=(-n "${PWRESET_TEST_WORKERS:-2}" --dist loadgroup)
 else
   echo "pytest: in one process (parallel workers need network namespaces: run as root)"
 fi

@@ -31,7 +31,7 @@ from pwreset_lab import (
     start_slapd,
 )
 
-from support.workers import in_worker, isolate_workers
+from support.workers import group_by_file, in_worker, isolate_workers
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -128,7 +128,9 @@ def fresh_user_name() -> str:
     return "t" + secrets.token_hex(4)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main
     thread for the rest of the session, where asyncio.run() would then fail."""
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+    group_by_file(items)

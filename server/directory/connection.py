@@ -18,6 +18,11 @@ from pwreset.server.directory.base import DirectoryError
 
 log = logging.getLogger(__name__)
 
+# ldap3's ServerPool sleeps POOLING_LOOP_TIMEOUT (10 s) after every pass over the URLs that
+# found none up, also after its last pass (active=1 below): a request to a directory that
+# is down would wait 10 s for nothing before failing. One pass, then fail at once.
+ldap3.set_config_parameter("POOLING_LOOP_TIMEOUT", 0)
+
 
 class Connector:
     """Builds bound connections for one domain: as the service account or as a user."""

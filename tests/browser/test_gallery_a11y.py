@@ -27,7 +27,8 @@ from pwreset.builder.gallery_states import page_states
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.loader import parse_config
 
-pytestmark = pytest.mark.browser
+# spread: a few long tests (minutes together), each worth a parallel worker of its own.
+pytestmark = [pytest.mark.browser, pytest.mark.spread]
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -256,6 +256,8 @@ def test_request_opened_with_a_swapped_key_under_the_same_id_is_refused() -> Non
         (None, RELAY_KEY),  # relay has no key, the server expects one
         (RELAY_KEY, None),  # relay has a key the server does not use
     ],
+    # Named ids: parallel workers must collect the same test names (random bytes differ).
+    ids=["wrong-relay-key", "relay-without-key", "server-without-key"],
 )
 def test_relay_key_mismatch_is_refused(relay_side: bytes | None, server_side: bytes | None) -> None:
     datagram, _ = seal_request(

@@ -55,6 +55,9 @@ def isolate_workers(config: pytest.Config) -> None:
     """In the controller of a parallel run, start every local worker in its own namespace."""
     if hasattr(config, "workerinput") or config.getoption("dist", "no") == "no":
         return
+    # Hand out test files in collection order, never the biggest first: browser tests must
+    # stay last on each worker (see tests/conftest.py).
+    config.option.loadscopereorder = False
     specs: list[str] = config.getoption("tx", None) or []
     if not specs:
         return
@@ -65,3 +68,14 @@ def isolate_workers(config: pytest.Config) -> None:
             "and iproute2): run the tests without -n"
         )
     config.option.tx = [isolated_spec(spec) for spec in specs]
+
+
+def group_by_file(items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, a test file runs whole on one worker, so its module
+    fixtures (servers, builds) start once. A file marked `spread` lets its tests go to any
+    worker (for a few long tests whose fixtures are cheap); a test with its own
+    `xdist_group` keeps it."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") or item.get_closest_marker("spread"):
+            continue
+        item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))

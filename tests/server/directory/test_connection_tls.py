@@ -3,9 +3,11 @@ domain table that skipped the schema's check (security review 1)."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
+from ldap3.core import pooling
 
 from pwreset.config.loader import parse_config
 from pwreset.server.directory.base import DirectoryError
@@ -35,3 +37,30 @@ def test_plain_url_without_start_tls_is_never_bound(tmp_path: Path) -> None:
             connector.bind("cn=svc,dc=a", "Service!Passw0rd-1")
     assert raised.value.code == "directory_unreachable"
     assert listener.binds("clear") == 0, listener.seen
+
+
+def test_a_directory_that_is_down_fails_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every URL refused: directory_unreachable after one pass, without the 10 s pause that
+    ldap3's server pool would otherwise sleep after it (every request, and the server's
+    start, waited for it)."""
+    with socket.socket() as sock:  # a port nothing listens on: the connection is refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    domain = {
+        "name": "A",
+        "kind": "openldap",
+        "urls": [f"ldaps://127.0.0.1:{port}", f"ldaps://127.0.0.1:{port}"],
+        "base_dn": "dc=a",
+        "bind_dn": "cn=svc,dc=a",
+        "bind_password_env": "UNUSED",
+    }
+    config = parse_config({"domains": [domain]}, tmp_path / "pwreset.toml")
+    pauses: list[float] = []
+    monkeypatch.setattr(pooling, "sleep", pauses.append)
+    connector = Connector(config, config.domains[0], "Service!Passw0rd-1")
+    with pytest.raises(DirectoryError) as raised:
+        connector.bind("cn=svc,dc=a", "Service!Passw0rd-1")
+    assert raised.value.code == "directory_unreachable"
+    assert sum(pauses) == 0
