@@ -49,9 +49,16 @@ def write_export(
 ) -> str:
     """Write `rows` (only `columns`) to `path`; returns the format used."""
     fmt = export_format(path, fmt)
-    render = {"csv": _csv, "json": _json, "html": html_bytes, "xlsx": _xlsx}[fmt]
-    write_output(path, render(columns, rows, title), "export", mode=0o600)
+    write_output(path, render_export(columns, rows, fmt, title), "export", mode=0o600)
     return fmt
+
+
+def render_export(
+    columns: Sequence[Column], rows: Sequence[dict[str, Any]], fmt: str, title: str = ""
+) -> bytes:
+    """The export file's bytes in `fmt` (one of FORMATS); the web console sends them."""
+    render = {"csv": _csv, "json": _json, "html": html_bytes, "xlsx": _xlsx}[fmt]
+    return render(columns, rows, title)
 
 
 def write_output(path: Path, data: bytes, what: str, *, mode: int) -> None:

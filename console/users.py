@@ -39,7 +39,7 @@ from pwreset.server.storage.query import (
 UNTIL_REENROLLED = "re-enrolment"
 
 
-def _all_rows(config: Config) -> Rows:
+def all_rows(config: Config) -> Rows:
     db = open_view(config)
     try:
         rows = list(db.users.rows())
@@ -64,7 +64,7 @@ def _add_lockout(row: dict[str, Any], security: SecuritySettings, now: float) ->
 
 
 def _matching(config: Config, args: argparse.Namespace) -> Rows:
-    return USERS.select(_all_rows(config), args)
+    return USERS.select(all_rows(config), args)
 
 
 _HIDDEN = ", ".join(c.name for c in USER_COLUMNS if not c.shown)
@@ -120,7 +120,7 @@ def register(sub: Any) -> None:
 def _list(args: argparse.Namespace) -> int:
     config = config_of(args)
     columns = USERS.chosen_columns(args)
-    everyone = _all_rows(config)
+    everyone = all_rows(config)
     rows = USERS.select(everyone, args)
     shown = rows[: args.limit] if args.limit > 0 else rows
     sys.stdout.write(grid(columns, shown))
@@ -140,7 +140,7 @@ def _show(args: argparse.Namespace) -> int:
     domain, name = _split_name(args.user, args.domain)
     matches = [
         row
-        for row in _all_rows(config)
+        for row in all_rows(config)
         if row["username"].casefold() == name.casefold()
         and (domain is None or row["domain"].casefold() == domain.casefold())
     ]

@@ -36,6 +36,9 @@ INTERNAL_FIELDS: Mapping[str, int] = MappingProxyType(
         "by": 256,  # who sent an admin request (console:<login>)
         "proof": 64,  # an admin request's HMAC-SHA256, hex
         "trace_id": 128,  # the request id in the logs (pwreset.protocol.trace)
+        "type": 16,  # a web console audit row's outcome (success, failure, info)
+        "event": 512,  # its text
+        "ip": 64,  # the admin's address
     }
 )
 FIELD_LIMITS: Mapping[str, int] = MappingProxyType({**PAGE_FIELDS, **INTERNAL_FIELDS})

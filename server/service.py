@@ -58,9 +58,10 @@ OPERATIONS: dict[str, Operation] = {
     "unlock.step": lambda ctx, r: recovery.step(ctx, r, "unlock"),
     "enrollment_status": meta.enrollment_status,
     admin.UNLOCK: admin.unlock,
+    admin.NOTE: admin.note,
 }
 # Operations that belong to no site: the liveness check and the console's admin requests.
-_SITELESS = frozenset({"ping", admin.UNLOCK})
+_SITELESS = frozenset({"ping", admin.UNLOCK, admin.NOTE})
 # Operations that store nothing: still served while the data folder is full.
 READ_ONLY_OPERATIONS = frozenset({"ping", "meta", "enrollment_status"})
 # Operations whose replies are held back to `security.reply_floor_ms` after the request

@@ -27,6 +27,7 @@ from pwreset.cli import (
 from pwreset.cli.log_format import log_handler
 from pwreset.config.errors import ConfigError
 from pwreset.console import activity, audit, db, users
+from pwreset.console.web import command as web_console
 
 _COMMANDS = (
     init,
@@ -43,6 +44,7 @@ _COMMANDS = (
     audit,
     activity,
     db,
+    web_console,
     themes,
     preview,
     policy,

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from pwreset.config.console_settings import ConsoleSettings
 from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.dsn import check_dsn
 from pwreset.config.expiry_settings import ExpiryNoticeSettings
@@ -352,6 +353,7 @@ class Config(_Table):
     siem: SiemSettings = SiemSettings()
     enrollment_drive: EnrollmentDriveSettings = EnrollmentDriveSettings()
     report_mail: ReportMailSettings = ReportMailSettings()
+    console: ConsoleSettings = ConsoleSettings()
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None

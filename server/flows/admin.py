@@ -18,12 +18,15 @@ from pwreset.protocol.messages import Request
 from pwreset.server.flows import lockout
 from pwreset.server.flows.context import FlowContext, log
 from pwreset.server.flows.errors import FlowError
-from pwreset.server.flows.fields import texts
+from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.lockout import DecoyStrikes
 from pwreset.server.storage import AuditEvent, AuditTrail, Users
 
 UNLOCK = "admin.unlock"
 UNLOCK_EVENT = "pwreset lockout lifted by the help desk (pwreset users unlock)"
+# The web console's audit rows (a sign-in, an export): the server is the store's only writer.
+NOTE = "admin.note"
+NOTE_TYPES = frozenset({"success", "failure", "info"})
 
 
 def admin_key(data_key: bytes) -> bytes:
@@ -58,12 +61,18 @@ def release_lockout(
     return lifted
 
 
-def unlock(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
-    body = texts(request.body, "domain", "username", "by", "proof")
+def _proven(ctx: FlowContext, request: Request, *names: str) -> dict[str, str]:
+    """The request's text fields, once its proof holds."""
+    body = texts(request.body, *names, "proof")
     expected = proof(ctx.admin_key, request.request_id, request.body)
     if not ctx.admin_key or not hmac.compare_digest(expected, body["proof"]):
         log.warning("refused an admin request without a valid proof from %s", request.client_ip)
         raise FlowError("bad_request", "not an admin request")
+    return body
+
+
+def unlock(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
+    body = _proven(ctx, request, "domain", "username", "by")
     domain = ctx.config.domain(body["domain"])
     if domain is None:
         raise FlowError("unknown_domain")
@@ -71,3 +80,22 @@ def unlock(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         ctx.db.users, ctx.decoy_strikes, ctx.db.audit, domain.name, body["username"], body["by"]
     )
     return {"status": "done", "lifted": lifted}
+
+
+def note(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
+    """Append one audit row the web console sends (`source` console, `web_user` the admin)."""
+    body = _proven(ctx, request, "type", "domain", "username", "event", "by")
+    if body["type"] not in NOTE_TYPES:
+        raise FlowError("bad_request", "unknown audit type")
+    ctx.db.audit.append(
+        AuditEvent(
+            body["type"],
+            "console",
+            body["username"],
+            body["domain"],
+            body["event"],
+            ip=text(request.body, "ip", required=False),
+            web_user=body["by"],
+        )
+    )
+    return {"status": "done"}

@@ -156,6 +156,14 @@ def test_a_forged_admin_request_is_refused(flows, user):
     reply = asyncio.run(exchange(request, address, key, relay_key=relay_key))
     assert reply.failure is not None and reply.failure.code == "bad_request"
     assert _code(stack.start("reset", user)) == "locked_out"
+    # Nor to write the web console's audit rows (admin.note).
+    note = {"type": "success", "domain": stack.domain, "username": user, "event": "forged",
+            "ip": "", "by": "console:x", "proof": "0" * 64}  # fmt: skip
+    reply = asyncio.run(
+        exchange(Request("admin.note", "", "", note), address, key, relay_key=relay_key)
+    )
+    assert reply.failure is not None and reply.failure.code == "bad_request"
+    assert not [e for e in stack.audit(user) if e.source == "console"]
 
 
 def test_questions_come_in_the_page_language(flows, user):

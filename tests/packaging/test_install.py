@@ -28,6 +28,7 @@ SUBPACKAGES = [
     "pwreset.themes",
     "pwreset.console",
     "pwreset.deploy",
+    "pwreset.console.web",
 ]
 CHECK = """
 import importlib, importlib.resources, sys
@@ -39,6 +40,8 @@ base = importlib.resources.files("pwreset.templates").joinpath("base.html")
 assert "<html" in base.read_text()
 unit = importlib.resources.files("pwreset.deploy").joinpath("systemd", "service.j2")
 assert "ProtectSystem=strict" in unit.read_text()
+console = importlib.resources.files("pwreset.console.web").joinpath("templates", "base.html")
+assert "<main>" in console.read_text(), console
 import pwreset.api
 print(pwreset.api.__file__)
 """

@@ -1,0 +1,492 @@
+"""`pwreset console`: the admin console in the browser, a Starlette app on the internal side.
+
+Every page but the sign-in needs a live session (`sessions.py`); every POST carries the
+session's synchronizer token (the sign-in form a token bound to a pre-session cookie), so a
+page elsewhere cannot make an admin's browser act. Whatever an admin does is audited with
+their name (source `console`), written where the store allows (`admin_requests.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, urlencode
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pwreset.config.schema import Config
+from pwreset.console import activity
+from pwreset.console.admin_requests import lift_lockout, record
+from pwreset.console.audit import AUDIT
+from pwreset.console.command import ConsoleError, open_view
+from pwreset.console.exports import render_export
+from pwreset.console.users import USERS, all_rows
+from pwreset.console.web.messages import message
+from pwreset.console.web.sessions import ADMIN, HELPDESK, Clock, Session, Sessions, SigninThrottle
+from pwreset.protocol.client import ServerUnreachable
+from pwreset.server.storage import AuditEvent, StorageError
+from pwreset.server.storage.query import AUDIT_COLUMNS, USER_COLUMNS, FilterError, display
+
+log = logging.getLogger("pwreset.console.web")
+
+COOKIE = "pwreset_console"
+PRE_COOKIE = "pwreset_console_signin"
+MAX_ROWS = 500  # shown on a page; an export has them all
+_HERE = Path(__file__).parent
+# No script at all; the one stylesheet is the console's own.
+_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+class SecurityHeaders:
+    """The headers `pwreset web` sends, a stricter CSP, and no caching of any page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Content-Security-Policy", _CSP)
+                headers.setdefault("Cache-Control", "no-store")
+                if scope.get("scheme") == "https":
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def directory_signin(config: Config, typed: str, password: str) -> tuple[str, str, frozenset[str]]:
+    """A real bind through the domain's adapter, then the group check: (username as the
+    directory spells it, domain, roles). Raises PermissionError for every refusal alike."""
+    from pwreset.server.directory import DirectoryError, open_directory
+
+    settings = config.console
+    domain_name, _, name = typed.rpartition("\\")
+    domain_name = domain_name or settings.domain or config.domains[0].name
+    index = next((i for i, d in enumerate(config.domains) if d.matches(domain_name)), None)
+    if index is None or not name or not password:
+        raise PermissionError("unknown domain or empty field")
+    directory = open_directory(config, index)
+    try:
+        user = directory.authenticate(name, password)
+        roles = set()
+        if settings.admin_groups and directory.is_member(user, settings.admin_groups):
+            roles.add(ADMIN)
+        if settings.helpdesk_groups and directory.is_member(user, settings.helpdesk_groups):
+            roles.add(HELPDESK)
+    except DirectoryError as exc:
+        raise PermissionError(exc.code) from None
+    if not roles:
+        raise PermissionError("not in a console group")
+    return user.username, config.domains[index].name, frozenset(roles)
+
+
+class Console:
+    """The app's state: the configuration, sessions, throttle and templates."""
+
+    def __init__(self, config: Config, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.sessions = Sessions(config.console, clock)
+        self.throttle = SigninThrottle(config.console, clock)
+        self.key = secrets.token_bytes(32)  # binds the sign-in form's token to its cookie
+        self.templates = Environment(
+            loader=FileSystemLoader(_HERE / "templates"),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.globals.update(t=message, display=display, user_path=_user_path)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def page(self, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = self.templates.get_template(name).render(**values)
+        return HTMLResponse(html, status_code=status)
+
+    def session(self, request: Request) -> Session | None:
+        return self.sessions.find(request.cookies.get(COOKIE))
+
+    def audit(self, session: Session, request: Request, event: str, **target: str) -> None:
+        """An admin action's audit row; a failure to write it is logged, never shown."""
+        row = AuditEvent(
+            "success",
+            "console",
+            target.get("user", session.username),
+            target.get("domain", session.domain),
+            event,
+            ip=_address(request),
+            web_user=session.admin_name,
+        )
+        try:
+            record(self.config, row)
+        except (ConsoleError, ServerUnreachable, StorageError) as exc:
+            log.error("could not write the console's audit row %r: %s", event, exc)
+
+    def signin_token(self, pre: str) -> str:
+        return hmac.new(self.key, pre.encode(), hashlib.sha256).hexdigest()
+
+
+_MAX_FORM = 16384  # the console's forms are a few fields
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An url-encoded form (the only kind the console's pages send), size-limited; the
+    first value of each field."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != (
+        "application/x-www-form-urlencoded"
+    ):
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > _MAX_FORM:
+            return {}
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[0] for name, values in fields.items()}
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+Handler = Callable[[Console, Request, Session], Awaitable[Response]]
+
+
+def _needs(role: str | None, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A page for a signed-in user with `role` (None: any console role). A POST must carry
+    the session's token."""
+
+    async def endpoint(request: Request) -> Response:
+        console: Console = request.app.state.console
+        session = console.session(request)
+        if session is None:
+            if request.method == "POST":
+                return console.page("signin.html", 403, error="signin.expired", token="")
+            return RedirectResponse("/signin?expired=1", 303)
+        if request.method == "POST":
+            given = (await _form(request)).get("csrf", "")
+            if not session.csrf_ok(given):
+                log.warning(
+                    "refused a console POST without a valid token from %s", _address(request)
+                )
+                return console.page("message.html", 403, session=session, text="csrf.refused")
+        if role is not None and role not in session.roles:
+            return console.page("message.html", 403, session=session, text="forbidden")
+        return await handler(console, request, session)
+
+    return endpoint
+
+
+# --- sign-in ---------------------------------------------------------------------------------
+
+
+async def signin_page(request: Request) -> Response:
+    console: Console = request.app.state.console
+    pre = secrets.token_urlsafe(32)
+    error = "signin.expired" if request.query_params.get("expired") else ""
+    response = console.page("signin.html", error=error, token=console.signin_token(pre))
+    response.set_cookie(PRE_COOKIE, pre, httponly=True, secure=True, samesite="strict")
+    return response
+
+
+async def signin(request: Request) -> Response:
+    console: Console = request.app.state.console
+    form = await _form(request)
+    pre = request.cookies.get(PRE_COOKIE, "")
+    if not pre or not hmac.compare_digest(form.get("csrf", ""), console.signin_token(pre)):
+        return console.page("signin.html", 403, error="csrf.refused", token="")
+    typed = form.get("username", "").strip()[:300]
+    password = form.get("password", "")[:512]
+    address = _address(request)
+    token = console.signin_token(pre)
+    if not console.throttle.allowed(typed, address):
+        log.warning("console sign-in throttled for %r from %s", typed, address)
+        return console.page("signin.html", 429, error="signin.throttled", token=token)
+    try:
+        username, domain, roles = await run_in_threadpool(
+            directory_signin, console.config, typed, password
+        )
+    except PermissionError as exc:
+        console.throttle.failed(typed, address)
+        log.info("console sign-in refused for %r from %s (%s)", typed, address, exc)
+        return console.page("signin.html", 401, error="signin.failed", token=token)
+    session = console.sessions.start(username, domain, username, roles)
+    await run_in_threadpool(console.audit, session, request, "signed in to the web console")
+    response = RedirectResponse("/users", 303)
+    response.set_cookie(COOKIE, session.id, httponly=True, secure=True, samesite="strict")
+    response.delete_cookie(PRE_COOKIE)
+    return response
+
+
+async def _signout(console: Console, request: Request, session: Session) -> Response:
+    console.sessions.end(session.id)
+    await run_in_threadpool(console.audit, session, request, "signed out of the web console")
+    response = RedirectResponse("/signin", 303)
+    response.delete_cookie(COOKIE)
+    return response
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+def _filters(**values: Any) -> argparse.Namespace:
+    """What the command-line tables' options would hold (`pwreset.console.table.Table`)."""
+    base: dict[str, Any] = {"where": [], "date": None, "start": None, "stop": None, "sort": []}
+    base.update(values)
+    return argparse.Namespace(**base)
+
+
+def _choice(value: str | None) -> str:
+    return value if value in ("yes", "no") else ""
+
+
+def _user_rows(config: Config, query: dict[str, str]) -> list[dict[str, Any]]:
+    where = [f"{name}={query[name]}" for name in ("enrolled", "locked_out") if query[name]]
+    args = _filters(
+        where=where,
+        filter_domain=query["domain"] or None,
+        date_column="last_enroll",
+        sort=["domain", "username"],
+    )
+    rows = USERS.select(all_rows(config), args)
+    search = query["q"].casefold()
+    if search:
+        rows = [r for r in rows if search in f"{r['username']} {r.get('email') or ''}".casefold()]
+    return rows
+
+
+def _user_query(request: Request) -> dict[str, str]:
+    params = request.query_params
+    return {
+        "domain": params.get("domain", "")[:255],
+        "enrolled": _choice(params.get("enrolled")),
+        "locked_out": _choice(params.get("locked")),
+        "q": params.get("q", "")[:256],
+    }
+
+
+async def _users(console: Console, request: Request, session: Session) -> Response:
+    query = _user_query(request)
+    rows = await run_in_threadpool(_user_rows, console.config, query)
+    return console.page(
+        "users.html",
+        session=session,
+        query=query,
+        rows=rows[:MAX_ROWS],
+        total=len(rows),
+        columns=[c for c in USER_COLUMNS if c.shown],
+        domains=[d.name for d in console.config.domains],
+        export=_export_link("users", request),
+    )
+
+
+def _export_link(what: str, request: Request) -> str:
+    query = request.url.query
+    return f"/export/{what}.csv" + (f"?{query}" if query else "")
+
+
+def _user_detail(config: Config, domain: str, username: str) -> tuple[Any, list[dict[str, Any]]]:
+    who = (domain.casefold(), username.casefold())
+    record_row = next(
+        (r for r in all_rows(config) if (r["domain"].casefold(), r["username"].casefold()) == who),
+        None,
+    )
+    events = [
+        e
+        for e in AUDIT.load(config, _filters())
+        if (e["domain"].casefold(), e["user"].casefold()) == who
+    ]
+    return record_row, events[-MAX_ROWS:]
+
+
+async def _user(console: Console, request: Request, session: Session) -> Response:
+    domain, username = request.path_params["domain"], request.path_params["username"]
+    row, events = await run_in_threadpool(_user_detail, console.config, domain, username)
+    return console.page(
+        "user.html",
+        session=session,
+        domain=domain,
+        username=username,
+        row=row,
+        user_columns=USER_COLUMNS,
+        events=events,
+        columns=[c for c in AUDIT_COLUMNS if c.shown],
+        done=request.query_params.get("done", ""),
+    )
+
+
+async def _lift(console: Console, request: Request, session: Session) -> Response:
+    domain, username = request.path_params["domain"], request.path_params["username"]
+    if console.config.domain(domain) is None:
+        return console.page("message.html", 404, session=session, text="user.not_enrolled")
+    try:
+        lifted = await run_in_threadpool(
+            lift_lockout, console.config, domain, username, session.admin_name
+        )
+    except (ConsoleError, ServerUnreachable) as exc:
+        log.error("console: lifting the lockout of %s\\%s failed: %s", domain, username, exc)
+        return console.page("message.html", 503, session=session, text="error.server")
+    done = "lifted" if lifted else "not_locked"
+    return RedirectResponse(f"{_user_path(domain, username)}?done={done}", 303)
+
+
+def _user_path(domain: str, username: str) -> str:
+    return f"/users/{quote(domain, safe='')}/{quote(username, safe='')}"
+
+
+# --- audit -----------------------------------------------------------------------------------
+
+
+def _audit_query(request: Request) -> dict[str, str]:
+    params = request.query_params
+    return {name: params.get(name, "")[:256] for name in ("from", "to", "user", "type", "source")}
+
+
+def _audit_rows(config: Config, query: dict[str, str]) -> list[dict[str, Any]]:
+    args = _filters(
+        filter_user=query["user"] or None,
+        filter_type=query["type"] or None,
+        filter_source=query["source"] or None,
+        start=query["from"] or None,
+        stop=query["to"] or None,
+    )
+    return AUDIT.load(config, args)
+
+
+async def _audit(console: Console, request: Request, session: Session) -> Response:
+    query = _audit_query(request)
+    error = ""
+    try:
+        rows = await run_in_threadpool(_audit_rows, console.config, query)
+    except FilterError as exc:
+        rows, error = [], str(exc)
+    return console.page(
+        "audit.html",
+        session=session,
+        query=query,
+        rows=rows[-MAX_ROWS:][::-1],
+        total=len(rows),
+        columns=[c for c in AUDIT_COLUMNS if c.shown],
+        error=error,
+        export=_export_link("audit", request),
+        user_path=_user_path,
+    )
+
+
+# --- activity ---------------------------------------------------------------------------------
+
+
+def _activity(config: Config, days: int, today: date) -> activity.Activity:
+    first = today - timedelta(days=days - 1)
+    since = datetime(first.year, first.month, first.day).timestamp()
+    db = open_view(config)
+    try:
+        return activity.tally(db.audit.query(since=since), first, today)
+    finally:
+        db.close()
+
+
+async def _activity_page(console: Console, request: Request, session: Session) -> Response:
+    try:
+        days = min(max(int(request.query_params.get("days", "14")), 1), 366)
+    except ValueError:
+        days = 14
+    today = datetime.fromtimestamp(console.clock()).date()
+    counts = await run_in_threadpool(_activity, console.config, days, today)
+    chart = Markup(activity.svg_chart(counts, message("activity.chart")))  # noqa: S704 - escaped
+    return console.page(
+        "activity.html",
+        session=session,
+        days=days,
+        chart=chart,
+        counts=counts,
+        flows=activity.FLOWS,
+    )
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+async def _export(console: Console, request: Request, session: Session) -> Response:
+    what = request.path_params["what"]
+    if what not in ("users", "audit"):
+        return console.page("message.html", 404, session=session, text="filter.bad")
+    if what == "users":
+        rows = await run_in_threadpool(_user_rows, console.config, _user_query(request))
+        columns, title = [c for c in USER_COLUMNS if c.shown], USERS.title
+    else:
+        try:
+            rows = await run_in_threadpool(_audit_rows, console.config, _audit_query(request))
+        except FilterError:
+            return console.page("message.html", 400, session=session, text="filter.bad")
+        columns, title = list(AUDIT_COLUMNS), AUDIT.title
+    detail = f"exported {len(rows)} {what} rows as CSV ({urlencode(request.query_params)})"
+    await run_in_threadpool(console.audit, session, request, detail[:500])
+    return Response(
+        render_export(columns, rows, "csv", title),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="pwreset-{what}.csv"'},
+    )
+
+
+async def stylesheet(request: Request) -> Response:
+    return Response((_HERE / "static" / "console.css").read_bytes(), media_type="text/css")
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/users", 303)
+
+
+def create_console_app(config: Config, *, clock: Clock = time.time) -> Starlette:
+    if not config.domains:
+        raise ConsoleError("the console signs admins in through a directory: no [[domains]]")
+    if config.console.domain and config.domain(config.console.domain) is None:
+        raise ConsoleError(f"console.domain {config.console.domain!r} names no [[domains]] entry")
+    if not (config.console.admin_groups or config.console.helpdesk_groups):
+        raise ConsoleError(
+            "console.admin_groups and console.helpdesk_groups are both empty: nobody could sign in"
+        )
+    routes = [
+        Route("/", home),
+        Route("/console.css", stylesheet),
+        Route("/signin", signin_page, methods=["GET"]),
+        Route("/signin", signin, methods=["POST"]),
+        Route("/signout", _needs(None, _signout), methods=["POST"]),
+        Route("/users", _needs(ADMIN, _users)),
+        Route("/users/{domain}/{username}", _needs(ADMIN, _user)),
+        Route("/users/{domain}/{username}/lift", _needs(ADMIN, _lift), methods=["POST"]),
+        Route("/audit", _needs(ADMIN, _audit)),
+        Route("/activity", _needs(ADMIN, _activity_page)),
+        Route("/export/{what:str}.csv", _needs(ADMIN, _export)),
+    ]
+    app = Starlette(routes=routes)
+    app.state.console = Console(config, clock)
+    return SecurityHeaders(app)  # type: ignore[return-value]

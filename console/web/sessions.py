@@ -1,0 +1,124 @@
+"""The web console's sessions and sign-in throttle, kept in the console's memory.
+
+A session id is 32 random bytes, only ever in a Secure/HttpOnly/SameSite=Strict cookie; the
+session holds who signed in, their roles and the synchronizer token every POST must carry.
+It ends after `idle_minutes` without a request and `session_hours` after sign-in, whatever
+happens. The clock is injected so tests can move it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pwreset.config.console_settings import ConsoleSettings
+
+Clock = Callable[[], float]
+ADMIN = "admin"
+HELPDESK = "helpdesk"
+
+
+@dataclass
+class Session:
+    id: str
+    username: str  # as the directory spells it
+    domain: str
+    display_name: str
+    roles: frozenset[str]
+    started: float
+    seen: float
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @property
+    def admin_name(self) -> str:
+        """Who the audit says did it."""
+        return f"console:{self.domain}\\{self.username}"
+
+    def csrf_ok(self, given: str) -> bool:
+        return hmac.compare_digest(self.csrf.encode(), given.encode())
+
+
+class Sessions:
+    def __init__(self, settings: ConsoleSettings, clock: Clock) -> None:
+        self._idle = settings.idle_minutes * 60
+        self._lifetime = settings.session_hours * 3600
+        self._clock = clock
+        self._by_id: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def start(
+        self, username: str, domain: str, display_name: str, roles: frozenset[str]
+    ) -> Session:
+        now = self._clock()
+        session = Session(
+            secrets.token_urlsafe(32), username, domain, display_name, roles, now, now
+        )
+        with self._lock:
+            self._forget_expired(now)
+            self._by_id[session.id] = session
+        return session
+
+    def find(self, session_id: str | None) -> Session | None:
+        """The live session, its idle clock restarted; None if unknown or expired."""
+        if not session_id:
+            return None
+        now = self._clock()
+        with self._lock:
+            session = self._by_id.get(session_id)
+            if session is None:
+                return None
+            if self._expired(session, now):
+                del self._by_id[session_id]
+                return None
+            session.seen = now
+            return session
+
+    def end(self, session_id: str) -> None:
+        with self._lock:
+            self._by_id.pop(session_id, None)
+
+    def _expired(self, session: Session, now: float) -> bool:
+        return now - session.seen > self._idle or now - session.started > self._lifetime
+
+    def _forget_expired(self, now: float) -> None:
+        for key in [k for k, s in self._by_id.items() if self._expired(s, now)]:
+            del self._by_id[key]
+
+
+class SigninThrottle:
+    """Failed sign-ins per account and per address in a sliding window. Checked before the
+    bind: past the limit the console refuses without asking the directory."""
+
+    def __init__(self, settings: ConsoleSettings, clock: Clock) -> None:
+        self._window = settings.signin_window_minutes * 60
+        self._limits = {
+            "account": settings.signin_failures_per_account,
+            "address": settings.signin_failures_per_address,
+        }
+        self._clock = clock
+        self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+        times = self._failures.setdefault(key, deque())
+        while times and now - times[0] > self._window:
+            times.popleft()
+        return times
+
+    def allowed(self, account: str, address: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            return all(
+                len(self._recent((kind, value), now)) < self._limits[kind]
+                for kind, value in (("account", account.casefold()), ("address", address))
+            )
+
+    def failed(self, account: str, address: str) -> None:
+        now = self._clock()
+        with self._lock:
+            for key in (("account", account.casefold()), ("address", address)):
+                self._recent(key, now).append(now)

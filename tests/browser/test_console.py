@@ -1,0 +1,255 @@
+"""The admin console in Chromium (`pwreset console`), against a running backend and the real
+lab directories: sign-in with a directory account and the group check, filters, the
+drill-down, an export, lifting pwreset's lockout (audited with the admin's name), CSRF
+refusals, idle and absolute session expiry on an injected clock, and axe on every page."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page
+from pwreset_lab import SambaAdmin, SlapdAdmin
+
+from pwreset.console.web.app import create_console_app
+
+from support.flowstack import ANSWERS, PASSWORD, Clock, FlowStack, flow_stack
+from support.stacks import free_port
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SHOTS = ROOT / "artifacts" / "screenshots"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+class Console:
+    """A backend on one lab directory, its console served by uvicorn, and the admin."""
+
+    def __init__(self, stack: FlowStack, url: str, clock: Clock, group: str, admin: str) -> None:
+        self.stack, self.url, self.clock, self.group, self.admin = stack, url, clock, group, admin
+
+    def new_user(self, prefix: str) -> str:
+        name = f"{prefix}{secrets.token_hex(3)}"
+        self.stack.admin.create_user(name, PASSWORD)
+        return name
+
+    def sign_in(self, page: Page, user: str, password: str = PASSWORD) -> None:
+        page.goto(f"{self.url}/signin")
+        page.get_by_label("User name").fill(user)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+    def console_rows(self, user: str) -> list[tuple[str, str]]:
+        """(event, web_user) of the console's audit rows about `user`."""
+        return [(e.event, e.web_user) for e in self.stack.audit(user) if e.source == "console"]
+
+
+@contextmanager
+def _serve(app: Any) -> Iterator[str]:
+    port = free_port("tcp")
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the console did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture(scope="module", params=["openldap", "ad"])
+def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    kind = str(request.param)
+    lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
+    admin = SambaAdmin(lab) if kind == "ad" else SlapdAdmin(lab)
+    group = f"pwcadm{secrets.token_hex(3)}"
+    settings = {
+        "console": {"admin_groups": [group], "idle_minutes": 15, "session_hours": 8},
+        "security": {"lockout_threshold": 1},
+    }
+    root = tmp_path_factory.mktemp(f"console-{kind}")
+    with flow_stack(kind, lab, admin, root, settings) as stack:
+        name = f"pwcboss{secrets.token_hex(3)}"
+        admin.create_user(name, PASSWORD)
+        admin.create_group(group, [name])
+        clock = Clock()
+        with _serve(create_console_app(stack.config, clock=clock)) as url:
+            yield Console(stack, url, clock, group, name)
+
+
+def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)
+
+
+def test_an_admin_signs_in_filters_drills_down_exports_and_lifts_a_lockout(
+    console: Console, page: Page
+) -> None:
+    stack = console.stack
+    alice, bob = console.new_user("pwcalice"), console.new_user("pwcbob")
+    for user in (alice, bob):
+        assert stack.enroll(user).status_code == 200
+    # One wrong answer locks alice out of pwreset (lockout_threshold = 1).
+    reply = stack.start("reset", alice)
+    stack.step("reset", reply.json()["flow"], answer="not " + ANSWERS[0])
+    assert stack.record(alice).wrong_answers == 1
+
+    console.sign_in(page, console.admin)
+    assert page.url.endswith("/users")
+    assert f"{stack.domain}\\{console.admin}" in page.locator("header").inner_text()
+    cookie = next(c for c in page.context.cookies() if c["name"] == "pwreset_console")
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+
+    # Filters: the search, then the lockout filter.
+    page.get_by_label("User name or e-mail contains").fill(alice)
+    page.get_by_role("button", name="Apply filters").click()
+    assert page.locator("#count").inner_text() == "1"
+    page.get_by_label("User name or e-mail contains").fill("pwc")
+    page.get_by_label("Locked out by pwreset").select_option("yes")
+    page.get_by_role("button", name="Apply filters").click()
+    table = page.locator("table").inner_text()
+    assert alice in table and bob not in table
+    if stack.kind == "openldap":
+        _shot(page, "users")
+
+    # The export holds what the filters select.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export as CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    assert alice in exported and bob not in exported
+
+    # Drill-down: alice's own history, then lift the lockout.
+    page.get_by_role("link", name=alice).click()
+    history = page.locator("#history + *").inner_text() + page.locator("main").inner_text()
+    assert "enroll" in history and bob not in history
+    page.get_by_role("button", name="Lift pwreset's lockout").click()
+    assert "lockout was lifted" in page.get_by_role("status").inner_text()
+    assert stack.record(alice).wrong_answers == 0
+    if stack.kind == "openldap":
+        _shot(page, "user")
+
+    # The audit log: filtered to alice's successes, each user a link to their history.
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_label("User", exact=True).fill(alice)
+    page.get_by_label("Type").fill("success")
+    page.get_by_role("button", name="Apply filters").click()
+    text = page.locator("table").inner_text()
+    assert "lifted by the help desk" in text and bob not in text
+    assert "failure" not in text
+    by = f"console:{stack.domain}\\{console.admin}"
+    assert any(e.web_user == by and e.source == "admin" for e in stack.audit(alice))
+    # The sign-in and the export were audited with the admin's name too.
+    events = [e.event for e in stack.audit(console.admin) if e.web_user == by]
+    assert "signed in to the web console" in events
+    assert any(e.startswith("exported 1 users rows") for e in events)
+
+
+def test_a_directory_user_outside_the_admin_groups_is_refused(console: Console, page: Page):
+    outsider = console.new_user("pwcout")
+    console.sign_in(page, outsider)
+    assert "may not use the console" in page.get_by_role("alert").inner_text()
+    assert page.request.get(f"{console.url}/users", max_redirects=0).status == 303
+    console.sign_in(page, console.admin, "Wrong!Passw0rd-9")
+    assert "may not use the console" in page.get_by_role("alert").inner_text()
+
+
+ONE = pytest.mark.parametrize("console", ["openldap"], indirect=True)
+
+
+@ONE
+def test_sign_in_is_throttled_per_account_before_the_directory_is_asked(
+    console: Console, page: Page
+) -> None:
+    victim = console.new_user("pwcthr")
+    for _ in range(5):
+        console.sign_in(page, victim, "Wrong!Passw0rd-9")
+    console.sign_in(page, victim)  # the right password, but past the limit
+    assert "Too many failed sign-ins" in page.get_by_role("alert").inner_text()
+    console.clock.advance(16 * 60)  # the window has passed
+    console.sign_in(page, victim)
+    assert "may not use the console" in page.get_by_role("alert").inner_text()  # no group
+
+
+@ONE  # the console's own behaviour: one directory shows it
+def test_a_post_without_or_with_a_wrong_token_is_refused(console: Console, page: Page):
+    stack = console.stack
+    carol = console.new_user("pwccarol")
+    assert stack.enroll(carol).status_code == 200
+    reply = stack.start("reset", carol)
+    stack.step("reset", reply.json()["flow"], answer="wrong " + ANSWERS[0])
+    console.sign_in(page, console.admin)
+    lift = f"{console.url}/users/{stack.domain}/{carol}/lift"
+    assert page.request.post(lift, form={}).status == 403
+    assert page.request.post(lift, form={"csrf": "x" * 43}).status == 403
+    assert stack.record(carol).wrong_answers == 1  # nothing was lifted
+    signout = page.request.post(f"{console.url}/signout", form={"csrf": "nope"})
+    assert signout.status == 403
+    # The sign-in form's own token: a forged one is refused before any bind.
+    forged = page.request.post(
+        f"{console.url}/signin", form={"csrf": "forged", "username": "x", "password": "y"}
+    )
+    assert forged.status == 403
+
+
+@ONE  # the console's own behaviour: one directory shows it
+def test_a_session_ends_when_idle_and_at_its_absolute_lifetime(console: Console, page: Page):
+    console.sign_in(page, console.admin)
+    console.clock.advance(14 * 60)
+    assert page.request.get(f"{console.url}/users", max_redirects=0).status == 200
+    console.clock.advance(16 * 60)  # 16 minutes idle
+    page.goto(f"{console.url}/users")
+    assert page.url.endswith("/signin?expired=1")
+    assert "session has ended" in page.get_by_role("alert").inner_text()
+
+    console.sign_in(page, console.admin)
+    for _ in range(36):  # busy all day: a request every 14 minutes (8.4 hours), never idle
+        console.clock.advance(14 * 60)
+        page.request.get(f"{console.url}/audit?from=2999-01-01", max_redirects=0)
+    assert page.request.get(f"{console.url}/users", max_redirects=0).status == 303
+
+
+@ONE  # the console's own behaviour: one directory shows it
+def test_every_page_passes_axe(console: Console, browser: Browser) -> None:
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run `npm ci` (scripts/setup.sh does)", pytrace=False)
+    # axe is a script and the console allows none: this context alone bypasses the CSP.
+    context = browser.new_context(bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{console.url}/signin")
+        found = {"signin": _axe(page)}
+        _shot(page, "signin")
+        console.sign_in(page, console.admin)
+        for name in ("users", f"users/{console.stack.domain}/{console.admin}", "audit", "activity"):
+            page.goto(f"{console.url}/{name}")
+            found[name] = _axe(page)
+        _shot(page, "activity")
+        page.goto(f"{console.url}/audit")
+        _shot(page, "audit")
+    finally:
+        context.close()
+    assert not any(found.values()), found
+
+
+def _axe(page: Page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    return list(
+        page.evaluate(
+            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+            ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
+            WCAG_AA,
+        )
+    )
