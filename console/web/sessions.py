@@ -38,6 +38,10 @@ class Session:
         """Who the audit says did it."""
         return f"console:{self.domain}\\{self.username}"
 
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
     def csrf_ok(self, given: str) -> bool:
         return hmac.compare_digest(self.csrf.encode(), given.encode())
 

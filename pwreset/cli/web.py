@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from pwreset.cli.options import add_config_option, add_log_format_option, config_of
-from pwreset.config.schema import parse_address
+from pwreset.config.schema import Config, parse_address
 
 
 def register(sub: Any) -> None:
@@ -26,29 +27,47 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from pwreset.api import RelaySettings, create_app
 
     config = config_of(args)
     settings = RelaySettings.from_config(config, serve_site=args.serve_site)
-    host, port = parse_address(args.listen or config.web.listen)
     web = config.web
-    cert = str(config.path(web.tls_cert_file)) if web.tls_cert_file else None
-    key = str(config.path(web.tls_key_file)) if web.tls_key_file else None
-    uvicorn.run(
+    serve(
         create_app(settings),
+        config,
+        args.listen or web.listen,
+        (web.tls_cert_file, web.tls_key_file),
+        args.log_format,
+    )
+    return 0
+
+
+def serve(
+    app: Any,
+    config: Config,
+    listen: str,
+    tls: tuple[Path | None, Path | None],
+    log_format: str,
+) -> None:
+    """Run `app` under uvicorn on `listen`, over HTTPS when given the PEM pair `tls`
+    (`pwreset web`, `pwreset console`)."""
+    import uvicorn
+
+    host, port = parse_address(listen)
+    cert, key = (str(config.path(path)) if path else None for path in tls)
+    uvicorn.run(
+        app,
         host=host,
         port=port,
         log_level="info",
         access_log=True,
         # JSON: uvicorn's loggers (the access log too) go through pwreset's handler, so
         # every line is one JSON object with the request id; text keeps uvicorn's format.
-        log_config=None if args.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        log_config=None if log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         ssl_certfile=cert,
         ssl_keyfile=key,
         # uvicorn would believe X-Forwarded-For/-Proto from any loopback peer; the relay
-        # decides itself, from [web] trusted_proxies (pwreset.api.client_ip).
+        # decides from [web] trusted_proxies (pwreset.api.client_ip), the console is never
+        # behind a proxy.
         proxy_headers=False,
     )
-    return 0

@@ -77,7 +77,12 @@ def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     admin = SambaAdmin(lab) if kind == "ad" else SlapdAdmin(lab)
     group = f"pwcadm{secrets.token_hex(3)}"
     settings = {
-        "console": {"admin_groups": [group], "idle_minutes": 15, "session_hours": 8},
+        "console": {
+            "admin_groups": [group],
+            "helpdesk_groups": [f"{group}hd"],
+            "idle_minutes": 15,
+            "session_hours": 8,
+        },
         "security": {"lockout_threshold": 1},
     }
     root = tmp_path_factory.mktemp(f"console-{kind}")
@@ -167,6 +172,29 @@ def test_a_directory_user_outside_the_admin_groups_is_refused(console: Console, 
 
 
 ONE = pytest.mark.parametrize("console", ["openldap"], indirect=True)
+
+
+@ONE
+def test_the_help_desk_looks_callers_up_and_nothing_more(console: Console, page: Page):
+    stack = console.stack
+    agent, caller = console.new_user("pwchd"), console.new_user("pwccall")
+    stack.admin.create_group(f"{console.group}hd", [agent])
+    assert stack.enroll(caller).status_code == 200
+    reply = stack.start("reset", caller)
+    stack.step("reset", reply.json()["flow"], answer="wrong " + ANSWERS[0])
+    console.sign_in(page, agent)
+    page.get_by_label("User name or e-mail contains").fill(caller)
+    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_role("link", name=caller).click()
+    assert "enroll" in page.locator("main").inner_text()
+    assert page.get_by_role("link", name="Audit log").count() == 0
+    assert page.get_by_role("button", name="Lift pwreset's lockout").count() == 0
+    for path in ("/audit", "/activity", "/export/users.csv"):
+        assert page.request.get(f"{console.url}{path}").status == 403, path
+    token = page.locator('input[name="csrf"]').first.get_attribute("value") or ""
+    lift = f"{console.url}/users/{stack.domain}/{caller}/lift"
+    assert page.request.post(lift, form={"csrf": token}).status == 403
+    assert stack.record(caller).wrong_answers == 1
 
 
 @ONE

@@ -1,0 +1,63 @@
+"""`[console]`: the web console stays on loopback unless it speaks TLS, and refuses to start
+when nobody could sign in; each problem named by its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pwreset.cli  # noqa: F401  (first: the console's modules are loaded through the CLI)
+from pwreset.config import ConfigError, load_config
+from pwreset.console.command import ConsoleError
+from pwreset.console.web.app import create_console_app
+
+DOMAIN = """
+[[domains]]
+name = "LAB"
+kind = "ad"
+urls = ["ldaps://dc.lab.example:636"]
+base_dn = "DC=lab,DC=example"
+bind_dn = "svc@lab.example"
+bind_password_env = "X"
+"""
+
+
+def _problems(text: str, tmp_path: Path) -> dict[str, str]:
+    path = tmp_path / "pwreset.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return {p.key: p.reason for p in info.value.problems}
+
+
+def test_a_network_address_needs_tls(tmp_path: Path) -> None:
+    found = _problems('[console]\nlisten = "10.0.0.5:8444"\n', tmp_path)
+    assert "not a loopback address: set tls_cert_file" in found["console"]
+    found = _problems('[console]\nlisten = "0.0.0.0:8444"\ntls_cert_file = "c.pem"\n', tmp_path)
+    assert "set both tls_cert_file and tls_key_file" in found["console"]
+    found = _problems('[console]\nlisten = "nohost"\n', tmp_path)
+    assert "host:port" in found["console.listen"]
+
+
+def test_tls_on_a_network_address_and_plain_http_on_loopback_load(tmp_path: Path) -> None:
+    path = tmp_path / "pwreset.toml"
+    path.write_text(
+        '[console]\nlisten = "10.0.0.5:8444"\ntls_cert_file = "c.pem"\ntls_key_file = "k.pem"\n'
+    )
+    assert load_config(path).console.tls
+    path.write_text('[console]\nlisten = "[::1]:8444"\n')
+    assert not load_config(path).console.tls
+
+
+def test_the_console_refuses_to_start_when_nobody_could_sign_in(tmp_path: Path) -> None:
+    path = tmp_path / "pwreset.toml"
+    path.write_text(DOMAIN)
+    with pytest.raises(ConsoleError, match="both empty: nobody could sign in"):
+        create_console_app(load_config(path))
+    path.write_text(DOMAIN + '[console]\nadmin_groups = ["a"]\ndomain = "OTHER"\n')
+    with pytest.raises(ConsoleError, match=r"console\.domain 'OTHER' names no"):
+        create_console_app(load_config(path))
+    path.write_text('[console]\nadmin_groups = ["a"]\n')
+    with pytest.raises(ConsoleError, match="no \\[\\[domains\\]\\]"):
+        create_console_app(load_config(path))
