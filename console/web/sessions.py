@@ -126,3 +126,17 @@ class SigninThrottle:
         with self._lock:
             for key in (("account", account.casefold()), ("address", address)):
                 self._recent(key, now).append(now)
+            if len(self._failures) > self.MAX_KEYS:
+                self._forget_old(now)
+
+    # Names an attacker types are keys too: past this many, the ones whose failures have all
+    # run out of the window are forgotten, so the table holds only the window's failures.
+    MAX_KEYS = 10_000
+
+    def _forget_old(self, now: float) -> None:
+        for key in list(self._failures):
+            if not self._recent(key, now):
+                del self._failures[key]
+
+    def __len__(self) -> int:
+        return len(self._failures)
