@@ -42,7 +42,8 @@ async def healthz(request: Request) -> Response:
     relay = Relay.of(request)
     by_server: dict[tuple[str, int], str] = {}
     for vdir, route in relay.settings.sites.items():
-        by_server.setdefault(route.server, vdir)
+        for server in route.servers:
+            by_server.setdefault(server, vdir)
     answers = await asyncio.gather(*(relay.ping(s, v) for s, v in by_server.items()))
     healthy = all(answers)
     body: dict[str, Any] = {"status": "ok" if healthy else "degraded"}

@@ -10,11 +10,12 @@ from typing import Any
 
 from starlette.requests import Request
 
+from pwreset.api.failover import SENDS_PER_SERVER, Failover
 from pwreset.api.problems import ProblemError
 from pwreset.api.ratelimit import RateLimiter
 from pwreset.api.settings import RelaySettings
 from pwreset.protocol import messages
-from pwreset.protocol.client import ServerUnreachable, exchange
+from pwreset.protocol.client import ServerUnreachable, exchange, exchange_any, waits
 from pwreset.protocol.trace import TRACE_FIELD, current_trace, new_trace_id
 
 log = logging.getLogger("pwreset.api")
@@ -26,6 +27,7 @@ class Relay:
     limiter: RateLimiter = field(init=False)
     # Per site: (when fetched, the backend's meta answer).
     meta_cache: dict[str, tuple[float, dict[str, Any]]] = field(init=False, default_factory=dict)
+    failover: Failover = field(init=False, default_factory=Failover)
 
     def __post_init__(self) -> None:
         self.limiter = RateLimiter(self.settings.rate_limit)
@@ -53,21 +55,32 @@ class Relay:
         # The request id goes along, so the server's log lines for it carry it too.
         sealed = {**body, TRACE_FIELD: current_trace.get() or new_trace_id()}
         request = messages.Request(op=op, vdir=vdir, client_ip=client_ip, body=sealed)
+        servers = self.failover.order(vdir, route.servers)
+        schedule = waits(settings.timeout, settings.attempts, max_timeout=settings.max_timeout)
         try:
-            reply = await exchange(
+            answer = await exchange_any(
                 request,
-                route.server,
+                servers,
                 settings.server_key,
+                schedule=schedule,
+                # One server: all its sends; several: a share each, round again while it lasts.
+                per_server=len(schedule) if len(servers) == 1 else SENDS_PER_SERVER,
                 relay_key=settings.relay_key,
-                timeout=settings.timeout,
-                max_timeout=settings.max_timeout,
-                attempts=settings.attempts,
             )
         except ServerUnreachable:
+            for server in servers:
+                self.failover.silent(server)
             # Which backend, and where, is for the admin's log: end users get the generic
             # message (the internal address is of no use to them and of use to an attacker).
-            log.warning("site %s: the server %s did not answer %s", vdir, address(route.server), op)
+            where = ", ".join(address(s) for s in servers)
+            log.warning("site %s: the server %s did not answer %s", vdir, where, op)
             raise ProblemError("server_unreachable") from None
+        for server in answer.silent:
+            self.failover.silent(server)
+            log.warning("site %s: the server %s did not answer %s; %s did", vdir,
+                        address(server), op, address(answer.server))  # fmt: skip
+        self.failover.answered(vdir, answer.server)
+        reply = answer.reply
         if reply.failure is not None:
             raise ProblemError(
                 reply.failure.code, reply.failure.detail, params=dict(reply.failure.params)

@@ -22,7 +22,7 @@ class SiteRoute:
     """One virtual directory: where it relays, which flows it offers, and the languages of
     its pages (the main one, at the site root, first)."""
 
-    server: tuple[str, int]
+    servers: tuple[tuple[str, int], ...]  # in failover order (several share one database)
     flows: frozenset[str]
     languages: tuple[str, ...] = ("en",)
 
@@ -74,7 +74,7 @@ class RelaySettings:
             )
         sites = {
             vdir: SiteRoute(
-                parse_address(config.server_address(vdir)),
+                tuple(parse_address(a) for a in config.server_addresses(vdir)),
                 frozenset(site.flows),
                 tuple(dict.fromkeys([site.language, *site.languages])),
             )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
@@ -13,7 +15,16 @@ from .errors import ProtocolError
 from .messages import Reply, Request
 from .sealing import MAX_DATAGRAM, ReplyKey, open_reply, seal_request
 
-__all__ = ["ATTEMPTS", "MAX_TIMEOUT", "TIMEOUT", "ServerUnreachable", "exchange", "waits"]
+__all__ = [
+    "ATTEMPTS",
+    "MAX_TIMEOUT",
+    "TIMEOUT",
+    "Answer",
+    "ServerUnreachable",
+    "exchange",
+    "exchange_any",
+    "waits",
+]
 
 log = logging.getLogger(__name__)
 
@@ -107,23 +118,82 @@ async def exchange(
     answers a resend from its reply cache, so retrying never repeats an effect. Raises
     ServerUnreachable when no reply opens in time."""
     schedule = waits(timeout, attempts, backoff=backoff, max_timeout=max_timeout)
+    answer = await exchange_any(
+        request,
+        [address],
+        server_key,
+        schedule=schedule,
+        per_server=attempts,
+        relay_key=relay_key,
+        max_size=max_size,
+    )
+    return answer.reply
+
+
+@dataclass(frozen=True)
+class Answer:
+    reply: Reply
+    server: tuple[str, int]  # the server that answered
+    silent: tuple[tuple[str, int], ...]  # those asked before it, in vain
+
+
+async def exchange_any(
+    request: Request,
+    servers: Sequence[tuple[str, int]],
+    server_key: X25519PublicKey,
+    *,
+    schedule: Sequence[float],
+    per_server: int,
+    relay_key: bytes | None = None,
+    max_size: int = MAX_DATAGRAM,
+) -> Answer:
+    """Seal `request` once and send the same datagram on `schedule` (the wait after each
+    send), `per_server` sends to each of `servers` in turn, round again while the schedule
+    lasts. Servers sharing one database answer a resend that reaches another server with
+    the first one's reply, so moving on never repeats an effect (docs/storage.md). Raises
+    ServerUnreachable (naming the first server) when no reply opens in time."""
     datagram, reply_key = seal_request(request, server_key, relay_key=relay_key, max_size=max_size)
     loop = asyncio.get_running_loop()
     reply: asyncio.Future[Reply] = loop.create_future()
+    # One connected socket per server and exchange: the kernel drops datagrams from other
+    # peers, a server asked again sees the same source port (it answers retries only to
+    # it), and a hostname is resolved here, each time, so DNS changes are followed.
+    sockets: dict[tuple[str, int], asyncio.DatagramTransport | None] = {}
+    silent: list[tuple[str, int]] = []
+    reasons: list[str] = []
     try:
-        # One connected socket per exchange: the kernel drops datagrams from other peers,
-        # and a hostname is resolved here, each time, so DNS changes are followed.
+        for index, wait in enumerate(schedule):
+            server = servers[(index // per_server) % len(servers)]
+            if server not in sockets:
+                sockets[server] = await _connect(server, reply_key, reply, reasons)
+            transport = sockets[server]
+            if transport is not None:
+                transport.sendto(datagram)
+                done, _pending = await asyncio.wait({reply}, timeout=wait)
+                if done:
+                    asked = tuple(s for s in silent if s != server)
+                    return Answer(reply.result(), server, asked)
+            if server not in silent:
+                silent.append(server)
+    finally:
+        for transport in sockets.values():
+            if transport is not None:
+                transport.close()
+    if len(servers) == 1 and reasons and not any(sockets.values()):
+        raise ServerUnreachable(servers[0], 0, reasons[0])
+    raise ServerUnreachable(servers[0], len(schedule))
+
+
+async def _connect(
+    server: tuple[str, int], reply_key: ReplyKey, reply: asyncio.Future[Reply], reasons: list[str]
+) -> asyncio.DatagramTransport | None:
+    """A socket connected to `server`, or None (its reason noted) if it cannot be made."""
+    loop = asyncio.get_running_loop()
+    try:
         transport, _ = await loop.create_datagram_endpoint(
-            lambda: _ReplyListener(reply_key, reply), remote_addr=address
+            lambda: _ReplyListener(reply_key, reply), remote_addr=server
         )
     except OSError as exc:
-        raise ServerUnreachable(address, 0, exc.strerror or type(exc).__name__) from None
-    try:
-        for wait in schedule:
-            transport.sendto(datagram)
-            done, _pending = await asyncio.wait({reply}, timeout=wait)
-            if done:
-                return reply.result()
-    finally:
-        transport.close()
-    raise ServerUnreachable(address, attempts)
+        reasons.append(exc.strerror or type(exc).__name__)
+        return None
+    return transport

@@ -226,7 +226,9 @@ class ResetService(asyncio.DatagramProtocol):
             loop = asyncio.get_running_loop()
             not_before = loop.time() + self._flows.reply_floor(request)
             try:
-                reply = await loop.run_in_executor(self._executor, self._run, request)
+                sealed = await loop.run_in_executor(
+                    self._executor, self._run, request, reply_key, retry_key, str(addr[0])
+                )
             except ProtocolError as exc:
                 # Another server on a shared journal already accepted this very request.
                 self._reject(exc, addr, 0)
@@ -234,12 +236,6 @@ class ResetService(asyncio.DatagramProtocol):
             # Held back to the floor here, not in a worker: waiting costs no thread.
             if (rest := not_before - loop.time()) > 0:
                 await asyncio.sleep(rest)
-            try:
-                sealed = seal_reply(reply, reply_key, max_size=self._max)
-            except OversizedDatagram:
-                log.error("the reply to %s is larger than max_datagram", request.op[:32])
-                failure = Failure("server_error", "the reply was too large to send")
-                sealed = seal_reply(Reply(request.request_id, failure=failure), reply_key)
             self._replies.put(retry_key, sealed, addr)
             self.counters.answered += 1
             self._send(sealed, addr)
@@ -248,46 +244,71 @@ class ResetService(asyncio.DatagramProtocol):
         finally:
             self._in_flight.pop(retry_key, None)
 
-    def _run(self, request: Request) -> Reply:
+    def _run(self, request: Request, reply_key: ReplyKey, retry_key: bytes, origin: str) -> bytes:
         """In a worker thread: serve the request under its request id (the relay's, or a new
-        one for a request without), and log one line for it."""
+        one for a request without), and log one line for it; the sealed reply."""
         token = current_trace.set(trace_of(request.body) or new_trace_id())
         started = time.monotonic()
         try:
-            reply = self._serve(request)
-            outcome = reply.failure.code if reply.failure is not None else "ok"
+            sealed, outcome = self._serve(request, reply_key, retry_key, origin)
             level = logging.DEBUG if request.op == "ping" else logging.INFO
             took = (time.monotonic() - started) * 1000
             log.log(level, "%s for site %s from %s: %s in %.0f ms", request.op[:32],
                     request.vdir or "-", request.client_ip or "-", outcome, took)  # fmt: skip
-            return reply
+            return sealed
         finally:
             current_trace.reset(token)
 
-    def _serve(self, request: Request) -> Reply:
-        """Make the acceptance durable, then run the flow, so a restart
-        never lets this datagram's effect happen twice.
+    def _serve(
+        self, request: Request, reply_key: ReplyKey, retry_key: bytes, origin: str
+    ) -> tuple[bytes, str]:
+        """Make the acceptance durable, then run the flow, so a restart never lets this
+        datagram's effect happen twice; the sealed reply and its outcome for the log.
+
+        On a shared journal the acceptance, the flow's writes and the reply are one unit
+        (`RequestJournal.unit`): a retry of this datagram that the relay's failover sends to
+        another server is answered there with this reply, or, if this server died before
+        the unit was done, run there afresh.
 
         With the data folder (nearly) full, a request that may write is refused before it
         starts, so no flow stops halfway (a wrong answer it cannot count, a password reset it
         cannot audit). One that only reads is served, recorded or not: replayed after a
         restart, it would change nothing."""
         writes = request.op not in READ_ONLY_OPERATIONS
+        with self._journal.unit():
+            try:
+                if writes:
+                    self._flows.context.db.require_room()
+                digest = retry_key[len(request.request_id) :]
+                answered = self._journal.record(
+                    request.request_id, request.timestamp, digest, origin
+                )
+            except StorageFullError as exc:
+                self._note_full(exc)
+                if writes:
+                    return self._seal(Reply(request.request_id, failure=Failure("storage_full")),
+                                      reply_key)  # fmt: skip
+            except OSError:
+                log.exception("could not record the request in the replay journal; not handled")
+                failure = Failure("server_error", "the server could not record the request")
+                return self._seal(Reply(request.request_id, failure=failure), reply_key)
+            else:
+                self._note_room()
+                if answered is not None:
+                    return answered, "answered before by another server"
+            sealed, outcome = self._seal(self._flows.dispatch(request), reply_key)
+            self._journal.answered(request.request_id, sealed)
+        return sealed, outcome
+
+    def _seal(self, reply: Reply, reply_key: ReplyKey) -> tuple[bytes, str]:
+        """The sealed reply, and its outcome for the log."""
+        outcome = reply.failure.code if reply.failure is not None else "ok"
         try:
-            if writes:
-                self._flows.context.db.require_room()
-            self._journal.record(request.request_id, request.timestamp)
-        except StorageFullError as exc:
-            self._note_full(exc)
-            if writes:
-                return Reply(request.request_id, failure=Failure("storage_full"))
-        except OSError:
-            log.exception("could not record the request in the replay journal; not handled")
-            failure = Failure("server_error", "the server could not record the request")
-            return Reply(request.request_id, failure=failure)
-        else:
-            self._note_room()
-        return self._flows.dispatch(request)
+            return seal_reply(reply, reply_key, max_size=self._max), outcome
+        except OversizedDatagram:
+            log.error("the reply to a request is larger than max_datagram")
+            failure = Failure("server_error", "the reply was too large to send")
+            return seal_reply(Reply(reply.request_id, failure=failure), reply_key), "server_error"
 
     def _note_full(self, exc: StorageFullError) -> None:
         # Once per episode: a refused request each time would flood a log that may well

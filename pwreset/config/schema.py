@@ -76,6 +76,23 @@ def _check_address(value: str) -> str:
     return value
 
 
+def _check_servers(value: str | list[str] | None) -> str | list[str] | None:
+    """One server (`host:port`) or several (the relay's failover order), each once."""
+    if not isinstance(value, list):
+        return None if value is None else _check_address(value)
+    if not value:
+        raise ValueError("name at least one server (host:port)")
+    for address in value:
+        _check_address(address)
+    if len({parse_address(a) for a in value}) != len(value):
+        raise ValueError("a server is named twice")
+    return value
+
+
+def _servers(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
 class TlsConfig(_Table):
     """How the backend checks a directory's certificate (on by default)."""
 
@@ -207,7 +224,8 @@ class WebConfig(_Table):
     """The relay (`pwreset web`): it needs only the server's public key and addresses."""
 
     listen: str = "127.0.0.1:8080"
-    server: str = "127.0.0.1:5100"
+    # The server, or several sharing one PostgreSQL database, tried in turn (failover).
+    server: str | list[str] = "127.0.0.1:5100"
     server_public_key_file: Path = Path("keys/server.pub")
     relay_key_file: Path | None = None
     # The resend schedule for a lossy link (pwreset.protocol.client): the first resend after
@@ -236,7 +254,8 @@ class WebConfig(_Table):
     # HTTP pages there. Unset, they get an error page instead (the Host header may be forged).
     public_url: str = ""
 
-    _listen = field_validator("listen", "server")(_check_address)
+    _listen = field_validator("listen")(_check_address)
+    _server = field_validator("server")(_check_servers)
 
     @field_validator("public_url")
     @classmethod
@@ -258,8 +277,8 @@ class SiteConfig(_Table):
     flows: list[Flow] = ["enroll", "reset", "unlock", "change"]
     # Offered as a drop-down, the first preselected; empty means the user types the domain.
     domains: list[str] = []
-    # This site's server (the original's ServerIP_<VDIR>); otherwise [web].server.
-    server: str | None = None
+    # This site's server (the original's ServerIP_<VDIR>), or several; otherwise [web].server.
+    server: str | list[str] | None = None
     # Where the pages send requests; empty means the same origin, /<vdir>/api/v1.
     api_base: str = ""
     language: str = "en"
@@ -271,10 +290,7 @@ class SiteConfig(_Table):
     # [api] enrollment_status decides.
     enrollment_status: bool | None = None
 
-    @field_validator("server")
-    @classmethod
-    def _server(cls, value: str | None) -> str | None:
-        return None if value is None else _check_address(value)
+    _server = field_validator("server")(_check_servers)
 
 
 def _check_site_name(name: str) -> str:
@@ -469,6 +485,6 @@ class Config(_Table):
         own = site.enrollment_status if site is not None else None
         return self.api.enrollment_status if own is None else own
 
-    def server_address(self, vdir: str) -> str:
-        site = self.sites[vdir]
-        return site.server or self.web.server
+    def server_addresses(self, vdir: str) -> list[str]:
+        """The site's servers (`host:port`), in the relay's failover order."""
+        return _servers(self.sites[vdir].server or self.web.server)

@@ -79,7 +79,10 @@ def noted(
         "touched": now,
         "server": db.server_id,
     }
-    db.keyed.put(key, note)
+    # Durable at once, outside the request's transaction: a server killed during the write
+    # rolls that back, and the note is all that tells of the write then.
+    with db.at_once():
+        db.keyed.put(key, note)
     try:
         yield
     finally:

@@ -10,11 +10,13 @@ left the window, so the folder holds a few small files whatever the traffic.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import struct
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from pwreset.server.storage.append_file import AppendFile
@@ -57,10 +59,16 @@ class ReplayJournal:
             # until there is room for their record (the segment is made then).
             log.warning("%s; the replay journal starts once there is room", exc)
 
-    def record(self, request_id: bytes, timestamp: float) -> None:
+    def unit(self) -> AbstractContextManager[None]:
+        """One server's store: each write is durable on its own (see `pending` for kills)."""
+        return contextlib.nullcontext()
+
+    def record(
+        self, request_id: bytes, timestamp: float, digest: bytes = b"", origin: str = ""
+    ) -> None:
         """Return once the request is on disk. Raises StorageFullError when there is no
         room (nothing is changed then: the next call tries again), OSError on other
-        failures."""
+        failures. No other server reads it: `digest` and `origin` are not kept."""
         with self._lock:
             now = self._clock()
             file = self._file
@@ -69,6 +77,9 @@ class ReplayJournal:
             seq = file.append(_RECORD.pack(request_id, timestamp))
             self._segments[self._path] = max(self._segments[self._path], timestamp)
         file.sync(seq)
+
+    def answered(self, request_id: bytes, sealed_reply: bytes) -> None:
+        """Retries reach this server only; its reply cache answers them."""
 
     def close(self) -> None:
         with self._lock:

@@ -140,6 +140,12 @@ class Store(Protocol):
         """Raise StorageFullError unless a request that may write can be let in."""
         ...
 
+    def at_once(self) -> AbstractContextManager[None]:
+        """Writes in the block are durable when they return, even inside a request's
+        transaction (`RequestJournal.unit`): a note that must outlive a server killed
+        before the request commits."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -150,9 +156,23 @@ class RequestJournal(Protocol):
     # Accepted before this start and still inside the window, for the memory guard.
     restored: list[tuple[bytes, float]]
 
-    def record(self, request_id: bytes, timestamp: float) -> None:
-        """Return once the acceptance is durable. Raises ReplayedRequest if it was already
-        accepted (a shared journal), StorageFullError or OSError if it cannot be kept."""
+    def unit(self) -> AbstractContextManager[None]:
+        """One request's work, from its acceptance to its reply: on a shared journal a
+        transaction with the store's writes, so a server dying midway leaves none of them
+        and the server that takes the relay's retry runs the request afresh."""
+        ...
+
+    def record(
+        self, request_id: bytes, timestamp: float, digest: bytes, origin: str
+    ) -> bytes | None:
+        """Return None once the acceptance is durable (in `unit`). A shared journal returns
+        the sealed reply another server gave to this very datagram (`digest`, sent from
+        the host `origin`) instead. Raises ReplayedRequest if the id was accepted otherwise,
+        StorageFullError or OSError if it cannot be kept."""
+        ...
+
+    def answered(self, request_id: bytes, sealed_reply: bytes) -> None:
+        """Keep the reply for a retry that reaches another server (a shared journal)."""
         ...
 
     def close(self) -> None: ...

@@ -15,6 +15,7 @@ import pytest
 
 from pwreset.protocol.keys import Keyring, generate_private_key
 from pwreset.protocol.messages import Reply, Request
+from pwreset.protocol.sealing import open_reply, seal_request
 from pwreset.server import service as service_module
 from pwreset.server.service import Flows, ResetService
 from pwreset.server.storage import Database, StorageFullError
@@ -65,7 +66,10 @@ def _code(reply: Reply) -> str:
 
 
 def _ask(service: ResetService, op: str) -> str:
-    return _code(service._run(Request(op=op, vdir="pwreset", client_ip="", body={})))
+    request = Request(op=op, vdir="pwreset", client_ip="", body={})
+    _, reply_key = seal_request(request, generate_private_key().public_key())
+    sealed = service._run(request, reply_key, request.request_id, "127.0.0.1")
+    return _code(open_reply(sealed, reply_key))
 
 
 def test_below_the_reserve_writes_are_refused_and_reads_served(

@@ -60,6 +60,8 @@ def test_two_servers_count_one_users_wrong_answers_exactly(postgres_lab, pg_dsn)
 
 
 def test_a_request_one_server_accepted_is_refused_by_the_other(postgres_lab, pg_dsn) -> None:
+    """...unless it is the very datagram from the same relay host, once the first server
+    has answered it: the failover's retry gets that reply, and nothing runs twice."""
     with (
         PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as a,
         PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as b,
@@ -67,10 +69,34 @@ def test_a_request_one_server_accepted_is_refused_by_the_other(postgres_lab, pg_
         first = PostgresReplayJournal(a.connections, 60.0)
         second = PostgresReplayJournal(b.connections, 60.0)
         now = time.time()
-        first.record(b"\x01" * 16, now)
-        with pytest.raises(ReplayedRequest):
-            second.record(b"\x01" * 16, now)
-        second.record(b"\x02" * 16, now)
+        request, datagram, relay = b"\x01" * 16, b"d" * 16, "10.0.0.1"
+        with first.unit():
+            assert first.record(request, now, datagram, relay) is None
+            first.answered(request, b"sealed reply")
+        assert second.record(request, now, datagram, relay) == b"sealed reply"
+        for other in ((b"e" * 16, relay), (datagram, "10.0.0.2")):
+            with pytest.raises(ReplayedRequest):
+                second.record(request, now, *other)
+        assert second.record(b"\x02" * 16, now, datagram, relay) is None
+
+
+def test_a_request_whose_server_died_midway_is_run_by_the_next(postgres_lab, pg_dsn) -> None:
+    """The acceptance and every write of a request commit together: rolled back (as when
+    the server is killed), the next server accepts the retry and finds no effect of it."""
+    with (
+        PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as a,
+        PostgresStore.open(pg_dsn, password=postgres_lab.password, data_key=KEY) as b,
+    ):
+        first = PostgresReplayJournal(a.connections, 60.0)
+        second = PostgresReplayJournal(b.connections, 60.0)
+        now, request = time.time(), b"\x03" * 16
+        with pytest.raises(RuntimeError), first.unit():
+            first.record(request, now, b"d" * 16, "10.0.0.1")
+            with a.users.locked("LAB", "rolledback"):
+                a.users.save(enrolled("rolledback"))
+            raise RuntimeError("killed")
+        assert b.users.get("LAB", "rolledback") is None
+        assert second.record(request, now, b"d" * 16, "10.0.0.1") is None
 
 
 def test_answer_hashes_stay_sealed_in_the_tables(postgres_lab, pg_dsn) -> None:

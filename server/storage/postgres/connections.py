@@ -6,6 +6,13 @@ as it holds any lock, and every statement that thread runs meanwhile goes throug
 connection. Each statement commits on its own (autocommit), so a write is durable when it
 returns, exactly as in the embedded store, and the lock spans several of them. A server
 that dies drops its connections, and PostgreSQL releases their locks with them.
+
+A request the server handles is one transaction instead (`transaction`): its acceptance in
+the replay table, every write of its flow and its sealed reply commit together, and the
+locks it took are released only after the commit, so another server never reads a write
+that may still be rolled back. A server killed midway leaves none of it: the server that
+takes the relay's retry runs the request afresh. A write that must outlive such a death (the
+note of a directory write) goes through a connection of its own (`unpinned`).
 """
 
 from __future__ import annotations
@@ -49,6 +56,11 @@ class _Pinned:
     conn: psycopg.Connection[TupleRow]
     held: dict[int, int] = field(default_factory=dict)  # lock id → how often taken
     broken: bool = False
+    # Inside `transaction`: locks whose blocks ended, released after the commit.
+    in_transaction: bool = False
+    released: set[int] = field(default_factory=set)
+    # Inside `unpinned`: statements go through a pool connection meanwhile.
+    bypassed: int = 0
 
 
 class Connections:
@@ -89,7 +101,7 @@ class Connections:
     def connection(self) -> Iterator[psycopg.Connection[TupleRow]]:
         """The thread's pinned connection while it holds a lock, else one from the pool."""
         pinned: _Pinned | None = getattr(self._local, "pinned", None)
-        if pinned is not None:
+        if pinned is not None and not pinned.bypassed:
             with self._translated("a statement"):
                 yield pinned.conn
             return
@@ -97,16 +109,52 @@ class Connections:
             yield conn
 
     @contextlib.contextmanager
-    def locked(self, key: int) -> Iterator[None]:
-        """Hold advisory lock `key` for the block, across every server on this database.
-        Re-entrant within a thread."""
+    def transaction(self) -> Iterator[None]:
+        """Run the block as one transaction on the thread's pinned connection: committed
+        when it ends, rolled back if it raises (or if the process dies). Locks taken in it
+        are held until it has ended."""
+        pinned = self._pin()
+        pinned.in_transaction = True
+        try:
+            with self._translated("a transaction"), pinned.conn.transaction():
+                yield
+        finally:
+            pinned.in_transaction = False
+            for key in pinned.released:
+                self._unlock(pinned, key)
+            pinned.released.clear()
+            self._unpin(pinned)
+
+    @contextlib.contextmanager
+    def unpinned(self) -> Iterator[None]:
+        """Statements of the block commit on their own, outside the thread's transaction."""
+        pinned: _Pinned | None = getattr(self._local, "pinned", None)
+        if pinned is None:
+            yield
+            return
+        pinned.bypassed += 1
+        try:
+            yield
+        finally:
+            pinned.bypassed -= 1
+
+    def _pin(self) -> _Pinned:
         pinned: _Pinned | None = getattr(self._local, "pinned", None)
         if pinned is None:
             with self._translated("connecting"):
                 pinned = _Pinned(self._pool.getconn())
             self._local.pinned = pinned
+        return pinned
+
+    @contextlib.contextmanager
+    def locked(self, key: int) -> Iterator[None]:
+        """Hold advisory lock `key` for the block, across every server on this database.
+        Re-entrant within a thread."""
+        pinned = self._pin()
         try:
-            if key not in pinned.held:
+            if key in pinned.released:
+                pinned.released.discard(key)  # still held since an earlier block
+            elif key not in pinned.held:
                 with self._translated("taking a lock"):
                     pinned.conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             pinned.held[key] = pinned.held.get(key, 0) + 1
@@ -119,16 +167,22 @@ class Connections:
             pinned.held[key] -= 1
             if not pinned.held[key]:
                 del pinned.held[key]
-                try:
-                    pinned.conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
-                except psycopg.Error:
-                    # Closing the connection releases the lock on the server's side.
-                    log.warning("an advisory lock could not be released; closing its connection")
-                    pinned.broken = True
+                if pinned.in_transaction:
+                    pinned.released.add(key)
+                else:
+                    self._unlock(pinned, key)
             self._unpin(pinned)
 
+    def _unlock(self, pinned: _Pinned, key: int) -> None:
+        try:
+            pinned.conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        except psycopg.Error:
+            # Closing the connection releases the lock on the server's side.
+            log.warning("an advisory lock could not be released; closing its connection")
+            pinned.broken = True
+
     def _unpin(self, pinned: _Pinned) -> None:
-        if pinned.held and not pinned.broken:
+        if (pinned.held or pinned.in_transaction) and not pinned.broken:
             return
         self._local.pinned = None
         if pinned.broken:

@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS {REPLAY} (
     expires double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS {REPLAY}_expires ON {REPLAY} (expires);
+-- the datagram's digest, the relay host it came from and the sealed reply: a retry of the
+-- very datagram that reaches another server (the relay's failover) is answered with it
+ALTER TABLE {REPLAY} ADD COLUMN IF NOT EXISTS datagram bytea;
+ALTER TABLE {REPLAY} ADD COLUMN IF NOT EXISTS origin text;
+ALTER TABLE {REPLAY} ADD COLUMN IF NOT EXISTS reply bytea;
 CREATE TABLE IF NOT EXISTS {SERVERS} (
     server_id text PRIMARY KEY,
     started double precision NOT NULL

@@ -10,6 +10,7 @@ returns (autocommit, PostgreSQL's own WAL); the locks hold across servers (`conn
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from pwreset.server.storage.keyed import STRIKES_TABLE
@@ -23,7 +24,8 @@ from pwreset.server.storage.postgres.users import PostgresUsers
 from pwreset.server.storage.record_cipher import RecordCipher
 from pwreset.server.storage.store import ClosedAfterUse, Store
 
-# Connections beyond the worker threads: housekeeping, the replay guard, start-up work.
+# Connections beyond two per worker thread (its request's transaction, and the notes written
+# beside it): housekeeping, start-up work.
 _SPARE_CONNECTIONS = 4
 
 
@@ -59,7 +61,7 @@ class PostgresStore(ClosedAfterUse):
     ) -> PostgresStore:
         """Connect, create the tables if missing and apply the audit retention. Raises
         PostgresError (a StorageError) naming the server, never the password."""
-        connections = Connections(dsn, password, max_size=workers + _SPARE_CONNECTIONS)
+        connections = Connections(dsn, password, max_size=2 * workers + _SPARE_CONNECTIONS)
         try:
             create_schema(connections)
             cipher = RecordCipher(data_key, previous_keys) if data_key is not None else None
@@ -80,6 +82,9 @@ class PostgresStore(ClosedAfterUse):
         is no folder here to look at beforehand. Called before every request that may write,
         it keeps this server's presence (`Presence.keep`) instead."""
         self._presence.keep()
+
+    def at_once(self) -> AbstractContextManager[None]:
+        return self.connections.unpinned()
 
     def close(self) -> None:
         try:
