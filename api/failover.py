@@ -35,6 +35,10 @@ class Failover:
         live = self._live.get(vdir)
         return sorted(servers, key=lambda s: (self._silent_until.get(s, 0.0) > now, s != live))
 
+    def live(self, vdir: str) -> Address | None:
+        """The server of `vdir` that answered last."""
+        return self._live.get(vdir)
+
     def answered(self, vdir: str, server: Address) -> None:
         self._live[vdir] = server
         self._silent_until.pop(server, None)
