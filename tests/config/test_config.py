@@ -272,3 +272,20 @@ def test_the_recovery_cap_is_checked(tmp_path):
     assert "greater than or equal to 1" in found["security.recovery_window_days"]
     found = problems("[security]\nrecovery_window_days = 7\n", tmp_path)
     assert "set max_recoveries too" in found["security"]
+
+
+def test_a_site_may_name_several_servers_each_once(tmp_path):
+    """Failover: `server` is one host:port (the original's ServerIP_<VDIR>) or a list."""
+    path = tmp_path / "pwreset.toml"
+    path.write_text(
+        '[web]\nserver = ["10.0.0.1:5100", "[fd00::2]:5100"]\n'
+        '[sites.hr]\nserver = "10.0.0.9:5100"\n[sites.it]\n'
+    )
+    config = load_config(path)
+    assert config.server_addresses("it") == ["10.0.0.1:5100", "[fd00::2]:5100"]
+    assert config.server_addresses("hr") == ["10.0.0.9:5100"]
+    found = problems('[web]\nserver = ["10.0.0.1:5100", "10.0.0.1:5100"]\n', tmp_path)
+    assert "a server is named twice" in found["web.server"]
+    found = problems('[sites.hr]\nserver = ["10.0.0.1:5100", "nowhere"]\n', tmp_path)
+    assert "expected host:port" in found["sites.hr.server"]
+    assert "at least one server" in problems("[web]\nserver = []\n", tmp_path)["web.server"]

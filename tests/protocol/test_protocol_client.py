@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 
 import pytest
 
-from pwreset.protocol.client import ServerUnreachable, exchange, waits
+from pwreset.protocol.client import Answer, ServerUnreachable, exchange, exchange_any, waits
 from pwreset.protocol.keys import Keyring, generate_private_key
 from pwreset.protocol.messages import Reply, Request
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
@@ -232,3 +232,32 @@ def test_bad_arguments_are_refused() -> None:
 
     with pytest.raises(ValueError, match="attempts"):
         asyncio.run(client())
+
+
+def test_a_silent_server_is_left_for_the_next_with_the_very_same_datagram() -> None:
+    """Failover: after its share of sends the first (silent) server is left, the second
+    gets the same sealed datagram (so servers on one database answer it exactly once), and
+    the answer names both."""
+    silent, answering = _EchoServer(drop=100), _EchoServer()
+    request = _request()
+
+    async def main() -> tuple[Answer, tuple[str, int], tuple[str, int]]:
+        loop = asyncio.get_running_loop()
+        ends = [
+            await loop.create_datagram_endpoint(lambda s=s: s, local_addr=("127.0.0.1", 0))
+            for s in (silent, answering)
+        ]
+        first, second = (("127.0.0.1", t.get_extra_info("sockname")[1]) for t, _ in ends)
+        try:
+            answer = await exchange_any(request, [first, second], SERVER.public_key(),
+                                        schedule=[0.05] * 6, per_server=2,
+                                        relay_key=RELAY_KEY)  # fmt: skip
+        finally:
+            for transport, _ in ends:
+                transport.close()
+        return answer, first, second
+
+    answer, first, second = asyncio.run(main())
+    assert answer.reply.result == {"echo": {"n": 1}}
+    assert (answer.server, answer.silent) == (second, (first,))
+    assert len(silent.datagrams) == 2 and set(silent.datagrams) == set(answering.datagrams)
