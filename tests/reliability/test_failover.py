@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import shutil
 import signal
 from collections.abc import Iterator
@@ -108,7 +109,9 @@ def test_a_killed_server_leaves_every_flow_to_the_other(
         return str(started.json()["flow"])
 
     async def wrong(client: httpx.AsyncClient, token: str) -> None:
-        reply = await post(client, "reset/step", {"flow": token, "answer": "not the answer"})
+        # Each one different: the same wrong answer again would not be counted again.
+        answer = f"not the answer {secrets.token_hex(4)}"
+        reply = await post(client, "reset/step", {"flow": token, "answer": answer})
         assert reply.json().get("code") == "wrong_answer", reply.text
 
     async def reset(client: httpx.AsyncClient, user: str) -> None:
