@@ -200,7 +200,11 @@ def _needs(role: str | None, handler: Handler) -> Callable[[Request], Awaitable[
                 return console.page("message.html", 403, session=session, text="csrf.refused")
         if role is not None and role not in session.roles:
             return console.page("message.html", 403, session=session, text="forbidden")
-        return await handler(console, request, session)
+        try:
+            return await handler(console, request, session)
+        except (ConsoleError, StorageError) as exc:  # e.g. the data on PostgreSQL: said, no 500
+            log.error("console page %s failed: %s", request.url.path, exc)
+            return console.page("message.html", 503, session=session, text="error.store")
 
     return endpoint
 

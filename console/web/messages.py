@@ -57,6 +57,7 @@ EN: dict[str, str] = {
     "activity.table": "The same counts as a table",
     "activity.day": "Day",
     "error.server": "The pwreset server did not answer; nothing was changed.",
+    "error.store": "The data cannot be read here; the console's log says why.",
 }
 
 

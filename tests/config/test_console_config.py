@@ -61,3 +61,24 @@ def test_the_console_refuses_to_start_when_nobody_could_sign_in(tmp_path: Path) 
     path.write_text('[console]\nadmin_groups = ["a"]\n')
     with pytest.raises(ConsoleError, match="no \\[\\[domains\\]\\]"):
         create_console_app(load_config(path))
+
+
+def test_data_the_console_cannot_read_is_a_page_saying_so(tmp_path: Path) -> None:
+    """The pages read the embedded store, as the command-line console does: on PostgreSQL a
+    page says so (503) instead of failing with a server error."""
+    from starlette.testclient import TestClient
+
+    from pwreset.console.web import app as web
+
+    path = tmp_path / "pwreset.toml"
+    path.write_text(
+        DOMAIN + '[console]\nadmin_groups = ["a"]\n'
+        '[storage]\nbackend = "postgresql"\ndsn = "host=db dbname=pwreset"\n'
+    )
+    application = create_console_app(load_config(path))
+    console = application.app.state.console  # type: ignore[attr-defined]
+    session = console.sessions.start("boss", "LAB", "boss", frozenset({web.ADMIN}))
+    client = TestClient(application, base_url="https://console.test")
+    client.cookies.set(web.COOKIE, session.id)
+    reply = client.get("/users")
+    assert reply.status_code == 503 and "cannot be read here" in reply.text
