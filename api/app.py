@@ -64,8 +64,12 @@ def app_from_env() -> Starlette:
     """For `uvicorn --factory --no-proxy-headers pwreset.api.app:app_from_env`: config from
     PWRESET_CONFIG. The ASGI server must leave the client address alone: the relay believes
     forwarded headers only from `[web] trusted_proxies` (pwreset.api.client_ip)."""
-    path = Path(os.environ.get("PWRESET_CONFIG", "pwreset.toml"))
-    return create_app(RelaySettings.from_config(load_config(path)))
+    return create_app(RelaySettings.from_config(load_config(config_path_from_env())))
+
+
+def config_path_from_env() -> Path:
+    """The configuration an app made by a platform (not `pwreset web`) reads."""
+    return Path(os.environ.get("PWRESET_CONFIG", "pwreset.toml"))
 
 
 async def _no_such_endpoint(request: Request) -> Response:
