@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from pwreset.api.client_ip import parse_ip
-from pwreset.protocol.keys import read_secret_key
-from pwreset.server.storage import Database
 
 from support.stacks import Stack
 from support.web import run_web
@@ -49,18 +47,8 @@ def _change(
         connection.close()
 
 
-def _audited(stack: Stack, username: str) -> list[tuple[str, str]]:
-    """(ip, web user) of each audit row of `username`."""
-    key = read_secret_key(stack.instance / "keys" / "data.key")
-    db = Database.open_readonly(stack.instance / "data", data_key=key)
-    try:
-        return [(e.ip, e.web_user) for e in db.audit.query() if e.user == username]
-    finally:
-        db.close()
-
-
 def _audited_ips(stack: Stack, username: str) -> list[str]:
-    return [ip for ip, _ in _audited(stack, username)]
+    return [ip for ip, _ in stack.audited(username)]
 
 
 def _name(prefix: str) -> str:
@@ -80,7 +68,7 @@ def test_forged_forwarded_headers_from_an_untrusted_peer_change_nothing(slapd_st
         ]
     assert [status for status, _ in answers] == [401, 401, 401, 429], answers
     assert answers[3][1]["code"] == "rate_limited"  # every forged address had the peer's bucket
-    assert _audited(slapd_stack, user) == [("127.0.0.1", "")] * 3
+    assert slapd_stack.audited(user) == [("127.0.0.1", "")] * 3
 
 
 def test_forwarded_proto_from_an_untrusted_peer_does_not_count_as_https(slapd_stack):

@@ -20,6 +20,7 @@ from pwreset.instance import RELAY_KEY, create_instance
 from pwreset.protocol.keys import read_public_key, read_secret_key
 from pwreset.protocol.messages import Request
 from pwreset.protocol.sealing import seal_request
+from pwreset.server.storage import Database
 
 # Every password a test sends; the secrets test looks for each in every file and log.
 USED_SECRETS: set[str] = set()
@@ -60,6 +61,15 @@ class Stack:
     def files(self) -> list[Path]:
         """Every file the instance and its processes wrote."""
         return [p for p in self.instance.rglob("*") if p.is_file()]
+
+    def audited(self, username: str) -> list[tuple[str, str]]:
+        """(ip, web user) of each audit row of `username`, as the server stored them."""
+        key = read_secret_key(self.instance / "keys" / "data.key")
+        db = Database.open_readonly(self.instance / "data", data_key=key)
+        try:
+            return [(e.ip, e.web_user) for e in db.audit.query() if e.user == username]
+        finally:
+            db.close()
 
     def stop(self) -> None:
         if self.process.poll() is None:
