@@ -18,7 +18,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from pwreset_lab import (
     PostgresLab,
@@ -31,6 +30,7 @@ from pwreset_lab import (
     start_slapd,
 )
 
+from support.labs import pg_schema
 from support.workers import group_by_file, in_worker, isolate_workers
 
 
@@ -104,12 +104,8 @@ def postgres_lab(lab_base: Path) -> Iterator[PostgresLab]:
 @pytest.fixture
 def pg_dsn(postgres_lab: PostgresLab) -> Iterator[str]:
     """A DSN whose tables land in a schema of this test's own, dropped afterwards."""
-    schema = "t_" + secrets.token_hex(6)
-    with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password, autocommit=True) as c:
-        c.execute(f"CREATE SCHEMA {schema}")
-    yield f"{postgres_lab.dsn}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(postgres_lab.dsn, password=postgres_lab.password, autocommit=True) as c:
-        c.execute(f"DROP SCHEMA {schema} CASCADE")
+    with pg_schema(postgres_lab, "t_") as dsn:
+        yield dsn
 
 
 @pytest.fixture

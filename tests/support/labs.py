@@ -3,10 +3,13 @@ reused, or one is started there and stopped when `stack` closes."""
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pwreset_lab
 
 
@@ -25,3 +28,16 @@ def lab_and_admin(kind: str, base: Path, stack: ExitStack) -> tuple[Any, Any]:
         slapd = pwreset_lab.start_slapd(root)
         stack.callback(slapd.stop)
     return slapd, pwreset_lab.SlapdAdmin(slapd)
+
+
+@contextmanager
+def pg_schema(lab: pwreset_lab.PostgresLab, prefix: str) -> Iterator[str]:
+    """A DSN whose tables land in a new schema of `lab`, dropped afterwards."""
+    schema = prefix + secrets.token_hex(6)
+    with psycopg.connect(lab.dsn, password=lab.password, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{lab.dsn}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(lab.dsn, password=lab.password, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
