@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from pwreset.api import openapi
-from pwreset.api.middleware import HttpsOnly, RequestIds, SecurityHeaders
+from pwreset.api.middleware import HttpsOnly, RequestIds, security_headers
 from pwreset.api.operations import OPERATIONS
 from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.relay import Relay
@@ -46,7 +46,7 @@ def create_app(settings: RelaySettings) -> Starlette:
         # security headers.
         middleware=[
             Middleware(RequestIds, settings=settings),
-            Middleware(SecurityHeaders),
+            Middleware(security_headers),
             Middleware(HttpsOnly, settings=settings),
         ],
         exception_handlers={

@@ -16,6 +16,7 @@ from pwreset.api.problems import ProblemError, problem_response
 from pwreset.api.settings import RelaySettings
 from pwreset.protocol.codes import error_kind
 from pwreset.protocol.trace import current_trace, new_trace_id, valid_trace_id
+from pwreset.security_headers import SecurityHeaders, with_csp
 
 # The built pages use no inline script or style, so a strict policy holds. The reverse-proxy
 # configurations of `pwreset deploy` send these same headers with the pages they serve.
@@ -23,14 +24,7 @@ _CSP = (
     "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
-SECURITY_HEADERS: dict[str, str] = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": _CSP,
-}
-# Sent with HTTPS answers only (RFC 6797: a browser ignores it over plain HTTP).
-HSTS = "max-age=31536000"
+SECURITY_HEADERS = with_csp(_CSP)
 
 
 class RequestIds:
@@ -67,28 +61,13 @@ class RequestIds:
             current_trace.reset(token)
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+def security_headers(app: ASGIApp) -> SecurityHeaders:
+    """The relay's headers; API answers (and /healthz) are never cached."""
+    return SecurityHeaders(app, SECURITY_HEADERS, no_store=_is_api)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        is_api = "/api/" in scope.get("path", "") or scope.get("path") == "/healthz"
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if is_api:
-                    headers.setdefault("Cache-Control", "no-store")
-                if scope.get("scheme") == "https":
-                    headers.setdefault("Strict-Transport-Security", HSTS)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def _is_api(path: str) -> bool:
+    return "/api/" in path or path == "/healthz"
 
 
 class HttpsOnly:

@@ -12,9 +12,10 @@ from typing import Literal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from pwreset.api.middleware import HSTS, SECURITY_HEADERS
+from pwreset.api.middleware import SECURITY_HEADERS
 from pwreset.config import Config
 from pwreset.config.schema import parse_address
+from pwreset.security_headers import HSTS
 
 ProxyKind = Literal["nginx", "caddy"]
 PROXY_KINDS: tuple[ProxyKind, ...] = ("nginx", "caddy")

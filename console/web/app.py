@@ -24,11 +24,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from pwreset.config.schema import Config
 from pwreset.console import activity
@@ -40,6 +40,7 @@ from pwreset.console.users import USERS, all_rows
 from pwreset.console.web.messages import message
 from pwreset.console.web.sessions import ADMIN, HELPDESK, Clock, Session, Sessions, SigninThrottle
 from pwreset.protocol.client import ServerUnreachable
+from pwreset.security_headers import SecurityHeaders, with_csp
 from pwreset.server.storage import AuditEvent, StorageError
 from pwreset.server.storage.query import AUDIT_COLUMNS, USER_COLUMNS, FilterError, display
 
@@ -56,30 +57,9 @@ _CSP = (
 )
 
 
-class SecurityHeaders:
+def _security_headers(app: ASGIApp) -> SecurityHeaders:
     """The headers `pwreset web` sends, a stricter CSP, and no caching of any page."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Content-Security-Policy", _CSP)
-                headers.setdefault("Cache-Control", "no-store")
-                if scope.get("scheme") == "https":
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    return SecurityHeaders(app, with_csp(_CSP), no_store=lambda path: True)
 
 
 def directory_signin(config: Config, typed: str, password: str) -> tuple[str, str, frozenset[str]]:
@@ -492,6 +472,6 @@ def create_console_app(config: Config, *, clock: Clock = time.time) -> Starlette
         Route("/activity", _needs(ADMIN, _activity_page)),
         Route("/export/{what:str}.csv", _needs(ADMIN, _export)),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, middleware=[Middleware(_security_headers)])
     app.state.console = Console(config, clock)
-    return SecurityHeaders(app)  # type: ignore[return-value]
+    return app

@@ -76,7 +76,7 @@ def test_data_the_console_cannot_read_is_a_page_saying_so(tmp_path: Path) -> Non
         '[storage]\nbackend = "postgresql"\ndsn = "host=db dbname=pwreset"\n'
     )
     application = create_console_app(load_config(path))
-    console = application.app.state.console  # type: ignore[attr-defined]
+    console = application.state.console
     session = console.sessions.start("boss", "LAB", "boss", frozenset({web.ADMIN}))
     client = TestClient(application, base_url="https://console.test")
     client.cookies.set(web.COOKIE, session.id)
