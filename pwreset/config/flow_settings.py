@@ -164,12 +164,24 @@ class EnrollSettings(_Table):
     # Counting letters and digits only, as answers are compared without the rest.
     min_answer_chars: int = Field(default=3, ge=1, le=20)
     email: Literal["off", "optional", "required"] = "off"
+    # Contacts copied from the user's directory entry (mail, mobile) when they enroll, so
+    # they need not type them: codes then go to these copies, and a later change of the
+    # attribute redirects nothing until the user enrolls again. "email" replaces the typed
+    # address (the page stops asking for it).
+    contacts_from_directory: list[Literal["email", "phone"]] = Field(default_factory=list)
     # Users type their own questions instead of picking from the list: true or false for
     # all, or one per question (`[false, true, true]`: the first picked from the list, the
     # others typed; apr checklist 28).
     custom_questions: bool | list[bool] = False
     question_list: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_QUESTIONS))
     permission: Permission = Permission()
+
+    @field_validator("contacts_from_directory")
+    @classmethod
+    def _contacts(cls, contacts: list[str]) -> list[str]:
+        if len(set(contacts)) != len(contacts):
+            raise ValueError("a contact is named twice")
+        return contacts
 
     @field_validator("question_list")
     @classmethod

@@ -382,16 +382,21 @@ def _destinations(
     """Where the code goes. Auto-enrolled users only ever get the directory's address:
     nobody has checked an address they could have typed."""
     found: list[Destination] = []
+    # Contacts copied from the directory at enrollment stand for the directory's: a later
+    # change of the attribute (which users may edit themselves) redirects no code.
+    copied = record.copied_contacts
     if settings.email:
         choice = "directory" if auto else settings.email_to
+        directory_email = record.email if "email" in copied else user.email
         emails: list[str] = []
-        if choice in ("directory", "both") and user.email:
-            emails.append(user.email)
+        if choice in ("directory", "both") and directory_email:
+            emails.append(directory_email)
         if choice in ("enrolled", "both") and record.email and record.email not in emails:
             emails.append(record.email)
         found += [Destination("email", address) for address in emails]
-    if settings.sms and user.phone:
-        found.append(Destination("sms", user.phone))
+    phone = record.phone if "phone" in copied else user.phone
+    if settings.sms and phone:
+        found.append(Destination("sms", phone))
     return found
 
 

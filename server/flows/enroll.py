@@ -9,7 +9,7 @@ from typing import Any
 from pwreset.config.flow_settings import EnrollSettings
 from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
-from pwreset.server.directory.base import DirectoryError
+from pwreset.server.directory.base import DirectoryError, DirectoryUser
 from pwreset.server.flows import lockout
 from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
 from pwreset.server.flows.errors import FlowError
@@ -48,6 +48,7 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         # The position in the lists too, so the question is shown in the page's language.
         record.enrollment = {"v": 1, "questions": enrolled}
         record.email = email
+        _copy_contacts(record, user, settings)
         record.language = step.lang
         # Re-enrolling (the current password proven) lifts pwreset's lockout.
         lockout.release(record)
@@ -71,8 +72,24 @@ def _failure_text(code: str) -> str:
     }.get(code, f"refused by the directory ({code})")
 
 
+def _copy_contacts(record: UserRecord, user: DirectoryUser, settings: EnrollSettings) -> None:
+    """The directory's mail and mobile, where the admin allows it, become the enrolled
+    contacts: read only now that the password is proven. A contact the entry lacks is not
+    marked copied, so codes keep going where they went without the setting."""
+    wanted = settings.contacts_from_directory
+    copied: list[str] = []
+    if "email" in wanted and user.email:
+        record.email = user.email
+        copied.append("email")
+    record.phone = user.phone if "phone" in wanted else ""
+    if record.phone:
+        copied.append("phone")
+    record.copied_contacts = tuple(copied)
+
+
 def _email(body: Mapping[str, Any], settings: EnrollSettings) -> str:
-    if settings.email == "off":
+    # The directory's address replaces a typed one: the page does not ask for it then.
+    if settings.email == "off" or "email" in settings.contacts_from_directory:
         return ""
     value = text(body, "email", required=settings.email == "required").strip()
     if value and not _EMAIL.match(value):

@@ -45,7 +45,8 @@ def meta(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         "enroll": {
             "questions": enroll.questions,
             "min_answer_chars": enroll.min_answer_chars,
-            "email": enroll.email,
+            # The page asks for no address the directory's copy replaces.
+            "email": "off" if "email" in enroll.contacts_from_directory else enroll.email,
             "custom_questions": enroll.custom_questions,
             "max_question_length": FIELD_LIMITS["question"],
             "question_list": {k: list(v) for k, v in enroll.question_list.items()},

@@ -31,6 +31,8 @@ CLEAR_FIELDS = (
     "domain",
     "username",
     "email",
+    "phone",
+    "copied_contacts",
     "language",
     "auto_enrolled",
     "wrong_answers",
@@ -52,6 +54,12 @@ class UserRecord:
     domain: str
     username: str
     email: str = ""
+    # The mobile number copied from the directory at enrollment (`enroll.
+    # contacts_from_directory`); empty when none was copied.
+    phone: str = ""
+    # Which contacts ("email", "phone") were copied from the directory at enrollment: codes
+    # go to these copies, not to the directory's current values (server/flows/codes.py).
+    copied_contacts: tuple[str, ...] = ()
     language: str = "en"
     enrollment: dict[str, Any] | None = None
     auto_enrolled: bool = False
@@ -122,6 +130,7 @@ def decode_user(doc: Mapping[str, Any], cipher: RecordCipher | None) -> UserReco
     values["domain"] = sys.intern(values["domain"])
     values["language"] = sys.intern(values["language"])
     values["recoveries"] = tuple(values["recoveries"])
+    values["copied_contacts"] = tuple(values["copied_contacts"])
     record = UserRecord(**values)
     sealed = doc.get("sealed")
     if sealed is not None:

@@ -265,6 +265,14 @@ def test_custom_questions_per_question_are_checked(tmp_path):
     assert "enroll.custom_questions" in " ".join(found)
 
 
+def test_contacts_from_directory_names_email_or_phone_once(tmp_path):
+    """[enroll] contacts_from_directory: only the contacts the flows can copy, each once"""
+    found = problems("[enroll]\ncontacts_from_directory = ['email', 'fax']\n", tmp_path)
+    assert "'email' or 'phone'" in found["enroll.contacts_from_directory[1]"]
+    found = problems("[enroll]\ncontacts_from_directory = ['phone', 'phone']\n", tmp_path)
+    assert "a contact is named twice" in found["enroll.contacts_from_directory"]
+
+
 def test_the_recovery_cap_is_checked(tmp_path):
     """[security] max_recoveries and its window: ranges, and a window without a cap"""
     found = problems("[security]\nmax_recoveries = -1\nrecovery_window_days = 0\n", tmp_path)

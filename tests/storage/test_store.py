@@ -20,11 +20,13 @@ def test_users_by_domain_and_name_case_insensitive(stores) -> None:
         assert record is not None and record.username == "JSmith"
         assert record.enrollment == {"questions": ["pet?"], "answers": [SECRET_HASH]}
         record.wrong_answers = 2
+        record.phone, record.copied_contacts = "+15550199", ("phone",)  # enroll's copy
         db.users.save(record)
         assert len(db.users) == 2
     with stores(data_key=KEY) as db:
         again = db.users.get("LAB", "jsmith")
         assert again is not None and again.wrong_answers == 2
+        assert (again.phone, again.copied_contacts) == ("+15550199", ("phone",))
         assert again.code == {"hash": "code-hash-123", "issued_at": 1.0}
         assert db.users.delete("Lab", "JSmith") is True
         assert db.users.delete("Lab", "JSmith") is False
