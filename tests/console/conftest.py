@@ -3,7 +3,6 @@ storage API, the way the flows write them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,21 +10,9 @@ import pytest
 
 from pwreset.cli import main
 from pwreset.protocol.keys import read_secret_key
-from pwreset.server.storage import AuditEvent, Database, UserRecord
+from pwreset.server.storage import AuditEvent, UserRecord
 
-
-@dataclass
-class Instance:
-    root: Path
-    config: Path
-    data_dir: Path
-    key: bytes
-
-    def run(self, *argv: str) -> int:
-        return main([*argv, "-c", str(self.config)])
-
-    def open(self) -> Database:
-        return Database.open(self.data_dir, data_key=self.key)
+from support.console_instance import Instance
 
 
 def at(days_ago: int, hour: int = 10) -> float:

@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import Instance
+
+from support.console_instance import Instance
 
 
 def test_stats_chart_counts_successes_per_day(

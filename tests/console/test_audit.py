@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Instance
+
+from support.console_instance import Instance
 
 
 def _column(out: str, index: int) -> list[str]:

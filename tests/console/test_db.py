@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Instance
 
 from pwreset.protocol.keys import read_secret_key
 from pwreset.server.storage import Database, RotationPendingError, StorageError, UserRecord
 from pwreset.server.storage.maintenance import rotate_key
 from pwreset.server.storage.record_cipher import data_key_id
+
+from support.console_instance import Instance
 
 
 def test_check_opens_every_record(instance: Instance, capsys: pytest.CaptureFixture[str]) -> None:

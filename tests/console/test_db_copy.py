@@ -11,10 +11,11 @@ from dataclasses import astuple
 from pathlib import Path
 
 import pytest
-from conftest import Instance
 
 from pwreset.server.storage import UserRecord
 from pwreset.server.storage.postgres import PostgresStore
+
+from support.console_instance import Instance
 
 PASSWORD_ENV = "PWRESET_TEST_DB_PASSWORD"
 

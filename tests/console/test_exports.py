@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Instance
 from openpyxl import load_workbook
+
+from support.console_instance import Instance
 
 
 @pytest.mark.parametrize("suffix", ["csv", "json", "html", "xlsx"])

@@ -7,10 +7,11 @@ import io
 import logging
 
 import pytest
-from conftest import Instance
 
 from pwreset.cli.log_format import log_handler
 from pwreset.server.storage import AuditEvent, UserRecord
+
+from support.console_instance import Instance
 
 # A forged second line, a screen-clearing ESC sequence, a C1 CSI and a bidi override.
 FORGED = "mallory\nFORGED INFO pwreset.flows: reset done: user=admin"

@@ -7,10 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import Instance
 
 from pwreset.server.storage import Database, UserRecord
 from pwreset.server.storage.purge import purge_missing
+
+from support.console_instance import Instance
 
 BASE = time.time()
 

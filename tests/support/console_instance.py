@@ -1,0 +1,23 @@
+"""An instance folder of the console tests (`pwreset init`), with its data key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pwreset.cli import main
+from pwreset.server.storage import Database
+
+
+@dataclass
+class Instance:
+    root: Path
+    config: Path
+    data_dir: Path
+    key: bytes
+
+    def run(self, *argv: str) -> int:
+        return main([*argv, "-c", str(self.config)])
+
+    def open(self) -> Database:
+        return Database.open(self.data_dir, data_key=self.key)
