@@ -36,7 +36,8 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     # nobody who exists.
     typed = UserContext(step.username)
     new = body["new_password"]
-    step.check_new_password(directory, new, typed, directory_rules=False)
+    broken = ctx.password_policy(directory).check(new, typed)
+    step.refuse_password(directory, [rule for rule in broken if rule.origin == "local"])
     before = directory.find_user(step.username)
     with pending.noted(ctx.db, "change", directory.name, before, step.username, ctx.clock()):
         try:
@@ -44,8 +45,7 @@ def change(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
             # A password the domain's own rules refuse is refused by pwreset, naming the
             # rule, once the old one is proven: before that, the reply would tell a stranger
             # what the directory would (who exists, whose policy is their own).
-            breaks_directory_rules = bool(ctx.password_policy(directory).check(new, typed))
-            if rule.allow != "all" or breaks_directory_rules:
+            if rule.allow != "all" or broken:
                 # The password is proved first, so the answer tells nothing about group
                 # membership to someone who does not know it.
                 user = directory.authenticate(step.username, body["old_password"])

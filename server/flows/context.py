@@ -22,7 +22,7 @@ from pwreset.server.flows.outbox import Outbox
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
-from pwreset.server.passwords import BreachedList, PasswordPolicy, UserContext, refusal_code
+from pwreset.server.passwords import BreachedList, PasswordPolicy, Rule, UserContext, refusal_code
 from pwreset.server.storage import AuditEvent, Store, UserRecord
 
 log = logging.getLogger("pwreset.flows")
@@ -147,7 +147,12 @@ class Step:
         never the password), answered with the code of the rules broken (`refusal_code`)
         and `rules` naming every one of them."""
         policy = self.ctx.password_policy(directory)
-        broken = policy.check(password, user, directory_rules=directory_rules)
+        self.refuse_password(
+            directory, policy.check(password, user, directory_rules=directory_rules)
+        )
+
+    def refuse_password(self, directory: Directory, broken: list[Rule]) -> None:
+        """Refuse the new password if it breaks any of `broken` (see check_new_password)."""
         if broken:
             ids = ",".join(rule.id for rule in broken)
             self.failed(f"new password refused by the password rules: {ids}")
