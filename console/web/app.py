@@ -38,7 +38,15 @@ from pwreset.console.command import ConsoleError, open_view
 from pwreset.console.exports import render_export
 from pwreset.console.users import USERS, all_rows
 from pwreset.console.web.messages import message
-from pwreset.console.web.sessions import ADMIN, HELPDESK, Clock, Session, Sessions, SigninThrottle
+from pwreset.console.web.sessions import ADMIN, Clock, Session, Sessions, SigninThrottle
+from pwreset.console.web.signin import (
+    SIGNED_IN,
+    SIGNED_OUT,
+    THROTTLED,
+    Attempt,
+    SigninError,
+    directory_signin,
+)
 from pwreset.protocol.client import ServerUnreachable
 from pwreset.security_headers import SecurityHeaders, with_csp
 from pwreset.server.storage import AuditEvent, StorageError
@@ -60,32 +68,6 @@ _CSP = (
 def _security_headers(app: ASGIApp) -> SecurityHeaders:
     """The headers `pwreset web` sends, a stricter CSP, and no caching of any page."""
     return SecurityHeaders(app, with_csp(_CSP), no_store=lambda path: True)
-
-
-def directory_signin(config: Config, typed: str, password: str) -> tuple[str, str, frozenset[str]]:
-    """A real bind through the domain's adapter, then the group check: (username as the
-    directory spells it, domain, roles). Raises PermissionError for every refusal alike."""
-    from pwreset.server.directory import DirectoryError, open_directory
-
-    settings = config.console
-    domain_name, _, name = typed.rpartition("\\")
-    domain_name = domain_name or settings.domain or config.domains[0].name
-    index = next((i for i, d in enumerate(config.domains) if d.matches(domain_name)), None)
-    if index is None or not name or not password:
-        raise PermissionError("unknown domain or empty field")
-    directory = open_directory(config, index)
-    try:
-        user = directory.authenticate(name, password)
-        roles = set()
-        if settings.admin_groups and directory.is_member(user, settings.admin_groups):
-            roles.add(ADMIN)
-        if settings.helpdesk_groups and directory.is_member(user, settings.helpdesk_groups):
-            roles.add(HELPDESK)
-    except DirectoryError as exc:
-        raise PermissionError(exc.code) from None
-    if not roles:
-        raise PermissionError("not in a console group")
-    return user.username, config.domains[index].name, frozenset(roles)
 
 
 class Console:
@@ -115,20 +97,22 @@ class Console:
         return self.sessions.find(request.cookies.get(COOKIE))
 
     def audit(self, session: Session, request: Request, event: str, **target: str) -> None:
-        """An admin action's audit row; a failure to write it is logged, never shown."""
-        row = AuditEvent(
-            "success",
-            "console",
-            target.get("user", session.username),
-            target.get("domain", session.domain),
-            event,
-            ip=_address(request),
-            web_user=session.admin_name,
-        )
+        """An admin action's audit row, with the admin's name."""
+        user, domain = target.get("user", session.username), target.get("domain", session.domain)
+        ip, by = _address(request), session.admin_name
+        self._write(AuditEvent("success", "console", user, domain, event, ip, by))
+
+    def audit_refusal(self, attempt: Attempt, request: Request, event: str) -> None:
+        """A refused sign-in's audit row: the name tried and the address, never the password."""
+        ip, by = _address(request), attempt.who
+        self._write(AuditEvent("failure", "console", attempt.name, attempt.domain, event, ip, by))
+
+    def _write(self, row: AuditEvent) -> None:
+        """Through the server (`admin_requests.record`); a failure is logged, never shown."""
         try:
             record(self.config, row)
         except (ConsoleError, ServerUnreachable, StorageError) as exc:
-            log.error("could not write the console's audit row %r: %s", event, exc)
+            log.error("could not write the console's audit row %r: %s", row.event, exc)
 
     def signin_token(self, pre: str) -> str:
         return hmac.new(self.key, pre.encode(), hashlib.sha256).hexdigest()
@@ -213,17 +197,22 @@ async def signin(request: Request) -> Response:
     token = console.signin_token(pre)
     if not console.throttle.allowed(typed, address):
         log.warning("console sign-in throttled for %r from %s", typed, address)
+        if console.throttle.first_refusal(typed, address):
+            attempt = Attempt.of(console.config, typed)
+            await run_in_threadpool(console.audit_refusal, attempt, request, THROTTLED)
         return console.page("signin.html", 429, error="signin.throttled", token=token)
     try:
         username, domain, roles = await run_in_threadpool(
             directory_signin, console.config, typed, password
         )
-    except PermissionError as exc:
+    except SigninError as exc:
         console.throttle.failed(typed, address)
-        log.info("console sign-in refused for %r from %s (%s)", typed, address, exc)
+        log.info("console sign-in refused for %r from %s (%s)", typed, address, exc.audit_text)
+        attempt = Attempt.of(console.config, typed)
+        await run_in_threadpool(console.audit_refusal, attempt, request, exc.audit_text)
         return console.page("signin.html", 401, error="signin.failed", token=token)
     session = console.sessions.start(username, domain, username, roles)
-    await run_in_threadpool(console.audit, session, request, "signed in to the web console")
+    await run_in_threadpool(console.audit, session, request, SIGNED_IN)
     response = RedirectResponse("/users", 303)
     response.set_cookie(COOKIE, session.id, httponly=True, secure=True, samesite="strict")
     response.delete_cookie(PRE_COOKIE)
@@ -232,7 +221,7 @@ async def signin(request: Request) -> Response:
 
 async def _signout(console: Console, request: Request, session: Session) -> Response:
     console.sessions.end(session.id)
-    await run_in_threadpool(console.audit, session, request, "signed out of the web console")
+    await run_in_threadpool(console.audit, session, request, SIGNED_OUT)
     response = RedirectResponse("/signin", 303)
     response.delete_cookie(COOKIE)
     return response

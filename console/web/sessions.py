@@ -105,6 +105,7 @@ class SigninThrottle:
         }
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
+        self._reported: dict[tuple[str, str], float] = {}  # when a key's refusal was audited
         self._lock = threading.Lock()
 
     def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
@@ -116,10 +117,24 @@ class SigninThrottle:
     def allowed(self, account: str, address: str) -> bool:
         now = self._clock()
         with self._lock:
-            return all(
-                len(self._recent((kind, value), now)) < self._limits[kind]
-                for kind, value in (("account", account.casefold()), ("address", address))
-            )
+            return not self._blocking(account, address, now)
+
+    def first_refusal(self, account: str, address: str) -> bool:
+        """Whether a refusal that `allowed` just gave is the first one of a key that blocks
+        it in this window. Only those are audited: a flood past the limit writes one row
+        per key and window, not one per attempt."""
+        now = self._clock()
+        with self._lock:
+            first = False
+            for key in self._blocking(account, address, now):
+                if now - self._reported.get(key, -self._window - 1) > self._window:
+                    self._reported[key] = now
+                    first = True
+            return first
+
+    def _blocking(self, account: str, address: str, now: float) -> list[tuple[str, str]]:
+        keys = (("account", account.casefold()), ("address", address))
+        return [key for key in keys if len(self._recent(key, now)) >= self._limits[key[0]]]
 
     def failed(self, account: str, address: str) -> None:
         now = self._clock()
@@ -137,6 +152,9 @@ class SigninThrottle:
         for key in list(self._failures):
             if not self._recent(key, now):
                 del self._failures[key]
+        for key, when in list(self._reported.items()):
+            if now - when > self._window:
+                del self._reported[key]
 
     def __len__(self) -> int:
         return len(self._failures)

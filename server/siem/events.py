@@ -7,9 +7,9 @@ docs/operations.md shows this table (a test checks that it is the same). Ids are
 renumbered or reused: a new outcome gets a new id.
 
 Numbering: 1xxx enroll, 2xxx reset, 3xxx unlock (the same offsets as reset), 4xxx change,
-5xxx admin, 6xxx what the server does on its own (expiry notices, enrollment reminders,
-the report mail); x000-x099 successes, x100
-and up failures. 9998 and 9999 are any success or
+5xxx admin (50xx the web console's own rows: sign-ins, refusals, exports), 6xxx what the
+server does on its own (expiry notices, enrollment reminders, the report mail); x000-x099
+successes, x100 and up failures. 9998 and 9999 are any success or
 failure no row names (a text added without its id here: the export still sends it).
 """
 
@@ -36,8 +36,8 @@ class Severity(IntEnum):
 class EventKind:
     id: int
     msgid: str  # the syslog MSGID: at most 32 printable ASCII characters
-    source: str  # the audit row's source: enroll, reset, unlock, change, admin, notice,
-    # reminder, report; "*"
+    source: str  # the audit row's source: enroll, reset, unlock, change, admin, console,
+    # notice, reminder, report; "*"
     outcome: str  # the audit row's type: success or failure
     severity: Severity
     text: str  # the audit row's event text; {name} marks a part that varies
@@ -159,6 +159,25 @@ EVENTS: tuple[EventKind, ...] = (
         N,
         "user removed by the purge: missing from the directory for {days} days",
     ),
+    # --- the web console (pwreset console): sign-ins, refusals, exports ---
+    EventKind(5050, "CONSOLE_SIGNED_IN", "console", S, N, "signed in to the web console"),
+    EventKind(5051, "CONSOLE_SIGNED_OUT", "console", S, I, "signed out of the web console"),
+    EventKind(5052, "CONSOLE_EXPORTED", "console", S, N,
+              "exported {count} {what} rows as CSV ({query})"),
+    EventKind(5150, "CONSOLE_WRONG_PASSWORD", "console", F, W,
+              "web console sign-in refused: wrong password"),
+    EventKind(5151, "CONSOLE_UNKNOWN_ACCOUNT", "console", F, W,
+              "web console sign-in refused: unknown account"),
+    EventKind(5152, "CONSOLE_NOT_IN_GROUP", "console", F, W,
+              "web console sign-in refused: not in a console group"),
+    EventKind(5153, "CONSOLE_UNKNOWN_DOMAIN", "console", F, W,
+              "web console sign-in refused: unknown domain"),
+    EventKind(5154, "CONSOLE_EMPTY_FIELD", "console", F, W,
+              "web console sign-in refused: empty user name or password"),
+    EventKind(5155, "CONSOLE_THROTTLED", "console", F, E,
+              "web console sign-in refused: too many failed sign-ins"),
+    EventKind(5156, "CONSOLE_DIRECTORY_REFUSED", "console", F, W,
+              "web console sign-in refused: refused by the directory ({code})"),
     # --- what the server does on its own ---
     EventKind(6000, "EXPIRY_NOTICE_SENT", "notice", S, I,
               "password expiry notice ({days} days): expires {date}, {channels}"),

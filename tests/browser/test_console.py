@@ -18,6 +18,7 @@ import uvicorn
 from playwright.sync_api import Browser, Page
 from pwreset_lab import SambaAdmin, SlapdAdmin
 
+from pwreset.console.web import signin
 from pwreset.console.web.app import create_console_app
 
 from support.flowstack import ANSWERS, PASSWORD, Clock, FlowStack, flow_stack
@@ -169,6 +170,21 @@ def test_a_directory_user_outside_the_admin_groups_is_refused(console: Console, 
     assert page.request.get(f"{console.url}/users", max_redirects=0).status == 303
     console.sign_in(page, console.admin, "Wrong!Passw0rd-9")
     assert "may not use the console" in page.get_by_role("alert").inner_text()
+    nobody = f"pwcnobody{secrets.token_hex(3)}"
+    console.sign_in(page, nobody, "Guess!Passw0rd-1")
+    assert "may not use the console" in page.get_by_role("alert").inner_text()
+    # Each refusal is audited through the server: the name tried, the address, the reason.
+    domain = console.stack.domain
+    for user, reason in (
+        (outsider, signin.NOT_IN_GROUP),
+        (console.admin, signin.WRONG_PASSWORD),
+        (nobody, signin.UNKNOWN_ACCOUNT),
+    ):
+        rows = [e for e in console.stack.audit(user) if e.type == "failure"]
+        assert [(e.source, e.event, e.ip, e.web_user) for e in rows] == [
+            ("console", reason, "127.0.0.1", f"console:{domain}\\{user}")
+        ]
+    assert not any("Passw0rd" in str(vars(e)) for e in console.stack.audit())
 
 
 ONE = pytest.mark.parametrize("console", ["openldap"], indirect=True)
@@ -206,6 +222,10 @@ def test_sign_in_is_throttled_per_account_before_the_directory_is_asked(
         console.sign_in(page, victim, "Wrong!Passw0rd-9")
     console.sign_in(page, victim)  # the right password, but past the limit
     assert "Too many failed sign-ins" in page.get_by_role("alert").inner_text()
+    console.sign_in(page, victim)
+    # Five wrong passwords, then one row for the throttled flood, however long it goes on.
+    events = [e.event for e in console.stack.audit(victim) if e.source == "console"]
+    assert events == [signin.WRONG_PASSWORD] * 5 + [signin.THROTTLED]
     console.clock.advance(16 * 60)  # the window has passed
     console.sign_in(page, victim)
     assert "may not use the console" in page.get_by_role("alert").inner_text()  # no group

@@ -54,3 +54,18 @@ def test_a_session_ends_idle_or_at_its_lifetime_and_its_token_is_its_own() -> No
     clock.now += 9 * 60  # 63 minutes after sign-in, never idle
     assert sessions.find(busy.id) is None
     assert sessions.find(None) is None and sessions.find("nope") is None
+
+
+def test_a_throttled_flood_is_reported_once_per_blocking_key_and_window() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(ConsoleSettings(signin_failures_per_account=2), clock)
+    throttle.failed("boss", "10.0.0.1")
+    throttle.failed("boss", "10.0.0.2")
+    # Attempt after attempt against the blocked account: the first refusal is reported.
+    reported = [throttle.first_refusal("boss", f"10.0.1.{n}") for n in range(50)]
+    assert reported == [True] + [False] * 49
+    clock.now += 16 * 60  # the window has passed: the failures and the report are old
+    assert throttle.allowed("boss", "10.0.0.1")
+    throttle.failed("boss", "10.0.0.1")
+    throttle.failed("boss", "10.0.0.1")
+    assert throttle.first_refusal("boss", "10.0.0.1")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pwreset.config.notify_settings import ALERT_EVENTS
+from pwreset.console.web import signin
 from pwreset.server.flows import admin, change
 from pwreset.server.flows.pending import RESTORED
 from pwreset.server.siem.events import EVENTS, classify, markdown_table
@@ -50,6 +51,7 @@ def test_each_kind_classifies_its_own_text():
         text = text.replace("{code}", "constraint_violation").replace("{rules}", "length")
         text = text.replace("{days}", "8").replace("{alert}", kind.source)
         text = text.replace("{date}", "2026-12-01").replace("{channels}", "email to 1")
+        text = text.replace("{what}", "users").replace("{query}", "q=a")
         assert _id(kind.source, kind.outcome, text) == kind.id
         # A row restored at start-up has the id of the outcome it records.
         assert classify(AuditEvent(kind.outcome, kind.source, "u", "D", text + RESTORED)) == (
@@ -130,6 +132,12 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
     texts += [("enroll", ("enroll",), _failure_text(code)) for code in codes]
     texts += [("admin", ("admin",), admin.UNLOCK_EVENT)]
     texts += [("admin", ("admin",), "user deleted by an administrator (pwreset users delete)")]
+    console = (signin.SIGNED_IN, signin.SIGNED_OUT, "exported 3 users rows as CSV (q=a)")
+    texts += [("console", ("console",), text) for text in console]
+    texts += [
+        ("console", ("console",), text.format(code="account_disabled"))
+        for text in signin.REFUSAL_TEXTS
+    ]
     for event in ALERT_EVENTS:
         source = event if event != "lockout" else "reset"
         texts.append(("alerts", (source,), f"{event} alert e-mail not sent"))
