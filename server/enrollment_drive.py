@@ -10,7 +10,6 @@ so a user still not enrolled by then is reminded again from the start.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,13 +17,13 @@ from typing import Any
 
 from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.schema import Config, DomainConfig
-from pwreset.server.directory import Directory, DirectoryError
+from pwreset.server.directory import Directory
 from pwreset.server.directory.base import DirectoryUser
 from pwreset.server.flows.context import permitted
 from pwreset.server.notify import Notifier, Recipient
 from pwreset.server.storage.audit import AuditEvent
 from pwreset.server.storage.store import AuditTrail, Users
-from pwreset.server.user_messages import Claim, MessageRound, RoundReport, site_page_url
+from pwreset.server.user_messages import Claim, MessageRound, RoundReport, addressed
 
 log = logging.getLogger("pwreset.server.reminders")
 
@@ -36,8 +35,8 @@ _KEPT = 365 * DAY
 # every N days still goes out in the round N days after the last.
 _SLACK = 3600.0
 
-# Called with (domain, users looked at so far) while a domain is read; for progress bars.
-Progress = Callable[[str, int], None]
+# Called with the users looked at so far while a domain is read; for progress bars.
+Seen = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,13 @@ DriveReport = RoundReport[Reminder]
 
 
 def not_enrolled(
-    config: Config, directory: Directory, users: Users, progress: Progress | None = None
+    config: Config, directory: Directory, users: Users, seen: Seen | None = None
 ) -> list[DirectoryUser]:
     """The users of `directory` in the drive's scope who have not enrolled: enabled, let
-    in by the enroll permission, without enrolled questions. Raises DirectoryError."""
+    in by the enroll permission, without enrolled questions (`seen` is called with the
+    users looked at so far). Raises DirectoryError."""
     found = []
     rule = config.enroll.permission
-    seen = None if progress is None else functools.partial(progress, directory.name)
     for user in directory.users(seen):
         if user.disabled or not user.username:
             continue
@@ -75,7 +74,7 @@ def not_enrolled(
     return found
 
 
-class EnrollmentDrive(MessageRound[Reminder]):
+class EnrollmentDrive(MessageRound[Reminder, DirectoryUser]):
     """Finds the reminders due (`plan`) and sends them (`send`); a dry run only plans."""
 
     what = "enrollment drive"
@@ -83,24 +82,14 @@ class EnrollmentDrive(MessageRound[Reminder]):
     log = log
     table = "enrollment_drive"
 
-    def plan(self, now: float, progress: Progress | None = None) -> DriveReport:
-        """The reminders due at `now`; a domain that does not answer is skipped (logged)."""
-        report = DriveReport()
-        for domain in self.config.domains:
-            directory = self.directories.get(domain.name)
-            if directory is None:
-                continue
-            try:
-                waiting = not_enrolled(self.config, directory, self.users, progress)
-            except DirectoryError as exc:
-                log.error("enrollment drive: domain %s not read (%s)", domain.name, exc.code)
-                report.unreachable.append(domain.name)
-                continue
-            for user in waiting:
-                number = self._next_number(self.keyed.get(self._key(domain.name, user)), now)
-                if number is not None:
-                    report.due.append(self._reminder(domain, user, number))
-        return report
+    def _candidates(
+        self, directory: Directory, now: float, seen: Seen | None
+    ) -> list[DirectoryUser]:
+        return not_enrolled(self.config, directory, self.users, seen)
+
+    def _due(self, domain: DomainConfig, user: DirectoryUser, now: float) -> Reminder | None:
+        number = self._next_number(self.keyed.get(self._key(domain.name, user)), now)
+        return None if number is None else self._reminder(domain, user, number)
 
     # --- one user -----------------------------------------------------------------------------
 
@@ -125,24 +114,9 @@ class EnrollmentDrive(MessageRound[Reminder]):
         # preferredLanguage is RFC 2798's Accept-Language list: its first language counts.
         preferred = user.language.split(",")[0].split(";")[0].strip()
         language = preferred or self.settings.language or site.language
-        recipient = Recipient(
-            username=user.username,
-            domain=domain.name,
-            directory_email=user.email,
-            enrolled_email="",
-            phone=user.phone,
-            language=language,
-        )
-        return Reminder(
-            domain=domain.name,
-            username=user.username,
-            number=number,
-            language=language,
-            recipient=recipient,
-            enroll_url=site_page_url(
-                self.config, vdir, "enroll.html", domain.name, user.username, language
-            ),
-        )
+        recipient, url = addressed(self.config, vdir, "enroll.html", domain.name, user.username,
+                                   language, email=user.email, phone=user.phone)  # fmt: skip
+        return Reminder(domain.name, user.username, number, language, recipient, url)
 
     def _send_one(
         self, reminder: Reminder, notifier: Notifier, audit: AuditTrail, now: float

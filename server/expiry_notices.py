@@ -9,7 +9,6 @@ two days after that password expires (its `touched`), when the housekeeping drop
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
 from collections.abc import Callable
@@ -22,12 +21,12 @@ from babel.dates import format_date, format_timedelta
 
 from pwreset.config.expiry_settings import ExpiryNoticeSettings
 from pwreset.config.schema import DomainConfig
-from pwreset.server.directory import DirectoryError
+from pwreset.server.directory import Directory
 from pwreset.server.directory.base import PasswordExpiry
 from pwreset.server.notify import Notifier, Recipient
 from pwreset.server.storage.audit import AuditEvent
 from pwreset.server.storage.store import AuditTrail
-from pwreset.server.user_messages import Claim, MessageRound, RoundReport, site_page_url
+from pwreset.server.user_messages import Claim, MessageRound, RoundReport, addressed
 
 log = logging.getLogger("pwreset.server.notices")
 
@@ -35,9 +34,6 @@ DAY = 86400.0
 AUDIT_SOURCE = "notice"
 _KEY_PREFIX = "expiry:"
 _FALLBACK_LOCALE = "en"
-
-# Called with (domain, users read so far) while a domain is read; for progress bars.
-Progress = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,7 @@ class Notice:
 NoticeReport = RoundReport[Notice]
 
 
-class NoticeRound(MessageRound[Notice]):
+class NoticeRound(MessageRound[Notice, PasswordExpiry]):
     """Finds the notices due (`plan`) and sends them (`send`); a dry run only plans."""
 
     what = "expiry notices"
@@ -66,28 +62,10 @@ class NoticeRound(MessageRound[Notice]):
     log = log
     table = "expiry_notices"
 
-    def plan(self, now: float, progress: Progress | None = None) -> NoticeReport:
-        """The notices due at `now`; a domain that does not answer is skipped (logged)."""
-        report = NoticeReport()
-        horizon = now + max(self.settings.days) * DAY
-        for domain in self.config.domains:
-            directory = self.directories.get(domain.name)
-            if directory is None:
-                continue
-            seen = None if progress is None else functools.partial(progress, domain.name)
-            if seen is not None:
-                seen(0)
-            try:
-                expiring = directory.password_expiries(horizon, seen)
-            except DirectoryError as exc:
-                log.error("expiry notices: domain %s not read (%s)", domain.name, exc.code)
-                report.unreachable.append(domain.name)
-                continue
-            for entry in expiring:
-                notice = self._due(domain, entry, now)
-                if notice is not None:
-                    report.due.append(notice)
-        return report
+    def _candidates(
+        self, directory: Directory, now: float, seen: Callable[[int], None] | None
+    ) -> list[PasswordExpiry]:
+        return directory.password_expiries(now + max(self.settings.days) * DAY, seen)
 
     # --- one user -----------------------------------------------------------------------------
 
@@ -107,27 +85,12 @@ class NoticeRound(MessageRound[Notice]):
         site = self.config.sites.get(vdir)
         site_language = site.language if site is not None else _FALLBACK_LOCALE
         language = (record.language if record is not None else "") or site_language
-        recipient = Recipient(
-            username=entry.username,
-            domain=domain.name,
-            directory_email=entry.email,
-            enrolled_email=record.email if record is not None else "",
-            phone=entry.phone,
-            language=language,
-        )
-        return Notice(
-            domain=domain.name,
-            username=entry.username,
-            threshold=threshold,
-            days_left=days_left,
-            expires=entry.expires,
-            password_set=entry.password_set,
-            language=language,
-            recipient=recipient,
-            change_url=site_page_url(
-                self.config, vdir, "change.html", domain.name, entry.username, language
-            ),
-        )
+        enrolled = record.email if record is not None else ""
+        recipient, url = addressed(self.config, vdir, "change.html", domain.name, entry.username,
+                                   language, email=entry.email, phone=entry.phone,
+                                   enrolled_email=enrolled)  # fmt: skip
+        return Notice(domain.name, entry.username, threshold, days_left, entry.expires,
+                      entry.password_set, language, recipient, url)  # fmt: skip
 
     def _send_one(
         self, notice: Notice, notifier: Notifier, audit: AuditTrail, now: float

@@ -6,16 +6,17 @@ sharing a store send it once."""
 from __future__ import annotations
 
 import abc
+import functools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import urlencode
 
 from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.expiry_settings import ExpiryNoticeSettings, NoticeChannel
-from pwreset.config.schema import Config
-from pwreset.server.directory import Directory
+from pwreset.config.schema import Config, DomainConfig
+from pwreset.server.directory import Directory, DirectoryError
 from pwreset.server.flows.codes import SendLimits
 from pwreset.server.notify import Notifier, NotifyError, Recipient
 from pwreset.server.notify.recipients import expand_recipients
@@ -36,6 +37,7 @@ class Message(Protocol):
 
 
 M = TypeVar("M", bound=Message)
+C = TypeVar("C")  # what the directory says of a user the round looks at
 
 
 @dataclass
@@ -46,8 +48,9 @@ class RoundReport(Generic[M]):
     unreachable: list[str] = field(default_factory=list)  # domains that did not answer
 
 
-class MessageRound(abc.ABC, Generic[M]):
-    """A round that plans messages to users and sends them (`send`); a dry run only plans."""
+class MessageRound(abc.ABC, Generic[M, C]):
+    """A round that plans messages to users (`plan`: the candidates each domain's directory
+    gives, each checked by `_due`) and sends them (`send`); a dry run only plans."""
 
     what: str  # "expiry notices": the log's name for the round
     log: logging.Logger
@@ -69,12 +72,41 @@ class MessageRound(abc.ABC, Generic[M]):
         self.keyed = keyed
         self.limits = limits
 
-    @abc.abstractmethod
     def plan(
         self, now: float, progress: Callable[[str, int], None] | None = None
     ) -> RoundReport[M]:
         """The messages due at `now`; a domain that does not answer is skipped (logged).
         `progress` is called with (domain, users looked at so far), for progress bars."""
+        report: RoundReport[M] = RoundReport()
+        for domain in self.config.domains:
+            directory = self.directories.get(domain.name)
+            if directory is None:
+                continue
+            seen = None if progress is None else functools.partial(progress, domain.name)
+            if seen is not None:
+                seen(0)
+            try:
+                candidates = self._candidates(directory, now, seen)
+            except DirectoryError as exc:
+                self.log.error("%s: domain %s not read (%s)", self.what, domain.name, exc.code)
+                report.unreachable.append(domain.name)
+                continue
+            for candidate in candidates:
+                message = self._due(domain, candidate, now)
+                if message is not None:
+                    report.due.append(message)
+        return report
+
+    @abc.abstractmethod
+    def _candidates(
+        self, directory: Directory, now: float, seen: Callable[[int], None] | None
+    ) -> Sequence[C]:
+        """The users of `directory` the round looks at (`seen` counts them as they are
+        read). Raises DirectoryError."""
+
+    @abc.abstractmethod
+    def _due(self, domain: DomainConfig, candidate: C, now: float) -> M | None:
+        """The message due to `candidate` at `now`, if any."""
 
     def send(
         self, report: RoundReport[M], notifier: Notifier, audit: AuditTrail, now: float
@@ -128,6 +160,22 @@ class MessageRound(abc.ABC, Generic[M]):
     ) -> bool | None:
         """True when sent, False when no channel took it, None when it was not to be sent
         after all (another server sharing the store sent it first)."""
+
+
+def addressed(config: Config, vdir: str, page: str, domain: str, username: str,
+              language: str, *, email: str, phone: str,
+              enrolled_email: str = "") -> tuple[Recipient, str]:  # fmt: skip
+    """Where a message to `username` goes (the directory's address and phone, the enrolled
+    address), and the deep link to `page` of their site, both in `language`."""
+    recipient = Recipient(
+        username=username,
+        domain=domain,
+        directory_email=email,
+        enrolled_email=enrolled_email,
+        phone=phone,
+        language=language,
+    )
+    return recipient, site_page_url(config, vdir, page, domain, username, language)
 
 
 def site_page_url(config: Config, vdir: str, page: str, domain: str, username: str,

@@ -30,13 +30,20 @@ _COMMAND = "pwreset notices"
 
 
 def register(sub: Any) -> None:
+    register_round(sub, "notices", "the password expiry notices", "notice", run)
+
+
+def register_round(
+    sub: Any, name: str, what: str, noun: str, run: Callable[[argparse.Namespace], int]
+) -> None:
+    """`pwreset <name> [--dry-run]`: a round of messages to users (`what`, one a `noun`)."""
     parser: argparse.ArgumentParser = sub.add_parser(
-        "notices", help="send the password expiry notices due now, or list them (--dry-run)"
+        name, help=f"send {what} due now, or list them (--dry-run)"
     )
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="list who would get which notice, and where; send nothing and record nothing",
+        help=f"list who would get which {noun}, and where; send nothing and record nothing",
     )
     add_config_option(parser)
     parser.set_defaults(run=run)
@@ -59,7 +66,7 @@ def run_user_round(
     args: argparse.Namespace,
     command: str,
     table: str,
-    make: Callable[..., MessageRound[Any]],
+    make: Callable[..., MessageRound[Any, Any]],
     noun: str,
     described: Callable[[Any], str],
 ) -> int:

@@ -10,23 +10,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pwreset.cli.notices import run_user_round
-from pwreset.cli.options import add_config_option, config_of
+from pwreset.cli.notices import register_round, run_user_round
+from pwreset.cli.options import config_of
 
 _COMMAND = "pwreset reminders"
 
 
 def register(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "reminders", help="send the enrollment reminders due now, or list them (--dry-run)"
-    )
-    parser.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="list who would get which reminder, and where; send nothing and record nothing",
-    )
-    add_config_option(parser)
-    parser.set_defaults(run=run)
+    register_round(sub, "reminders", "the enrollment reminders", "reminder", run)
 
 
 def run(args: argparse.Namespace) -> int:
