@@ -10,7 +10,6 @@ from pwreset.config import load_config
 from pwreset.console.web.signin import Attempt
 from pwreset.protocol.limits import FIELD_LIMITS
 
-
 DOMAIN = """
 [[domains]]
 name = "LAB"
