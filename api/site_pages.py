@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from pwreset.api.accept_language import negotiate, parse_accept_language
+from pwreset.accept_language import negotiate, parse_accept_language
 
 # Whether a page request is redirected depends on these request headers; a cache must not
 # hand one browser's answer to another, and a shared cache keeps none of them.

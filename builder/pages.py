@@ -6,7 +6,7 @@ page. Flows are data: a flow added to the schema shows up once some layer provid
 itself, its text direction). The main language's pages sit at the site root (so links that
 name no language keep working), every other language's in a folder named after it
 (`de/change.html`). Which language a visitor gets: the page script, and `pwreset web` from
-`Accept-Language` (pwreset.api.accept_language).
+`Accept-Language` (pwreset.accept_language).
 
 Every URL a page contains is relative, so a built site works under any path prefix (behind
 a reverse proxy, from a file share, or from `site/` opened in a browser).

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import html
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -117,8 +117,12 @@ def terminal_chart(activity: Activity, width: int = 50) -> str:
     return "\n".join(lines) + "\n"
 
 
-def svg_chart(activity: Activity, title: str = "Recent activity") -> str:
-    """Grouped bars per day, one colour per flow, with a legend; no scripts, no fonts."""
+def svg_chart(
+    activity: Activity, title: str = "Recent activity", labels: Mapping[str, str] | None = None
+) -> str:
+    """Grouped bars per day, one colour per flow, with a legend (each flow's name in
+    `labels`, if given); no scripts, no fonts."""
+    names = {flow: html.escape((labels or {}).get(flow, flow)) for flow in FLOWS}
     days = activity.days()
     group, bar, height, left, top = 4 * 9 + 10, 9, 220, 40, 40
     peak = max((activity.count(d, f) for d in days for f in FLOWS), default=0) or 1
@@ -140,7 +144,8 @@ def svg_chart(activity: Activity, title: str = "Recent activity") -> str:
             h = round(n * height / peak)
             parts.append(
                 f'<rect x="{x0 + j * bar}" y="{top + height - h}" width="{bar - 1}" height="{h}"'
-                f' fill="{COLOURS[flow]}"><title>{day.isoformat()} {flow}: {n}</title></rect>'
+                f' fill="{COLOURS[flow]}">'
+                f"<title>{day.isoformat()} {names[flow]}: {n}</title></rect>"
             )
         parts.append(
             f'<text x="{x0 + 2 * bar}" y="{top + height + 14}" text-anchor="middle">'
@@ -150,7 +155,7 @@ def svg_chart(activity: Activity, title: str = "Recent activity") -> str:
         x = left + j * 90
         parts.append(
             f'<rect x="{x}" y="{top + height + 30}" width="10" height="10" fill="{COLOURS[flow]}"/>'
-            f'<text x="{x + 14}" y="{top + height + 39}">{flow}</text>'
+            f'<text x="{x + 14}" y="{top + height + 39}">{names[flow]}</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -37,7 +37,8 @@ from pwreset.console.audit import AUDIT
 from pwreset.console.command import ConsoleError, open_view
 from pwreset.console.exports import render_export
 from pwreset.console.users import USERS, all_rows
-from pwreset.console.web.messages import message
+from pwreset.console.web import languages
+from pwreset.console.web.messages import LANGUAGES
 from pwreset.console.web.sessions import ADMIN, Clock, Session, Sessions, SigninThrottle
 from pwreset.console.web.signin import (
     SIGNED_IN,
@@ -50,7 +51,7 @@ from pwreset.console.web.signin import (
 from pwreset.protocol.client import ServerUnreachable
 from pwreset.security_headers import SecurityHeaders, with_csp
 from pwreset.server.storage import AuditEvent, StorageError
-from pwreset.server.storage.query import AUDIT_COLUMNS, USER_COLUMNS, FilterError, display
+from pwreset.server.storage.query import AUDIT_COLUMNS, USER_COLUMNS, FilterError
 
 log = logging.getLogger("pwreset.console.web")
 
@@ -85,7 +86,18 @@ class Console:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.templates.globals.update(t=message, display=display, user_path=_user_path)
+        self.templates.globals.update(
+            t=languages.t,
+            show=languages.show,
+            cell=languages.cell,
+            day=languages.day,
+            number=languages.number,
+            direction=languages.direction,
+            autonym=languages.autonym,
+            chosen=languages.current,
+            languages=LANGUAGES,
+            user_path=_user_path,
+        )
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -137,6 +149,18 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items()}
 
 
+def _use_language(request: Request, session: Session | None, asked: str | None = None) -> str:
+    """The request's language (see `languages.choose`); a choice from the switcher is
+    remembered in the session."""
+    asked = request.query_params.get(languages.QUERY) or asked
+    remembered = session.language if session is not None else None
+    language = languages.choose(asked, remembered, request.headers.get("accept-language", ""))
+    if session is not None and languages.offered(asked):
+        session.language = language
+    languages.use(language, request.url.path, request.query_params.multi_items())
+    return language
+
+
 def _address(request: Request) -> str:
     return request.client.host if request.client else ""
 
@@ -151,6 +175,7 @@ def _needs(role: str | None, handler: Handler) -> Callable[[Request], Awaitable[
     async def endpoint(request: Request) -> Response:
         console: Console = request.app.state.console
         session = console.session(request)
+        _use_language(request, session)
         if session is None:
             if request.method == "POST":
                 return console.page("signin.html", 403, error="signin.expired", token="")
@@ -178,6 +203,7 @@ def _needs(role: str | None, handler: Handler) -> Callable[[Request], Awaitable[
 
 async def signin_page(request: Request) -> Response:
     console: Console = request.app.state.console
+    _use_language(request, None)
     pre = secrets.token_urlsafe(32)
     error = "signin.expired" if request.query_params.get("expired") else ""
     response = console.page("signin.html", error=error, token=console.signin_token(pre))
@@ -188,6 +214,7 @@ async def signin_page(request: Request) -> Response:
 async def signin(request: Request) -> Response:
     console: Console = request.app.state.console
     form = await _form(request)
+    language = _use_language(request, None, form.get("lang"))
     pre = request.cookies.get(PRE_COOKIE, "")
     if not pre or not hmac.compare_digest(form.get("csrf", ""), console.signin_token(pre)):
         return console.page("signin.html", 403, error="csrf.refused", token="")
@@ -211,7 +238,7 @@ async def signin(request: Request) -> Response:
         attempt = Attempt.of(console.config, typed)
         await run_in_threadpool(console.audit_refusal, attempt, request, exc.audit_text)
         return console.page("signin.html", 401, error="signin.failed", token=token)
-    session = console.sessions.start(username, domain, username, roles)
+    session = console.sessions.start(username, domain, username, roles, language)
     await run_in_threadpool(console.audit, session, request, SIGNED_IN)
     response = RedirectResponse("/users", 303)
     response.set_cookie(COOKIE, session.id, httponly=True, secure=True, samesite="strict")
@@ -394,7 +421,9 @@ async def _activity_page(console: Console, request: Request, session: Session) -
         days = 14
     today = datetime.fromtimestamp(console.clock()).date()
     counts = await run_in_threadpool(_activity, console.config, days, today)
-    chart = Markup(activity.svg_chart(counts, message("activity.chart")))  # noqa: S704 - escaped
+    labels = {flow: languages.t(f"flow.{flow}") for flow in activity.FLOWS}
+    svg = activity.svg_chart(counts, languages.t("activity.chart"), labels)
+    chart = Markup(svg)  # noqa: S704 - svg_chart escapes every text
     return console.page(
         "activity.html",
         session=session,

@@ -1,7 +1,19 @@
-"""The web console's texts by message id (English). The pages only name ids, so a
-catalogue per language can follow; the site's catalogues in themes/ stay the end users'."""
+"""The web console's texts by message id: English here, every other language in its catalogue
+(`catalogues/<language>.po`, msgid the id, as the themes' catalogues). The pages only name
+ids. A text added here needs its translation in every catalogue: tests/console/
+test_web_languages.py names each one missing (the page shows the English meanwhile). The
+site's catalogues in themes/ stay the end users'."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from pwreset.server.storage.query import AUDIT_COLUMNS, USER_COLUMNS
+
+DEFAULT = "en"
+CATALOGUES = Path(__file__).parent / "catalogues"
 
 EN: dict[str, str] = {
     "console.title": "pwreset console",
@@ -37,10 +49,10 @@ EN: dict[str, str] = {
     "filter.source": "Source",
     "filter.bad": "A filter is not valid",
     "users.title": "Users",
-    "users.count": "users match",
+    "users.count": "Users found:",
     "users.none": "No user matches.",
     "audit.title": "Audit log",
-    "audit.count": "events match",
+    "audit.count": "Events found:",
     "audit.none": "No event matches.",
     "export.csv": "Export as CSV",
     "user.title": "User",
@@ -58,8 +70,29 @@ EN: dict[str, str] = {
     "activity.day": "Day",
     "error.server": "The pwreset server did not answer; nothing was changed.",
     "error.store": "The data cannot be read here; the console's log says why.",
+    "language.label": "Language",
+    "flow.enroll": "Enroll",
+    "flow.reset": "Reset",
+    "flow.unlock": "Unlock",
+    "flow.change": "Change",
 }
+# The tables' column titles: the command line's (one source), by column name.
+EN.update({f"column.{c.name}": c.title for c in (*USER_COLUMNS, *AUDIT_COLUMNS)})
 
 
-def message(key: str) -> str:
-    return EN[key]
+def _read(path: Path) -> dict[str, str]:
+    with path.open("rb") as file:
+        catalogue = read_po(file)
+    return {str(m.id): str(m.string) for m in catalogue if m.id and m.string}
+
+
+TRANSLATED: dict[str, dict[str, str]] = {
+    path.stem: _read(path) for path in sorted(CATALOGUES.glob("*.po"))
+}
+LANGUAGES: tuple[str, ...] = (DEFAULT, *TRANSLATED)
+
+
+def message(key: str, language: str = DEFAULT) -> str:
+    """The text `key` in `language`; English where the catalogue lacks it (a KeyError for an
+    id English lacks: a typo in a page)."""
+    return TRANSLATED.get(language, {}).get(key) or EN[key]

@@ -31,6 +31,7 @@ class Session:
     roles: frozenset[str]
     started: float
     seen: float
+    language: str  # the pages' language (the switcher changes it)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     @property
@@ -55,11 +56,16 @@ class Sessions:
         self._lock = threading.Lock()
 
     def start(
-        self, username: str, domain: str, display_name: str, roles: frozenset[str]
+        self,
+        username: str,
+        domain: str,
+        display_name: str,
+        roles: frozenset[str],
+        language: str = "en",
     ) -> Session:
         now = self._clock()
         session = Session(
-            secrets.token_urlsafe(32), username, domain, display_name, roles, now, now
+            secrets.token_urlsafe(32), username, domain, display_name, roles, now, now, language
         )
         with self._lock:
             self._forget_expired(now)

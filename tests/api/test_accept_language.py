@@ -1,4 +1,4 @@
-"""`Accept-Language` read and matched (pwreset.api.accept_language): the weights, the
+"""`Accept-Language` read and matched (pwreset.accept_language): the weights, the
 region fallback, `*`, refusals, and headers no browser would send."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from pwreset.api.accept_language import (
+from pwreset.accept_language import (
     MAX_HEADER,
     MAX_RANGES,
     LanguagePreferences,

@@ -301,3 +301,31 @@ def _axe(page: Page) -> list[str]:
             WCAG_AA,
         )
     )
+
+
+@ONE  # the console's own behaviour: one directory shows it
+def test_the_console_in_another_language_right_to_left_and_remembered(
+    console: Console, browser: Browser
+) -> None:
+    # A German browser gets the German sign-in; the session starts in it.
+    context = browser.new_context(bypass_csp=True, extra_http_headers={"Accept-Language": "de"})
+    try:
+        page = context.new_page()
+        page.goto(f"{console.url}/signin")
+        page.get_by_label("Benutzername").fill(console.admin)
+        page.get_by_label("Passwort").fill(PASSWORD)
+        page.get_by_role("button", name="Anmelden").click()
+        assert page.get_by_role("link", name="Audit-Protokoll").is_visible()
+        # The switcher: Arabic, right to left, kept by the session on the next page.
+        page.get_by_role("navigation", name="Sprache").get_by_role("link", name="العربية").click()
+        page.goto(f"{console.url}/audit")
+        html = page.locator("html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
+        assert page.get_by_role("heading", name="سجل التدقيق").is_visible()
+        found = {"audit": _axe(page)}
+        _shot(page, "audit-ar")
+        page.goto(f"{console.url}/users")
+        found["users"] = _axe(page)
+    finally:
+        context.close()
+    assert not any(found.values()), found

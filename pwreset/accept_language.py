@@ -1,7 +1,8 @@
-"""`Accept-Language` (RFC 9110 §12.5.4) read and matched against the languages a site offers,
-with Babel's matching rules plus a region fallback both ways (`pt-BR` finds `pt`, `de`
-finds `de-AT`). The header is client input: malformed entries are dropped, and only its
-first `MAX_HEADER` characters and `MAX_RANGES` entries are read, so the work is bounded."""
+"""`Accept-Language` (RFC 9110 §12.5.4) read and matched against the languages a site (or the
+web console) offers, with Babel's matching rules plus a region fallback both ways (`pt-BR`
+finds `pt`, `de` finds `de-AT`). The header is client input: malformed entries are dropped,
+and only its first `MAX_HEADER` characters and `MAX_RANGES` entries are read, so the work is
+bounded."""
 
 from __future__ import annotations
 
