@@ -157,7 +157,11 @@ def _use_language(request: Request, session: Session | None, asked: str | None =
     language = languages.choose(asked, remembered, request.headers.get("accept-language", ""))
     if session is not None and languages.offered(asked):
         session.language = language
-    languages.use(language, request.url.path, request.query_params.multi_items())
+    # The path as the browser sent it (still percent-encoded), so the switcher's links lead
+    # back to the same page whatever a name in it holds.
+    raw = request.scope.get("raw_path") or quote(request.url.path).encode()
+    path = "/" + raw.decode("latin-1").lstrip("/")
+    languages.use(language, path, request.query_params.multi_items())
     return language
 
 

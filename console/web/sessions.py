@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pwreset.config.console_settings import ConsoleSettings
+from pwreset.console.web.messages import DEFAULT
 
 Clock = Callable[[], float]
 ADMIN = "admin"
@@ -61,7 +62,7 @@ class Sessions:
         domain: str,
         display_name: str,
         roles: frozenset[str],
-        language: str = "en",
+        language: str = DEFAULT,
     ) -> Session:
         now = self._clock()
         session = Session(

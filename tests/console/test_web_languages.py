@@ -9,12 +9,13 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from starlette.requests import Request
 from starlette.testclient import TestClient
 
 import pwreset.cli  # noqa: F401  (first: the console's modules are loaded through the CLI)
 from pwreset.config import load_config
 from pwreset.console.web import languages
-from pwreset.console.web.app import create_console_app
+from pwreset.console.web.app import _use_language, create_console_app
 from pwreset.console.web.messages import CATALOGUES, EN, LANGUAGES, TRANSLATED
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +94,14 @@ def test_the_sign_in_page_follows_the_browser_and_the_switcher(client: TestClien
     assert client.get("/signin?lang=xx", headers={"Accept-Language": "fr"}).text.count(
         '<html lang="fr"'
     )
+
+
+def test_the_switcher_leads_back_to_the_same_page_with_its_filters(client: TestClient) -> None:
+    page = client.get("/signin?expired=1&lang=de").text
+    assert 'href="/signin?expired=1&amp;lang=fr"' in page
+    # A name with characters a path must encode stays encoded in the links.
+    scope = {"type": "http", "method": "GET", "path": "/users/LAB/a#b?c", "headers": [],
+             "raw_path": b"/users/LAB/a%23b%3Fc", "query_string": b"lang=it&q=x"}  # fmt: skip
+    assert _use_language(Request(scope), None) == "it"
+    assert languages.current().switch_url("fr") == "/users/LAB/a%23b%3Fc?q=x&lang=fr"
+    languages.use("en", "/", [])
