@@ -12,15 +12,7 @@ from pwreset.config import ConfigError, load_config
 from pwreset.console.command import ConsoleError
 from pwreset.console.web.app import create_console_app
 
-DOMAIN = """
-[[domains]]
-name = "LAB"
-kind = "ad"
-urls = ["ldaps://dc.lab.example:636"]
-base_dn = "DC=lab,DC=example"
-bind_dn = "svc@lab.example"
-bind_password_env = "X"
-"""
+from support.console_instance import UNREACHED_DOMAIN
 
 
 def _problems(text: str, tmp_path: Path) -> dict[str, str]:
@@ -52,10 +44,10 @@ def test_tls_on_a_network_address_and_plain_http_on_loopback_load(tmp_path: Path
 
 def test_the_console_refuses_to_start_when_nobody_could_sign_in(tmp_path: Path) -> None:
     path = tmp_path / "pwreset.toml"
-    path.write_text(DOMAIN)
+    path.write_text(UNREACHED_DOMAIN)
     with pytest.raises(ConsoleError, match="both empty: nobody could sign in"):
         create_console_app(load_config(path))
-    path.write_text(DOMAIN + '[console]\nadmin_groups = ["a"]\ndomain = "OTHER"\n')
+    path.write_text(UNREACHED_DOMAIN + '[console]\nadmin_groups = ["a"]\ndomain = "OTHER"\n')
     with pytest.raises(ConsoleError, match=r"console\.domain 'OTHER' names no"):
         create_console_app(load_config(path))
     path.write_text('[console]\nadmin_groups = ["a"]\n')
@@ -72,7 +64,7 @@ def test_data_the_console_cannot_read_is_a_page_saying_so(tmp_path: Path) -> Non
 
     path = tmp_path / "pwreset.toml"
     path.write_text(
-        DOMAIN + '[console]\nadmin_groups = ["a"]\n'
+        UNREACHED_DOMAIN + '[console]\nadmin_groups = ["a"]\n'
         '[storage]\nbackend = "postgresql"\ndsn = "host=db dbname=pwreset"\n'
     )
     application = create_console_app(load_config(path))

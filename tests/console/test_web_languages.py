@@ -18,20 +18,11 @@ from pwreset.console.web import languages
 from pwreset.console.web.app import _use_language, create_console_app
 from pwreset.console.web.messages import CATALOGUES, EN, LANGUAGES, TRANSLATED
 
+from support.console_instance import UNREACHED_DOMAIN
+
 ROOT = Path(__file__).resolve().parents[2]
 THEME = ROOT / "themes" / "default" / "messages"
-CONFIG = """
-[[domains]]
-name = "LAB"
-kind = "ad"
-urls = ["ldaps://dc.lab.example:636"]
-base_dn = "DC=lab,DC=example"
-bind_dn = "svc@lab.example"
-bind_password_env = "X"
-
-[console]
-admin_groups = ["pwreset-admins"]
-"""
+CONFIG = UNREACHED_DOMAIN + '[console]\nadmin_groups = ["pwreset-admins"]\n'
 
 
 def test_the_console_speaks_every_language_the_pages_ship() -> None:

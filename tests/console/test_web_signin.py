@@ -10,19 +10,11 @@ from pwreset.config import load_config
 from pwreset.console.web.signin import Attempt
 from pwreset.protocol.limits import FIELD_LIMITS
 
-DOMAIN = """
-[[domains]]
-name = "LAB"
-kind = "ad"
-urls = ["ldaps://dc.lab.example:636"]
-base_dn = "DC=lab,DC=example"
-bind_dn = "svc@lab.example"
-bind_password_env = "X"
-"""
+from support.console_instance import UNREACHED_DOMAIN
 
 
 def test_the_name_tried_is_kept_escaped_and_cut_to_the_audit_fields(tmp_path: Path) -> None:
-    (tmp_path / "pwreset.toml").write_text(DOMAIN)
+    (tmp_path / "pwreset.toml").write_text(UNREACHED_DOMAIN)
     config = load_config(tmp_path / "pwreset.toml")
     default = "LAB"
     assert Attempt.of(config, "boss") == Attempt(default, "boss")

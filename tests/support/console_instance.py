@@ -21,3 +21,16 @@ class Instance:
 
     def open(self) -> Database:
         return Database.open(self.data_dir, data_key=self.key)
+
+
+# One AD domain that is never reached: enough for the console's configuration and pages that
+# do not bind (the sign-in page, the settings' checks).
+UNREACHED_DOMAIN = """
+[[domains]]
+name = "LAB"
+kind = "ad"
+urls = ["ldaps://dc.lab.example:636"]
+base_dn = "DC=lab,DC=example"
+bind_dn = "svc@lab.example"
+bind_password_env = "X"
+"""
