@@ -1,5 +1,6 @@
 """What the console asks of the server, or writes itself when it may: lifting pwreset's
-lockout and the web console's audit rows.
+lockout and the web console's audit rows; and what only the server does: the help desk's
+verification and writes (`pwreset.server.flows.helpdesk`).
 
 The embedded store has one writer. With the server running, the console asks it over UDP
 (an admin request proved with the data key, see `pwreset.server.flows.admin`); with the
@@ -32,8 +33,17 @@ _LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}  # noqa: S104
 T = TypeVar("T")
 
 
+class ServerRefusedError(ConsoleError):
+    """The server answered an admin request with a failure: its stable `code` and params."""
+
+    def __init__(self, address: str, code: str, params: Mapping[str, str]) -> None:
+        super().__init__(f"the server at {address} refused: {code}")
+        self.code = code
+        self.params = dict(params)
+
+
 def ask_server(config: Config, op: str, body: dict[str, str]) -> Mapping[str, Any]:
-    """Send one proved admin request to the running server; its result, or ConsoleError.
+    """Send one proved admin request to the running server; its result, or ServerRefusedError.
     Raises ServerUnreachable when no reply comes."""
     host, port = parse_address(config.server.listen)
     address = (_LOOPBACK.get(host, host), port)
@@ -46,7 +56,8 @@ def ask_server(config: Config, op: str, body: dict[str, str]) -> Mapping[str, An
     request = Request(op=op, vdir="", client_ip="", body=signed, request_id=request_id)
     reply = asyncio.run(exchange(request, address, server_key, relay_key=relay_key))
     if reply.failure is not None:
-        raise ConsoleError(f"the server at {address[0]}:{port} refused: {reply.failure.code}")
+        failure = reply.failure
+        raise ServerRefusedError(f"{address[0]}:{port}", failure.code, failure.params or {})
     return reply.result or {}
 
 

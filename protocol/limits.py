@@ -39,6 +39,7 @@ INTERNAL_FIELDS: Mapping[str, int] = MappingProxyType(
         "type": 16,  # a web console audit row's outcome (success, failure, info)
         "event": 512,  # its text
         "ip": 64,  # the admin's address
+        "case": 2048,  # a help desk case, sealed by the server (pwreset.server.flows.helpdesk)
     }
 )
 FIELD_LIMITS: Mapping[str, int] = MappingProxyType({**PAGE_FIELDS, **INTERNAL_FIELDS})

@@ -35,7 +35,7 @@ from pwreset.protocol.replay import ReplayGuard, ReplyCache
 from pwreset.protocol.sealing import ReplyKey, open_request, seal_reply
 from pwreset.protocol.trace import TRACE_FIELD, current_trace, new_trace_id, trace_of
 from pwreset.server.directory.base import DirectoryError
-from pwreset.server.flows import admin, change, enroll, meta, recovery
+from pwreset.server.flows import admin, change, enroll, helpdesk, meta, recovery
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.rejections import INTERVAL, RejectionLog
@@ -59,9 +59,10 @@ OPERATIONS: dict[str, Operation] = {
     "enrollment_status": meta.enrollment_status,
     admin.UNLOCK: admin.unlock,
     admin.NOTE: admin.note,
+    **helpdesk.OPERATIONS,
 }
 # Operations that belong to no site: the liveness check and the console's admin requests.
-_SITELESS = frozenset({"ping", admin.UNLOCK, admin.NOTE})
+_SITELESS = frozenset({"ping", admin.UNLOCK, admin.NOTE, *helpdesk.OPERATIONS})
 # Operations that store nothing: still served while the data folder is full.
 READ_ONLY_OPERATIONS = frozenset({"ping", "meta", "enrollment_status"})
 # Operations whose replies are held back to `security.reply_floor_ms` after the request

@@ -37,7 +37,7 @@ from pwreset.console.audit import AUDIT
 from pwreset.console.command import ConsoleError, open_view
 from pwreset.console.exports import render_export
 from pwreset.console.users import USERS, all_rows
-from pwreset.console.web import languages
+from pwreset.console.web import helpdesk, languages
 from pwreset.console.web.messages import LANGUAGES
 from pwreset.console.web.sessions import ADMIN, Clock, Session, Sessions, SigninThrottle
 from pwreset.console.web.signin import (
@@ -97,6 +97,7 @@ class Console:
             chosen=languages.current,
             languages=LANGUAGES,
             user_path=_user_path,
+            helpdesk_path=helpdesk.helpdesk_path,
         )
 
     # --- helpers ----------------------------------------------------------------------------
@@ -185,7 +186,8 @@ def _needs(role: str | None, handler: Handler) -> Callable[[Request], Awaitable[
                 return console.page("signin.html", 403, error="signin.expired", token="")
             return RedirectResponse("/signin?expired=1", 303)
         if request.method == "POST":
-            given = (await _form(request)).get("csrf", "")
+            request.state.form = await _form(request)  # read once: the handler's fields too
+            given = request.state.form.get("csrf", "")
             if not session.csrf_ok(given):
                 log.warning(
                     "refused a console POST without a valid token from %s", _address(request)
@@ -486,10 +488,18 @@ def create_console_app(config: Config, *, clock: Clock = time.time) -> Starlette
         Route("/signin", signin_page, methods=["GET"]),
         Route("/signin", signin, methods=["POST"]),
         Route("/signout", _needs(None, _signout), methods=["POST"]),
-        # The help desk looks callers up (read-only); the rest is the admins'.
+        # The help desk looks callers up and helps them; the rest is the admins'.
         Route("/users", _needs(None, _users)),
         Route("/users/{domain}/{username}", _needs(None, _user)),
         Route("/users/{domain}/{username}/lift", _needs(ADMIN, _lift), methods=["POST"]),
+        # The help desk's page of a caller: verify, then act (the server refuses the writes
+        # until the caller is verified).
+        Route("/helpdesk/{domain}/{username}", _needs(None, helpdesk.page)),
+        Route(
+            "/helpdesk/{domain}/{username}/{action}",
+            _needs(None, helpdesk.act),
+            methods=["POST"],
+        ),
         Route("/audit", _needs(ADMIN, _audit)),
         Route("/activity", _needs(ADMIN, _activity_page)),
         Route("/export/{what:str}.csv", _needs(ADMIN, _export)),

@@ -68,6 +68,89 @@ EN: dict[str, str] = {
     "activity.chart": "Successful flows per day",
     "activity.table": "The same counts as a table",
     "activity.day": "Day",
+    "helpdesk.title": "Help desk",
+    "helpdesk.help": "Help this caller",
+    "helpdesk.intro": (
+        "Verify the caller with their own enrolled factors before you act for them. You "
+        "never see their answers or codes: the caller reads them out, you type them, "
+        "pwreset checks them."
+    ),
+    "helpdesk.open": "Open a case",
+    "helpdesk.case_minutes": "A case lasts a few minutes; open it again when it has ended.",
+    "helpdesk.account": "Account",
+    "helpdesk.display_name": "Name",
+    "helpdesk.pwreset_locked": "Locked out by pwreset",
+    "helpdesk.directory_locked": "Locked in the directory",
+    "helpdesk.disabled": "Disabled in the directory",
+    "helpdesk.not_enrolled": (
+        "This user has not enrolled in pwreset: the help desk cannot verify them here."
+    ),
+    "helpdesk.verify": "Verify the caller",
+    "helpdesk.by_code": "By a code",
+    "helpdesk.send_code": "Send a code to the caller's e-mail or phone",
+    "helpdesk.sent_to": "Sent to",
+    "helpdesk.code": "Code the caller reads out",
+    "helpdesk.check_code": "Check the code",
+    "helpdesk.by_answers": "By their answers",
+    "helpdesk.answers_needed": "Right answers needed",
+    "helpdesk.answered": "Right so far",
+    "helpdesk.question": "Ask the caller",
+    "helpdesk.answer": "The caller's answer",
+    "helpdesk.check_answer": "Check the answer",
+    "helpdesk.locked_answers": (
+        "Answers are not taken while the caller is locked out by pwreset: verify them by a code."
+    ),
+    "helpdesk.verified": "The caller is verified. You may act for them now.",
+    "helpdesk.act": "Act for the caller",
+    "helpdesk.unlock": "Unlock the account in the directory",
+    "helpdesk.lift": "Lift pwreset's lockout",
+    "helpdesk.reset": "Reset the password to a one-time password",
+    "helpdesk.password": "One-time password",
+    "helpdesk.password_once": (
+        "Read it to the caller now: it is shown only this once. They must change it at "
+        "their next logon."
+    ),
+    "helpdesk.password_no_change": (
+        "Read it to the caller now: it is shown only this once. This account's password "
+        "never expires, so the directory will not ask for a change: ask the caller to "
+        "change it."
+    ),
+    "helpdesk.yes": "Yes",
+    "helpdesk.no": "No",
+    "helpdesk.note.opened": "Case opened. Verify the caller.",
+    "helpdesk.note.sent": "A code was sent. Ask the caller to read it out.",
+    "helpdesk.note.reused": "A code sent a moment ago is still valid: ask the caller for it.",
+    "helpdesk.note.limited": (
+        "No code was sent: the caller has had as many codes as the limits allow. Try "
+        "later, or verify by answers."
+    ),
+    "helpdesk.note.nowhere": "The caller has no e-mail address or phone to send a code to.",
+    "helpdesk.note.failed": "The code could not be sent; the server's log says why.",
+    "helpdesk.note.right_answer": "Right. Ask the next question.",
+    "helpdesk.note.verified": "The caller is verified.",
+    "helpdesk.note.unlocked": "The account was unlocked in the directory.",
+    "helpdesk.note.lifted": "pwreset's lockout was lifted and the wrong answers forgotten.",
+    "helpdesk.note.not_locked": "The caller was not locked out by pwreset; nothing was changed.",
+    "helpdesk.note.wrong_code": (
+        "Wrong code. It was counted: after a few wrong tries the code stops working."
+    ),
+    "helpdesk.note.code_dead": (
+        "The code no longer works after too many wrong tries: send a new one."
+    ),
+    "helpdesk.note.code_expired": "The code has expired: send a new one.",
+    "helpdesk.note.wrong_answer": (
+        "Wrong answer. It counts toward the caller's lockout, as on the reset page."
+    ),
+    "helpdesk.note.locked_out": "The caller is locked out by pwreset: verify them by a code.",
+    "helpdesk.note.rate_limited": "Too many wrong answers: wait a little before the next one.",
+    "helpdesk.note.session_expired": "The case has ended: open it again.",
+    "helpdesk.note.not_permitted": (
+        "Not done: verify the caller first. Some users cannot be helped here: those not "
+        "in the directory, those pwreset excludes, and your own account."
+    ),
+    "helpdesk.note.empty_field": "Type what the caller reads out first.",
+    "helpdesk.note.flow_disabled": "Verification codes are switched off ([verification] enabled).",
+    "helpdesk.note.refused": "The server refused; its log says why.",
     "error.server": "The pwreset server did not answer; nothing was changed.",
     "error.store": "The data cannot be read here; the console's log says why.",
     "language.label": "Language",

@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pwreset.config.console_settings import ConsoleSettings
 from pwreset.console.web.messages import DEFAULT
@@ -34,6 +35,9 @@ class Session:
     seen: float
     language: str  # the pages' language (the switcher changes it)
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # The help desk's open cases by (domain, user), casefolded: the server's last answer,
+    # its sealed case token included (kept here, never sent to the browser).
+    cases: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     @property
     def admin_name(self) -> str:

@@ -42,6 +42,11 @@ class ConsoleSettings(BaseModel):
     signin_failures_per_account: int = Field(default=5, ge=1, le=1000)
     signin_failures_per_address: int = Field(default=20, ge=1, le=10000)
     signin_window_minutes: int = Field(default=15, ge=1, le=1440)
+    # The help desk: right answers to the caller's enrolled questions that verify them
+    # without a code (at most as many as they enrolled), and how long after an agent opens
+    # a case they may verify the caller and act for them.
+    helpdesk_answers: int = Field(default=2, ge=1, le=10)
+    helpdesk_case_minutes: int = Field(default=15, ge=1, le=120)
 
     @field_validator("listen")
     @classmethod

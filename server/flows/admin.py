@@ -46,9 +46,13 @@ def release_lockout(
     domain: str,
     username: str,
     by: str,
+    *,
+    source: str = "admin",
+    event: str = UNLOCK_EVENT,
+    ip: str = "",
 ) -> bool:
     """Lift pwreset's lockout of `username` (enrolled or not) and forget the wrong answers;
-    audited as done `by` whom. True if there was anything to lift."""
+    audited (`source`, `event`) as done `by` whom. True if there was anything to lift."""
     with users.locked(domain, username):
         record = users.get(domain, username)
         lifted = False
@@ -57,11 +61,11 @@ def release_lockout(
             lifted = True
         lifted = strikes.release(domain, username) or lifted
     if lifted:
-        audit.append(AuditEvent("success", "admin", username, domain, UNLOCK_EVENT, web_user=by))
+        audit.append(AuditEvent("success", source, username, domain, event, ip=ip, web_user=by))
     return lifted
 
 
-def _proven(ctx: FlowContext, request: Request, *names: str) -> dict[str, str]:
+def proven(ctx: FlowContext, request: Request, *names: str) -> dict[str, str]:
     """The request's text fields, once its proof holds."""
     body = texts(request.body, *names, "proof")
     expected = proof(ctx.admin_key, request.request_id, request.body)
@@ -72,7 +76,7 @@ def _proven(ctx: FlowContext, request: Request, *names: str) -> dict[str, str]:
 
 
 def unlock(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
-    body = _proven(ctx, request, "domain", "username", "by")
+    body = proven(ctx, request, "domain", "username", "by")
     domain = ctx.config.domain(body["domain"])
     if domain is None:
         raise FlowError("unknown_domain")
@@ -84,7 +88,7 @@ def unlock(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
 
 def note(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """Append one audit row the web console sends (`source` console, `web_user` the admin)."""
-    body = _proven(ctx, request, "type", "domain", "username", "event", "by")
+    body = proven(ctx, request, "type", "domain", "username", "event", "by")
     if body["type"] not in NOTE_TYPES:
         raise FlowError("bad_request", "unknown audit type")
     ctx.db.audit.append(

@@ -284,6 +284,17 @@ def _note(store: KeyedRecords, key: str, sent: list[float], now: float) -> None:
 # --- sending a user's code ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What became of a code step's send: `sent` (to `shown`, those that failed left out),
+    `reused` (a live code within the cooldown, not sent again), `limited` (a limit held it
+    back: a code nobody is sent), `nowhere` (no address or phone) or `failed` (no channel
+    worked); `shown` is where the step says the code went."""
+
+    outcome: Literal["sent", "reused", "limited", "nowhere", "failed"]
+    shown: list[str] = field(default_factory=list)
+
+
 def send_code(
     step: Step,
     state: FlowState,
@@ -301,6 +312,19 @@ def send_code(
     destination whatever becomes of the send: before anything is proven, neither the time a
     send takes nor its failure may tell an existing account from an unknown name. None then
     means only that the account has nowhere to send a code."""
+    delivery = deliver_code(step, state, user, record, after_reply=after_reply)
+    return None if delivery.outcome in ("nowhere", "failed") else delivery.shown
+
+
+def deliver_code(
+    step: Step,
+    state: FlowState,
+    user: DirectoryUser,
+    record: UserRecord | None,
+    *,
+    after_reply: bool = False,
+) -> Delivery:
+    """`send_code`, telling what became of the send (the help desk says it to its agent)."""
     ctx = step.ctx
     settings = ctx.config.verification
     domain = state.domain
@@ -313,25 +337,26 @@ def send_code(
         if not wanted:
             record.code = None
             ctx.db.users.save(record)
-            return None
+            return Delivery("nowhere")
         user_id = ctx.limits.user_id(domain, user.username)
         issue = ctx.limits.issue(
             ctx.db.keyed, settings, user_id, record.code, wanted, state.flow_id, ctx.clock()
         )
         record.code = issue.record
         ctx.db.users.save(record)
+    shown = [_shown(settings, d) for d in wanted]
     if issue.code is None:
         step.succeeded(
             "code still valid; not sent again" if issue.reused else "code not sent: limit"
         )
-        return [_shown(settings, d) for d in wanted]
+        return Delivery("reused" if issue.reused else "limited", shown)
     if after_reply:
         ctx.outbox.submit(_deliver_later, step, user, record, issue)
-        return [_shown(settings, d) for d in wanted]
+        return Delivery("sent", shown)
     failed = _deliver(step, user, record, issue)
     if failed is None:
-        return None
-    return [_shown(settings, d) for d in wanted if d not in failed]
+        return Delivery("failed")
+    return Delivery("sent", [_shown(settings, d) for d in wanted if d not in failed])
 
 
 def _deliver(

@@ -8,8 +8,8 @@ renumbered or reused: a new outcome gets a new id.
 
 Numbering: 1xxx enroll, 2xxx reset, 3xxx unlock (the same offsets as reset), 4xxx change,
 5xxx admin (50xx the web console's own rows: sign-ins, refusals, exports), 6xxx what the
-server does on its own (expiry notices, enrollment reminders, the report mail); x000-x099
-successes, x100 and up failures. 9998 and 9999 are any success or
+server does on its own (expiry notices, enrollment reminders, the report mail), 7xxx the
+help desk; x000-x099 successes, x100 and up failures. 9998 and 9999 are any success or
 failure no row names (a text added without its id here: the export still sends it).
 """
 
@@ -37,7 +37,7 @@ class EventKind:
     id: int
     msgid: str  # the syslog MSGID: at most 32 printable ASCII characters
     source: str  # the audit row's source: enroll, reset, unlock, change, admin, console,
-    # notice, reminder, report; "*"
+    # notice, reminder, report, helpdesk; "*"
     outcome: str  # the audit row's type: success or failure
     severity: Severity
     text: str  # the audit row's event text; {name} marks a part that varies
@@ -191,6 +191,43 @@ EVENTS: tuple[EventKind, ...] = (
               "report mail ({reports}): to {count} address(es)"),
     EventKind(6102, "REPORT_MAIL_NOT_SENT", "report", F, E,
               "report mail ({reports}): not sent ({code})"),
+    # --- the help desk (7xxx): the agent is the row's web user ---
+    EventKind(7000, "HELPDESK_CASE_OPENED", "helpdesk", S, I, "help desk case opened"),
+    EventKind(7001, "HELPDESK_CODE_SENT", "helpdesk", S, I, "code sent"),
+    EventKind(7002, "HELPDESK_CODE_NOT_RESENT", "helpdesk", S, I,
+              "code still valid; not sent again"),
+    EventKind(7003, "HELPDESK_CODE_LIMIT", "helpdesk", S, W, "code not sent: limit"),
+    EventKind(7004, "HELPDESK_VERIFIED_CODE", "helpdesk", S, N,
+              "caller verified by the help desk with a code"),
+    EventKind(7005, "HELPDESK_VERIFIED_ANSWERS", "helpdesk", S, N,
+              "caller verified by the help desk with {count} answers"),
+    EventKind(7010, "HELPDESK_UNLOCKED", "helpdesk", S, N, "account unlocked by the help desk"),
+    EventKind(7011, "HELPDESK_LOCKOUT_LIFTED", "helpdesk", S, N,
+              "pwreset lockout lifted by the help desk"),
+    # Before HELPDESK_RESET, whose text it starts with: the first row that matches wins.
+    EventKind(7013, "HELPDESK_RESET_NO_CHANGE", "helpdesk", S, N,
+              "password reset by the help desk to a one-time password (it never expires: "
+              "no change at next logon)"),
+    EventKind(7012, "HELPDESK_RESET", "helpdesk", S, N,
+              "password reset by the help desk to a one-time password"),
+    EventKind(7105, "HELPDESK_WRONG_ANSWER_REPEATED", "helpdesk", F, W,
+              "wrong answer to question {number}, given before: not counted again"),
+    EventKind(7100, "HELPDESK_WRONG_ANSWER", "helpdesk", F, W,
+              "wrong answer to question {number}"),
+    EventKind(7102, "HELPDESK_LOCKED_OUT", "helpdesk", F, E,
+              "locked out after {count} wrong answers"),
+    EventKind(7104, "HELPDESK_REFUSED_LOCKED_OUT", "helpdesk", F, W, "locked out by pwreset"),
+    EventKind(7110, "HELPDESK_WRONG_CODE", "helpdesk", F, W, "wrong verification code"),
+    EventKind(7111, "HELPDESK_CODE_DEAD", "helpdesk", F, W,
+              "verification code dead after too many wrong tries"),
+    EventKind(7112, "HELPDESK_DEAD_CODE_TRIED", "helpdesk", F, W,
+              "a dead verification code was tried"),
+    EventKind(7113, "HELPDESK_CODE_EXPIRED", "helpdesk", F, W, "code expired"),
+    EventKind(7114, "HELPDESK_CODE_NOT_SENT", "helpdesk", F, E, "code could not be sent"),
+    EventKind(7120, "HELPDESK_NOT_VERIFIED", "helpdesk", F, E,
+              "help desk action refused: the caller is not verified"),
+    EventKind(7122, "HELPDESK_NOT_PERMITTED", "helpdesk", F, W, "not permitted"),
+    EventKind(7123, "HELPDESK_REFUSED", "helpdesk", F, W, "refused by the directory ({code})"),
     # --- anything else ---
     EventKind(9998, "OTHER_SUCCESS", "*", S, N, "{text}"),
     EventKind(9999, "OTHER_FAILURE", "*", F, W, "{text}"),

@@ -10,13 +10,14 @@ import pytest
 
 from pwreset.config.notify_settings import ALERT_EVENTS
 from pwreset.console.web import signin
-from pwreset.server.flows import admin, change
+from pwreset.server.flows import admin, change, helpdesk
 from pwreset.server.flows.pending import RESTORED
 from pwreset.server.siem.events import EVENTS, classify, markdown_table
 from pwreset.server.storage import AuditEvent
 
 ROOT = Path(__file__).resolve().parents[3]
-FLOW_SOURCES = ("enroll", "reset", "unlock", "change")
+# The help desk writes its rows through a Step too (source helpdesk).
+FLOW_SOURCES = ("enroll", "reset", "unlock", "change", "helpdesk")
 OTHER = {9998, 9999}
 
 
@@ -131,6 +132,9 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
     texts = [("change", ("change",), text) for text in change._FAILURES.values()]
     texts += [("enroll", ("enroll",), _failure_text(code)) for code in codes]
     texts += [("admin", ("admin",), admin.UNLOCK_EVENT)]
+    texts += [("helpdesk", ("helpdesk",), helpdesk.LIFTED_EVENT)]
+    for what in ("wrong answer to question 2", "locked out after 5 wrong answers"):
+        texts.append(("helpdesk", ("helpdesk",), what))
     texts += [("admin", ("admin",), "user deleted by an administrator (pwreset users delete)")]
     console = (signin.SIGNED_IN, signin.SIGNED_OUT, "exported 3 users rows as CSV (q=a)")
     texts += [("console", ("console",), text) for text in console]
