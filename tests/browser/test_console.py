@@ -6,99 +6,25 @@ refusals, idle and absolute session expiry on an injected clock, and axe on ever
 from __future__ import annotations
 
 import secrets
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page
-from pwreset_lab import SambaAdmin, SlapdAdmin
 
 from pwreset.console.web import signin
-from pwreset.console.web.app import create_console_app
 
-from support.flowstack import ANSWERS, PASSWORD, Clock, FlowStack, flow_stack
-from support.stacks import free_port
+from support.flowstack import ANSWERS, PASSWORD
+from support.web_console import Console, axe_violations, running_console, shot
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / "artifacts" / "screenshots"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-
-
-class Console:
-    """A backend on one lab directory, its console served by uvicorn, and the admin."""
-
-    def __init__(self, stack: FlowStack, url: str, clock: Clock, group: str, admin: str) -> None:
-        self.stack, self.url, self.clock, self.group, self.admin = stack, url, clock, group, admin
-
-    def new_user(self, prefix: str) -> str:
-        name = f"{prefix}{secrets.token_hex(3)}"
-        self.stack.admin.create_user(name, PASSWORD)
-        return name
-
-    def sign_in(self, page: Page, user: str, password: str = PASSWORD) -> None:
-        page.goto(f"{self.url}/signin")
-        page.get_by_label("User name").fill(user)
-        page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-
-    def console_rows(self, user: str) -> list[tuple[str, str]]:
-        """(event, web_user) of the console's audit rows about `user`."""
-        return [(e.event, e.web_user) for e in self.stack.audit(user) if e.source == "console"]
-
-
-@contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    port = free_port("tcp")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the console did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
 
 @pytest.fixture(scope="module", params=["openldap", "ad"])
-def console(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    kind = str(request.param)
-    lab = request.getfixturevalue("samba_lab" if kind == "ad" else "slapd_lab")
-    admin = SambaAdmin(lab) if kind == "ad" else SlapdAdmin(lab)
-    group = f"pwcadm{secrets.token_hex(3)}"
-    settings = {
-        "console": {
-            "admin_groups": [group],
-            "helpdesk_groups": [f"{group}hd"],
-            "idle_minutes": 15,
-            "session_hours": 8,
-        },
-        "security": {"lockout_threshold": 1},
-    }
-    root = tmp_path_factory.mktemp(f"console-{kind}")
-    with flow_stack(kind, lab, admin, root, settings) as stack:
-        name = f"pwcboss{secrets.token_hex(3)}"
-        admin.create_user(name, PASSWORD)
-        admin.create_group(group, [name])
-        clock = Clock()
-        with _serve(create_console_app(stack.config, clock=clock)) as url:
-            yield Console(stack, url, clock, group, name)
-
-
-def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)
+def console(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    yield from running_console(request, tmp_path_factory)
 
 
 def test_an_admin_signs_in_filters_drills_down_exports_and_lifts_a_lockout(
@@ -129,7 +55,7 @@ def test_an_admin_signs_in_filters_drills_down_exports_and_lifts_a_lockout(
     table = page.locator("table").inner_text()
     assert alice in table and bob not in table
     if stack.kind == "openldap":
-        _shot(page, "users")
+        shot(page, "users")
 
     # The export holds what the filters select.
     with page.expect_download() as download:
@@ -145,7 +71,7 @@ def test_an_admin_signs_in_filters_drills_down_exports_and_lifts_a_lockout(
     assert "lockout was lifted" in page.get_by_role("status").inner_text()
     assert stack.record(alice).wrong_answers == 0
     if stack.kind == "openldap":
-        _shot(page, "user")
+        shot(page, "user")
 
     # The audit log: filtered to alice's successes, each user a link to their history.
     page.get_by_role("link", name="Audit log").click()
@@ -271,36 +197,23 @@ def test_a_session_ends_when_idle_and_at_its_absolute_lifetime(console: Console,
 
 @ONE  # the console's own behaviour: one directory shows it
 def test_every_page_passes_axe(console: Console, browser: Browser) -> None:
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (scripts/setup.sh does)", pytrace=False)
     # axe is a script and the console allows none: this context alone bypasses the CSP.
     context = browser.new_context(bypass_csp=True)
     try:
         page = context.new_page()
         page.goto(f"{console.url}/signin")
-        found = {"signin": _axe(page)}
-        _shot(page, "signin")
+        found = {"signin": axe_violations(page)}
+        shot(page, "signin")
         console.sign_in(page, console.admin)
         for name in ("users", f"users/{console.stack.domain}/{console.admin}", "audit", "activity"):
             page.goto(f"{console.url}/{name}")
-            found[name] = _axe(page)
-        _shot(page, "activity")
+            found[name] = axe_violations(page)
+        shot(page, "activity")
         page.goto(f"{console.url}/audit")
-        _shot(page, "audit")
+        shot(page, "audit")
     finally:
         context.close()
     assert not any(found.values()), found
-
-
-def _axe(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    return list(
-        page.evaluate(
-            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-            ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
-            WCAG_AA,
-        )
-    )
 
 
 @ONE  # the console's own behaviour: one directory shows it
@@ -322,10 +235,10 @@ def test_the_console_in_another_language_right_to_left_and_remembered(
         html = page.locator("html")
         assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
         assert page.get_by_role("heading", name="سجل التدقيق").is_visible()
-        found = {"audit": _axe(page)}
-        _shot(page, "audit-ar")
+        found = {"audit": axe_violations(page)}
+        shot(page, "audit-ar")
         page.goto(f"{console.url}/users")
-        found["users"] = _axe(page)
+        found["users"] = axe_violations(page)
     finally:
         context.close()
     assert not any(found.values()), found

@@ -148,9 +148,8 @@ def test_answers_read_out_count_toward_the_lockout_and_a_code_still_verifies(flo
         question = reply["question"]
     assert reply["verified"] == "answers"
     events = [event for _, event, _ in _helpdesk_rows(stack, user)]
-    assert events.count("wrong answer to question 1") + events.count(
-        "wrong answer to question 2"
-    ) + events.count("wrong answer to question 3") == 2
+    counted = [e for e in events if re.fullmatch(r"wrong answer to question \d", e)]
+    assert len(counted) == 2
     assert "caller verified by the help desk with 2 answers" in events
     assert "pwreset lockout lifted by the help desk" in events
 
@@ -179,9 +178,8 @@ def test_a_case_is_the_agents_own_and_ends(flows, user):
     assert stack.admin.bind_ok(user, PASSWORD)
     # An agent cannot help themselves.
     self_help = Agent(stack, user)
-    assert self_help.refused(helpdesk.OPEN, domain=stack.domain, username=user) == (
-        "not_permitted"
-    )
+    refused = self_help.refused(helpdesk.OPEN, domain=stack.domain, username=user)
+    assert refused == "not_permitted"
 
 
 def ask_server_without_proof(stack: FlowStack, case: str) -> None:
