@@ -53,15 +53,18 @@ class EventKind:
 
 S, F = "success", "failure"
 _RECOVERY = {"reset": (2000, "RESET"), "unlock": (3000, "UNLOCK")}
+_HELPDESK = {"helpdesk": (7000, "HELPDESK")}
 
 
 def _recovery(
-    offset: int, name: str, outcome: str, severity: Severity, text: str
+    offset: int, name: str, outcome: str, severity: Severity, text: str, *, helpdesk: bool = False
 ) -> list[EventKind]:
-    """The same outcome of a reset and of an unlock: two ids, 1000 apart."""
+    """The same outcome of a reset and of an unlock: two ids, 1000 apart; and of the help
+    desk's verification (`helpdesk`), at the same offset of 7xxx."""
+    sources = {**_RECOVERY, **_HELPDESK} if helpdesk else _RECOVERY
     return [
         EventKind(base + offset, f"{prefix}_{name}", source, outcome, severity, text)
-        for source, (base, prefix) in _RECOVERY.items()
+        for source, (base, prefix) in sources.items()
     ]
 
 
@@ -81,9 +84,9 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(2000, "RESET_DONE", "reset", S, N, "password reset"),
     EventKind(3000, "UNLOCK_DONE", "unlock", S, N, "account unlocked"),
     *_recovery(1, "AUTO_ENROLLED", S, N, "auto-enrolled"),
-    *_recovery(2, "CODE_SENT", S, I, "code sent"),
-    *_recovery(3, "CODE_NOT_RESENT", S, I, "code still valid; not sent again"),
-    *_recovery(4, "CODE_LIMIT", S, W, "code not sent: limit"),
+    *_recovery(2, "CODE_SENT", S, I, "code sent", helpdesk=True),
+    *_recovery(3, "CODE_NOT_RESENT", S, I, "code still valid; not sent again", helpdesk=True),
+    *_recovery(4, "CODE_LIMIT", S, W, "code not sent: limit", helpdesk=True),
     *_recovery(5, "WITHOUT_CODE", S, W, "no code could be sent; continued without one"),
     # Before WRONG_ANSWER, whose text it starts with: the first row that matches wins.
     *_recovery(
@@ -92,24 +95,27 @@ EVENTS: tuple[EventKind, ...] = (
         F,
         W,
         "wrong answer to question {number}, given before: not counted again",
+        helpdesk=True,
     ),
-    *_recovery(100, "WRONG_ANSWER", F, W, "wrong answer to question {number}"),
+    *_recovery(100, "WRONG_ANSWER", F, W, "wrong answer to question {number}", helpdesk=True),
     *_recovery(101, "NOT_ENROLLED", F, W, "not enrolled"),
-    *_recovery(102, "LOCKED_OUT", F, E, "locked out after {count} wrong answers"),
+    *_recovery(102, "LOCKED_OUT", F, E, "locked out after {count} wrong answers", helpdesk=True),
     *_recovery(
         103, "DECOY_LOCKED_OUT", F, E, "locked out after {count} wrong answers (not enrolled)"
     ),
-    *_recovery(104, "REFUSED_LOCKED_OUT", F, W, "locked out by pwreset"),
-    *_recovery(110, "WRONG_CODE", F, W, "wrong verification code"),
-    *_recovery(111, "CODE_DEAD", F, W, "verification code dead after too many wrong tries"),
-    *_recovery(112, "DEAD_CODE_TRIED", F, W, "a dead verification code was tried"),
-    *_recovery(113, "CODE_EXPIRED", F, W, "code expired"),
-    *_recovery(114, "CODE_NOT_SENT", F, E, "code could not be sent"),
+    *_recovery(104, "REFUSED_LOCKED_OUT", F, W, "locked out by pwreset", helpdesk=True),
+    *_recovery(110, "WRONG_CODE", F, W, "wrong verification code", helpdesk=True),
+    *_recovery(
+        111, "CODE_DEAD", F, W, "verification code dead after too many wrong tries", helpdesk=True
+    ),
+    *_recovery(112, "DEAD_CODE_TRIED", F, W, "a dead verification code was tried", helpdesk=True),
+    *_recovery(113, "CODE_EXPIRED", F, W, "code expired", helpdesk=True),
+    *_recovery(114, "CODE_NOT_SENT", F, E, "code could not be sent", helpdesk=True),
     *_recovery(115, "NO_CODE_DESTINATION", F, W, "no address or phone to send a code to"),
     *_recovery(120, "ACCOUNT_DISABLED", F, W, "account disabled"),
     *_recovery(121, "PASSWORD_TOO_YOUNG", F, W, "password too young"),
-    *_recovery(122, "NOT_PERMITTED", F, W, "not permitted"),
-    *_recovery(123, "REFUSED", F, W, "refused by the directory ({code})"),
+    *_recovery(122, "NOT_PERMITTED", F, W, "not permitted", helpdesk=True),
+    *_recovery(123, "REFUSED", F, W, "refused by the directory ({code})", helpdesk=True),
     *_recovery(124, "PASSWORD_RULES", F, W, "new password refused by the password rules: {rules}"),
     *_recovery(
         125,
@@ -193,13 +199,9 @@ EVENTS: tuple[EventKind, ...] = (
               "report mail ({reports}): not sent ({code})"),
     # --- the help desk (7xxx): the agent is the row's web user ---
     EventKind(7000, "HELPDESK_CASE_OPENED", "helpdesk", S, I, "help desk case opened"),
-    EventKind(7001, "HELPDESK_CODE_SENT", "helpdesk", S, I, "code sent"),
-    EventKind(7002, "HELPDESK_CODE_NOT_RESENT", "helpdesk", S, I,
-              "code still valid; not sent again"),
-    EventKind(7003, "HELPDESK_CODE_LIMIT", "helpdesk", S, W, "code not sent: limit"),
-    EventKind(7004, "HELPDESK_VERIFIED_CODE", "helpdesk", S, N,
+    EventKind(7006, "HELPDESK_VERIFIED_CODE", "helpdesk", S, N,
               "caller verified by the help desk with a code"),
-    EventKind(7005, "HELPDESK_VERIFIED_ANSWERS", "helpdesk", S, N,
+    EventKind(7007, "HELPDESK_VERIFIED_ANSWERS", "helpdesk", S, N,
               "caller verified by the help desk with {count} answers"),
     EventKind(7010, "HELPDESK_UNLOCKED", "helpdesk", S, N, "account unlocked by the help desk"),
     EventKind(7011, "HELPDESK_LOCKOUT_LIFTED", "helpdesk", S, N,
@@ -210,24 +212,8 @@ EVENTS: tuple[EventKind, ...] = (
               "no change at next logon)"),
     EventKind(7012, "HELPDESK_RESET", "helpdesk", S, N,
               "password reset by the help desk to a one-time password"),
-    EventKind(7105, "HELPDESK_WRONG_ANSWER_REPEATED", "helpdesk", F, W,
-              "wrong answer to question {number}, given before: not counted again"),
-    EventKind(7100, "HELPDESK_WRONG_ANSWER", "helpdesk", F, W,
-              "wrong answer to question {number}"),
-    EventKind(7102, "HELPDESK_LOCKED_OUT", "helpdesk", F, E,
-              "locked out after {count} wrong answers"),
-    EventKind(7104, "HELPDESK_REFUSED_LOCKED_OUT", "helpdesk", F, W, "locked out by pwreset"),
-    EventKind(7110, "HELPDESK_WRONG_CODE", "helpdesk", F, W, "wrong verification code"),
-    EventKind(7111, "HELPDESK_CODE_DEAD", "helpdesk", F, W,
-              "verification code dead after too many wrong tries"),
-    EventKind(7112, "HELPDESK_DEAD_CODE_TRIED", "helpdesk", F, W,
-              "a dead verification code was tried"),
-    EventKind(7113, "HELPDESK_CODE_EXPIRED", "helpdesk", F, W, "code expired"),
-    EventKind(7114, "HELPDESK_CODE_NOT_SENT", "helpdesk", F, E, "code could not be sent"),
     EventKind(7120, "HELPDESK_NOT_VERIFIED", "helpdesk", F, E,
               "help desk action refused: the caller is not verified"),
-    EventKind(7122, "HELPDESK_NOT_PERMITTED", "helpdesk", F, W, "not permitted"),
-    EventKind(7123, "HELPDESK_REFUSED", "helpdesk", F, W, "refused by the directory ({code})"),
     # --- anything else ---
     EventKind(9998, "OTHER_SUCCESS", "*", S, N, "{text}"),
     EventKind(9999, "OTHER_FAILURE", "*", F, W, "{text}"),

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from support.web_console import Console, running_console
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless in a container: no sandbox (no user namespaces), no GPU, and nothing that talks
 # to Google's services in the background while a test runs.
@@ -50,3 +52,11 @@ def page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module", params=["openldap", "ad"])
+def console(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """The web console on each lab directory, one per test module (see support.web_console)."""
+    yield from running_console(request, tmp_path_factory)

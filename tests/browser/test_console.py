@@ -6,7 +6,6 @@ refusals, idle and absolute session expiry on an injected clock, and axe on ever
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,9 @@ from playwright.sync_api import Browser, Page
 from pwreset.console.web import signin
 
 from support.flowstack import ANSWERS, PASSWORD
-from support.web_console import Console, axe_violations, running_console, shot
+from support.web_console import Console, axe_violations, shot
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module", params=["openldap", "ad"])
-def console(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Console]:
-    yield from running_console(request, tmp_path_factory)
 
 
 def test_an_admin_signs_in_filters_drills_down_exports_and_lifts_a_lockout(

@@ -47,16 +47,6 @@ class Agent:
         return self.ask(helpdesk.OPEN, domain=self.stack.domain, username=user)
 
 
-def _code(stack: FlowStack, user: str) -> str:
-    mail = [m for m in stack.smtp.wait_for(1) if any(user in to for to in m.rcpt_tos)]
-    assert mail, f"no code mail to {user}"
-    body = mail[-1].message.get_body(("plain",))
-    assert body is not None
-    found = re.search(r"code is ([0-9A-Z]+)\.", body.get_content())
-    assert found, body.get_content()
-    return found.group(1)
-
-
 def _helpdesk_rows(stack: FlowStack, user: str) -> list[tuple[str, str, str]]:
     return [(e.type, e.event, e.web_user) for e in stack.audit(user) if e.source == "helpdesk"]
 
@@ -79,7 +69,7 @@ def test_a_caller_verified_by_code_is_unlocked_and_reset_to_a_one_time_password(
     sent = agent.ask(helpdesk.SEND_CODE)
     assert sent["sent"] == "sent" and sent["destinations"]
     assert "@" in sent["destinations"][0] and user not in sent["destinations"][0]  # masked
-    code = _code(stack, user)
+    code = stack.code_from_mail(user)
     assert agent.refused(helpdesk.CHECK_CODE, code="999999x") == "wrong_code"
     assert agent.ask(helpdesk.CHECK_CODE, code=code)["verified"] == "code"
     # The code is single use: the case is verified, the code spent.
@@ -135,7 +125,7 @@ def test_answers_read_out_count_toward_the_lockout_and_a_code_still_verifies(flo
     assert agent.refused(helpdesk.CHECK_ANSWER, answer=ANSWERS[0]) == "locked_out"
     # ...and the help desk verifies them by a code instead, then lifts it.
     assert agent.ask(helpdesk.SEND_CODE)["sent"] == "sent"
-    assert agent.ask(helpdesk.CHECK_CODE, code=_code(stack, user))["verified"] == "code"
+    assert agent.ask(helpdesk.CHECK_CODE, code=stack.code_from_mail(user))["verified"] == "code"
     assert agent.ask(helpdesk.LIFT)["done"] == "lifted"
     assert stack.record(user).wrong_answers == 0 and not stack.record(user).locked_out
 
@@ -160,7 +150,7 @@ def test_a_case_is_the_agents_own_and_ends(flows, user):
     agent, thief = Agent(stack), Agent(stack, "thief")
     agent.open(user)
     agent.ask(helpdesk.SEND_CODE)
-    agent.ask(helpdesk.CHECK_CODE, code=_code(stack, user))
+    agent.ask(helpdesk.CHECK_CODE, code=stack.code_from_mail(user))
     # Another agent's session cannot use the verified case.
     thief.case = agent.case
     assert thief.refused(helpdesk.RESET) == "session_expired"

@@ -202,8 +202,10 @@ class FlowStack:
         return [m for m in self.smtp.messages if to is None or to in m.rcpt_tos]
 
     def code_from_mail(self, to: str) -> str:
+        """The code in the last mail to the address `to`, or to the user named `to` (their
+        mailbox at any domain)."""
         mail = self.smtp.wait_for(1)
-        found = [m for m in mail if to in m.rcpt_tos]
+        found = [m for m in mail if any(r == to or r.startswith(f"{to}@") for r in m.rcpt_tos)]
         assert found, f"no mail to {to}"
         body = found[-1].message.get_body(("plain",))
         assert body is not None
