@@ -76,7 +76,6 @@ EN: dict[str, str] = {
         "pwreset checks them."
     ),
     "helpdesk.open": "Open a case",
-    "helpdesk.case_minutes": "A case lasts a few minutes; open it again when it has ended.",
     "helpdesk.account": "Account",
     "helpdesk.display_name": "Name",
     "helpdesk.pwreset_locked": "Locked out by pwreset",
@@ -115,8 +114,6 @@ EN: dict[str, str] = {
         "never expires, so the directory will not ask for a change: ask the caller to "
         "change it."
     ),
-    "helpdesk.yes": "Yes",
-    "helpdesk.no": "No",
     "helpdesk.note.opened": "Case opened. Verify the caller.",
     "helpdesk.note.sent": "A code was sent. Ask the caller to read it out.",
     "helpdesk.note.reused": "A code sent a moment ago is still valid: ask the caller for it.",
@@ -149,7 +146,6 @@ EN: dict[str, str] = {
         "in the directory, those pwreset excludes, and your own account."
     ),
     "helpdesk.note.empty_field": "Type what the caller reads out first.",
-    "helpdesk.note.flow_disabled": "Verification codes are switched off ([verification] enabled).",
     "helpdesk.note.refused": "The server refused; its log says why.",
     "error.server": "The pwreset server did not answer; nothing was changed.",
     "error.store": "The data cannot be read here; the console's log says why.",
