@@ -273,22 +273,22 @@ class ResetService(asyncio.DatagramProtocol):
 
         With the data folder (nearly) full, a request that may write is refused before it
         starts, so no flow stops halfway (a wrong answer it cannot count, a password reset it
-        cannot audit). One that only reads is served, recorded or not: replayed after a
-        restart, it would change nothing."""
-        writes = request.op not in READ_ONLY_OPERATIONS
+        cannot audit). One that only reads (a page's meta, a health check's ping) is served
+        without being recorded: replayed after a restart it would change nothing, the replay
+        guard in memory refuses it until then, and the disk is spared a sync per page load."""
+        if request.op in READ_ONLY_OPERATIONS:
+            return self._seal(self._flows.dispatch(request), reply_key)
         with self._journal.unit():
             try:
-                if writes:
-                    self._flows.context.db.require_room()
+                self._flows.context.db.require_room()
                 digest = retry_key[len(request.request_id) :]
                 answered = self._journal.record(
                     request.request_id, request.timestamp, digest, origin
                 )
             except StorageFullError as exc:
                 self._note_full(exc)
-                if writes:
-                    return self._seal(Reply(request.request_id, failure=Failure("storage_full")),
-                                      reply_key)  # fmt: skip
+                return self._seal(Reply(request.request_id, failure=Failure("storage_full")),
+                                  reply_key)  # fmt: skip
             except OSError:
                 log.exception("could not record the request in the replay journal; not handled")
                 failure = Failure("server_error", "the server could not record the request")
