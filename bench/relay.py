@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/relay.py [--requests 2000] [--data-dir DIR]
 
-Both run in this process, the servers on an event loop of their own in a thread, the
-clients on the main one, over loopback. The raw side sends a datagram of the sealed
+The servers run in a process of their own, on one event loop, the clients in this one,
+over loopback. The raw side sends a datagram of the sealed
 request's size on a connected socket and waits for it to come back (what UDP itself
 costs). The sealed side is the real path: `protocol.client.exchange` seals a `ping` for the
 server's key and the relay key, `server.service.ResetService` opens it, checks its
@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from pwreset.protocol.client import exchange
 from pwreset.protocol.keys import Keyring, generate_private_key
@@ -69,15 +72,14 @@ async def _raw(address: tuple[str, int], payload: bytes) -> None:
         transport.close()
 
 
-def _servers(keyring: Keyring, relay_key: bytes, data_dir: Path) -> tuple[int, int, Any]:
-    """Start the echo and the reset service on a loop in a thread; their ports, and a stop."""
-    ready = threading.Event()
-    ports: list[int] = []
-    loop = asyncio.new_event_loop()
+def _serve(raw_key: bytes, relay_key: bytes, data_dir: Path, ports: Any, stop: Any) -> None:
+    """In the servers' own process: the echo and the reset service on one event loop."""
 
-    async def start() -> None:
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
         echo, _ = await loop.create_datagram_endpoint(_Echo, local_addr=("127.0.0.1", 0))
         context = SimpleNamespace(db=None, config=SimpleNamespace(sites={}))
+        keyring = Keyring([X25519PrivateKey.from_private_bytes(raw_key)])
         service = ResetService(Flows(cast(Any, context)), keyring, relay_key=relay_key,
                                allow_unauthenticated=False,
                                journal=ReplayJournal(data_dir / "replay", 60.0),
@@ -85,16 +87,33 @@ def _servers(keyring: Keyring, relay_key: bytes, data_dir: Path) -> tuple[int, i
         server, _ = await loop.create_datagram_endpoint(
             lambda: service, local_addr=("127.0.0.1", 0)
         )
-        ports.extend(t.get_extra_info("sockname")[1] for t in (echo, server))
-        ready.set()
+        ports.put([t.get_extra_info("sockname")[1] for t in (echo, server)])
+        await loop.run_in_executor(None, stop.wait)
 
-    def run() -> None:
-        loop.run_until_complete(start())
-        loop.run_forever()
+    asyncio.run(run())
 
-    threading.Thread(target=run, daemon=True).start()
-    ready.wait(10)
-    return ports[0], ports[1], lambda: loop.call_soon_threadsafe(loop.stop)
+
+def _servers(key: X25519PrivateKey, relay_key: bytes, data_dir: Path) -> tuple[int, int, Any]:
+    """Start the echo and the reset service in a process of their own, as a real server is
+    (in one process the client and the server would wait for each other's GIL); their
+    ports, and a stop."""
+    context = multiprocessing.get_context("spawn")
+    ports, stop = context.Queue(), context.Event()
+    process = context.Process(
+        target=_serve, args=(_raw_bytes(key), relay_key, data_dir, ports, stop)
+    )
+    process.start()
+    echo_port, server_port = ports.get(timeout=30)
+
+    def end() -> None:
+        stop.set()
+        process.join(10)
+
+    return echo_port, server_port, end
+
+
+def _raw_bytes(key: X25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -105,7 +124,7 @@ def _percentile(values: list[float], share: float) -> float:
 async def _measure(requests: int, data_dir: Path) -> tuple[list[float], list[float]]:
     key = generate_private_key()
     relay_key = os.urandom(32)
-    echo_port, server_port, stop = _servers(Keyring([key]), relay_key, data_dir)
+    echo_port, server_port, stop = _servers(key, relay_key, data_dir)
     ping = Request(op="ping", vdir="", client_ip="", body={})
     payload = seal_request(ping, key.public_key(), relay_key=relay_key)[0]
     raw: list[float] = []

@@ -65,6 +65,10 @@ OPERATIONS: dict[str, Operation] = {
 _SITELESS = frozenset({"ping", admin.UNLOCK, admin.NOTE, *helpdesk.OPERATIONS})
 # Operations that store nothing: still served while the data folder is full.
 READ_ONLY_OPERATIONS = frozenset({"ping", "meta", "enrollment_status"})
+# Served on the event loop, not in a worker: the liveness check answers at once even while
+# every worker is in a slow flow (Argon2, a directory timeout), so a health probe does not
+# take a busy server for a dead one.
+INLINE_OPERATIONS = frozenset({"ping"})
 # Operations whose replies are held back to `security.reply_floor_ms` after the request
 # arrived. Whoever is asked for (unknown, unenrolled, enrolled, locked out), the work differs
 # a little: a directory entry found or not, a record written, an alert queued; what is left
@@ -227,9 +231,12 @@ class ResetService(asyncio.DatagramProtocol):
             loop = asyncio.get_running_loop()
             not_before = loop.time() + self._flows.reply_floor(request)
             try:
-                sealed = await loop.run_in_executor(
-                    self._executor, self._run, request, reply_key, retry_key, str(addr[0])
-                )
+                if request.op in INLINE_OPERATIONS:
+                    sealed = self._run(request, reply_key, retry_key, str(addr[0]))
+                else:
+                    sealed = await loop.run_in_executor(
+                        self._executor, self._run, request, reply_key, retry_key, str(addr[0])
+                    )
             except ProtocolError as exc:
                 # Another server on a shared journal already accepted this very request.
                 self._reject(exc, addr, 0)
