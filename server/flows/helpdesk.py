@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows import codes, lockout, questions
+from pwreset.server.flows import codes, lockout, pending, questions
 from pwreset.server.flows.admin import proven, release_lockout
 from pwreset.server.flows.context import FlowContext, Outcome, Step, log, names_of, permitted
 from pwreset.server.flows.errors import FlowError
@@ -47,6 +47,12 @@ RESET = "helpdesk.reset"
 
 SOURCE = "helpdesk"
 LIFTED_EVENT = "pwreset lockout lifted by the help desk"
+UNLOCKED = "account unlocked by the help desk"
+RESET_DONE = "password reset by the help desk to a one-time password"
+RESET_DONE_NO_CHANGE = (
+    "password reset by the help desk to a one-time password (it never expires: no change at "
+    "next logon)"
+)
 NOT_VERIFIED = "help desk action refused: the caller is not verified"
 
 
@@ -256,8 +262,7 @@ def check_answer(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
 def unlock(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """Clear the directory's lockout of the verified caller."""
     desk = _verified(ctx, request)
-    _directory_write(desk, lambda: desk.directory.unlock(desk.user))
-    desk.step.succeeded("account unlocked by the help desk")
+    _directory_write(desk, "unlock", UNLOCKED, lambda: desk.directory.unlock(desk.user))
     desk.step.alert("unlock", Outcome.SUCCESS, desk.step.recipient(desk.user, desk.record))
     return desk.reply(done="unlocked", directory_locked=False)
 
@@ -287,15 +292,8 @@ def reset(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         # No history or minimum age: an administrator's reset, to a password nobody chose.
         directory.reset_password(user, password, must_change=True, enforce_history=False)
 
-    _directory_write(desk, write)
     must_change = not user.password_never_expires
-    if must_change:
-        desk.step.succeeded("password reset by the help desk to a one-time password")
-    else:
-        desk.step.succeeded(
-            "password reset by the help desk to a one-time password (it never expires: "
-            "no change at next logon)"
-        )
+    _directory_write(desk, "reset", RESET_DONE if must_change else RESET_DONE_NO_CHANGE, write)
     desk.step.alert("reset", Outcome.SUCCESS, desk.step.recipient(user, desk.record))
     log.info("help desk reset: user=%s domain=%s by=%s", user.username, directory.name,
              desk.case.agent)  # fmt: skip
@@ -356,12 +354,18 @@ def _verified(ctx: FlowContext, request: Request) -> Desk:
     return desk
 
 
-def _directory_write(desk: Desk, write: Callable[[], None]) -> None:
-    try:
-        write()
-    except DirectoryError as exc:
-        desk.step.failed(f"refused by the directory ({exc.code})")
-        raise
+def _directory_write(desk: Desk, op: str, done: str, write: Callable[[], None]) -> None:
+    """The directory write, noted first so that a kill before its audit row cannot hide it
+    (see `pending`), then audited as `done`."""
+    ctx, user = desk.ctx, desk.user
+    row = (SOURCE, done)
+    with pending.noted(ctx.db, op, desk.case.domain, user, user.username, ctx.clock(), row=row):
+        try:
+            write()
+        except DirectoryError as exc:
+            desk.step.failed(f"refused by the directory ({exc.code})")
+            raise
+        desk.step.succeeded(done)
 
 
 def _record(desk: Desk) -> UserRecord:

@@ -64,13 +64,22 @@ _OUTCOME = {
 
 @contextlib.contextmanager
 def noted(
-    db: Store, op: str, domain: str, user: DirectoryUser | None, typed: str, now: float
+    db: Store,
+    op: str,
+    domain: str,
+    user: DirectoryUser | None,
+    typed: str,
+    now: float,
+    *,
+    row: tuple[str, str] | None = None,
 ) -> Iterator[None]:
     """Hold around the directory write and the storing of its outcome (or its refusal).
     `user` is the account as read just before the write: its password stamp then is what
-    tells, after a kill, whether the write happened."""
+    tells, after a kill, whether the write happened. `row` is the (source, event) of the
+    audit row a write that is not the user's own (the help desk's) writes instead of the
+    flow's; no record field is set for it."""
     key = PREFIX + secrets.token_hex(12)
-    note = {
+    note: dict[str, object] = {
         "op": op,
         "domain": domain,
         "user": user.username if user else typed,
@@ -79,6 +88,8 @@ def noted(
         "touched": now,
         "server": db.server_id,
     }
+    if row is not None:
+        note["row"] = list(row)
     # Durable at once, outside the request's transaction: a server killed during the write
     # rolls that back, and the note is all that tells of the write then.
     with db.at_once():
@@ -112,7 +123,11 @@ def settle(db: Store, directories: Mapping[str, Directory]) -> int:
             continue
         when = float(note.get("time", 0))
         if user is not None and _done(op, user, note.get("before")):
-            _record(db, directory.name, user.username, op, when)
+            row = note.get("row")
+            if isinstance(row, list) and len(row) == 2:
+                _record_row(db, directory.name, user.username, str(row[0]), str(row[1]), when)
+            else:
+                _record(db, directory.name, user.username, op, when)
             settled += 1
         db.keyed.delete(key)
     return settled
@@ -122,8 +137,10 @@ def _done(op: str, user: DirectoryUser, before: object) -> bool:
     if op == "unlock":
         return not user.locked
     # Set again since the note (a time comparison would also count an earlier change in
-    # the same second, the directory's stamps being whole seconds on OpenLDAP).
-    return user.password_set is not None and user.password_set != before
+    # the same second, the directory's stamps being whole seconds on OpenLDAP). AD shows a
+    # password set to be changed at next logon (pwdLastSet 0) as no stamp at all: after a
+    # stamp, that is a new password too.
+    return user.password_set != before
 
 
 def _record(db: Store, domain: str, username: str, op: str, when: float) -> None:
@@ -135,15 +152,22 @@ def _record(db: Store, domain: str, username: str, op: str, when: float) -> None
         if record is not None and recorded and (getattr(record, field) or 0.0) < when:
             setattr(record, field, when)
             db.users.save(record)
-    # Killed after its audit row but before the note was cleared: the row is there already.
+    _record_row(db, domain, username, op, event, when)
+
+
+def _record_row(
+    db: Store, domain: str, username: str, source: str, event: str, when: float
+) -> None:
+    """The write's audit row, marked as restored, unless it was written before the kill."""
     mine = (e for e in db.audit.query(since=when) if (e.domain, e.user) == (domain, username))
-    if _has_row(mine, frozenset({op}), frozenset({event}), when):
+    if _has_row(mine, frozenset({source}), frozenset({event}), when):
         return
-    db.audit.append(AuditEvent("success", op, username, domain, event + RESTORED, time=when))
+    db.audit.append(AuditEvent("success", source, username, domain, event + RESTORED, time=when))
     log.warning(
-        "audit: recorded a %s of user=%s domain=%s that the directory did just before an "
+        "audit: recorded a %s (%s) of user=%s domain=%s that the directory did just before an "
         "unclean stop",
-        op,
+        source,
+        event,
         username,
         domain,
     )

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
 
 import pwreset.cli  # noqa: F401 - loads the console's modules in the order they need
 from pwreset.console.admin_requests import ServerRefusedError, ask_server
+from pwreset.server.directory import open_directory
 from pwreset.server.flows import helpdesk
+from pwreset.server.flows.pending import RESTORED
 
 from support.flowstack import ANSWERS, PASSWORD, FlowStack
 from support.secrets_scan import assert_no_secrets
@@ -196,3 +201,46 @@ def ask_server_without_proof(stack: FlowStack, case: str) -> None:
     )
     assert reply.failure is not None
     raise ServerRefusedError("", reply.failure.code, {})
+
+
+# A server killed between the help desk's directory write and its audit row: the note it
+# left (as pwreset.server.flows.pending.noted leaves it), then SIGKILL.
+_KILLED_SERVER = """
+import os, signal, sys, time
+from pathlib import Path
+from pwreset.server.directory.base import DirectoryUser
+from pwreset.server.flows import helpdesk, pending
+from pwreset.server.storage import Database
+data_dir, key, domain, name, before = sys.argv[1:6]
+db = Database.open(Path(data_dir), data_key=bytes.fromhex(key))
+user = DirectoryUser(dn="", username=name, password_set=float(before))
+row = (helpdesk.SOURCE, helpdesk.RESET_DONE)
+with pending.noted(db, "reset", domain, user, name, time.time(), row=row):
+    print("noted", flush=True)
+    sys.stdin.readline()  # the test writes the directory, then the server dies
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_reset_cut_short_by_a_kill_is_audited_as_the_help_desks_at_the_next_start(flows, user):
+    stack = flows()
+    stamp = open_directory(stack.config, 0).find_user(user).password_set
+    stack.stop()
+    time.sleep(1.1)  # the directory stamps changes in whole seconds
+    args = [str(stack.data_dir), stack.data_key.hex(), stack.domain, user, repr(stamp)]
+    killed = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SERVER, *args],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert killed.stdout is not None and killed.stdin is not None
+    with killed.stdin, killed.stdout:
+        assert killed.stdout.readline().strip() == "noted"
+        stack.admin.set_password(user, "Changed!Before-Kill9", must_change=True)
+        killed.stdin.write("\n")
+        killed.stdin.flush()
+        killed.wait(timeout=30)
+    stack = stack.restart()
+    rows = [(e.source, e.event) for e in stack.audit(user) if e.type == "success"]
+    assert rows == [("helpdesk", helpdesk.RESET_DONE + RESTORED)]
+    record = stack.record(user)
+    assert record is None or record.last_reset is None  # not the user's own reset

@@ -132,7 +132,8 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
     texts = [("change", ("change",), text) for text in change._FAILURES.values()]
     texts += [("enroll", ("enroll",), _failure_text(code)) for code in codes]
     texts += [("admin", ("admin",), admin.UNLOCK_EVENT)]
-    texts += [("helpdesk", ("helpdesk",), helpdesk.LIFTED_EVENT)]
+    done = (helpdesk.LIFTED_EVENT, helpdesk.UNLOCKED, helpdesk.RESET_DONE)
+    texts += [("helpdesk", ("helpdesk",), text) for text in (*done, helpdesk.RESET_DONE_NO_CHANGE)]
     for what in ("wrong answer to question 2", "locked out after 5 wrong answers"):
         texts.append(("helpdesk", ("helpdesk",), what))
     texts += [("admin", ("admin",), "user deleted by an administrator (pwreset users delete)")]
