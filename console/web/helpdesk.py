@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from pwreset.console.admin_requests import ServerRefusedError, ask_server
 from pwreset.console.command import ConsoleError
+from pwreset.console.web import languages
 from pwreset.console.web.messages import EN
 from pwreset.console.web.sessions import Session
 from pwreset.protocol.client import ServerUnreachable
@@ -78,7 +79,8 @@ async def act(console: Console, request: Request, session: Session) -> Response:
     key, path = _key(domain, username), helpdesk_path(domain, username)
     form: dict[str, str] = request.state.form
     address = request.client.host if request.client else ""
-    body: dict[str, str] = {"by": session.admin_name, "ip": address}
+    # The question comes in the agent's language.
+    body = {"by": session.admin_name, "ip": address, "lang": languages.current().language}
     if op == helpdesk.OPEN:
         body.update(domain=domain, username=username)
     elif key not in session.cases:

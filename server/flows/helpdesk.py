@@ -30,7 +30,15 @@ from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
 from pwreset.server.flows import codes, lockout, pending, questions
 from pwreset.server.flows.admin import proven, release_lockout
-from pwreset.server.flows.context import FlowContext, Outcome, Step, log, names_of, permitted
+from pwreset.server.flows.context import (
+    FlowContext,
+    Outcome,
+    Step,
+    lang_of,
+    log,
+    names_of,
+    permitted,
+)
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.fields import text
 from pwreset.server.flows.tokens import FlowState, new_flow_id
@@ -119,11 +127,11 @@ class Desk:
             "case": case.sealed(ctx.admin_key),
             "username": user.username,
             "display_name": user.display_name,
-            "enrolled": bool(enrolled) or bool(record and record.auto_enrolled),
+            "enrolled": bool(enrolled) or _code_only(ctx, record),
             "questions": len(enrolled),
             "answers_needed": _needed(ctx, record),
             "answered": len(case.answered),
-            "question": _prompt(ctx, record, case.question),
+            "question": _prompt(ctx, record, case.question, self.step.lang),
             "code": bool(by_code and record is not None),
             "verified": case.verified,
             "pwreset_locked": bool(
@@ -169,7 +177,7 @@ def send_code(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """Send a code to the caller's enrolled e-mail and phone, within the send limits."""
     desk = _desk(ctx, request)
     record = desk.record
-    if record is None or not (record.enrollment or record.auto_enrolled):
+    if record is None or not (_questions(record) or _code_only(ctx, record)):
         raise FlowError("not_permitted", "the user is not enrolled")
     if not ctx.config.verification.enabled:
         raise FlowError("flow_disabled", "verification codes are off")
@@ -320,7 +328,8 @@ def _step(ctx: FlowContext, request: Request, domain: str, username: str, agent:
     (both proved with the request)."""
     ip = text(request.body, "ip", required=False)
     as_agent = replace(request, client_ip=ip, body={**request.body, "web_user": agent})
-    return Step(ctx, as_agent, SOURCE, domain, username, "en")
+    # The agent's language: the question is shown in it (the alerts go in the caller's).
+    return Step(ctx, as_agent, SOURCE, domain, username, lang_of(request))
 
 
 def _desk(ctx: FlowContext, request: Request) -> Desk:
@@ -395,6 +404,14 @@ def _questions(record: UserRecord | None) -> list[dict[str, Any]]:
     return list(record.enrollment.get("questions") or [])
 
 
+def _code_only(ctx: FlowContext, record: UserRecord | None) -> bool:
+    """Auto-enrolled (verified by a code alone), while auto-enrollment is on: as on the
+    reset page, such a user is enrolled only then."""
+    verification = ctx.config.verification
+    auto = verification.enabled and verification.auto_enroll
+    return bool(record and record.auto_enrolled and auto)
+
+
 def _needed(ctx: FlowContext, record: UserRecord | None) -> int:
     return min(ctx.config.console.helpdesk_answers, len(_questions(record)))
 
@@ -406,8 +423,8 @@ def _next_question(record: UserRecord | None, answered: tuple[int, ...]) -> int:
     return secrets.choice(left) if left else -1
 
 
-def _prompt(ctx: FlowContext, record: UserRecord | None, index: int) -> str:
+def _prompt(ctx: FlowContext, record: UserRecord | None, index: int, lang: str) -> str:
     enrolled = _questions(record)
     if not 0 <= index < len(enrolled):
         return ""
-    return questions.prompt(ctx.config.enroll, enrolled[index], "en")
+    return questions.prompt(ctx.config.enroll, enrolled[index], lang)
