@@ -37,7 +37,7 @@ from pwreset.console.audit import AUDIT
 from pwreset.console.command import ConsoleError, open_view
 from pwreset.console.exports import render_export
 from pwreset.console.users import USERS, all_rows
-from pwreset.console.web import helpdesk, languages
+from pwreset.console.web import helpdesk, languages, reports
 from pwreset.console.web.messages import LANGUAGES
 from pwreset.console.web.sessions import ADMIN, Clock, Session, Sessions, SigninThrottle
 from pwreset.console.web.signin import (
@@ -502,6 +502,8 @@ def create_console_app(config: Config, *, clock: Clock = time.time) -> Starlette
         ),
         Route("/audit", _needs(ADMIN, _audit)),
         Route("/activity", _needs(ADMIN, _activity_page)),
+        Route("/reports", _needs(ADMIN, reports.page)),
+        Route("/reports/export.{format:str}", _needs(ADMIN, reports.export)),
         Route("/export/{what:str}.csv", _needs(ADMIN, _export)),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(_security_headers)])

@@ -169,7 +169,7 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(5050, "CONSOLE_SIGNED_IN", "console", S, N, "signed in to the web console"),
     EventKind(5051, "CONSOLE_SIGNED_OUT", "console", S, I, "signed out of the web console"),
     EventKind(5052, "CONSOLE_EXPORTED", "console", S, N,
-              "exported {count} {what} rows as CSV ({query})"),
+              "exported {count} {what} rows as {format} ({query})"),
     EventKind(5150, "CONSOLE_WRONG_PASSWORD", "console", F, W,
               "web console sign-in refused: wrong password"),
     EventKind(5151, "CONSOLE_UNKNOWN_ACCOUNT", "console", F, W,

@@ -123,7 +123,7 @@ def test_the_help_desk_looks_callers_up_and_nothing_more(console: Console, page:
     assert "enroll" in page.locator("main").inner_text()
     assert page.get_by_role("link", name="Audit log").count() == 0
     assert page.get_by_role("button", name="Lift pwreset's lockout").count() == 0
-    for path in ("/audit", "/activity", "/export/users.csv"):
+    for path in ("/audit", "/activity", "/export/users.csv", "/reports?name=locked"):
         assert page.request.get(f"{console.url}{path}").status == 403, path
     token = page.locator('input[name="csrf"]').first.get_attribute("value") or ""
     lift = f"{console.url}/users/{stack.domain}/{caller}/lift"
@@ -197,7 +197,13 @@ def test_every_page_passes_axe(console: Console, browser: Browser) -> None:
         found = {"signin": axe_violations(page)}
         shot(page, "signin")
         console.sign_in(page, console.admin)
-        for name in ("users", f"users/{console.stack.domain}/{console.admin}", "audit", "activity"):
+        for name in (
+            "users",
+            f"users/{console.stack.domain}/{console.admin}",
+            "audit",
+            "activity",
+            "reports?name=activity&days=30",
+        ):
             page.goto(f"{console.url}/{name}")
             found[name] = axe_violations(page)
         shot(page, "activity")
@@ -234,3 +240,32 @@ def test_the_console_in_another_language_right_to_left_and_remembered(
     finally:
         context.close()
     assert not any(found.values()), found
+
+
+@ONE  # the reports themselves run on both directories in tests/server
+def test_an_admin_runs_a_report_narrowed_to_a_group_and_exports_it(
+    console: Console, page: Page
+) -> None:
+    stack = console.stack
+    waiting, done = console.new_user("pwcwait"), console.new_user("pwcdone")
+    group = f"pwcrep{secrets.token_hex(3)}"
+    stack.admin.create_group(group, [waiting, done])
+    assert stack.enroll(done).status_code == 200
+    console.sign_in(page, console.admin)
+    page.get_by_role("link", name="Reports").click()
+    page.get_by_label("Report", exact=True).select_option("not-enrolled")
+    page.get_by_label("Group").fill(group)
+    page.get_by_role("button", name="Run the report").click()
+    assert page.get_by_role("heading", name="Users not enrolled").is_visible()
+    rows = page.locator("table").inner_text()
+    assert waiting in rows and done not in rows and page.locator("#count").inner_text() == "1"
+    shot(page, "reports")
+    for fmt in ("CSV", "HTML"):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=f"Export as {fmt}").click()
+        assert download.value.suggested_filename.startswith("not-enrolled-")
+        exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+        assert waiting in exported and done not in exported
+    by = f"console:{stack.domain}\\{console.admin}"
+    events = [e.event for e in stack.audit(console.admin) if e.web_user == by]
+    assert any(e.startswith("exported 1 not-enrolled rows as HTML") for e in events)

@@ -52,7 +52,7 @@ def test_each_kind_classifies_its_own_text():
         text = text.replace("{code}", "constraint_violation").replace("{rules}", "length")
         text = text.replace("{days}", "8").replace("{alert}", kind.source)
         text = text.replace("{date}", "2026-12-01").replace("{channels}", "email to 1")
-        text = text.replace("{what}", "users").replace("{query}", "q=a")
+        text = text.replace("{what}", "users").replace("{query}", "q=a").replace("{format}", "CSV")
         assert _id(kind.source, kind.outcome, text) == kind.id
         # A row restored at start-up has the id of the outcome it records.
         assert classify(AuditEvent(kind.outcome, kind.source, "u", "D", text + RESTORED)) == (
@@ -137,7 +137,12 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
     for what in ("wrong answer to question 2", "locked out after 5 wrong answers"):
         texts.append(("helpdesk", ("helpdesk",), what))
     texts += [("admin", ("admin",), "user deleted by an administrator (pwreset users delete)")]
-    console = (signin.SIGNED_IN, signin.SIGNED_OUT, "exported 3 users rows as CSV (q=a)")
+    console = (
+        signin.SIGNED_IN,
+        signin.SIGNED_OUT,
+        "exported 3 users rows as CSV (q=a)",
+        "exported 2 locked rows as HTML (name=locked&days=7)",
+    )
     texts += [("console", ("console",), text) for text in console]
     texts += [
         ("console", ("console",), text.format(code="account_disabled"))
