@@ -42,6 +42,8 @@ unit = importlib.resources.files("pwreset.deploy").joinpath("systemd", "service.
 assert "ProtectSystem=strict" in unit.read_text()
 console = importlib.resources.files("pwreset.console.web").joinpath("templates", "base.html")
 assert "<main>" in console.read_text(), console
+catalogue = importlib.resources.files("pwreset.console.web").joinpath("catalogues", "ar.po")
+assert 'msgid "nav.users"' in catalogue.read_text(encoding="utf-8"), catalogue
 import pwreset.api
 print(pwreset.api.__file__)
 """
