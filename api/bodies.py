@@ -10,6 +10,7 @@ are the contract's (pwreset.protocol.limits).
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from typing import Annotated, Any
 
@@ -109,6 +110,7 @@ def _required(limit: int, what: str) -> Any:
 
 NotBlank = AfterValidator(_not_blank)
 SafeName = AfterValidator(_safe_name)
+SafeNameOrNone = AfterValidator(lambda value: value if value is None else _safe_name(value))
 Domain = Annotated[
     str,
     _name(LIMITS["domain"], "The domain (NetBIOS name, DNS name or alias)."),
@@ -201,6 +203,37 @@ class StepWithCode(_Body):
     lang: Lang = None
 
 
+class StepWithFactor(_Body):
+    """The kind of factor chosen at a choose step (one of the step's `factors`)."""
+
+    flow: FlowToken
+    factor: Annotated[
+        str, _required(LIMITS["factor"], "A kind of factor the step offers."), NotBlank
+    ]
+    lang: Lang = None
+
+
+def _credential_size(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, separators=(",", ":"))) > LIMITS["credential"]:
+        raise PydanticCustomError("field_too_long", "the credential is too large")
+    return value
+
+
+Credential = Annotated[
+    dict[str, Any],
+    Field(description="A WebAuthn PublicKeyCredential as JSON, passed through unchanged."),
+    AfterValidator(_credential_size),
+]
+
+
+class StepWithCredential(_Body):
+    """The passkey's answer to a passkey step."""
+
+    flow: FlowToken
+    credential: Credential
+    lang: Lang = None
+
+
 class StepWithPassword(_Body):
     """The new password of the password step (reset only)."""
 
@@ -209,7 +242,7 @@ class StepWithPassword(_Body):
     lang: Lang = None
 
 
-_STEP_FIELDS = ("answer", "code", "new_password")
+_STEP_FIELDS = ("answer", "code", "new_password", "factor", "credential")
 
 
 def _which_step(data: Any) -> str | None:
@@ -222,13 +255,48 @@ def _which_step(data: Any) -> str | None:
 StepBody = Annotated[
     Annotated[StepWithAnswer, Tag("answer")]
     | Annotated[StepWithCode, Tag("code")]
-    | Annotated[StepWithPassword, Tag("new_password")],
+    | Annotated[StepWithPassword, Tag("new_password")]
+    | Annotated[StepWithFactor, Tag("factor")]
+    | Annotated[StepWithCredential, Tag("credential")],
     Discriminator(
         _which_step,
         custom_error_type="bad_request",
-        custom_error_message="send exactly one of answer, code or new_password",
+        custom_error_message="send exactly one of answer, code, new_password, factor or credential",
     ),
 ]
+
+
+class EnrollStartBody(_Body):
+    """Open an enroll session: prove the password; the factors enroll in `enroll/factor`."""
+
+    domain: Domain
+    username: Username
+    password: Annotated[
+        str, _required(LIMITS["password"], "The user's current password."), NotBlank
+    ]
+    lang: Lang = None
+
+
+class EnrollFactorBody(_Body):
+    """One action of an enroll session (`totp.begin`, `passkey.finish`, ...), with the
+    fields that action reads."""
+
+    enroll: Annotated[
+        str, _required(LIMITS["enroll"], "The token of the enroll/start reply."), NotBlank
+    ]
+    action: Annotated[
+        str,
+        Field(
+            max_length=LIMITS["action"],
+            pattern=r"^[a-z_]+\.[a-z_]+$",
+            description="<kind>.<verb>, e.g. totp.begin.",
+        ),
+    ]
+    code: Annotated[str | None, Field(max_length=LIMITS["code"])] = None
+    credential: Credential | None = None
+    credential_id: Annotated[str | None, Field(max_length=LIMITS["credential_id"])] = None
+    name: Annotated[str | None, Field(max_length=LIMITS["name"]), SafeNameOrNone] = None
+    lang: Lang = None
 
 
 # --- path names -----------------------------------------------------------------------------
@@ -255,6 +323,10 @@ class UpnPath(_Body):
 CHANGE = TypeAdapter(ChangeBody)
 ENROLL = TypeAdapter(EnrollBody)
 START = TypeAdapter(StartBody)
-STEP: TypeAdapter[StepWithAnswer | StepWithCode | StepWithPassword] = TypeAdapter(StepBody)
+STEP: TypeAdapter[
+    StepWithAnswer | StepWithCode | StepWithPassword | StepWithFactor | StepWithCredential
+] = TypeAdapter(StepBody)
+ENROLL_START = TypeAdapter(EnrollStartBody)
+ENROLL_FACTOR = TypeAdapter(EnrollFactorBody)
 ENROLLMENT_PATH = TypeAdapter(EnrollmentPath)
 UPN_PATH = TypeAdapter(UpnPath)

@@ -34,6 +34,9 @@ _CHANGE = (*_API, *_BODY, *_GATE, *_DIRECTORY, *_NEW_PASSWORD, "unknown_domain",
 _ENROLL = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password",
            "account_disabled", "identical_questions", "unknown_question", "own_question_required",
            "answer_too_short", "invalid_email")  # fmt: skip
+_ENROLL_START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password",
+                 "account_disabled")  # fmt: skip
+_ENROLL_FACTOR = (*_API, *_BODY, *_GATE, *_DIRECTORY, "session_expired")
 _START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "locked_out", "code_not_sent")
 _STEP = (*_API, *_BODY, *_GATE, *_DIRECTORY, *_NEW_PASSWORD, "session_expired", "wrong_answer",
          "wrong_code", "code_expired", "code_dead", "code_not_sent", "locked_out",
@@ -136,6 +139,24 @@ OPERATIONS: tuple[Operation, ...] = (
         bodies.ENROLL,
         replies=(replies.Done,),
         problems=_ENROLL,
+    ),
+    _relayed(
+        "enroll",
+        "start",
+        "Open an enroll session: prove the password; reply: its token and the factors the "
+        "user has, those the policy needs and those the site offers.",
+        bodies.ENROLL_START,
+        replies=(replies.EnrollSession,),
+        problems=_ENROLL_START,
+        links={"enroll_factor": ("enroll_factor", {"enroll": "$response.body#/enroll"})},
+    ),
+    _relayed(
+        "enroll",
+        "factor",
+        "One action of an enroll session: enroll, list or remove a factor.",
+        bodies.ENROLL_FACTOR,
+        replies=(replies.EnrollAction,),
+        problems=_ENROLL_FACTOR,
     ),
     *_recovery("reset", "a password reset"),
     *_recovery("unlock", "an account unlock"),

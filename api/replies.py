@@ -106,7 +106,17 @@ class PasswordStep(_Reply):
     policy: PasswordPolicy
 
 
-Step = Annotated[QuestionStep | CodeStep | PasswordStep, Field(discriminator="kind")]
+class ChooseStep(_Reply):
+    """Choose how to prove who you are next: answer with `factor`, one of these kinds (the
+    same for everyone on the site)."""
+
+    kind: Literal["choose"]
+    factors: list[str] = Field(
+        description="Kinds of factor: questions, code, totp, recovery_code, passkey."
+    )
+
+
+Step = Annotated[QuestionStep | CodeStep | PasswordStep | ChooseStep, Field(discriminator="kind")]
 
 
 class FlowStep(_Reply):
@@ -114,6 +124,21 @@ class FlowStep(_Reply):
 
     flow: str = Field(description="The sealed flow token: send it with the next step.")
     step: Step
+
+
+class EnrollSession(_Reply):
+    """An enroll session whose password was proven (10 minutes)."""
+
+    enroll: str = Field(description="The session token: send it with each enroll/factor.")
+    has: list[str] = Field(description="The kinds of factor the user has.")
+    needs: list[str] = Field(description="The kinds the policy needs the user to add.")
+    offer: list[str] = Field(description="The kinds the site offers.")
+
+
+class EnrollAction(BaseModel):
+    """What the action answers: each factor's own fields (see docs/api.md)."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class Enrollment(_Reply):

@@ -27,6 +27,13 @@ PAGE_FIELDS: Mapping[str, int] = MappingProxyType(
         "code": 32,
         "question": 64,
         "upn": 512,
+        "factor": 32,  # a kind of factor (server/flows/factors/base.py KINDS)
+        "enroll": 2048,  # an enroll session's token
+        "action": 64,  # an enroll action, "<kind>.<verb>"
+        "name": 64,  # a name the user gives a factor (a passkey's)
+        "credential_id": 1024,  # a passkey's credential id, base64url
+        # A WebAuthn credential (the PublicKeyCredential's JSON), as characters of JSON.
+        "credential": 16384,
     }
 )
 # What only the relay (the web server's user) or the console's admin requests add.

@@ -52,6 +52,8 @@ OPERATIONS: dict[str, Operation] = {
     "meta": meta.meta,
     "change": change.change,
     "enroll": enroll.enroll,
+    "enroll.start": enroll.start,
+    "enroll.factor": enroll.factor,
     "reset.start": lambda ctx, r: recovery.start(ctx, r, "reset"),
     "reset.step": lambda ctx, r: recovery.step(ctx, r, "reset"),
     "unlock.start": lambda ctx, r: recovery.start(ctx, r, "unlock"),

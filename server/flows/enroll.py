@@ -1,4 +1,6 @@
-"""Enroll: prove the current password, then store the chosen questions and hashed answers."""
+"""Enroll: prove the current password, then store the chosen questions and hashed answers
+(`enroll`), or open an enroll session (`enroll.start`) in which the factors enroll their
+parts one action at a time (`enroll.factor`, dispatched through the factor registry)."""
 
 from __future__ import annotations
 
@@ -9,12 +11,16 @@ from typing import Any
 from pwreset.config.flow_settings import EnrollSettings
 from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
-from pwreset.server.directory.base import DirectoryError, DirectoryUser
+from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
 from pwreset.server.flows import lockout
 from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
 from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.factors import policy
+from pwreset.server.flows.factors.base import EnrollStep
+from pwreset.server.flows.factors.registry import ENROLL_ACTIONS, refresh_kinds
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.questions import hash_answer, question_id, significant_chars
+from pwreset.server.flows.tokens import BadToken, EnrollSession
 from pwreset.server.storage import UserRecord
 
 _EMAIL = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
@@ -28,15 +34,7 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     step = Step(ctx, request, "enroll", directory.name, body["username"], lang_of(request))
     email = _email(request.body, settings)
     pairs = _answers(request.body.get("answers"), settings)
-    try:
-        user = directory.authenticate(step.username, body["password"])
-        if not permitted(directory, user, settings.permission):
-            raise DirectoryError("not_permitted")
-    except DirectoryError as exc:
-        step.failed(_failure_text(exc.code))
-        step.alert_failure(directory)
-        raise
-    step.username = user.username
+    user = _prove_password(step, directory, body["password"])
     # Hashed before taking the user's lock: the lock covers only the read-modify-write.
     enrolled = [
         {"q": q, "id": question_id(settings, q, step.lang), "h": hash_answer(a)} for q, a in pairs
@@ -45,8 +43,9 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         record = ctx.db.users.get(directory.name, user.username) or UserRecord(
             domain=directory.name, username=user.username
         )
-        # The position in the lists too, so the question is shown in the page's language.
-        record.enrollment = {"v": 1, "questions": enrolled}
+        # The position in the lists too, so the question is shown in the page's language;
+        # the other factors enrolled stay.
+        record.enrollment = {**(record.enrollment or {}), "v": 1, "questions": enrolled}
         record.email = email
         _copy_contacts(record, user, settings)
         record.language = step.lang
@@ -56,11 +55,74 @@ def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         record.code = None
         record.missing_since = None
         record.last_enroll = ctx.clock()
+        refresh_kinds(record)
         ctx.db.users.save(record)
     step.succeeded("enrolled")
     log.info("enroll done: user=%s domain=%s", user.username, directory.name)
     step.alert("enroll", Outcome.SUCCESS, step.recipient(user, record))
     return {"status": "done", "message": "RES_FINISHED_ENROLL"}
+
+
+def start(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
+    """Prove the password as `enroll` does and open an enroll session: its token, the kinds
+    the user has, those the policy needs them to add, and those the site offers."""
+    site = ctx.site(request, "enroll")
+    body = texts(request.body, "domain", "username", "password")
+    directory = ctx.directory(site, body["domain"])
+    step = Step(ctx, request, "enroll", directory.name, body["username"], lang_of(request))
+    user = _prove_password(step, directory, body["password"])
+    now = ctx.clock()
+    session = EnrollSession(request.vdir, directory.name, user.username, step.lang, now)
+    record = ctx.db.users.get(directory.name, user.username)
+    has = list(record.factors) if record else []
+    rules = policy.site_policy(ctx.config, request.vdir, "enrolled")
+    step.succeeded("enroll session started")
+    return {
+        "enroll": ctx.tokens.seal_enroll(session),
+        "has": has,
+        "needs": [kind for kind in rules.mandatory if kind not in has],
+        "offer": list(rules.offer),
+    }
+
+
+def factor(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
+    """One action of an enroll session (`totp.begin`, `passkey.finish`, ...), by the factor
+    that registered it, for the session's user if they may still enroll."""
+    ctx.site(request, "enroll")
+    now = ctx.clock()
+    try:
+        session = ctx.tokens.open_enroll(text(request.body, "enroll"), request.vdir, now)
+    except BadToken:
+        raise FlowError("session_expired", "the enroll session is not valid") from None
+    action = ENROLL_ACTIONS.get(text(request.body, "action"))
+    if action is None:
+        raise FlowError("bad_request", "unknown enroll action")
+    directory = ctx.directories.get(session.domain)
+    user = directory.find_user(session.username) if directory else None
+    if directory is None or user is None:
+        raise FlowError("session_expired", "the account is gone")
+    step = EnrollStep(ctx, request, "enroll", directory.name, user.username, session.lang,
+                      directory, now)  # fmt: skip
+    # Moved into an excluded group since the session started: refused from now on.
+    if not permitted(directory, user, ctx.config.enroll.permission):
+        step.failed(_failure_text("not_permitted"))
+        raise FlowError("not_permitted")
+    return action(step)
+
+
+def _prove_password(step: Step, directory: Directory, password: str) -> DirectoryUser:
+    """The account `step` names, once its password is proven and it may enroll; a failure
+    is audited and alerted to the account's owner."""
+    try:
+        user = directory.authenticate(step.username, password)
+        if not permitted(directory, user, step.ctx.config.enroll.permission):
+            raise DirectoryError("not_permitted")
+    except DirectoryError as exc:
+        step.failed(_failure_text(exc.code))
+        step.alert_failure(directory)
+        raise
+    step.username = user.username
+    return user
 
 
 def _failure_text(code: str) -> str:

@@ -1,10 +1,12 @@
-"""Reset and Unlock: identify → each enrolled question → optional code → new password
+"""Reset and Unlock: identify → the factors the policy asks for (server/flows/factors: the
+mandatory ones in turn, then the user's choice among those the site offers) → new password
 (reset) or unlock.
 
-Unknown and unenrolled users walk the same steps with decoy questions that can never be
-answered, and get the same replies with the same amount of work, so nobody learns who
-exists or who enrolled. Each request is one `Recovery`: the flow's state from its token,
-the directory, and the account its audit rows name.
+Unknown and unenrolled users walk the same steps with decoy factors that can never be
+proven, and get the same replies with the same amount of work, so nobody learns who
+exists or who enrolled: what is offered is the site's, never the user's. Each request is one
+`Recovery`: the flow's state from its token, the directory, and the account its audit rows
+name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows import codes, lockout, pending, questions, recovery_cap
+from pwreset.server.flows import lockout, pending, recovery_cap
 from pwreset.server.flows.context import (
     FlowContext,
     Outcome,
@@ -26,6 +28,9 @@ from pwreset.server.flows.context import (
     permitted,
 )
 from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.factors import policy
+from pwreset.server.flows.factors.base import NothingToAsk
+from pwreset.server.flows.factors.registry import FACTORS
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.tokens import BadToken, FlowState, new_flow_id
 from pwreset.server.notify import Recipient
@@ -55,15 +60,17 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
         domain=directory.name,
         username=name,
         mode="decoy",
-        step="question",
+        step="factor",
         index=0,
-        total=ctx.config.enroll.questions,
+        total=0,
         lang=lang_of(request),
         flow_id=new_flow_id(),
         started=now,
         touched=now,
     )
-    return Recovery.of(ctx, request, state, directory, now).start(user, record)
+    recovery = Recovery.of(ctx, request, state, directory, now)
+    recovery.user = user
+    return recovery.start(record)
 
 
 def step(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
@@ -81,21 +88,23 @@ def step(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
     if directory is None:
         raise FlowError("session_expired", "the domain is no longer configured")
     recovery = Recovery.of(ctx, request, state, directory, now)
-    if state.step == "question":
-        return recovery.answer()
-    if state.step == "code":
-        return recovery.code()
+    if state.step == "choose":
+        return recovery.choose()
+    if state.step == "factor":
+        return recovery.check()
     return recovery.password()
 
 
 @dataclass
 class Recovery(Step):
     """One request of a reset or unlock. `state` is what its reply's token will carry; the
-    audit names the account as the directory spells it once it has been read."""
+    audit names the account as the directory spells it once it has been read. The factors
+    (server/flows/factors) ask and check through it."""
 
     state: FlowState
     directory: Directory
     now: float
+    user: DirectoryUser | None = None  # the account, once read
 
     @classmethod
     def of(
@@ -106,155 +115,92 @@ class Recovery(Step):
 
     # --- start ----------------------------------------------------------------------------------
 
-    def start(self, user: DirectoryUser | None, record: UserRecord | None) -> Mapping[str, Any]:
+    def start(self, record: UserRecord | None) -> Mapping[str, Any]:
         ctx, state, now = self.ctx, self.state, self.now
-        security = ctx.config.security
-        if user is not None and record is not None and _enrolled(ctx, record):
-            if lockout.is_locked(lockout.of_record(record), security, now):
+        mode = "decoy"
+        if self.user is not None and record is not None and _enrolled(ctx, record):
+            if lockout.is_locked(lockout.of_record(record), ctx.config.security, now):
                 self.failed("locked out by pwreset")
                 raise FlowError("locked_out")
-            if record.enrollment and not record.auto_enrolled:
-                enrolled = record.enrollment["questions"]
-                self.state = state.advance(now, mode="questions", total=len(enrolled))
-                return self._question(questions.prompt(ctx.config.enroll, enrolled[0], self.lang))
-        if user is not None and _may_auto_enroll(ctx, record):
-            auto = state.advance(now, mode="auto", step="code", total=0)
-            shown = codes.send_code(self, auto, user, record, after_reply=True)
-            if shown is not None:
-                self.state = auto
-                return self._reply({"kind": "code", "destinations": shown})
-            # Nowhere to send a code: answered as an unknown name is, since nothing is proven.
-            self.failed("no address or phone to send a code to")
-        # A decoy from here on: locked out like an enrolled user would be.
-        if lockout.is_locked(ctx.decoy_strikes.get(state.domain, state.username), security, now):
-            self.failed("locked out by pwreset")
-            raise FlowError("locked_out")
-        verification = ctx.config.verification
-        if verification.enabled and verification.auto_enroll:
-            # Users who could auto-enroll go straight to a code: so do decoys.
-            self.state = state.advance(now, step="code", total=0)
-            domain = ctx.config.domain(state.domain)
-            mail_domain = domain.effective_mail_domain() if domain else ""
-            shown = ctx.decoys.destinations(state.domain, state.username, mail_domain, verification)
-            questions.burn_time_like_a_check()
-            # A decoy code with the same limits and wrong tries as a real user's.
-            with ctx.db.users.locked(state.domain, state.username):
-                ctx.limits.issue_decoy(ctx.db.keyed, verification, state.domain, state.username,
-                                       state.flow_id, now)  # fmt: skip
-            return self._reply({"kind": "code", "destinations": shown})
-        settings = ctx.config.enroll
-        size = len(settings.question_list["en"])
-        first = ctx.decoys.question_ids(state.domain, state.username, size, state.total)[0]
-        return self._question(questions.prompt_at(settings, first, self.lang) or "")
+            if record.enrollment is not None and not record.auto_enrolled:
+                mode = "enrolled"
+        if mode == "decoy" and self.user is not None and _may_auto_enroll(ctx, record):
+            mode = "auto"
+        if mode == "decoy":
+            self.decoy_locked()
+        offer = policy.site_policy(ctx.config, state.site, mode).offer
+        self.state = state.advance(now, mode=mode, offer=offer)
+        return self._next()
 
-    # --- questions ------------------------------------------------------------------------------
+    # --- factors --------------------------------------------------------------------------------
 
-    def answer(self) -> Mapping[str, Any]:
-        ctx, state, now = self.ctx, self.state, self.now
-        answer = text(self.request.body, "answer")
-        # One user's answers are checked one at a time: parallel guesses are each counted,
-        # and each waits for the slowdown the one before it earned (security review 7).
-        # The same wrong answer again is not counted again, for decoys as for the enrolled.
-        wrong = ctx.answer_prints.of(state.domain, state.username, state.index, answer)
-        with ctx.db.users.locked(state.domain, state.username):
-            if state.mode == "decoy":
-                self._decoy_check(counted=True)
-                questions.burn_time_like_a_check()
-                self.failed("not enrolled")
-                self._decoy_count(wrong)
-                raise FlowError("wrong_answer")
-            record = self._live_record(now)
-            lockout.check(lockout.of_record(record), ctx.config.security, now)
-            enrolled = (record.enrollment or {}).get("questions") or []
-            if state.index >= len(enrolled):
-                raise FlowError("session_expired")
-            if not questions.verify_answer(answer, enrolled[state.index]["h"]):
-                n = state.index + 1
-                if lockout.repeated(lockout.of_record(record), ctx.config.security, now, wrong):
-                    self.failed(f"wrong answer to question {n}, given before: not counted again")
-                else:
-                    self._count_failure(record, f"wrong answer to question {n}", wrong)
-                raise FlowError("wrong_answer")
-            following = state.index + 1
-            if following < len(enrolled):
-                self.state = state.advance(now, index=following)
-                prompt = questions.prompt(ctx.config.enroll, enrolled[following], self.lang)
-                return self._question(prompt)
-            # Every question answered: the count of wrong answers starts again.
-            lockout.release(record)
-            ctx.db.users.save(record)
-        if not ctx.config.verification.enabled:
-            return self._verified(now)
-        user = self._directory_user()
-        self.state = state.advance(now, step="code")
-        shown = codes.send_code(self, self.state, user, record)
-        if shown is not None:
-            return self._reply({"kind": "code", "destinations": shown})
-        if ctx.config.verification.fallback_without_code and state.mode != "auto":
-            self.succeeded("no code could be sent; continued without one")
-            return self._verified(ctx.clock())
-        self.failed("code could not be sent")
-        raise FlowError("code_not_sent")
+    def _next(self) -> Mapping[str, Any]:
+        """After the start or a proven factor: done if the policy is met, else the next
+        mandatory factor, the one factor left, or the choice of those left."""
+        state = self.state
+        rules = policy.site_policy(self.ctx.config, state.site, state.mode)
+        if state.proven and rules.met(state.proven):
+            return self._verified(self.now)
+        left = [kind for kind in state.offer if kind not in state.proven]
+        mandatory = [kind for kind in rules.mandatory if kind in left]
+        if mandatory:
+            return self._ask(mandatory[0])
+        if len(left) == 1:
+            return self._ask(left[0])
+        if not left:
+            self.failed("every factor offered proven, the policy still not met")
+            raise FlowError("not_permitted")
+        self.state = state.advance(self.now, step="choose", factor="", index=0, total=0)
+        return self._reply({"kind": "choose", "factors": left})
 
-    # --- verification codes ---------------------------------------------------------------------
+    def choose(self) -> Mapping[str, Any]:
+        """The user picked the kind of factor to prove next, among those offered."""
+        kind = text(self.request.body, "factor")
+        if kind not in self.state.offer or kind in self.state.proven:
+            raise FlowError("bad_request", "that factor is not offered here")
+        return self._ask(kind)
 
-    def code(self) -> Mapping[str, Any]:
-        ctx, state, now = self.ctx, self.state, self.now
-        typed = text(self.request.body, "code")
-        settings = ctx.config.verification
-        # Under the user's lock: parallel tries are counted one after the other, so no more
-        # than max_code_attempts of them are ever checked (security review 3).
-        with ctx.db.users.locked(state.domain, state.username):
-            if state.mode == "decoy":
-                self._decoy_check(counted=settings.lockout_on_wrong_code)
-                verdict = ctx.limits.try_decoy(
-                    ctx.db.keyed, settings, state.domain, state.username, typed, state.flow_id, now
-                )
-                if settings.lockout_on_wrong_code:
-                    self._decoy_count()
-                raise FlowError("code_dead" if verdict == "dead" else "wrong_code")
-            record = self._live_record(now)
-            if settings.lockout_on_wrong_code:
-                lockout.check(lockout.of_record(record), ctx.config.security, now)
-            tries = int((record.code or {}).get("tries", 0))
-            verdict = codes.attempt(record.code, typed, state.flow_id, settings)
-            if verdict != "right":
-                counted = int((record.code or {}).get("tries", 0)) > tries
-                what = {
-                    "wrong": "wrong verification code",
-                    "dead": "verification code dead after too many wrong tries"
-                    if counted
-                    else "a dead verification code was tried",
-                }[verdict]
-                if settings.lockout_on_wrong_code and (counted or verdict == "wrong"):
-                    self._count_failure(record, what)
-                else:
-                    ctx.db.users.save(record)
-                    self.failed(what)
-                raise FlowError("code_dead" if verdict == "dead" else "wrong_code")
-            if record.code is not None and codes.expired(record.code, settings, now):
-                self.failed("code expired")
-                raise FlowError("code_expired")
-            record.code = None  # single use
-            if state.mode == "auto" and record.last_enroll is None:
-                record.last_enroll = now
-                # The code proved the mailbox: this user's language, not an earlier start's.
-                record.language = state.lang
-                self.succeeded("auto-enrolled")
-            ctx.db.users.save(record)
-        return self._verified(now)
+    def _ask(self, kind: str) -> Mapping[str, Any]:
+        self.state = self.state.advance(self.now, step="factor", factor=kind, index=0, total=0)
+        record = None
+        if self.state.mode != "decoy":
+            record = self.ctx.db.users.get(self.state.domain, self.state.username)
+        try:
+            return self._reply(FACTORS[kind].ask(self, record))
+        except NothingToAsk as skipped:
+            self.succeeded(skipped.why)
+            return self._proven(kind)
+
+    def check(self) -> Mapping[str, Any]:
+        """The answer to the current factor's step, checked under the user's lock (parallel
+        tries are counted one after the other, each waiting for the slowdown the one before
+        it earned: security review 3 and 7)."""
+        state = self.state
+        factor = FACTORS.get(state.factor)
+        if factor is None:
+            raise FlowError("session_expired", "the factor is no longer offered")
+        with self.ctx.db.users.locked(state.domain, state.username):
+            record = None if state.mode == "decoy" else self.live_record(self.now)
+            following = factor.check(self, record)
+        if following is not None:
+            return self._reply(following)
+        return self._proven(state.factor)
+
+    def _proven(self, kind: str) -> Mapping[str, Any]:
+        self.state = self.state.advance(self.now, proven=(*self.state.proven, kind))
+        return self._next()
 
     # --- the outcome ----------------------------------------------------------------------------
 
     def _verified(self, now: float) -> Mapping[str, Any]:
         """Identity proved: unlock now, or ask for the new password; refused when the user
         has reset or unlocked as often as the cap allows (told only now, see recovery_cap)."""
-        self._check_cap(self._live_record(now), now)
+        self._check_cap(self.live_record(now), now)
         if self.state.kind == "unlock":
             return self._unlock(now)
         # Only a user who proved who they are gets here (a decoy never does): the names
         # rule may list their names.
-        user = self._directory_user()
+        user = self.directory_user()
         policy = self.ctx.password_policy(self.directory).describe(names_of(user))
         self.state = self.state.advance(now, step="password")
         return self._reply({"kind": "password", "policy": policy})
@@ -262,10 +208,10 @@ class Recovery(Step):
     def password(self) -> Mapping[str, Any]:
         state, now = self.state, self.now
         new_password = text(self.request.body, "new_password")
-        record = self._live_record(now)
+        record = self.live_record(now)
         if record.last_reset is not None and record.last_reset >= state.started:
             raise FlowError("session_expired", "this flow was already used")
-        user = self._directory_user()
+        user = self.directory_user()
         if user.disabled:
             self._refused("account disabled")
             raise FlowError("account_disabled")
@@ -293,8 +239,8 @@ class Recovery(Step):
         return self._write(user, reset, "password reset", last_reset=now)
 
     def _unlock(self, now: float) -> Mapping[str, Any]:
-        self._live_record(now)
-        user = self._directory_user()
+        self.live_record(now)
+        user = self.directory_user()
         return self._write(
             user, lambda: self.directory.unlock(user), "account unlocked", last_unlock=now
         )
@@ -320,7 +266,7 @@ class Recovery(Step):
                 raise
             with ctx.db.users.locked(state.domain, state.username):
                 # Read again: wrong answers counted meanwhile by other flows must not be lost.
-                record = self._live_record(ctx.clock())
+                record = self.live_record(ctx.clock())
                 for name, value in done.items():
                     setattr(record, name, value)
                 ctx.db.users.save(record)
@@ -334,7 +280,7 @@ class Recovery(Step):
         user's lock, before the write, so parallel flows cannot both take the last place."""
         users = self.ctx.db.users
         with users.locked(self.state.domain, self.state.username):
-            record = self._live_record(now)
+            record = self.live_record(now)
             self._check_cap(record, now)
             recovery_cap.take(record, self.ctx.config.security, now)
             users.save(record)
@@ -373,7 +319,7 @@ class Recovery(Step):
 
     # --- counting wrong tries -------------------------------------------------------------------
 
-    def _count_failure(self, record: UserRecord, what: str, answer: str = "") -> None:
+    def count_failure(self, record: UserRecord, what: str, answer: str = "") -> None:
         """Count a wrong answer (its print `answer`) or code in `record` (the caller holds
         the user's lock)."""
         locked_now = lockout.fail_record(record, self.ctx.config.security, self.now, answer)
@@ -395,7 +341,14 @@ class Recovery(Step):
             user = None
         return self.recipient(user, record)
 
-    def _decoy_check(self, *, counted: bool) -> None:
+    def decoy_locked(self) -> None:
+        """Refuse a decoy locked out as an enrolled user would be, audited as for them."""
+        strikes = self.ctx.decoy_strikes.get(self.state.domain, self.state.username)
+        if lockout.is_locked(strikes, self.ctx.config.security, self.now):
+            self.failed("locked out by pwreset")
+            raise FlowError("locked_out")
+
+    def decoy_check(self, *, counted: bool) -> None:
         """A decoy is refused as an enrolled user would be: while locked out and, if its
         tries count, while slowed down (the caller holds the user's lock)."""
         strikes = self.ctx.decoy_strikes.get(self.state.domain, self.state.username)
@@ -404,7 +357,12 @@ class Recovery(Step):
         if counted:
             lockout.check(strikes, self.ctx.config.security, self.now)
 
-    def _decoy_count(self, answer: str = "") -> None:
+    def decoy_failure(self, what: str, answer: str = "") -> None:
+        """Audit a decoy's wrong try and count it (see decoy_count)."""
+        self.failed(what)
+        self.decoy_count(answer)
+
+    def decoy_count(self, answer: str = "") -> None:
         """Count a decoy's wrong try (an answer's print `answer`, or a code) with the same
         durable write as an enrolled user's, and not a wrong answer given before, as for
         them; raises locked_out at the threshold (the caller holds the user's lock)."""
@@ -421,7 +379,7 @@ class Recovery(Step):
 
     # --- reading and replying -------------------------------------------------------------------
 
-    def _live_record(self, now: float) -> UserRecord:
+    def live_record(self, now: float) -> UserRecord:
         record = self.ctx.db.users.get(self.state.domain, self.state.username)
         if record is None:
             raise FlowError("session_expired", "the enrollment is gone")
@@ -429,17 +387,14 @@ class Recovery(Step):
             raise FlowError("locked_out")
         return record
 
-    def _directory_user(self) -> DirectoryUser:
-        user = self.directory.find_user(self.state.username)
+    def directory_user(self) -> DirectoryUser:
+        """The flow's account, read once per request."""
+        user = self.user or self.directory.find_user(self.state.username)
         if user is None:
             raise FlowError("session_expired", "the account is gone")
+        self.user = user
         self.username = user.username
         return user
-
-    def _question(self, prompt: str) -> Mapping[str, Any]:
-        state = self.state
-        step = {"kind": "question", "index": state.index + 1, "total": state.total}
-        return self._reply({**step, "prompt": prompt})
 
     def _reply(self, step: Mapping[str, Any]) -> Mapping[str, Any]:
         return {"flow": self.ctx.tokens.seal(self.state), "step": dict(step)}

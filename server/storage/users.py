@@ -44,6 +44,7 @@ CLEAR_FIELDS = (
     "last_change",
     "missing_since",
     "recoveries",
+    "factors",
 )
 
 
@@ -80,6 +81,9 @@ class UserRecord:
     # Keyed hashes of the different wrong answers counted toward the lockout (sealed): the
     # same wrong answer again is not counted twice (server/flows/lockout.py).
     wrong_answer_prints: list[str] = field(default_factory=list)
+    # The kinds of recovery factor the user has ("questions", "code", "totp", ...), kept in
+    # step with the sealed enrollment by server/flows/factors/registry.refresh_kinds.
+    factors: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         # The enrollment and code hold hashes: keep them out of logs and tracebacks.
@@ -112,6 +116,8 @@ def encode_user(record: UserRecord, cipher: RecordCipher | None) -> dict[str, An
         for name in CLEAR_FIELDS
         if getattr(record, name) != _DEFAULTS[name] or name in ("domain", "username")
     }
+    if record.enrollment is not None or record.auto_enrolled:
+        doc["factors"] = record.factors  # even none: told apart from a record made before
     if record.enrollment is not None or record.code is not None:
         if cipher is None:
             raise StoreKeyError("saving an enrollment or code needs the data key")
@@ -131,6 +137,7 @@ def decode_user(doc: Mapping[str, Any], cipher: RecordCipher | None) -> UserReco
     values["language"] = sys.intern(values["language"])
     values["recoveries"] = tuple(values["recoveries"])
     values["copied_contacts"] = tuple(values["copied_contacts"])
+    values["factors"] = _factors(doc)
     record = UserRecord(**values)
     sealed = doc.get("sealed")
     if sealed is not None:
@@ -143,9 +150,20 @@ def decode_user(doc: Mapping[str, Any], cipher: RecordCipher | None) -> UserReco
     return record
 
 
+def _factors(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    """The document's factor kinds; a record saved before they were kept had questions (or,
+    auto-enrolled, codes only)."""
+    if "factors" in doc:
+        return tuple(doc["factors"])
+    if doc.get("auto_enrolled"):
+        return ("code",)
+    return ("questions", "code") if doc.get("enrolled") else ()
+
+
 def user_row(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A stored document's clear fields plus `enrolled` and the sealing key id; no key."""
     row = {name: doc.get(name, _DEFAULTS[name]) for name in CLEAR_FIELDS}
+    row["factors"] = _factors(doc)
     row["enrolled"] = bool(doc.get("enrolled", False))
     row["key_id"] = sealed_key_id(doc["sealed"]) if "sealed" in doc else ""
     return row

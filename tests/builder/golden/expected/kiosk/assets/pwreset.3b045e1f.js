@@ -20,7 +20,13 @@ const FIELD_LIMITS = Object.freeze({
   "answer": 256,
   "code": 32,
   "question": 64,
-  "upn": 512
+  "upn": 512,
+  "factor": 32,
+  "enroll": 2048,
+  "action": 64,
+  "name": 64,
+  "credential_id": 1024,
+  "credential": 16384
 });
 // The most questions a site asks at enrollment.
 const MAX_QUESTIONS = 10;
