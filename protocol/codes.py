@@ -164,6 +164,26 @@ _KINDS: tuple[ErrorKind, ...] = (
         "The session expired after a period of inactivity; start again.",
     ),
     ErrorKind("api_disabled", "RES_API_DISABLED", 403, "The enrollment status API is not enabled."),
+    # --- factors ------------------------------------------------------------------------------
+    ErrorKind(
+        "factor_not_offered",
+        "RES_FACTOR_NOT_OFFERED",
+        403,
+        "This kind of factor is not offered on this site (security questions switched off, "
+        "or a kind the choose step did not list).",
+    ),
+    ErrorKind(
+        "policy_not_met",
+        "RES_POLICY_NOT_MET",
+        403,
+        "The factors proven do not meet this account's policy, and none is left to prove.",
+    ),
+    ErrorKind(
+        "self_service_blocked",
+        "RES_SELF_SERVICE_BLOCKED",
+        403,
+        "Self-service is blocked from this address or at this time ([[factors.conditions]]).",
+    ),
     # --- transport ----------------------------------------------------------------------------
     ErrorKind(
         "server_unreachable",

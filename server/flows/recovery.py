@@ -148,8 +148,8 @@ class Recovery(Step):
         if len(left) == 1:
             return self._ask(left[0])
         if not left:
-            self.failed("every factor offered proven, the policy still not met")
-            raise FlowError("not_permitted")
+            self.failed("the factors proven do not meet the policy")
+            raise FlowError("policy_not_met")
         self.state = state.advance(self.now, step="choose", factor="", index=0, total=0)
         return self._reply({"kind": "choose", "factors": left})
 
@@ -157,7 +157,7 @@ class Recovery(Step):
         """The user picked the kind of factor to prove next, among those offered."""
         kind = text(self.request.body, "factor")
         if kind not in self.state.offer or kind in self.state.proven:
-            raise FlowError("bad_request", "that factor is not offered here")
+            raise FlowError("factor_not_offered", "that factor is not offered here")
         return self._ask(kind)
 
     def _ask(self, kind: str) -> Mapping[str, Any]:

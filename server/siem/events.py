@@ -74,6 +74,7 @@ W, N, I, E = Severity.WARNING, Severity.NOTICE, Severity.INFO, Severity.ERROR  #
 EVENTS: tuple[EventKind, ...] = (
     # --- enroll ---
     EventKind(1000, "ENROLLED", "enroll", S, N, "enrolled"),
+    EventKind(1001, "ENROLL_SESSION_STARTED", "enroll", S, I, "enroll session started"),
     EventKind(1100, "ENROLL_WRONG_PASSWORD", "enroll", F, W, "wrong password"),
     EventKind(1101, "ENROLL_ACCOUNT_LOCKED", "enroll", F, W, "account locked in the directory"),
     EventKind(1102, "ENROLL_ACCOUNT_DISABLED", "enroll", F, W, "account disabled"),
@@ -124,6 +125,7 @@ EVENTS: tuple[EventKind, ...] = (
         W,
         "recovery limit reached: {count} resets and unlocks in {days} days",
     ),
+    *_recovery(126, "POLICY_NOT_MET", F, W, "the factors proven do not meet the policy"),
     *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
     # --- change ---
     EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from pwreset.server.flows.factors import registry
 from pwreset.server.flows.tokens import ENROLL_SESSION_SECONDS
+
 from support.flowstack import PASSWORD
 
 

@@ -40,6 +40,10 @@ RULES: dict[str, tuple[str, tuple[str, ...]]] = {
         "pwreset.server.flows",
         ("pwreset.server.service", "pwreset.server.runner", "ldap3", "tinydb"),
     ),
+    "server/flows/factors": (
+        "pwreset.server.flows.factors",
+        ("pwreset.server.service", "pwreset.server.runner", "ldap3", "tinydb"),
+    ),
     "server/passwords": (
         "pwreset.server.passwords",
         (

@@ -68,6 +68,9 @@ const ERRORS = Object.freeze({
   "recovery_limit": {"message": "RES_RECOVERY_LIMIT", "status": 429},
   "session_expired": {"message": "RES_SESSION_EXPIRED", "status": 410},
   "api_disabled": {"message": "RES_API_DISABLED", "status": 403},
+  "factor_not_offered": {"message": "RES_FACTOR_NOT_OFFERED", "status": 403},
+  "policy_not_met": {"message": "RES_POLICY_NOT_MET", "status": 403},
+  "self_service_blocked": {"message": "RES_SELF_SERVICE_BLOCKED", "status": 403},
   "server_unreachable": {"message": "RES_REQUEST_FAILED", "status": 503},
   "server_error": {"message": "RES_SERVER_ERROR", "status": 500},
   "storage_full": {"message": "RES_STORAGE_FULL", "status": 503}
