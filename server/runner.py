@@ -24,7 +24,7 @@ from pwreset.server.expiry_notices import NoticeRound, next_round
 from pwreset.server.flows import pending
 from pwreset.server.flows.admin import admin_key
 from pwreset.server.flows.codes import SendLimits
-from pwreset.server.flows.context import FlowContext
+from pwreset.server.flows.context import FlowContext, factor_key
 from pwreset.server.flows.lockout import AnswerPrints, DecoyStrikes
 from pwreset.server.flows.questions import Decoys
 from pwreset.server.flows.tokens import TokenSealer
@@ -149,6 +149,7 @@ def prepare(
         limits=SendLimits(data_key),
         decoy_strikes=DecoyStrikes(db.strikes, data_key, config.security, clock),
         answer_prints=AnswerPrints(data_key),
+        factor_key=factor_key(data_key),
         clock=clock,
         admin_key=admin_key(data_key),
         breached=breached,

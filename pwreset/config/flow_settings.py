@@ -329,6 +329,23 @@ class VerificationSettings(_Table):
         return self
 
 
+class TotpSettings(_Table):
+    """Authenticator apps (TOTP, RFC 6238): 6 digits every 30 seconds, as every app shows."""
+
+    # Codes of this many 30-second steps before and after the server's clock are accepted:
+    # a phone's clock a little off still works. 0 accepts only the current code.
+    drift: int = Field(default=1, ge=0, le=10)
+    # The name the app lists the account under, beside the user's name.
+    issuer: str = Field(default="Password self-service", min_length=1, max_length=64)
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer(cls, value: str) -> str:
+        if ":" in value or not value.isprintable():
+            raise ValueError("the issuer may not contain a colon or a control character")
+        return value
+
+
 class ApiSettings(_Table):
     # GET enrollments/...: off by default, as it tells who is enrolled.
     enrollment_status: bool = False

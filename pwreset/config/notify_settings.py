@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ALERT_EVENTS = ("enroll", "reset", "unlock", "change", "lockout")
+AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout", "recovery_code"]
+ALERT_EVENTS: tuple[str, ...] = get_args(AlertEvent)
 _FROM = re.compile(r'^(".*"\s*)?<?[^@\s<>]+@[^@\s<>]+>?$')
 
 
@@ -160,7 +161,7 @@ class Alert(_Table):
 class NotifySettings(_Table):
     email: EmailSettings = EmailSettings()
     code_mail: CodeMail = CodeMail()
-    alerts: dict[Literal["enroll", "reset", "unlock", "change", "lockout"], Alert] = {}
+    alerts: dict[AlertEvent, Alert] = {}
 
 
 # Sent unless configured otherwise (security review 11): with e-mail delivery on, the user
@@ -393,6 +394,58 @@ _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "قُفلت الخدمة الذاتية لكلمات المرور لحسابك",
             "أُدخلت إجابات أو رموز خاطئة كثيرة للحساب [AD_USER] في النطاق [AD_DOMAIN]، لذا "
             "قُفلت الخدمة الذاتية لكلمات المرور لهذا الحساب مؤقتًا.",
+        ),
+    },
+    "recovery_code": {
+        "en": (
+            "A recovery code of your account was used",
+            "A recovery code of [AD_USER] in [AD_DOMAIN] was used on the password self-service "
+            "page. Codes left: [CODES_LEFT].",
+        ),
+        "de": (
+            "Ein Wiederherstellungscode Ihres Kontos wurde verwendet",
+            "Ein Wiederherstellungscode von [AD_USER] in [AD_DOMAIN] wurde auf der Seite zur "
+            "Kennwort-Selbstbedienung verwendet. Verbleibende Codes: [CODES_LEFT].",
+        ),
+        "fr": (
+            "Un code de récupération de votre compte a été utilisé",
+            "Un code de récupération de [AD_USER] dans [AD_DOMAIN] a été utilisé sur la page "
+            "de mot de passe en libre-service. Codes restants : [CODES_LEFT].",
+        ),
+        "es": (
+            "Se ha usado un código de recuperación de su cuenta",
+            "Se ha usado un código de recuperación de [AD_USER] en [AD_DOMAIN] en la página de "
+            "autoservicio de contraseñas. Códigos restantes: [CODES_LEFT].",
+        ),
+        "it": (
+            "È stato usato un codice di recupero del suo account",
+            "È stato usato un codice di recupero di [AD_USER] in [AD_DOMAIN] sulla pagina "
+            "self-service delle password. Codici rimasti: [CODES_LEFT].",
+        ),
+        "nl": (
+            "Er is een herstelcode van uw account gebruikt",
+            "Er is een herstelcode van [AD_USER] in [AD_DOMAIN] gebruikt op de "
+            "selfservicepagina voor wachtwoorden. Resterende codes: [CODES_LEFT].",
+        ),
+        "pt": (
+            "Foi usado um código de recuperação da sua conta",
+            "Foi usado um código de recuperação de [AD_USER] em [AD_DOMAIN] na página de "
+            "self-service de palavras-passe. Códigos restantes: [CODES_LEFT].",
+        ),
+        "pl": (
+            "Użyto kodu odzyskiwania Twojego konta",
+            "Na stronie samoobsługi haseł użyto kodu odzyskiwania konta [AD_USER] w domenie "
+            "[AD_DOMAIN]. Pozostałe kody: [CODES_LEFT].",
+        ),
+        "sv": (
+            "En återställningskod för ditt konto har använts",
+            "En återställningskod för [AD_USER] i [AD_DOMAIN] användes på sidan för "
+            "självbetjäning av lösenord. Koder kvar: [CODES_LEFT].",
+        ),
+        "ar": (
+            "اُستخدم رمز استرداد لحسابك",
+            "اُستخدم رمز استرداد للحساب [AD_USER] في النطاق [AD_DOMAIN] على صفحة الخدمة "
+            "الذاتية لكلمات المرور. الرموز المتبقية: [CODES_LEFT].",
         ),
     },
 }

@@ -32,10 +32,12 @@ from pwreset.config.flow_settings import (
     ChangeSettings,
     EnrollSettings,
     SecuritySettings,
+    TotpSettings,
     VerificationSettings,
 )
 from pwreset.config.notify_settings import (
     Alert,
+    AlertEvent,
     CodeMail,
     EmailSettings,
     stock_alerts,
@@ -45,8 +47,6 @@ from pwreset.config.password_settings import PasswordPolicySettings
 from pwreset.config.report_settings import ReportMailSettings
 from pwreset.config.siem_settings import SiemSettings
 from pwreset.protocol import client
-
-AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
 
 # The flows a site may offer; a site enables a subset.
 FLOWS: tuple[str, ...] = ("enroll", "reset", "unlock", "change")
@@ -357,6 +357,7 @@ class Config(_Table):
     change: ChangeSettings = ChangeSettings()
     security: SecuritySettings = SecuritySettings()
     verification: VerificationSettings = VerificationSettings()
+    totp: TotpSettings = TotpSettings()
     email: EmailSettings = EmailSettings()
     code_mail: CodeMail = CodeMail()
     # Stock alerts for enroll, reset, unlock and lockout unless configured otherwise.

@@ -4,6 +4,8 @@ request's audit rows and queues its alerts."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -30,6 +32,11 @@ log = logging.getLogger("pwreset.flows")
 # At most one failure alert per account in this many seconds: someone hammering a real
 # account (a wrong current password, a refused new password) cannot flood its mailbox.
 FAILURE_ALERT_INTERVAL = 3600.0
+
+
+def factor_key(data_key: bytes) -> bytes:
+    """The key the factors derive theirs from (`FlowContext.factor_key`)."""
+    return hmac.new(data_key, b"pwreset factors v1", hashlib.sha256).digest()
 
 
 class FailureAlertBound:
@@ -69,6 +76,9 @@ class FlowContext:
     limits: SendLimits
     decoy_strikes: DecoyStrikes
     answer_prints: AnswerPrints
+    # The factors' own keys are derived from this one (see factor_key): the recovery codes'
+    # hashes, the authenticator secret waiting for its confirming code.
+    factor_key: bytes = field(repr=False)
     failure_alerts: FailureAlertBound = field(default_factory=FailureAlertBound)
     clock: Callable[[], float] = field(default=time.time)
     # Messages sent after the reply: alerts (a slow mail server must not hold the flow's
@@ -160,12 +170,16 @@ class Step:
             raise FlowError(refusal_code(broken), f"the new password breaks: {ids}", rules=ids)
 
     def alert(
-        self, event: str, outcome: Outcome, to: Recipient | Callable[[], Recipient | None]
+        self,
+        event: str,
+        outcome: Outcome,
+        to: Recipient | Callable[[], Recipient | None],
+        values: Mapping[str, str] | None = None,
     ) -> None:
         """Send the event's alert after the reply, to `to` or to whom `to()` returns there
-        (None: nobody, nothing is sent); a failure is logged by the notifier and audited here
-        (the flow's outcome stands). A failure alert is bounded per account (see
-        FailureAlertBound)."""
+        (None: nobody, nothing is sent), with the event's own macros `values`; a failure is
+        logged by the notifier and audited here (the flow's outcome stands). A failure alert
+        is bounded per account (see FailureAlertBound)."""
         notifier = self.ctx.notifier
         success = outcome is Outcome.SUCCESS
         if not notifier.alert_applies(event, success):
@@ -182,8 +196,8 @@ class Step:
                          event, recipient.username, recipient.domain,
                          FAILURE_ALERT_INTERVAL)  # fmt: skip
                 return
-            if not notifier.alert(event, success, recipient):
-                source = event if event != "lockout" else "reset"
+            if not notifier.alert(event, success, recipient, values):
+                source = {"lockout": "reset", "recovery_code": self.source}.get(event, event)
                 what = f"{event} alert e-mail not sent"
                 self._audit(Outcome.FAILURE, source, recipient.username, recipient.domain, what)
 

@@ -8,12 +8,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Literal
 
 from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.expiry_settings import ExpiryNoticeSettings, NoticeChannel
 from pwreset.config.flow_settings import VerificationSettings
-from pwreset.config.notify_settings import ALERT_EVENTS, Alert, CodeMail, EmailSettings, MailText
+from pwreset.config.notify_settings import (
+    ALERT_EVENTS,
+    Alert,
+    AlertEvent,
+    CodeMail,
+    EmailSettings,
+    MailText,
+)
 from pwreset.config.schema import Config
 
 from .errors import NotifyError
@@ -23,10 +29,6 @@ from .recipients import Recipient, expand_recipients
 from .sms import run_sms_command, valid_phone
 
 log = logging.getLogger("pwreset.server.notify")
-
-# The config schema keys `alerts` by this Literal; a Mapping is invariant in its key type, so
-# both spellings are accepted.
-AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout"]
 
 
 def _user_values(to: Recipient) -> dict[str, str]:
@@ -209,15 +211,18 @@ class Notifier:
 
     # -- alerts ------------------------------------------------------------------------
 
-    def alert(self, event: str, success: bool, to: Recipient) -> bool:
-        """Send the alert configured for `event` if it applies to this outcome.
+    def alert(
+        self, event: str, success: bool, to: Recipient, values: Mapping[str, str] | None = None
+    ) -> bool:
+        """Send the alert configured for `event` if it applies to this outcome; `values` are
+        the event's own macros (the recovery codes left) beside the user's.
 
         True when it was handed to the SMTP server or pickup folder; False when no alert is
         configured, enabled or meant for this outcome, delivery is off, it has no
         recipients, or sending failed (logged with the reason). Never raises.
         """
         try:
-            return self._alert(event, success, to)
+            return self._alert(event, success, to, values or {})
         except NotifyError as exc:
             log.warning("%s alert for %s@%s not sent: %s", event, to.username, to.domain, exc)
         except Exception as exc:
@@ -240,7 +245,7 @@ class Notifier:
             return False
         return alert.on == "both" or alert.on == ("success" if success else "failure")
 
-    def _alert(self, event: str, success: bool, to: Recipient) -> bool:
+    def _alert(self, event: str, success: bool, to: Recipient, values: Mapping[str, str]) -> bool:
         if event not in ALERT_EVENTS:
             raise NotifyError(f"unknown event {event!r}", code="notify_config")
         if not self.alert_applies(event, success):
@@ -263,7 +268,7 @@ class Notifier:
             to=recipients,
             bcc=bcc,
             text=pick_text(alert.text, to.language),
-            values=_user_values(to),
+            values={**values, **_user_values(to)},
         )
         self.mailer.send(message)
         log.info(

@@ -80,6 +80,10 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(1102, "ENROLL_ACCOUNT_DISABLED", "enroll", F, W, "account disabled"),
     EventKind(1103, "ENROLL_NOT_PERMITTED", "enroll", F, W, "not permitted to enroll"),
     EventKind(1104, "ENROLL_REFUSED", "enroll", F, W, "refused by the directory ({code})"),
+    EventKind(1040, "TOTP_ENROLLED", "enroll", S, N, "authenticator app enrolled"),
+    EventKind(1041, "TOTP_REMOVED", "enroll", S, N, "authenticator app removed"),
+    EventKind(1042, "RECOVERY_CODES_MADE", "enroll", S, N, "recovery codes generated"),
+    EventKind(1140, "ENROLL_WRONG_TOTP", "enroll", F, W, "wrong authenticator app code"),
     EventKind(1150, "ENROLL_ALERT_NOT_SENT", "enroll", F, E, "enroll alert e-mail not sent"),
     # --- reset (2xxx) and unlock (3xxx) ---
     EventKind(2000, "RESET_DONE", "reset", S, N, "password reset"),
@@ -126,6 +130,12 @@ EVENTS: tuple[EventKind, ...] = (
         "recovery limit reached: {count} resets and unlocks in {days} days",
     ),
     *_recovery(126, "POLICY_NOT_MET", F, W, "the factors proven do not meet the policy"),
+    *_recovery(40, "TOTP_ACCEPTED", S, I, "authenticator app code accepted"),
+    *_recovery(41, "RECOVERY_CODE_USED", S, N, "recovery code used, {count} left"),
+    *_recovery(140, "WRONG_TOTP", F, W, "wrong authenticator app code"),
+    *_recovery(141, "TOTP_REPLAYED", F, W, "authenticator app code already used"),
+    *_recovery(142, "WRONG_RECOVERY_CODE", F, W, "wrong recovery code"),
+    *_recovery(143, "RECOVERY_CODE_REUSED", F, W, "recovery code already used"),
     *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
     # --- change ---
     EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),

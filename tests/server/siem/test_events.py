@@ -127,6 +127,7 @@ def _literal_texts() -> list[tuple[str, tuple[str, ...], str]]:
 def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
     """The texts the flows pick from tables or build from parts."""
     from pwreset.server.flows.enroll import _failure_text
+    from pwreset.server.flows.factors import recovery_codes
 
     codes = ("wrong_password", "account_locked", "account_disabled", "not_permitted", "x")
     texts = [("change", ("change",), text) for text in change._FAILURES.values()]
@@ -149,8 +150,8 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
         for text in signin.REFUSAL_TEXTS
     ]
     for event in ALERT_EVENTS:
-        source = event if event != "lockout" else "reset"
-        texts.append(("alerts", (source,), f"{event} alert e-mail not sent"))
+        sources = {"lockout": ("reset",), "recovery_code": ("reset", "unlock")}
+        texts.append(("alerts", sources.get(event, (event,)), f"{event} alert e-mail not sent"))
     for what in (
         "wrong verification code",
         "verification code dead after too many wrong tries",
@@ -159,6 +160,7 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
         "account unlocked",
     ):
         texts.append(("recovery", ("reset", "unlock"), what))  # fmt: skip
+    texts.append(("recovery_codes", ("reset", "unlock"), recovery_codes.used_text(3)))
     return texts
 
 
