@@ -28,6 +28,7 @@ MODULES = (
     "relay.js",
     "questions.js",
     "password_rules.js",
+    "authenticator.js",
     "flow.js",
     "startup.js",
 )
