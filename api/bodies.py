@@ -293,6 +293,10 @@ class EnrollFactorBody(_Body):
         ),
     ]
     code: Annotated[str | None, Field(max_length=LIMITS["code"])] = None
+    pending: Annotated[
+        str | None,
+        Field(max_length=LIMITS["pending"], description="totp.confirm: totp.begin's pending."),
+    ] = None
     credential: Credential | None = None
     credential_id: Annotated[str | None, Field(max_length=LIMITS["credential_id"])] = None
     name: Annotated[str | None, Field(max_length=LIMITS["name"]), SafeNameOrNone] = None

@@ -36,7 +36,7 @@ _ENROLL = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password
            "answer_too_short", "invalid_email")  # fmt: skip
 _ENROLL_START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password",
                  "account_disabled")  # fmt: skip
-_ENROLL_FACTOR = (*_API, *_BODY, *_GATE, *_DIRECTORY, "session_expired")
+_ENROLL_FACTOR = (*_API, *_BODY, *_GATE, *_DIRECTORY, "session_expired", "wrong_code")
 _START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "locked_out", "code_not_sent")
 _STEP = (*_API, *_BODY, *_GATE, *_DIRECTORY, *_NEW_PASSWORD, "session_expired", "wrong_answer",
          "wrong_code", "code_expired", "code_dead", "code_not_sent", "locked_out",

@@ -106,6 +106,18 @@ class PasswordStep(_Reply):
     policy: PasswordPolicy
 
 
+class TotpStep(_Reply):
+    """Type the code the user's authenticator app shows now (`code`)."""
+
+    kind: Literal["totp"]
+
+
+class RecoveryCodeStep(_Reply):
+    """Type one of the user's recovery codes (`code`)."""
+
+    kind: Literal["recovery_code"]
+
+
 class ChooseStep(_Reply):
     """Choose how to prove who you are next: answer with `factor`, one of these kinds (the
     same for everyone on the site)."""
@@ -116,7 +128,10 @@ class ChooseStep(_Reply):
     )
 
 
-Step = Annotated[QuestionStep | CodeStep | PasswordStep | ChooseStep, Field(discriminator="kind")]
+Step = Annotated[
+    QuestionStep | CodeStep | PasswordStep | ChooseStep | TotpStep | RecoveryCodeStep,
+    Field(discriminator="kind"),
+]
 
 
 class FlowStep(_Reply):

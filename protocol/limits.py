@@ -32,6 +32,7 @@ PAGE_FIELDS: Mapping[str, int] = MappingProxyType(
         "action": 64,  # an enroll action, "<kind>.<verb>"
         "name": 64,  # a name the user gives a factor (a passkey's)
         "credential_id": 1024,  # a passkey's credential id, base64url
+        "pending": 256,  # an authenticator secret waiting for its confirming code, sealed
         # A WebAuthn credential (the PublicKeyCredential's JSON), as characters of JSON.
         "credential": 16384,
     }

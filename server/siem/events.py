@@ -136,6 +136,8 @@ EVENTS: tuple[EventKind, ...] = (
     *_recovery(141, "TOTP_REPLAYED", F, W, "authenticator app code already used"),
     *_recovery(142, "WRONG_RECOVERY_CODE", F, W, "wrong recovery code"),
     *_recovery(143, "RECOVERY_CODE_REUSED", F, W, "recovery code already used"),
+    *_recovery(144, "NO_TOTP", F, W, "authenticator app code given, but no app enrolled"),
+    *_recovery(145, "NO_RECOVERY_CODES", F, W, "recovery code given, but none generated"),
     *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
     # --- change ---
     EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),

@@ -42,6 +42,7 @@ LEFT_MACRO = "[CODES_LEFT]"
 
 WRONG = "wrong recovery code"
 USED_BEFORE = "recovery code already used"
+NONE_ENROLLED = "recovery code given, but none generated"
 GENERATED = "recovery codes generated"
 
 Verdict = Literal["right", "used", "wrong"]
@@ -129,16 +130,19 @@ class RecoveryCodeFactor:
         typed = text(recovery.request.body, "code")
         state, now = recovery.state, recovery.now
         hashed = RecoveryCodeKey(recovery.ctx.factor_key).of(state.domain, state.username, typed)
-        stored = entries(record)
-        if record is None or not stored:
+        if record is None:
             recovery.decoy_check(counted=True)
             use(_DECOY_ENTRIES, hashed, now)
             recovery.decoy_failure(WRONG)
             raise FlowError("wrong_code")
         lockout.check(lockout.of_record(record), recovery.ctx.config.security, now)
-        verdict = use(stored, hashed, now)
+        stored = entries(record)
+        verdict = use(stored or _DECOY_ENTRIES, hashed, now)
         if verdict != "right":
-            recovery.count_failure(record, WRONG if verdict == "wrong" else USED_BEFORE)
+            what = {"wrong": WRONG, "used": USED_BEFORE}[verdict] if stored else NONE_ENROLLED
+            # Counted as the user's wrong code also when they have none: their lockout, not
+            # a decoy's, is what the next start looks at.
+            recovery.count_failure(record, what)
             raise FlowError("wrong_code")
         recovery.ctx.db.users.save(record)
         remaining = left(record)

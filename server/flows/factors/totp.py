@@ -11,7 +11,8 @@ is accepted once: the step of the last accepted code is stored and no step up to
 accepted again (under the user's lock, so two parallel submissions of one code get one
 success). A wrong code counts toward the lockout as a wrong answer does. Names without an
 authenticator (unknown, unenrolled, or enrolled without one) are checked against a secret
-nobody has, with the same work, and always refused the same way.
+nobody has, with the same work, and always refused the same way (counted toward the user's
+lockout, or a decoy's).
 
 The secret never leaves the sealed record except in `totp.begin`'s reply.
 """
@@ -53,6 +54,7 @@ PENDING_SECONDS = 600.0
 
 WRONG = "wrong authenticator app code"
 REPLAYED = "authenticator app code already used"
+NONE_ENROLLED = "authenticator app code given, but no app enrolled"
 ACCEPTED = "authenticator app code accepted"
 ENROLLED = "authenticator app enrolled"
 REMOVED = "authenticator app removed"
@@ -126,13 +128,19 @@ class TotpFactor:
     def check(self, recovery: Recovery, record: UserRecord | None) -> Mapping[str, Any] | None:
         typed = text(recovery.request.body, "code")
         drift = recovery.ctx.config.totp.drift
-        held = entry(record)
-        if record is None or held is None:
+        if record is None:
             recovery.decoy_check(counted=True)
             matching_step(_DECOY_SECRET, typed, recovery.now, drift)
             recovery.decoy_failure(WRONG)
             raise FlowError("wrong_code")
         lockout.check(lockout.of_record(record), recovery.ctx.config.security, recovery.now)
+        held = entry(record)
+        if held is None:
+            # Counted as the user's wrong code: their lockout, not a decoy's, is what the
+            # next start looks at.
+            matching_step(_DECOY_SECRET, typed, recovery.now, drift)
+            recovery.count_failure(record, NONE_ENROLLED)
+            raise FlowError("wrong_code")
         step = matching_step(held["secret"], typed, recovery.now, drift)
         if step is None or step <= int(held.get("last_step", -1)):
             recovery.count_failure(record, WRONG if step is None else REPLAYED)
