@@ -375,6 +375,24 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             [q1, code, problem("recovery_limit", {"retry_after": "43200"})],
         ),
     ]
+    # The other factors a policy may ask for, in place of the questions and the code.
+    app, recovery_code = step("totp"), step("recovery_code")
+    states += [
+        visit("totp", "A code from the authenticator app", [], [app]),
+        visit(
+            "totp.RES_WRONG_CODE",
+            "A wrong (or already used) authenticator app code",
+            [{"code": "123456"}],
+            [app, problem("wrong_code")],
+        ),
+        visit("recovery_code", "One of the recovery codes", [], [recovery_code]),
+        visit(
+            "recovery_code.RES_WRONG_CODE",
+            "A wrong (or already used) recovery code",
+            [{"code": "K7M2P-9QX4T"}],
+            [recovery_code, problem("wrong_code")],
+        ),
+    ]
     last = [answer, the_code]
     if flow == "reset":
         states += [
