@@ -9,7 +9,9 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-AlertEvent = Literal["enroll", "reset", "unlock", "change", "lockout", "recovery_code"]
+AlertEvent = Literal[
+    "enroll", "reset", "unlock", "change", "lockout", "recovery_code", "factor_change"
+]
 ALERT_EVENTS: tuple[str, ...] = get_args(AlertEvent)
 _FROM = re.compile(r'^(".*"\s*)?<?[^@\s<>]+@[^@\s<>]+>?$')
 
@@ -446,6 +448,62 @@ _STOCK_TEXTS: dict[str, dict[str, tuple[str, str]]] = {
             "اُستخدم رمز استرداد لحسابك",
             "اُستخدم رمز استرداد للحساب [AD_USER] في النطاق [AD_DOMAIN] على صفحة الخدمة "
             "الذاتية لكلمات المرور. الرموز المتبقية: [CODES_LEFT].",
+        ),
+    },
+    "factor_change": {
+        "en": (
+            "The ways to reset your password were changed",
+            "An authenticator app or recovery codes of [AD_USER] in [AD_DOMAIN] were set up, "
+            "replaced or removed on the password self-service page.",
+        ),
+        "de": (
+            "Die Wege zum Zurücksetzen Ihres Passworts wurden geändert",
+            "Für [AD_USER] in [AD_DOMAIN] wurde auf der Seite zur Kennwort-Selbstbedienung eine "
+            "Authenticator-App oder wurden Wiederherstellungscodes eingerichtet, ersetzt oder "
+            "entfernt.",
+        ),
+        "fr": (
+            "Les moyens de réinitialiser votre mot de passe ont été modifiés",
+            "Une application d'authentification ou des codes de récupération de [AD_USER] dans "
+            "[AD_DOMAIN] ont été configurés, remplacés ou supprimés sur la page de mot de passe "
+            "en libre-service.",
+        ),
+        "es": (
+            "Se han cambiado las formas de restablecer su contraseña",
+            "Se ha configurado, sustituido o eliminado una aplicación de autenticación o "
+            "códigos de recuperación de [AD_USER] en [AD_DOMAIN] en la página de autoservicio "
+            "de contraseñas.",
+        ),
+        "it": (
+            "I modi per reimpostare la password sono cambiati",
+            "Un'app di autenticazione o i codici di recupero di [AD_USER] in [AD_DOMAIN] sono "
+            "stati configurati, sostituiti o rimossi sulla pagina self-service delle password.",
+        ),
+        "nl": (
+            "De manieren om uw wachtwoord opnieuw in te stellen zijn gewijzigd",
+            "Een authenticator-app of herstelcodes van [AD_USER] in [AD_DOMAIN] zijn ingesteld, "
+            "vervangen of verwijderd op de selfservicepagina voor wachtwoorden.",
+        ),
+        "pt": (
+            "As formas de repor a sua palavra-passe foram alteradas",
+            "Uma aplicação de autenticação ou códigos de recuperação de [AD_USER] em "
+            "[AD_DOMAIN] foram configurados, substituídos ou removidos na página de "
+            "self-service de palavras-passe.",
+        ),
+        "pl": (
+            "Zmieniono sposoby resetowania hasła",
+            "Na stronie samoobsługi haseł skonfigurowano, zastąpiono lub usunięto aplikację "
+            "uwierzytelniającą lub kody odzyskiwania konta [AD_USER] w domenie [AD_DOMAIN].",
+        ),
+        "sv": (
+            "Sätten att återställa ditt lösenord har ändrats",
+            "En autentiseringsapp eller återställningskoder för [AD_USER] i [AD_DOMAIN] har "
+            "konfigurerats, ersatts eller tagits bort på sidan för självbetjäning av lösenord.",
+        ),
+        "ar": (
+            "تم تغيير طرق إعادة تعيين كلمة المرور",
+            "تم إعداد تطبيق مصادقة أو رموز استرداد للحساب [AD_USER] في النطاق [AD_DOMAIN] أو "
+            "استبدالها أو إزالتها على صفحة الخدمة الذاتية لكلمات المرور.",
         ),
     },
 }

@@ -197,7 +197,7 @@ class Step:
                          FAILURE_ALERT_INTERVAL)  # fmt: skip
                 return
             if not notifier.alert(event, success, recipient, values):
-                source = {"lockout": "reset", "recovery_code": self.source}.get(event, event)
+                source = "reset" if event == "lockout" else self.source
                 what = f"{event} alert e-mail not sent"
                 self._audit(Outcome.FAILURE, source, recipient.username, recipient.domain, what)
 
@@ -210,20 +210,24 @@ class Step:
         """This flow's failure alert to the account named `username`, read from `directory`
         after the reply: a name with no account gets nothing, and the reply costs the same
         for it as for a real one."""
-        name = self.username
+        self.alert(self.source, Outcome.FAILURE, self.addressee(directory, self.username))
+
+    def addressee(self, directory: Directory, name: str) -> Callable[[], Recipient | None]:
+        """An alert's addressee for `alert`: the account `name` as `directory` and the store
+        hold it, read after the reply (nobody when there is no such account)."""
 
         def account() -> Recipient | None:
             try:
                 user = directory.find_user(name)
             except DirectoryError as exc:
-                log.warning("%s failure alert for %s: directory lookup failed (%s)",
+                log.warning("%s alert for %s: directory lookup failed (%s)",
                             self.source, name, exc.code)  # fmt: skip
                 return None
             if user is None:
                 return None
             return self.recipient(user, self.ctx.db.users.get(directory.name, user.username))
 
-        self.alert(self.source, Outcome.FAILURE, account)
+        return account
 
     def recipient(self, user: DirectoryUser | None, record: UserRecord | None) -> Recipient:
         return Recipient(

@@ -85,6 +85,9 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(1042, "RECOVERY_CODES_MADE", "enroll", S, N, "recovery codes generated"),
     EventKind(1140, "ENROLL_WRONG_TOTP", "enroll", F, W, "wrong authenticator app code"),
     EventKind(1150, "ENROLL_ALERT_NOT_SENT", "enroll", F, E, "enroll alert e-mail not sent"),
+    EventKind(
+        1151, "FACTOR_ALERT_NOT_SENT", "enroll", F, E, "factor_change alert e-mail not sent"
+    ),
     # --- reset (2xxx) and unlock (3xxx) ---
     EventKind(2000, "RESET_DONE", "reset", S, N, "password reset"),
     EventKind(3000, "UNLOCK_DONE", "unlock", S, N, "account unlocked"),

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from pwreset.server.flows.factors import policy
+
 from support.authenticator import app_code, next_step
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import secret
@@ -20,9 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slapd]
 
 
 @pytest.fixture
-def site(
-    slapd_lab, slapd_admin, tmp_path: Path, monkeypatch
-) -> Iterator[tuple[FlowStack, str]]:
+def site(slapd_lab, slapd_admin, tmp_path: Path, monkeypatch) -> Iterator[tuple[FlowStack, str]]:
     kinds = ("totp", "recovery_code")
     rules = policy.Policy(offer=kinds, threshold=1, weights=dict.fromkeys(kinds, 1))
     monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: rules)

@@ -30,7 +30,7 @@ def _factor_step(stack, user: str, kind: str) -> str:
 
 
 def test_each_code_works_once_and_its_use_is_alerted(flows, user, either):
-    stack = flows(alerts={"recovery_code": {}}, security={"failure_delay": 0})
+    stack = flows(alerts={"recovery_code": {}}, security={"failure_delay": 0, "reply_floor_ms": 0})
     codes = generate_codes(stack, user)
     assert len(set(codes)) == 10
     record = stack.record(user)
@@ -70,7 +70,10 @@ def _seen(reply) -> tuple:
 def test_the_steps_do_not_tell_who_exists_or_has_the_factor(flows, fresh_user_name, either):
     """Unknown, unenrolled, enrolled without the factor and enrolled with it: the same
     replies at every step of both factors, wrong codes counted to the same lockout."""
-    stack = flows(web={"rate_limit": 0}, security={"lockout_threshold": 2, "failure_delay": 0})
+    stack = flows(
+        web={"rate_limit": 0},
+        security={"lockout_threshold": 2, "failure_delay": 0, "reply_floor_ms": 0},
+    )
     names = {"unknown": f"{fresh_user_name}n"}
     for cls in ("unenrolled", "questions", "both"):
         names[cls] = f"{fresh_user_name}{cls[0]}"

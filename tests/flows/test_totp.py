@@ -21,7 +21,7 @@ def totp_only(monkeypatch):
 
 
 def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, user, totp_only):
-    stack = flows()
+    stack = flows(alerts={"factor_change": {}}, security={"reply_floor_ms": 0})
     token = session(stack, user)
     begun = act(stack, token, "totp.begin")
     assert begun.status_code == 200, begun.text
@@ -42,6 +42,9 @@ def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, use
     events = [r.event for r in stack.audit(user)]
     assert "authenticator app enrolled" in events
     assert "wrong authenticator app code" in events
+    # The owner hears of it: someone who knows the password must not add an app unnoticed.
+    (mail,) = stack.smtp.wait_for(1)
+    assert mail.message["Subject"] == "The ways to reset your password were changed"
 
     next_step(stack)
     started = stack.start("reset", user)
@@ -62,7 +65,7 @@ def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, use
 
 
 def test_one_code_sent_twice_at_once_is_accepted_once(flows, user, totp_only):
-    stack = flows()
+    stack = flows(security={"reply_floor_ms": 0})
     secret = enroll_totp(stack, user)
     tokens = [stack.start("reset", user).json()["flow"] for _ in range(2)]
     code = app_code(secret, stack.clock())
@@ -76,7 +79,7 @@ def test_the_drift_window_and_the_lockout(flows, user, totp_only):
     """A code one step old or ahead is accepted with the default drift of one step, two
     steps is not; with drift 0 only the current one. A code of a step up to the last one
     accepted is refused. Wrong codes lock out like wrong answers."""
-    stack = flows(security={"lockout_threshold": 4, "failure_delay": 0})
+    stack = flows(security={"lockout_threshold": 4, "failure_delay": 0, "reply_floor_ms": 0})
     secret = enroll_totp(stack, user)  # its confirming code used up the step before this one
     stack.clock.advance(PERIOD)
 
@@ -103,7 +106,9 @@ def test_the_drift_window_and_the_lockout(flows, user, totp_only):
     assert events.count("authenticator app code already used") == 2
     assert "locked out after 4 wrong answers" in events
 
-    strict = stack.restart(totp={"drift": 0}, security={"lockout_threshold": 0})
+    strict = stack.restart(
+        totp={"drift": 0}, security={"lockout_threshold": 0, "reply_floor_ms": 0}
+    )
     strict.clock.advance(3600)
     next_step(strict)
     token = strict.start("reset", user).json()["flow"]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pwreset.server.directory.base import Directory
-from pwreset.server.flows.context import Step
+from pwreset.server.flows.context import Outcome, Step
 from pwreset.server.storage import UserRecord
 
 if TYPE_CHECKING:
@@ -57,6 +57,11 @@ class EnrollStep(Step):
             yield users.get(self.domain, self.username) or UserRecord(
                 domain=self.domain, username=self.username
             )
+
+    def factors_changed(self) -> None:
+        """Tell the user that a factor was added, replaced or removed (the `factor_change`
+        alert): someone who knows the password must not add their own way in unnoticed."""
+        self.alert("factor_change", Outcome.SUCCESS, self.addressee(self.directory, self.username))
 
     def save(self, record: UserRecord) -> None:
         """Store `record` with its `factors` brought up to date (hold `locked()`)."""

@@ -15,16 +15,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pwreset.server.directory.base import DirectoryError
 from pwreset.server.flows import lockout
-from pwreset.server.flows.context import Outcome, log
+from pwreset.server.flows.context import Outcome
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors.base import EnrollStep
 from pwreset.server.flows.fields import text
-from pwreset.server.notify import Recipient
 from pwreset.server.storage import UserRecord
 from pwreset.server.storage.users import user_key
 
@@ -150,25 +148,10 @@ class RecoveryCodeFactor:
         recovery.alert(
             KIND,
             Outcome.SUCCESS,
-            _addressee(recovery, record),
+            recovery.addressee(recovery.directory, record.username),
             values={LEFT_MACRO: str(remaining)},
         )
         return None
-
-
-def _addressee(recovery: Recovery, record: UserRecord) -> Callable[[], Recipient | None]:
-    """The alert's addressee with the directory's address, read after the reply."""
-
-    def account() -> Recipient | None:
-        try:
-            user = recovery.directory.find_user(record.username)
-        except DirectoryError as exc:
-            log.warning("recovery code alert for %s: directory lookup failed (%s)",
-                        record.username, exc.code)  # fmt: skip
-            user = None
-        return recovery.recipient(user, record)
-
-    return account
 
 
 def generate_action(step: EnrollStep) -> Mapping[str, Any]:
@@ -177,6 +160,7 @@ def generate_action(step: EnrollStep) -> Mapping[str, Any]:
         codes = generate(record, RecoveryCodeKey(step.ctx.factor_key), step.now)
         step.save(record)
     step.succeeded(GENERATED)
+    step.factors_changed()
     return {"codes": codes, "factors": list(record.factors)}
 
 

@@ -224,6 +224,7 @@ def confirm_action(step: EnrollStep) -> Mapping[str, Any]:
             raise FlowError("wrong_code")
         step.save(record)
     step.succeeded(ENROLLED)
+    step.factors_changed()
     return {"factors": list(record.factors)}
 
 
@@ -235,6 +236,7 @@ def remove_action(step: EnrollStep) -> Mapping[str, Any]:
             step.save(record)
     if held is not None:
         step.succeeded(REMOVED)
+        step.factors_changed()
     return {"factors": list(record.factors)}
 
 

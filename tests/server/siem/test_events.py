@@ -150,7 +150,11 @@ def _dynamic_texts() -> list[tuple[str, tuple[str, ...], str]]:
         for text in signin.REFUSAL_TEXTS
     ]
     for event in ALERT_EVENTS:
-        sources = {"lockout": ("reset",), "recovery_code": ("reset", "unlock")}
+        sources = {
+            "lockout": ("reset",),
+            "recovery_code": ("reset", "unlock"),
+            "factor_change": ("enroll",),
+        }
         texts.append(("alerts", sources.get(event, (event,)), f"{event} alert e-mail not sent"))
     for what in (
         "wrong verification code",
