@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 
 from pwreset.server.flows.factors import policy
 
-from support.authenticator import app_code, next_step
+from support.totp_app import app_code, next_step
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import secret
 from support.web import serve_instance

@@ -9,7 +9,7 @@ import pytest
 
 from pwreset.server.flows.factors import policy
 
-from support.authenticator import enroll_totp, generate_codes
+from support.totp_app import enroll_totp, generate_codes
 from support.flowstack import PASSWORD
 
 

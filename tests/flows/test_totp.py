@@ -10,7 +10,7 @@ import pytest
 
 from pwreset.server.flows.factors import policy
 
-from support.authenticator import PERIOD, act, app_code, enroll_totp, next_step, session
+from support.totp_app import PERIOD, act, app_code, enroll_totp, next_step, session
 
 
 @pytest.fixture
