@@ -3,7 +3,9 @@ replies a made-up server gives. The real page script runs them, so the gallery s
 exactly what users would see, without a server and without a line of page markup of its own.
 
 A state is JSON for the gallery player (builder/tools/pwreset-gallery.js):
-  actions   one dict per submit: field name -> value (a list fills same-named fields)
+  actions   one dict per submit: field name -> value (a list fills same-named fields);
+            "@form": the form to fill instead of the visible step, "@click": what to click
+            instead of submitting
   replies   "METHOD path" -> replies in order: {"status", "body"}, {"hold": true} (never
             answers: the busy state) or {"network": true} (the request fails)
   meta      the reply to GET meta, for the enroll page
@@ -16,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+import segno
 
 from pwreset.protocol.codes import ERRORS, page_message, problem_body
 from pwreset.protocol.limits import PAGE_FIELDS
@@ -297,7 +301,56 @@ def enroll_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
             meta=meta,
         ),
     ]
-    return states
+    return states + factor_states(account, meta)
+
+
+# A made-up authenticator key and the recovery codes a session shows.
+SAMPLE_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+SAMPLE_CODES = [
+    "K7M2P-9QX4T", "3HWZR-M8D2C", "Q5YNV-7KJ3B", "P4TXE-W2R9M", "8GDHA-6ZQ1N",
+    "V9CK2-T4MXS", "R2B7J-YN5QE", "6WFAD-3PM8H", "T1XQG-J7VZ4", "ZC5NE-K9W2R",
+]  # fmt: skip
+
+
+def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
+    """The enroll page's other factors, in an enroll session the account fields open."""
+    offer = ["totp", "recovery_code"]
+    session = {"status": 200, "body": {"enroll": "gallery", "has": [], "needs": [], "offer": offer}}
+    uri = f"otpauth://totp/HR:{USER['username']}@{USER['domain']}?secret={SAMPLE_KEY}&issuer=HR"
+    qr = ["".join("1" if dark else "0" for dark in row) for row in segno.make_qr(uri).matrix]
+    key = " ".join(SAMPLE_KEY[i : i + 4] for i in range(0, len(SAMPLE_KEY), 4))
+    begun = {"status": 200, "body": {"pending": "gallery-pending", "secret": key, "uri": uri,
+                                     "qr": qr, "period": 30, "digits": 6}}  # fmt: skip
+    added = {"status": 200, "body": {"factors": ["totp"]}}
+    made = {"status": 200, "body": {"codes": SAMPLE_CODES, "factors": ["recovery_code"]}}
+    open_ = {**account, "@click": "[data-pw-factors-start]"}
+    begin = {"@click": "[data-pw-totp-begin]"}
+    confirm = {"@form": "[data-pw-totp-form]", "code": "483920"}
+    generate = {"@click": "[data-pw-codes-generate]"}
+    start, factor = "POST enroll/start", "POST enroll/factor"
+
+    def at(name: str, title: str, actions: list[dict[str, Any]], replies: list[Reply]) -> State:
+        return State(name, title, actions, {start: [session], factor: replies}, meta=meta)
+
+    return [
+        at("factors", "More ways: the enroll session opened", [open_], []),
+        at("totp", "An authenticator app: the QR code and the key", [open_, begin], [begun]),
+        at(
+            "totp.RES_WRONG_CODE",
+            "The code typed to confirm the app is wrong",
+            [open_, begin, confirm],
+            [begun, problem("wrong_code")],
+        ),
+        at("RES_TOTP_ENROLLED", "The app is set up", [open_, begin, confirm], [begun, added]),
+        at("recovery_codes", "Ten recovery codes, shown once", [open_, generate], [made]),
+        State(
+            "factors.RES_WRONG_PASSWORD",
+            "More ways: the password is wrong",
+            [open_],
+            {start: [problem("wrong_password")]},
+            meta=meta,
+        ),
+    ]
 
 
 def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:

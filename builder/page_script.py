@@ -29,6 +29,7 @@ MODULES = (
     "questions.js",
     "password_rules.js",
     "authenticator.js",
+    "factor_session.js",
     "flow.js",
     "startup.js",
 )

@@ -3,7 +3,8 @@
  * Loaded after pwreset.js and before the page is ready, it answers the page's requests
  * with the made-up replies of one state (?state=NAME, from <meta name="pwreset-gallery">)
  * and plays that state's actions through the real page script: fill the visible step's
- * fields, submit, wait for "pwreset:idle", repeat. When done it sets data-gallery-ready on
+ * fields (or those of the form "@form" names), submit (or click what "@click" names), wait
+ * for "pwreset:idle", repeat. When done it sets data-gallery-ready on
  * <html>, which tests and screenshots wait for.
  */
 (function () {
@@ -56,11 +57,14 @@
   }
 
   function play(values) {
-    var form = document.querySelector("form[data-pw-step]:not([hidden])");
+    var form = document.querySelector(values["@form"] || "form[data-pw-step]:not([hidden])");
     if (!form) {
       return;
     }
     Object.keys(values).forEach(function (field) {
+      if (field.charAt(0) === "@") {
+        return;
+      }
       var list = [].concat(values[field]);
       form.querySelectorAll('[name="' + field + '"]:not([disabled])').forEach(function (el, i) {
         if (i < list.length) {
@@ -68,7 +72,10 @@
         }
       });
     });
-    if (typeof form.requestSubmit === "function") {
+    var button = values["@click"] && document.querySelector(values["@click"]);
+    if (button) {
+      button.click();
+    } else if (typeof form.requestSubmit === "function") {
       form.requestSubmit();
     } else {
       form.dispatchEvent(new Event("submit", { cancelable: true }));

@@ -12,60 +12,91 @@ from playwright.sync_api import Page
 
 from pwreset.server.flows.factors import policy
 
-from support.totp_app import app_code, next_step
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import secret
+from support.totp_app import app_code, next_step
 from support.web import serve_instance
 
 pytestmark = [pytest.mark.browser, pytest.mark.slapd]
 
 
+def _offer(monkeypatch, kind: str) -> None:
+    """Sites whose policy asks for `kind` alone."""
+    only = policy.Policy(offer=(kind,), mandatory=(kind,))
+    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: only)
+
+
 @pytest.fixture
-def site(slapd_lab, slapd_admin, tmp_path: Path, monkeypatch) -> Iterator[tuple[FlowStack, str]]:
-    kinds = ("totp", "recovery_code")
-    rules = policy.Policy(offer=kinds, threshold=1, weights=dict.fromkeys(kinds, 1))
-    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: rules)
+def site(slapd_lab, slapd_admin, tmp_path: Path) -> Iterator[tuple[FlowStack, str]]:
+    settings = {"security": {"reply_floor_ms": 0}}
     with (
-        flow_stack("openldap", slapd_lab, slapd_admin, tmp_path, {}) as stack,
+        flow_stack("openldap", slapd_lab, slapd_admin, tmp_path, settings) as stack,
         serve_instance(stack.instance) as url,
     ):
         yield stack, f"{url}/pwreset"
 
 
 def _open_session(page: Page, url: str, user: str) -> None:
+    """The enroll page's other ways, opened with the account's password."""
     page.goto(f"{url}/enroll.html?username={user}")
-    raise NotImplementedError
+    page.fill("#pw-password", secret(PASSWORD))
+    page.locator("[data-pw-factors-start]").click()
+    page.locator("[data-pw-factors-pieces]").wait_for(state="visible", timeout=10000)
 
 
-def _reset_with(page: Page, url: str, user: str, kind: str, code: str) -> None:
+def _reset_with(page: Page, url: str, user: str, kind: str, code: str, new: str) -> None:
     page.goto(f"{url}/reset.html?username={user}")
     page.locator("#pw-step-identify button[type=submit]").click()
-    page.locator("#pw-step-choose").wait_for(state="visible", timeout=10000)
-    raise NotImplementedError
+    step = page.locator(f"#pw-step-{kind}")
+    step.wait_for(state="visible", timeout=10000)
+    page.fill(f"#pw-{kind}-code", code)
+    step.locator("button[type=submit]").click()
+    page.locator("#pw-step-password").wait_for(state="visible", timeout=10000)
+    page.fill("#pw-new-password", secret(new))
+    page.fill("#pw-confirm-password", new)
+    page.locator("#pw-step-password button[type=submit]").click()
+    page.locator("[data-state=finished]").wait_for(state="visible", timeout=15000)
 
 
-def test_an_app_set_up_on_the_enroll_page_resets_the_password(
-    page: Page, site, fresh_user_name: str
+def test_an_app_and_recovery_codes_set_up_on_the_enroll_page_reset_the_password(
+    page: Page, site, fresh_user_name: str, monkeypatch
 ) -> None:
     stack, url = site
-    stack.admin.create_user(fresh_user_name, PASSWORD)
-    _open_session(page, url, fresh_user_name)
-    box = page.locator("#pw-totp")
-    box.locator("[data-pw-totp-begin]").click()
+    user = fresh_user_name
+    stack.admin.create_user(user, PASSWORD)
+    _open_session(page, url, user)
+
+    # The app: the QR code drawn, the key read from the page, a current code confirming it.
+    app = page.locator("#pw-totp")
+    app.locator("[data-pw-totp-begin]").click()
     key = page.locator("#pw-totp-secret")
     key.wait_for(state="visible", timeout=10000)
     assert page.locator("[data-pw-qr] svg path").count() == 1
     shown = secret(key.inner_text())
     page.fill("#pw-totp-confirm-code", app_code(shown, stack.clock()))
-    box.locator("button[type=submit]").click()
-    box.locator("[data-pw-totp-done]").wait_for(state="visible", timeout=10000)
-    assert key.inner_text() == ""  # the key leaves the page
-    assert "totp" in stack.record(fresh_user_name).factors
+    app.locator("button[type=submit]").click()
+    app.locator("[data-pw-totp-done]").wait_for(state="visible", timeout=10000)
+    assert key.inner_text() == ""  # the key leaves the page once the app has it
 
+    # Ten codes, shown once; "Done" only once they are saved, and then they leave the page.
+    codes_box = page.locator("#pw-recovery-codes")
+    codes_box.locator("[data-pw-codes-generate]").click()
+    listed = page.locator("#pw-codes-list li")
+    listed.first.wait_for(timeout=10000)
+    codes = [secret(code) for code in listed.all_inner_texts()]
+    assert len(codes) == 10
+    done = codes_box.locator("[data-pw-codes-done]")
+    assert done.is_disabled()
+    page.check("#pw-codes-saved")
+    done.click()
+    codes_box.locator("[data-pw-codes-finished]").wait_for(state="visible")
+    assert listed.count() == 0
+    assert set(stack.record(user).factors) >= {"totp", "recovery_code"}
+
+    _offer(monkeypatch, "totp")
     next_step(stack)
-    _reset_with(page, url, fresh_user_name, "totp", app_code(shown, stack.clock()))
-    page.fill("#pw-new-password", secret("Browser!Totp-11"))
-    page.fill("#pw-confirm-password", "Browser!Totp-11")
-    page.locator("#pw-step-password button[type=submit]").click()
-    page.locator("[data-state=finished]").wait_for(state="visible", timeout=15000)
-    assert stack.admin.bind_ok(fresh_user_name, "Browser!Totp-11")
+    _reset_with(page, url, user, "totp", app_code(shown, stack.clock()), "Browser!Totp-11")
+    assert stack.admin.bind_ok(user, "Browser!Totp-11")
+    _offer(monkeypatch, "recovery_code")
+    _reset_with(page, url, user, "recovery_code", codes[0], "Browser!Code-12")
+    assert stack.admin.bind_ok(user, "Browser!Code-12")

@@ -58,6 +58,7 @@ SAMPLED = {
     "RES_FINISHED_CHANGE_INVITE",
     "RES_FINISHED_ENROLL",
     "RES_UNKNOWN_SITE",
+    "recovery_codes",
 }
 # States worth a picture: each kind of screen once (the others differ only in their text).
 PICTURED = {
@@ -75,6 +76,8 @@ PICTURED = {
     "RES_FINISHED_CHANGE_INVITE",
     "RES_FINISHED_RESET",
     "RES_UNKNOWN_SITE",
+    "totp",
+    "recovery_codes",
 }
 
 

@@ -1,0 +1,86 @@
+/*
+ * factor_session.js: the enroll page's other factors ([data-pw-factors]). The account and
+ * password typed in the enroll form's account fields ([data-pw-account]) open an enroll
+ * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
+ * TotpEnroll and RecoveryCodesEnroll (authenticator.js) where the page has them. A session
+ * that has run out closes the pieces again: the next click opens a new one.
+ *
+ * Provides: FactorSession
+ * Uses: call, errorLines (relay.js); checkFields, message, text, announceIdle (core.js);
+ *       TotpEnroll, RecoveryCodesEnroll (authenticator.js); ERRORS (the contract)
+ */
+
+// Each piece by its markup; looked up when the page has it.
+const FACTOR_PIECES = [
+  ["[data-pw-totp]", () => TotpEnroll],
+  ["[data-pw-recovery-codes]", () => RecoveryCodesEnroll],
+];
+
+class FactorSession {
+  constructor(flow, box) {
+    this.flow = flow;
+    this.box = box;
+    this.token = null;
+    this.account = flow.first.querySelector("[data-pw-account]");
+    this.opener = box.querySelector("[data-pw-factors-start]");
+    this.pieces = box.querySelector("[data-pw-factors-pieces]");
+    const host = {
+      act: (action, body) => this.act(action, body),
+      error: (lines, field) => flow.showError(lines, field),
+      clear: () => flow.clearError(),
+      changed: () => {},
+    };
+    for (const [selector, piece] of FACTOR_PIECES) {
+      const el = box.querySelector(selector);
+      if (el) {
+        new (piece())(el, host);
+      }
+    }
+    this.opener.addEventListener("click", () => this.open());
+  }
+
+  async open() {
+    this.flow.clearError();
+    const problem = checkFields(this.account);
+    if (problem) {
+      const [id, field, values] = problem;
+      this.flow.showError([message(id, values) || id], field);
+      announceIdle();
+      return;
+    }
+    const fields = this.account.elements;
+    const body = { lang: document.documentElement.lang || "en" };
+    for (const name of ["domain", "username", "password"]) {
+      const field = fields.namedItem(name);
+      body[name] = field.type === "password" ? field.value : text(field.value);
+    }
+    this.opener.disabled = true;
+    const reply = await call("POST", `${this.flow.endpoint}/start`, body);
+    this.opener.disabled = false;
+    if (reply.ok && reply.data && typeof reply.data.enroll === "string") {
+      this.token = reply.data.enroll;
+      this.pieces.hidden = false;
+      this.opener.parentElement.hidden = true;
+      this.pieces.querySelector("button").focus();
+    } else {
+      this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
+    }
+    announceIdle();
+  }
+
+  async act(action, body) {
+    const lang = document.documentElement.lang || "en";
+    const reply = await call("POST", `${this.flow.endpoint}/factor`, {
+      ...body,
+      enroll: this.token,
+      action,
+      lang,
+    });
+    if (reply.data?.message === ERRORS.session_expired.message) {
+      this.token = null;
+      this.pieces.hidden = true;
+      this.opener.parentElement.hidden = false;
+    }
+    return reply;
+  }
+}
