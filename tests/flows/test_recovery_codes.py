@@ -9,8 +9,8 @@ import pytest
 
 from pwreset.server.flows.factors import policy
 
-from support.totp_app import enroll_totp, generate_codes
 from support.flowstack import PASSWORD
+from support.totp_app import enroll_totp, generate_codes
 
 
 @pytest.fixture
