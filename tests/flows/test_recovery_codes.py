@@ -21,10 +21,10 @@ def either(monkeypatch):
     monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: rules)
 
 
-def _factor_step(stack, user: str, kind: str) -> str:
-    started = stack.start("reset", user)
+def _factor_step(stack, user: str, kind: str, flow: str = "reset") -> str:
+    started = stack.start(flow, user)
     assert started.json()["step"] == {"kind": "choose", "factors": ["totp", "recovery_code"]}
-    chosen = stack.post("reset/step", {"flow": started.json()["flow"], "factor": kind})
+    chosen = stack.post(f"{flow}/step", {"flow": started.json()["flow"], "factor": kind})
     assert chosen.json()["step"] == {"kind": kind}, chosen.text
     return str(chosen.json()["flow"])
 
@@ -58,7 +58,12 @@ def test_each_code_works_once_and_its_use_is_alerted(flows, user, either):
     assert old.json()["code"] == "wrong_code", old.text
     new = stack.step("reset", _factor_step(stack, user, "recovery_code"), code=fresh[0])
     assert new.json()["step"]["kind"] == "password", new.text
-    assert len(stack.smtp.wait_for(2)) == 2
+    # An unlock takes them too.
+    token = _factor_step(stack, user, "recovery_code", flow="unlock")
+    unlocked = stack.step("unlock", token, code=fresh[1])
+    assert unlocked.json()["message"] == "RES_FINISHED_UNLOCK", unlocked.text
+    mails = stack.smtp.wait_for(3)
+    assert "Codes left: 8." in mails[2].message.get_content()
 
 
 def _seen(reply) -> tuple:
