@@ -213,16 +213,27 @@ class StepWithFactor(_Body):
     lang: Lang = None
 
 
-def _credential_size(value: dict[str, Any]) -> dict[str, Any]:
+def _credential_shape(value: dict[str, Any]) -> dict[str, Any]:
+    """A PublicKeyCredential as JSON, passed to the backend unchanged: checked here for its
+    size and shape only (the backend verifies it)."""
     if len(json.dumps(value, separators=(",", ":"))) > LIMITS["credential"]:
         raise PydanticCustomError("field_too_long", "the credential is too large")
+    response = value.get("response")
+    named = all(isinstance(value.get(k), str) and value[k] for k in ("id", "rawId"))
+    if not named or value.get("type") != "public-key" or not isinstance(response, dict):
+        raise PydanticCustomError(
+            "bad_request", "credential: a PublicKeyCredential as JSON (id, rawId, type, response)"
+        )
     return value
 
 
 Credential = Annotated[
     dict[str, Any],
-    Field(description="A WebAuthn PublicKeyCredential as JSON, passed through unchanged."),
-    AfterValidator(_credential_size),
+    Field(
+        description="A WebAuthn PublicKeyCredential as JSON (base64url for bytes), passed "
+        "through unchanged and verified by the backend.",
+    ),
+    AfterValidator(_credential_shape),
 ]
 
 

@@ -36,11 +36,14 @@ _ENROLL = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password
            "answer_too_short", "invalid_email")  # fmt: skip
 _ENROLL_START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "wrong_password",
                  "account_disabled")  # fmt: skip
-_ENROLL_FACTOR = (*_API, *_BODY, *_GATE, *_DIRECTORY, "session_expired", "wrong_code")
+_ENROLL_FACTOR = (*_API, *_BODY, *_GATE, *_DIRECTORY, "session_expired", "wrong_code",
+                  "passkey_invalid", "passkey_unknown", "passkey_limit",
+                  "passkey_unavailable")  # fmt: skip
 _START = (*_API, *_BODY, *_GATE, *_DIRECTORY, "unknown_domain", "locked_out", "code_not_sent")
 _STEP = (*_API, *_BODY, *_GATE, *_DIRECTORY, *_NEW_PASSWORD, "session_expired", "wrong_answer",
          "wrong_code", "code_expired", "code_dead", "code_not_sent", "locked_out",
-         "account_disabled", "account_locked")  # fmt: skip
+         "account_disabled", "account_locked", "passkey_refused",
+         "passkey_unavailable")  # fmt: skip
 _STATUS = (*_API, "bad_request", "invalid_characters", "api_disabled", "directory_unreachable",
            "directory_refused")  # fmt: skip
 

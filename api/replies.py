@@ -128,8 +128,17 @@ class ChooseStep(_Reply):
     )
 
 
+class PasskeyStep(_Reply):
+    """Ask the browser for a passkey with `options` (navigator.credentials.get, WebAuthn's
+    PublicKeyCredentialRequestOptions as JSON: the same for everyone, an empty
+    allowCredentials); answer with `credential`."""
+
+    kind: Literal["passkey"]
+    options: dict[str, Any]
+
+
 Step = Annotated[
-    QuestionStep | CodeStep | PasswordStep | ChooseStep | TotpStep | RecoveryCodeStep,
+    QuestionStep | CodeStep | PasswordStep | ChooseStep | TotpStep | RecoveryCodeStep | PasskeyStep,
     Field(discriminator="kind"),
 ]
 

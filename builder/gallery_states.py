@@ -42,6 +42,14 @@ SAMPLE_QUESTIONS = {
     ],
 }
 USER = {"username": "jsmith", "domain": "EXAMPLE"}
+# A passkey step's options as the server sends them (the same for every user).
+SAMPLE_PASSKEY_OPTIONS: dict[str, Any] = {
+    "rpId": "example.org",
+    "challenge": "c2FtcGxlLWNoYWxsZW5nZS1mb3ItdGhlLWdhbGxlcnk",
+    "timeout": 300000,
+    "allowCredentials": [],
+    "userVerification": "required",
+}
 # A password policy as `meta` and the password step carry it (docs/passwords.md).
 POLICY: dict[str, Any] = {
     "version": 1,
@@ -360,6 +368,7 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
     q1 = step("question", index=1, total=3, prompt=SAMPLE_QUESTIONS["en"][0])
     q2 = step("question", index=2, total=3, prompt=SAMPLE_QUESTIONS["en"][1])
     code = step("code", destinations=["j***@ex*****.org", "*******0199"])
+    passkey = step("passkey", options=SAMPLE_PASSKEY_OPTIONS)
     password = step("password", policy=POLICY)
     answer, the_code = {"answer": "Lisbon"}, {"code": "483920"}
     new = {"new_password": "New-Secret-2024!", "confirm_password": "New-Secret-2024!"}
@@ -391,6 +400,8 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             [q1, problem("session_expired")],
         ),
         visit("code", "Verification code sent", [answer], [q1, code]),
+        # The browser's own dialog opens on the button: the gallery shows the step only.
+        visit("passkey", "A passkey asked for", [answer], [q1, passkey]),
         visit(
             "RES_EMPTY_FIELD_CODE",
             "Checked in the page: no code",

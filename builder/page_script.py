@@ -26,6 +26,7 @@ MODULES = (
     "core.js",
     "language.js",
     "relay.js",
+    "passkeys.js",
     "questions.js",
     "password_rules.js",
     "authenticator.js",

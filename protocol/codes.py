@@ -144,6 +144,26 @@ _KINDS: tuple[ErrorKind, ...] = (
         503,
         "No verification code could be sent; contact the help desk.",
     ),
+    ErrorKind("passkey_refused", "RES_PASSKEY_REFUSED", 401, "The passkey was not accepted."),
+    ErrorKind(
+        "passkey_invalid",
+        "RES_PASSKEY_INVALID",
+        422,
+        "The passkey could not be registered; try again, or with another passkey.",
+    ),
+    ErrorKind("passkey_unknown", "RES_PASSKEY_UNKNOWN", 404, "There is no such passkey."),
+    ErrorKind(
+        "passkey_limit",
+        "RES_PASSKEY_LIMIT",
+        422,
+        "No more passkeys can be added; remove one first.",
+    ),
+    ErrorKind(
+        "passkey_unavailable",
+        "RES_PASSKEY_UNAVAILABLE",
+        403,
+        "Passkeys are not set up for this site (sites.<name>.passkey_rp_id).",
+    ),
     ErrorKind(
         "locked_out",
         "RES_LOCKED_OUT",

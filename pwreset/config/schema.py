@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -42,6 +41,14 @@ from pwreset.config.notify_settings import (
     EmailSettings,
     stock_alerts,
     with_stock_alerts,
+)
+from pwreset.config.passkey_settings import (
+    RelyingParty,
+    check_origin,
+    check_rp_id,
+    relying_party,
+    split_address,
+    within,
 )
 from pwreset.config.password_settings import PasswordPolicySettings
 from pwreset.config.report_settings import ReportMailSettings
@@ -208,15 +215,11 @@ class ServerConfig(_Table):
 def _check_public_url(value: str) -> str:
     if not value:
         return value
-    parts = urlsplit(value)
+    parts = split_address(value)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError(f"{value!r} is not an https:// address (https://host[:port][/prefix])")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ValueError(f"{value!r}: give only https://host[:port][/prefix]")
-    try:
-        parts.port  # noqa: B018 - a bad port raises here
-    except ValueError as exc:
-        raise ValueError(f"{value!r}: {exc}") from None
     return value.rstrip("/")
 
 
@@ -289,8 +292,22 @@ class SiteConfig(_Table):
     # The enrollment-status API for this site (the original's per-vdir WebAPIState); unset,
     # [api] enrollment_status decides.
     enrollment_status: bool | None = None
+    # The WebAuthn relying party of this site's passkeys (pwreset.config.passkey_settings):
+    # its domain and the origins its pages are served from; unset, [web] public_url's.
+    passkey_rp_id: Annotated[str, AfterValidator(check_rp_id)] = ""
+    passkey_origins: list[Annotated[str, AfterValidator(check_origin)]] = []
 
     _server = field_validator("server")(_check_servers)
+
+    @model_validator(mode="after")
+    def _passkey_origins_within_rp_id(self) -> SiteConfig:
+        for origin in self.passkey_origins:
+            if self.passkey_rp_id and not within(origin, self.passkey_rp_id):
+                raise ValueError(
+                    f"passkey_origins: {origin!r} is not on {self.passkey_rp_id!r} or one of "
+                    "its subdomains (passkey_rp_id): browsers refuse such a ceremony"
+                )
+        return self
 
 
 def _check_site_name(name: str) -> str:
@@ -392,6 +409,18 @@ class Config(_Table):
         return self
 
     @model_validator(mode="after")
+    def _passkeys_on_the_public_url(self) -> Config:
+        for vdir, site in self.sites.items():
+            party = self.relying_party(vdir)
+            from_public_url = party and site.passkey_rp_id and not site.passkey_origins
+            if party and from_public_url and not within(party.origins[0], party.id):
+                raise ValueError(
+                    f"sites.{vdir}.passkey_rp_id {party.id!r} is not the host of "
+                    f"web.public_url or a parent of it: set sites.{vdir}.passkey_origins"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _expiry_notices_can_be_sent(self) -> Config:
         if self.expiry_notices.enabled:
             self._check_user_round("expiry_notices", "change", self.expiry_notices)
@@ -485,6 +514,14 @@ class Config(_Table):
         site = self.sites.get(vdir)
         own = site.enrollment_status if site is not None else None
         return self.api.enrollment_status if own is None else own
+
+    def relying_party(self, vdir: str) -> RelyingParty | None:
+        """The WebAuthn relying party of `vdir`'s passkeys; None: the site sets none and
+        [web] public_url is unset."""
+        site = self.sites[vdir]
+        return relying_party(
+            site.passkey_rp_id, site.passkey_origins, self.web.public_url, site.title
+        )
 
     def server_addresses(self, vdir: str) -> list[str]:
         """The site's servers (`host:port`), in the relay's failover order."""

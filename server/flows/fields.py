@@ -11,7 +11,7 @@ from pwreset.server.flows.errors import FlowError
 
 # Names end up in logs, the audit and the console: no character there may forge a line or
 # drive a terminal. Checked here too, for datagrams that did not come through the relay.
-NAMES = frozenset({"domain", "username", "upn"})
+NAMES = frozenset({"domain", "username", "upn", "name"})
 
 
 def text(body: Mapping[str, Any], name: str, *, required: bool = True) -> str:

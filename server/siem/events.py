@@ -75,6 +75,8 @@ EVENTS: tuple[EventKind, ...] = (
     # --- enroll ---
     EventKind(1000, "ENROLLED", "enroll", S, N, "enrolled"),
     EventKind(1001, "ENROLL_SESSION_STARTED", "enroll", S, I, "enroll session started"),
+    EventKind(1050, "PASSKEY_ADDED", "enroll", S, N, "passkey {name} added"),
+    EventKind(1051, "PASSKEY_REMOVED", "enroll", S, N, "passkey {name} removed"),
     EventKind(1100, "ENROLL_WRONG_PASSWORD", "enroll", F, W, "wrong password"),
     EventKind(1101, "ENROLL_ACCOUNT_LOCKED", "enroll", F, W, "account locked in the directory"),
     EventKind(1102, "ENROLL_ACCOUNT_DISABLED", "enroll", F, W, "account disabled"),
@@ -84,6 +86,7 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(1041, "TOTP_REMOVED", "enroll", S, N, "authenticator app removed"),
     EventKind(1042, "RECOVERY_CODES_MADE", "enroll", S, N, "recovery codes generated"),
     EventKind(1140, "ENROLL_WRONG_TOTP", "enroll", F, W, "wrong authenticator app code"),
+    EventKind(1160, "PASSKEY_NOT_ADDED", "enroll", F, W, "passkey not added: {reason}"),
     EventKind(1150, "ENROLL_ALERT_NOT_SENT", "enroll", F, E, "enroll alert e-mail not sent"),
     EventKind(
         1151, "FACTOR_ALERT_NOT_SENT", "enroll", F, E, "factor_change alert e-mail not sent"
@@ -141,6 +144,16 @@ EVENTS: tuple[EventKind, ...] = (
     *_recovery(143, "RECOVERY_CODE_REUSED", F, W, "recovery code already used"),
     *_recovery(144, "NO_TOTP", F, W, "authenticator app code given, but no app enrolled"),
     *_recovery(145, "NO_RECOVERY_CODES", F, W, "recovery code given, but none generated"),
+    *_recovery(50, "PASSKEY_USED", S, I, "passkey {name} used"),
+    *_recovery(
+        161,
+        "PASSKEY_CLONED",
+        F,
+        E,
+        "passkey {name} refused: its signature counter went back ({count} after {before}): "
+        "a cloned authenticator?",
+    ),
+    *_recovery(160, "PASSKEY_REFUSED", F, W, "passkey refused: {reason}"),
     *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
     # --- change ---
     EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),

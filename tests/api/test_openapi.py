@@ -91,7 +91,7 @@ def test_step_shapes_and_links_are_documented(served):
         schemas[ref["$ref"].rsplit("/", 1)[1]]["properties"]["kind"]["const"]
         for ref in step["oneOf"]
     }
-    assert kinds == {"question", "code", "password", "choose", "totp", "recovery_code"}
+    assert kinds == {"question", "code", "password", "choose", "totp", "recovery_code", "passkey"}
     start = served["paths"]["/{site}/api/v1/reset/start"]["post"]["responses"]["200"]
     link = start["links"]["reset_step"]
     assert link["operationId"] == "reset_step"

@@ -24,8 +24,9 @@ _NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
 
 
 @contextmanager
-def serve_instance(instance: Path) -> Iterator[str]:
-    """Build the instance's sites and serve them; yields the base URL (no trailing /)."""
+def serve_instance(instance: Path, port: int | None = None) -> Iterator[str]:
+    """Build the instance's sites and serve them (on `port`, default a free one); yields the
+    base URL (no trailing /)."""
     config = instance / "pwreset.toml"
     built = subprocess.run(
         [sys.executable, "-m", "pwreset", "build", "-c", str(config)],
@@ -33,7 +34,7 @@ def serve_instance(instance: Path) -> Iterator[str]:
         text=True,
     )
     assert built.returncode == 0, built.stderr
-    with run_web(config, "--serve-site") as url:
+    with run_web(config, "--serve-site", port=port) as url:
         yield url
 
 

@@ -8,14 +8,26 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from pwreset.server.flows.factors import code_factor, questions_factor, recovery_codes, totp
+from pwreset.server.flows.factors import (
+    code_factor,
+    passkeys,
+    questions_factor,
+    recovery_codes,
+    totp,
+)
 from pwreset.server.flows.factors.base import KINDS, EnrollStep, Factor
 from pwreset.server.storage import UserRecord
 
 EnrollAction = Callable[[EnrollStep], Mapping[str, Any]]
 
 # A factor module is listed here once; the kinds and actions below follow from it.
-_MODULES: tuple[ModuleType, ...] = (questions_factor, code_factor, totp, recovery_codes)
+_MODULES: tuple[ModuleType, ...] = (
+    questions_factor,
+    code_factor,
+    totp,
+    recovery_codes,
+    passkeys,
+)
 
 FACTORS: dict[str, Factor] = {module.FACTOR.kind: module.FACTOR for module in _MODULES}
 ENROLL_ACTIONS: dict[str, EnrollAction] = {

@@ -1,0 +1,281 @@
+"""The passkey factor at the server's level, with a software authenticator: registration,
+the reset ceremony's checks (single-use challenges bound to the flow, the user's own
+credential and user handle, the signature counter) and decoys that fail the same way."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pwreset.config.loader import parse_config
+from pwreset.protocol.messages import Request
+from pwreset.server.flows.codes import SendLimits
+from pwreset.server.flows.context import FlowContext
+from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.factors import passkeys
+from pwreset.server.flows.factors.base import EnrollStep
+from pwreset.server.flows.lockout import AnswerPrints, DecoyStrikes
+from pwreset.server.flows.questions import Decoys
+from pwreset.server.flows.tokens import FlowState, TokenSealer, new_flow_id
+from pwreset.server.notify import Notifier
+from pwreset.server.storage import UserRecord
+from pwreset.server.storage.database import Database
+
+from support.authenticator import SoftAuthenticator
+
+ORIGIN = "https://pw.example.org"
+KEY = bytes(range(32))
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[FlowContext]:
+    config = parse_config(
+        {"sites": {"hr": {"passkey_rp_id": "example.org", "passkey_origins": [ORIGIN]}}},
+        tmp_path / "pwreset.toml",
+    )
+    db = Database.open(tmp_path / "data", data_key=KEY)
+    notifier = Notifier(email=config.email, code_mail=config.code_mail, alerts={},
+                        verification=config.verification)  # fmt: skip
+    context = FlowContext(
+        config=config, directories={}, db=db, notifier=notifier, tokens=TokenSealer(KEY),
+        decoys=Decoys(KEY), limits=SendLimits(KEY),
+        decoy_strikes=DecoyStrikes(db.strikes, KEY, config.security, lambda: 1000.0),
+        answer_prints=AnswerPrints(KEY), clock=lambda: 1000.0,
+    )  # fmt: skip
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+class _Directory:
+    name = "LAB"
+
+    def find_user(self, name: str) -> None:
+        return None
+
+
+def enroll_step(ctx: FlowContext, username: str, **body: Any) -> EnrollStep:
+    request = Request(op="enroll.factor", vdir="hr", client_ip="192.0.2.1", body=body)
+    return EnrollStep(ctx, request, "enroll", "LAB", username, "en", _Directory(), 1000.0)  # type: ignore[arg-type]
+
+
+def register(ctx: FlowContext, username: str, authenticator: SoftAuthenticator,
+             name: str = "") -> dict[str, Any]:  # fmt: skip
+    options = passkeys.begin(enroll_step(ctx, username))["options"]
+    credential = authenticator.create(options)
+    return dict(passkeys.finish(enroll_step(ctx, username, credential=credential, name=name)))
+
+
+@dataclass
+class FakeRecovery:
+    """What the factor uses of recovery.Recovery."""
+
+    ctx: FlowContext
+    state: FlowState
+    now: float = 1000.0
+    body: dict[str, Any] = field(default_factory=dict)
+    counted: list[str] = field(default_factory=list)
+    decoy: list[str] = field(default_factory=list)
+    audit: list[str] = field(default_factory=list)
+
+    @property
+    def request(self) -> Request:
+        return Request(op="reset.step", vdir="hr", client_ip="192.0.2.1", body=self.body)
+
+    def count_failure(self, record: UserRecord, what: str) -> None:
+        self.counted.append(what)
+
+    def decoy_failure(self, what: str) -> None:
+        self.decoy.append(what)
+
+    def decoy_check(self, *, counted: bool) -> None:
+        pass
+
+    def succeeded(self, what: str) -> None:
+        self.audit.append(what)
+
+
+def recovery(ctx: FlowContext, username: str) -> FakeRecovery:
+    state = FlowState(kind="reset", site="hr", domain="LAB", username=username,
+                      mode="questions", step="passkey", index=0, total=0, lang="en",
+                      flow_id=new_flow_id(), started=1000.0, touched=1000.0)  # fmt: skip
+    return FakeRecovery(ctx, state)
+
+
+def record_of(ctx: FlowContext, username: str) -> UserRecord | None:
+    return ctx.db.users.get("LAB", username)
+
+
+def use(ctx: FlowContext, flow: FakeRecovery, credential: dict[str, Any]) -> None:
+    flow.body = {"flow": "token", "credential": credential}
+    with ctx.db.users.locked("LAB", flow.state.username):
+        passkeys.FACTOR.check(flow, record_of(ctx, flow.state.username))  # type: ignore[arg-type]
+
+
+def options(ctx: FlowContext, flow: FakeRecovery) -> dict[str, Any]:
+    step = passkeys.FACTOR.ask(flow, record_of(ctx, flow.state.username))  # type: ignore[arg-type]
+    return dict(step["options"])
+
+
+def test_a_user_registers_passkeys_lists_and_removes_one(ctx: FlowContext) -> None:
+    phone, key = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
+    begun = passkeys.begin(enroll_step(ctx, "jane"))["options"]
+    assert begun["rp"] == {"id": "example.org", "name": "Password self-service"}
+    assert begun["authenticatorSelection"]["residentKey"] == "required"
+    assert begun["authenticatorSelection"]["userVerification"] == "required"
+    assert begun["user"]["name"] == "jane" and begun["user"]["id"] != "jane"
+    first = register(ctx, "jane", phone, "Phone")
+    second = register(ctx, "jane", key)
+    assert [p["name"] for p in second["passkeys"]] == ["Phone", "Passkey 2"]
+    record = record_of(ctx, "jane")
+    assert record is not None and passkeys.FACTOR.has(record)
+    # The second registration excludes the first passkey and keeps the user's handle.
+    again = passkeys.begin(enroll_step(ctx, "jane"))["options"]
+    assert [c["id"] for c in again["excludeCredentials"]] == [
+        p["id"] for p in second["passkeys"]]  # fmt: skip
+    assert again["user"]["id"] == (record.enrollment or {})["passkey_user"]
+    removed = passkeys.remove(enroll_step(ctx, "jane", credential_id=first["passkeys"][0]["id"]))
+    assert [p["name"] for p in removed["passkeys"]] == ["Passkey 2"]
+    with pytest.raises(FlowError) as refused:
+        passkeys.remove(enroll_step(ctx, "jane", credential_id=first["passkeys"][0]["id"]))
+    assert refused.value.code == "passkey_unknown"
+    # The removed passkey no longer resets; the other one does.
+    flow = recovery(ctx, "jane")
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, flow, phone.get(options(ctx, flow)))
+    assert flow.counted == ["passkey refused: not one of the user's passkeys"]
+    flow = recovery(ctx, "jane")
+    use(ctx, flow, key.get(options(ctx, flow)))
+    assert flow.audit == ["passkey 'Passkey 2' used"]
+
+
+def test_registration_needs_its_own_fresh_challenge_and_user_verification(
+    ctx: FlowContext,
+) -> None:
+    authenticator = SoftAuthenticator(ORIGIN)
+    options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
+    credential = authenticator.create(options)
+    # Another user's session cannot finish it.
+    with pytest.raises(FlowError, match="passkey_invalid"):
+        passkeys.finish(enroll_step(ctx, "mallory", credential=credential))
+    # Nor can its own, once the challenge was taken.
+    with pytest.raises(FlowError, match="passkey_invalid"):
+        passkeys.finish(enroll_step(ctx, "jane", credential=credential))
+    unverified = SoftAuthenticator(ORIGIN, verified=False)
+    options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
+    with pytest.raises(FlowError, match="passkey_invalid"):
+        passkeys.finish(enroll_step(ctx, "jane", credential=unverified.create(options)))
+    elsewhere = SoftAuthenticator("https://evil.example.net")
+    options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
+    with pytest.raises(FlowError, match="passkey_invalid"):
+        passkeys.finish(enroll_step(ctx, "jane", credential=elsewhere.create(options)))
+    assert record_of(ctx, "jane") is None
+
+
+def test_a_challenge_is_used_once_and_only_by_its_flow(ctx: FlowContext) -> None:
+    authenticator = SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", authenticator)
+    flow = recovery(ctx, "jane")
+    answer = authenticator.get(options(ctx, flow))
+    use(ctx, flow, copy.deepcopy(answer))
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, flow, answer)  # replayed
+    other = recovery(ctx, "jane")
+    stolen = authenticator.get(options(ctx, flow))
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, other, stolen)  # answered another flow's challenge
+    why = (
+        "passkey refused: its challenge was not issued for this flow, has expired or was "
+        "used before"
+    )
+    assert flow.counted == [why] and other.counted == [why]
+    late = recovery(ctx, "jane")
+    answer = authenticator.get(options(ctx, late))
+    late.now += passkeys.TIMEOUT_MS / 1000 + 60
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, late, answer)
+
+
+def test_a_cloned_authenticator_is_refused_and_audited(ctx: FlowContext) -> None:
+    authenticator = SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", authenticator)
+    for _ in range(3):
+        flow = recovery(ctx, "jane")
+        use(ctx, flow, authenticator.get(options(ctx, flow)))
+    stored = passkeys.stored(record_of(ctx, "jane"))
+    assert stored[0]["sign_count"] == 3
+    authenticator.credentials[0].sign_count = 1  # a copy made after the first use
+    flow = recovery(ctx, "jane")
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, flow, authenticator.get(options(ctx, flow)))
+    assert flow.counted == ["passkey 'Passkey 1' refused: its signature counter went back "
+                            "(2 after 3): a cloned authenticator?"]  # fmt: skip
+
+
+def test_someone_elses_passkey_or_user_handle_is_refused(ctx: FlowContext) -> None:
+    jane, john = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", jane)
+    register(ctx, "john", john)
+    flow = recovery(ctx, "jane")
+    with pytest.raises(FlowError, match="passkey_refused") as refused:
+        use(ctx, flow, john.get(options(ctx, flow)))
+    # The refusal carries a new challenge for this flow: Jane's own passkey then works.
+    use(ctx, flow, jane.get(json.loads(refused.value.params["options"])))
+    assert flow.audit == ["passkey 'Passkey 1' used"]
+    # John's key under Jane's handle cannot pass either: the signature is John's.
+    forged = recovery(ctx, "jane")
+    answer = jane.get(options(ctx, forged))
+    answer["response"]["userHandle"] = john.get(options(ctx, recovery(ctx, "john")))[
+        "response"]["userHandle"]  # fmt: skip
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, forged, answer)
+    assert forged.counted == ["passkey refused: its user handle is not the user's"]
+
+
+def test_decoys_get_the_same_options_and_fail_the_same_way(ctx: FlowContext) -> None:
+    authenticator = SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", authenticator)
+    ctx.db.users.save(UserRecord(domain="LAB", username="quiz", enrollment={"questions": []}))
+    shapes = {}
+    for name in ("jane", "quiz", "nobody"):
+        flow = recovery(ctx, name)
+        given = options(ctx, flow)
+        shapes[name] = {k: v for k, v in given.items() if k != "challenge"}
+        assert given["allowCredentials"] == []
+        if name != "jane":
+            with pytest.raises(FlowError) as refused:
+                use(ctx, flow, authenticator.get(given))
+            assert refused.value.code == "passkey_refused"
+            # A name without a record counts as a decoy; an enrolled user in their record.
+            counted = flow.counted if name == "quiz" else flow.decoy
+            assert counted == ["passkey refused: no passkey enrolled"]
+    assert shapes["jane"] == shapes["quiz"] == shapes["nobody"]
+
+
+def test_a_malformed_credential_is_a_refusal(ctx: FlowContext) -> None:
+    register(ctx, "jane", SoftAuthenticator(ORIGIN))
+    for credential in ({}, {"id": "x", "response": {"clientDataJSON": "%%"}},
+                       {"id": 1, "response": []}):  # fmt: skip
+        flow = recovery(ctx, "jane")
+        options(ctx, flow)
+        with pytest.raises(FlowError, match="passkey_refused"):
+            use(ctx, flow, credential)
+    with pytest.raises(FlowError, match="field_too_long"):
+        use(ctx, recovery(ctx, "jane"), {"id": "x" * 17000})
+
+
+def test_the_daily_purge_keeps_a_fresh_challenge(ctx: FlowContext) -> None:
+    authenticator = SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", authenticator)
+    flow = recovery(ctx, "jane")
+    answer = authenticator.get(options(ctx, flow))
+    assert ctx.db.keyed.expire(flow.now - 60) == 0  # what the runner's purge removes
+    use(ctx, flow, answer)
+    assert flow.audit == ["passkey 'Passkey 1' used"]
