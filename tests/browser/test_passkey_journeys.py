@@ -87,7 +87,8 @@ def enroll_passkey(page: Page, url: str, user: str, password: str, name: str) ->
           const post = async (path, body) => (await fetch(`api/v1/${path}`, {method: "POST",
               headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)})).json();
           const opened = await post("enroll/start", {domain: "EXAMPLE", username: user, password});
-          const act = (action, more) => post("enroll/factor", {enroll: opened.enroll, action, ...more});
+          const act = (action, more) =>
+              post("enroll/factor", {enroll: opened.enroll, action, ...more});
           const b = (s) => Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")
               + "===".slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
           const o = (await act("passkey.begin", {})).options;
