@@ -7,15 +7,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from pwreset.server.flows.factors import policy
+
 from support.authenticator import SoftAuthenticator
 from support.flowstack import PASSWORD, FlowStack
 
 ORIGIN = "https://pw.example.org"
-# A site whose relying party is example.org, and a policy a passkey alone meets (weight 3).
+# A site whose relying party is example.org.
 SETTINGS: dict[str, Any] = {
     "sites": {"pwreset": {"passkey_rp_id": "example.org", "passkey_origins": [ORIGIN]}},
-    "factors": {"threshold": 3},
 }
+
+
+@pytest.fixture(autouse=True)
+def _questions_or_a_passkey(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sites offering questions or a passkey, a passkey alone enough (weights 1 and 3)."""
+    either = policy.Policy(
+        offer=("questions", "passkey"), threshold=3, weights={"questions": 1, "passkey": 3}
+    )
+    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: either)
 
 
 def session(stack: FlowStack, user: str) -> str:
@@ -57,10 +69,12 @@ def test_passkeys_enroll_reset_and_the_refusals(flows, user):
     """A user adds two passkeys at enroll (after the password), resets with one, removes
     it (it no longer works), unlocks with the other; someone else's passkey, a replayed
     answer and a cloned authenticator are refused, counted and audited."""
-    stack = flows(**SETTINGS, security={"reply_floor_ms": 0})
+    stack = flows(**SETTINGS, alerts={"factor_change": {}}, security={"reply_floor_ms": 0})
     phone, key = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
     token = session(stack, user)
     assert register(stack, token, phone, "Phone").status_code == 200
+    (mail,) = stack.smtp.wait_for(1)  # whoever knows the password cannot add one unseen
+    assert mail.message["Subject"] == "The ways to reset your password were changed"
     added = register(stack, token, key, "Security key")
     assert [p["name"] for p in added.json()["passkeys"]] == ["Phone", "Security key"]
     listed = act(stack, token, "passkey.list").json()["passkeys"]
@@ -173,23 +187,3 @@ def test_decoys_meet_the_same_passkey_step(flows, user, fresh_user_name):
     codes = [entry[1] for entry in seen["passkey"]]
     assert "passkey_refused" in codes and "rate_limited" in codes, codes
     assert codes[-1] == "locked_out", codes
-
-
-import pytest  # noqa: E402  TEMPORARY until [factors] lands
-
-from pwreset.config.schema import Config  # noqa: E402
-from pwreset.server.flows.factors import policy  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _offer_passkeys(monkeypatch):  # TEMPORARY
-    if "factors" in Config.model_fields:
-        return
-    SETTINGS.pop("factors", None)
-    monkeypatch.setattr(
-        policy,
-        "site_policy",
-        lambda config, site, mode: policy.Policy(
-            offer=("questions", "passkey"), threshold=3, weights={"passkey": 3, "questions": 1}
-        ),
-    )

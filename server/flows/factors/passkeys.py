@@ -43,7 +43,7 @@ from webauthn.helpers.structs import (
 from pwreset.config.passkey_settings import RelyingParty
 from pwreset.protocol.limits import PAGE_FIELDS
 from pwreset.server.flows import lockout
-from pwreset.server.flows.context import FlowContext, Outcome
+from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors.base import EnrollStep
 from pwreset.server.flows.fields import text
@@ -159,12 +159,14 @@ def _keep(record: UserRecord, passkeys: list[dict[str, Any]], handle: str) -> No
 
 
 def _shown(record: UserRecord) -> dict[str, Any]:
-    """The user's passkeys as the enroll page lists them (no key material)."""
+    """The user's passkeys as the enroll page lists them (no key material), and the kinds
+    of factor the user has."""
     return {
         "passkeys": [
             {"id": p["id"], "name": p["name"], "added": p["added"], "used": p.get("used")}
             for p in stored(record)
-        ]
+        ],
+        "factors": list(record.factors),
     }
 
 
@@ -344,7 +346,7 @@ def finish(step: EnrollStep) -> Mapping[str, Any]:
         _keep(record, passkeys, handle)
         step.save(record)
     step.succeeded(f"passkey {name!r} added")
-    _alert(step, record)
+    step.factors_changed()
     return _shown(record)
 
 
@@ -364,7 +366,7 @@ def remove(step: EnrollStep) -> Mapping[str, Any]:
         _keep(record, passkeys, (record.enrollment or {}).get("passkey_user", ""))
         step.save(record)
     step.succeeded(f"passkey {gone['name']!r} removed")
-    _alert(step, record)
+    step.factors_changed()
     return _shown(record)
 
 
@@ -373,13 +375,6 @@ def _transports(credential: Mapping[str, Any]) -> list[str]:
     response = credential.get("response")
     given = response.get("transports") if isinstance(response, Mapping) else None
     return [t for t in given if t in known] if isinstance(given, list) else []
-
-
-def _alert(step: EnrollStep, record: UserRecord) -> None:
-    """A passkey added or removed is the enroll alert's news: whoever knows the password
-    must not add a way in unseen."""
-    step.alert("enroll", Outcome.SUCCESS, lambda: step.recipient(
-        step.directory.find_user(step.username), record))  # fmt: skip
 
 
 ENROLL_ACTIONS = {

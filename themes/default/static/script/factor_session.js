@@ -2,18 +2,21 @@
  * factor_session.js: the enroll page's other factors ([data-pw-factors]). The account and
  * password typed in the enroll form's account fields ([data-pw-account]) open an enroll
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
- * TotpEnroll and RecoveryCodesEnroll (authenticator.js) where the page has them. A session
+ * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
+ * the page has them; a piece with an `opened()` is told when a session opens. A session
  * that has run out closes the pieces again: the next click opens a new one.
  *
  * Provides: FactorSession
  * Uses: call, errorLines (relay.js); checkFields, message, text, announceIdle (core.js);
- *       TotpEnroll, RecoveryCodesEnroll (authenticator.js); ERRORS (the contract)
+ *       TotpEnroll, RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js);
+ *       ERRORS (the contract)
  */
 
 // Each piece by its markup; looked up when the page has it.
 const FACTOR_PIECES = [
   ["[data-pw-totp]", () => TotpEnroll],
   ["[data-pw-recovery-codes]", () => RecoveryCodesEnroll],
+  ["[data-pw-passkeys]", () => PasskeyList],
 ];
 
 class FactorSession {
@@ -30,10 +33,11 @@ class FactorSession {
       clear: () => flow.clearError(),
       changed: () => {},
     };
+    this.instances = [];
     for (const [selector, piece] of FACTOR_PIECES) {
       const el = box.querySelector(selector);
       if (el) {
-        new (piece())(el, host);
+        this.instances.push(new (piece())(el, host));
       }
     }
     this.opener.addEventListener("click", () => this.open());
@@ -62,6 +66,9 @@ class FactorSession {
       this.pieces.hidden = false;
       this.opener.parentElement.hidden = true;
       this.pieces.querySelector("button").focus();
+      for (const piece of this.instances) {
+        piece.opened?.();
+      }
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
     }

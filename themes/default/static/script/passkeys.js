@@ -136,6 +136,11 @@ class PasskeyList {
     this.none.hidden = passkeys.length > 0;
   }
 
+  // A session opened: the user's passkeys as they are.
+  opened() {
+    this.load();
+  }
+
   async load() {
     const reply = await this.host.act("passkey.list", {});
     if (reply.ok) {

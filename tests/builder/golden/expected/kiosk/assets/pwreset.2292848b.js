@@ -1,6 +1,6 @@
 /*
  * pwreset page script, bundled by `pwreset build`: the contract (generated), then the
- * modules of static/script/: core.js, language.js, relay.js, questions.js, password_rules.js, authenticator.js, factor_session.js, flow.js, startup.js.
+ * modules of static/script/: core.js, language.js, relay.js, passkeys.js, questions.js, password_rules.js, authenticator.js, factor_session.js, flow.js, startup.js.
  * Override one module with a file of the same name in a layer (docs/themes.md).
  */
 (() => {
@@ -65,6 +65,11 @@ const ERRORS = Object.freeze({
   "code_expired": {"message": "RES_CODE_EXPIRED", "status": 401},
   "code_dead": {"message": "RES_CODE_DEAD", "status": 401},
   "code_not_sent": {"message": "RES_CODE_NOT_SENT", "status": 503},
+  "passkey_refused": {"message": "RES_PASSKEY_REFUSED", "status": 401},
+  "passkey_invalid": {"message": "RES_PASSKEY_INVALID", "status": 422},
+  "passkey_unknown": {"message": "RES_PASSKEY_UNKNOWN", "status": 404},
+  "passkey_limit": {"message": "RES_PASSKEY_LIMIT", "status": 422},
+  "passkey_unavailable": {"message": "RES_PASSKEY_UNAVAILABLE", "status": 403},
   "locked_out": {"message": "RES_LOCKED_OUT", "status": 423},
   "recovery_limit": {"message": "RES_RECOVERY_LIMIT", "status": 429},
   "session_expired": {"message": "RES_SESSION_EXPIRED", "status": 410},
@@ -369,6 +374,215 @@ const errorLines = (data) => {
   }
   return lines;
 };
+
+/* --- script/passkeys.js --- */
+/*
+ * passkeys.js: WebAuthn in the page. The server's options (JSON, base64url for bytes) become
+ * what navigator.credentials takes, and the credential it returns becomes JSON again, which
+ * the relay passes to the server unchanged: the page never judges a passkey itself.
+ *
+ * Provides: passkeyCreate, passkeyGet (each resolves to {credential} or {problem: message id}),
+ *           PasskeyList (the enroll page's passkeys)
+ * Uses: message, text, announceIdle (core.js); errorLines (relay.js)
+ */
+
+const fromBase64url = (value) => {
+  const base64 = value.replace(/-/g, "+").replace(/_/g, "/");
+  const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
+};
+
+const toBase64url = (buffer) => {
+  let binary = "";
+  for (const byte of new Uint8Array(buffer)) {
+    binary += String.fromCharCode(byte);
+  }
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+};
+
+const withIds = (list) => (list || []).map((c) => ({ ...c, id: fromBase64url(c.id) }));
+
+const creationOptions = (json) => ({
+  ...json,
+  challenge: fromBase64url(json.challenge),
+  user: { ...json.user, id: fromBase64url(json.user.id) },
+  excludeCredentials: withIds(json.excludeCredentials),
+});
+
+const requestOptions = (json) => ({
+  ...json,
+  challenge: fromBase64url(json.challenge),
+  allowCredentials: withIds(json.allowCredentials),
+});
+
+// The credential as JSON (WebAuthn's RegistrationResponseJSON / AuthenticationResponseJSON).
+const credentialJson = (credential) => {
+  const r = credential.response;
+  const response = { clientDataJSON: toBase64url(r.clientDataJSON) };
+  if (r.attestationObject) {
+    response.attestationObject = toBase64url(r.attestationObject);
+    response.transports = typeof r.getTransports === "function" ? r.getTransports() : [];
+  } else {
+    response.authenticatorData = toBase64url(r.authenticatorData);
+    response.signature = toBase64url(r.signature);
+    if (r.userHandle) {
+      response.userHandle = toBase64url(r.userHandle);
+    }
+  }
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    response,
+    authenticatorAttachment: credential.authenticatorAttachment || undefined,
+    clientExtensionResults: credential.getClientExtensionResults(),
+  };
+};
+
+// Why the browser gave no passkey, as a message the page shows.
+const passkeyProblem = (error) => {
+  const name = error && error.name;
+  if (name === "InvalidStateError") {
+    return "RES_PASSKEY_INVALID"; // this authenticator holds one of the user's passkeys already
+  }
+  if (name === "SecurityError") {
+    return "RES_PASSKEY_UNAVAILABLE"; // the site's relying party does not fit this address
+  }
+  if (name === "NotSupportedError") {
+    return "RES_PASSKEY_UNSUPPORTED";
+  }
+  return "RES_PASSKEY_CANCELLED"; // NotAllowedError: closed, refused or timed out
+};
+
+const passkeyCall = async (make) => {
+  if (!window.PublicKeyCredential || !navigator.credentials) {
+    return { problem: "RES_PASSKEY_UNSUPPORTED" };
+  }
+  try {
+    const credential = await make();
+    return credential ? { credential: credentialJson(credential) } : { problem: "RES_PASSKEY_CANCELLED" };
+  } catch (error) {
+    return { problem: passkeyProblem(error) };
+  }
+};
+
+const passkeyCreate = (options) =>
+  passkeyCall(() => navigator.credentials.create({ publicKey: creationOptions(options) }));
+
+const passkeyGet = (options) =>
+  passkeyCall(() => navigator.credentials.get({ publicKey: requestOptions(options) }));
+
+/*
+ * The enroll page's passkeys ([data-pw-passkeys]): the list with a remove button each, and a
+ * name and a button to add one. Its enroll actions go through `host`, which the enroll page
+ * gives it (as to authenticator.js): host.act(action, body) resolves to {ok, data};
+ * host.error(lines) shows an error, host.clear() hides it; host.changed(data) gets the
+ * reply after a passkey was added or removed.
+ */
+class PasskeyList {
+  constructor(box, host) {
+    this.box = box;
+    this.host = host;
+    this.list = box.querySelector("[data-pw-passkey-list]");
+    this.none = box.querySelector("[data-pw-passkey-none]");
+    this.name = box.querySelector("[data-pw-passkey-name]");
+    this.add = box.querySelector("[data-pw-passkey-add]");
+    this.status = box.querySelector("[data-pw-passkey-status]");
+    this.add.addEventListener("click", () => this.create());
+  }
+
+  // Shows the list (from `passkey.list`, or the reply of an addition or a removal).
+  show(data) {
+    const passkeys = data && Array.isArray(data.passkeys) ? data.passkeys : [];
+    this.list.textContent = "";
+    for (const passkey of passkeys) {
+      const item = document.createElement("li");
+      item.className = "pw-passkey";
+      const name = document.createElement("span");
+      name.className = "pw-passkey__name";
+      name.dir = "auto";
+      name.textContent = text(passkey.name);
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "pw-button pw-button--secondary";
+      remove.textContent = message("UI_PASSKEY_REMOVE", [text(passkey.name)]);
+      remove.addEventListener("click", () => this.remove(passkey.id, remove));
+      item.append(name, remove);
+      this.list.appendChild(item);
+    }
+    this.list.hidden = passkeys.length === 0;
+    this.none.hidden = passkeys.length > 0;
+  }
+
+  // A session opened: the user's passkeys as they are.
+  opened() {
+    this.load();
+  }
+
+  async load() {
+    const reply = await this.host.act("passkey.list", {});
+    if (reply.ok) {
+      this.show(reply.data);
+    } else {
+      this.host.error(errorLines(reply.data));
+    }
+  }
+
+  said(id) {
+    this.status.textContent = id ? message(id) || "" : "";
+  }
+
+  async create() {
+    this.host.clear();
+    this.said("");
+    this.add.disabled = true;
+    try {
+      const begun = await this.host.act("passkey.begin", {});
+      if (!begun.ok) {
+        this.host.error(errorLines(begun.data));
+        return;
+      }
+      const made = await passkeyCreate(begun.data.options);
+      if (made.problem) {
+        this.host.error([message(made.problem)]);
+        return;
+      }
+      const body = { credential: made.credential };
+      if (text(this.name.value)) {
+        body.name = text(this.name.value);
+      }
+      const finished = await this.host.act("passkey.finish", body);
+      if (!finished.ok) {
+        this.host.error(errorLines(finished.data));
+        return;
+      }
+      this.name.value = "";
+      this.show(finished.data);
+      this.said("RES_PASSKEY_ADDED");
+      this.host.changed(finished.data);
+    } finally {
+      this.add.disabled = false;
+      announceIdle();
+    }
+  }
+
+  async remove(id, button) {
+    this.host.clear();
+    this.said("");
+    button.disabled = true;
+    const reply = await this.host.act("passkey.remove", { credential_id: id });
+    if (reply.ok) {
+      this.show(reply.data);
+      this.said("RES_PASSKEY_REMOVED");
+      this.add.focus(); // the removed row's button is gone
+      this.host.changed(reply.data);
+    } else {
+      button.disabled = false;
+      this.host.error(errorLines(reply.data));
+    }
+    announceIdle();
+  }
+}
 
 /* --- script/questions.js --- */
 /*
@@ -837,18 +1051,21 @@ class RecoveryCodesEnroll {
  * factor_session.js: the enroll page's other factors ([data-pw-factors]). The account and
  * password typed in the enroll form's account fields ([data-pw-account]) open an enroll
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
- * TotpEnroll and RecoveryCodesEnroll (authenticator.js) where the page has them. A session
+ * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
+ * the page has them; a piece with an `opened()` is told when a session opens. A session
  * that has run out closes the pieces again: the next click opens a new one.
  *
  * Provides: FactorSession
  * Uses: call, errorLines (relay.js); checkFields, message, text, announceIdle (core.js);
- *       TotpEnroll, RecoveryCodesEnroll (authenticator.js); ERRORS (the contract)
+ *       TotpEnroll, RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js);
+ *       ERRORS (the contract)
  */
 
 // Each piece by its markup; looked up when the page has it.
 const FACTOR_PIECES = [
   ["[data-pw-totp]", () => TotpEnroll],
   ["[data-pw-recovery-codes]", () => RecoveryCodesEnroll],
+  ["[data-pw-passkeys]", () => PasskeyList],
 ];
 
 class FactorSession {
@@ -865,10 +1082,11 @@ class FactorSession {
       clear: () => flow.clearError(),
       changed: () => {},
     };
+    this.instances = [];
     for (const [selector, piece] of FACTOR_PIECES) {
       const el = box.querySelector(selector);
       if (el) {
-        new (piece())(el, host);
+        this.instances.push(new (piece())(el, host));
       }
     }
     this.opener.addEventListener("click", () => this.open());
@@ -897,6 +1115,9 @@ class FactorSession {
       this.pieces.hidden = false;
       this.opener.parentElement.hidden = true;
       this.pieces.querySelector("button").focus();
+      for (const piece of this.instances) {
+        piece.opened?.();
+      }
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
     }
@@ -926,9 +1147,9 @@ class FactorSession {
  * the checks made in the browser, the calls, and how it ends (finished, stopped, error).
  *
  * Provides: Flow
- * Uses: core.js, call and errorLines (relay.js), Questions (questions.js),
- *       PasswordRules (password_rules.js), FactorSession (factor_session.js); ERRORS (the
- *       contract, generated by the build)
+ * Uses: core.js, call and errorLines (relay.js), passkeyGet (passkeys.js), Questions
+ *       (questions.js), PasswordRules (password_rules.js), FactorSession (factor_session.js);
+ *       ERRORS (the contract, generated by the build)
  */
 
 // Replies that mean the site cannot be used at all: shown on the critical-error page.
@@ -952,6 +1173,7 @@ class Flow {
     this.first = card.querySelector("form[data-pw-step]");
     this.form = this.first;
     this.token = null;
+    this.passkeyOptions = null; // the passkey step's, renewed by each refusal
     this.busy = false;
     this.identity = {};
     this.questions = this.first.hasAttribute("data-pw-enroll") ? new Questions(this.first) : null;
@@ -1064,6 +1286,9 @@ class Flow {
 
   problem(data) {
     const id = data && typeof data === "object" ? data.message : null;
+    if (data && data.params && typeof data.params.options === "string") {
+      this.passkeyOptions = JSON.parse(data.params.options); // the spent challenge's successor
+    }
     if (CRITICAL.includes(id)) {
       window.location.assign(`error.html?message=${encodeURIComponent(id)}`);
       return;
@@ -1138,10 +1363,12 @@ class Flow {
       }
     } else if (step.kind === "password") {
       this.rules.get(form)?.show(step.policy);
+    } else if (step.kind === "passkey") {
+      this.passkeyOptions = step.options;
     }
     this.clearError();
     this.showStep(form);
-    firstField(form).focus();
+    (firstField(form) || this.button(form)).focus();
   }
 
   body(form) {
@@ -1171,7 +1398,18 @@ class Flow {
       }
     }
     this.setBusy(true);
-    const reply = await call("POST", this.endpoint + (post ? `/${post}` : ""), this.body(form));
+    const body = this.body(form);
+    if (form.hasAttribute("data-pw-passkey")) {
+      const got = await passkeyGet(this.passkeyOptions);
+      if (got.problem) {
+        this.setBusy(false);
+        this.showError([message(got.problem)]);
+        announceIdle();
+        return;
+      }
+      body.credential = got.credential;
+    }
+    const reply = await call("POST", this.endpoint + (post ? `/${post}` : ""), body);
     this.setBusy(false);
     const data = reply.data;
     if (reply.ok && data && data.status === "done") {
