@@ -42,6 +42,12 @@ SAMPLE_QUESTIONS = {
     ],
 }
 USER = {"username": "jsmith", "domain": "EXAMPLE"}
+# The passkeys a user has, as the enroll page lists them.
+SAMPLE_PASSKEYS: list[dict[str, Any]] = [
+    {"id": "cGhvbmUtcGFzc2tleQ", "name": "Phone", "added": 1764300000.0, "used": None},
+    {"id": "a2V5LXBhc3NrZXk", "name": "Blue security key", "added": 1764310000.0,
+     "used": 1764320000.0},
+]  # fmt: skip
 # A passkey step's options as the server sends them (the same for every user).
 SAMPLE_PASSKEY_OPTIONS: dict[str, Any] = {
     "rpId": "example.org",
@@ -322,7 +328,7 @@ SAMPLE_CODES = [
 
 def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     """The enroll page's other factors, in an enroll session the account fields open."""
-    offer = ["totp", "recovery_code"]
+    offer = ["totp", "recovery_code", "passkey"]
     session = {"status": 200, "body": {"enroll": "gallery", "has": [], "needs": [], "offer": offer}}
     uri = f"otpauth://totp/HR:{USER['username']}@{USER['domain']}?secret={SAMPLE_KEY}&issuer=HR"
     qr = ["".join("1" if dark else "0" for dark in row) for row in segno.make_qr(uri).matrix]
@@ -337,8 +343,21 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     generate = {"@click": "[data-pw-codes-generate]"}
     start, factor = "POST enroll/start", "POST enroll/factor"
 
-    def at(name: str, title: str, actions: list[dict[str, Any]], replies: list[Reply]) -> State:
-        return State(name, title, actions, {start: [session], factor: replies}, meta=meta)
+    # An opened session first lists the user's passkeys (passkeys.js).
+    listed = {"status": 200, "body": {"passkeys": [], "factors": []}}
+    two = {"status": 200, "body": {"passkeys": SAMPLE_PASSKEYS, "factors": ["passkey"]}}
+    one = {"status": 200, "body": {"passkeys": SAMPLE_PASSKEYS[1:], "factors": ["passkey"]}}
+    remove = {"@click": "[data-pw-passkey-list] button"}
+
+    def at(
+        name: str,
+        title: str,
+        actions: list[dict[str, Any]],
+        replies: list[Reply],
+        passkeys: Reply = listed,
+    ) -> State:
+        steps = {start: [session], factor: [passkeys, *replies]}
+        return State(name, title, actions, steps, meta=meta)
 
     return [
         at("factors", "More ways: the enroll session opened", [open_], []),
@@ -351,6 +370,9 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
         ),
         at("RES_TOTP_ENROLLED", "The app is set up", [open_, begin, confirm], [begun, added]),
         at("recovery_codes", "Ten recovery codes, shown once", [open_, generate], [made]),
+        at("passkeys", "Passkeys: the two a user has, and a new one to add", [open_], [], two),
+        # The browser's own dialog opens on "Add a passkey": the gallery shows the list only.
+        at("RES_PASSKEY_REMOVED", "A passkey removed", [open_, remove], [one], two),
         State(
             "factors.RES_WRONG_PASSWORD",
             "More ways: the password is wrong",

@@ -16,7 +16,7 @@ import pytest
 from pwreset.config.loader import parse_config
 from pwreset.protocol.messages import Request
 from pwreset.server.flows.codes import SendLimits
-from pwreset.server.flows.context import FlowContext
+from pwreset.server.flows.context import FlowContext, factor_key
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors import passkeys
 from pwreset.server.flows.factors.base import EnrollStep
@@ -46,7 +46,7 @@ def ctx(tmp_path: Path) -> Iterator[FlowContext]:
         config=config, directories={}, db=db, notifier=notifier, tokens=TokenSealer(KEY),
         decoys=Decoys(KEY), limits=SendLimits(KEY),
         decoy_strikes=DecoyStrikes(db.strikes, KEY, config.security, lambda: 1000.0),
-        answer_prints=AnswerPrints(KEY), clock=lambda: 1000.0,
+        answer_prints=AnswerPrints(KEY), factor_key=factor_key(KEY), clock=lambda: 1000.0,
     )  # fmt: skip
     try:
         yield context

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors.base import EnrollStep
 from pwreset.server.flows.fields import text
 from pwreset.server.storage import UserRecord
+from pwreset.server.storage.users import user_key
 
 if TYPE_CHECKING:
     from pwreset.server.flows.recovery import Recovery
@@ -92,10 +94,11 @@ def relying_party(ctx: FlowContext, vdir: str) -> RelyingParty:
 
 
 def _binding(ctx: FlowContext, domain: str, username: str, purpose: str) -> str:
-    """Who and what a challenge is for: the user (a keyed id, never the name) and the flow
-    or the enroll session's purpose."""
-    user = ctx.limits.user_id(domain, username)
-    return hashlib.sha256(f"{user}\0{purpose}".encode()).hexdigest()
+    """Who and what a challenge is for: the user and the flow or the enroll session's
+    purpose, under a key of the factors' (the keyed records are clear: never a name)."""
+    key = hmac.new(ctx.factor_key, b"passkey challenges", hashlib.sha256).digest()
+    what = f"{user_key(domain, username)}\0{purpose}".encode()
+    return hmac.new(key, what, hashlib.sha256).hexdigest()
 
 
 def _issue(ctx: FlowContext, binding: str, now: float, handle: str = "") -> bytes:
