@@ -59,6 +59,8 @@ SAMPLED = {
     "RES_FINISHED_ENROLL",
     "RES_UNKNOWN_SITE",
     "recovery_codes",
+    "passkey",
+    "passkeys",
 }
 # States worth a picture: each kind of screen once (the others differ only in their text).
 PICTURED = {
