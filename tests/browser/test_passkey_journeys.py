@@ -118,16 +118,23 @@ def refused_on_reset_page(page: Page, url: str, user: str) -> str:
     return error.inner_text().strip()
 
 
+def enrolled(page: Page, stack: FlowStack, url: str, user: str, name: str) -> Authenticators:
+    """A new directory user who added a passkey named `name` on the enroll page, with the
+    authenticator holding it plugged in."""
+    stack.admin.create_user(user, PASSWORD)
+    authenticators = Authenticators(page)
+    authenticators.plug()
+    open_session(page, url, user)
+    assert add_passkey(page, name) == [name]
+    return authenticators
+
+
 def test_a_passkey_added_at_enroll_resets_and_a_clone_is_refused(
     page: Page, site, fresh_user_name: str
 ) -> None:
     stack, url = site
     user = fresh_user_name
-    stack.admin.create_user(user, PASSWORD)
-    authenticators = Authenticators(page)
-    authenticators.plug()
-    open_session(page, url, user)
-    assert add_passkey(page, "Work laptop") == ["Work laptop"]
+    authenticators = enrolled(page, stack, url, user, "Work laptop")
     reset_with_passkey(page, url, user, "Passkey!Reset-31")
     assert stack.admin.bind_ok(user, "Passkey!Reset-31")
 
@@ -145,11 +152,7 @@ def test_a_second_passkey_added_and_the_first_removed(
 ) -> None:
     stack, url = site
     user = fresh_user_name
-    stack.admin.create_user(user, PASSWORD)
-    authenticators = Authenticators(page)
-    authenticators.plug()
-    open_session(page, url, user)
-    add_passkey(page, "Phone")
+    authenticators = enrolled(page, stack, url, user, "Phone")
     (phone,) = authenticators.credentials()
     authenticators.plug()  # a security key
     assert add_passkey(page, "Security key") == ["Phone", "Security key"]
