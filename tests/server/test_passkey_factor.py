@@ -279,3 +279,18 @@ def test_the_daily_purge_keeps_a_fresh_challenge(ctx: FlowContext) -> None:
     assert ctx.db.keyed.expire(flow.now - 60) == 0  # what the runner's purge removes
     use(ctx, flow, answer)
     assert flow.audit == ["passkey 'Passkey 1' used"]
+
+
+def test_two_first_passkeys_begun_at_once_keep_one_user_handle(ctx: FlowContext) -> None:
+    """Each begin of a first passkey names a new user handle; once one is finished, the
+    other (made for another handle, which the user would never be found by) is refused."""
+    first, second = SoftAuthenticator(ORIGIN), SoftAuthenticator(ORIGIN)
+    begun = [passkeys.begin(enroll_step(ctx, "jane"))["options"] for _ in range(2)]
+    assert begun[0]["user"]["id"] != begun[1]["user"]["id"]
+    made = [first.create(begun[0]), second.create(begun[1])]
+    passkeys.finish(enroll_step(ctx, "jane", credential=made[0]))
+    with pytest.raises(FlowError, match="passkey_invalid"):
+        passkeys.finish(enroll_step(ctx, "jane", credential=made[1]))
+    flow = recovery(ctx, "jane")
+    use(ctx, flow, first.get(options(ctx, flow)))
+    assert flow.audit == ["passkey 'Passkey 1' used"]

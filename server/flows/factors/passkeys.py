@@ -315,11 +315,14 @@ def finish(step: EnrollStep) -> Mapping[str, Any]:
             raise FlowError("passkey_limit", f"{MAX_PASSKEYS} passkeys at most")
         binding = _binding(ctx, step.domain, step.username, "enroll")
         challenge, handle = _take(ctx, credential, binding, step.now)
-        # The handle the options named: the user's (kept since their first passkey).
-        handle = (record.enrollment or {}).get("passkey_user") or handle
+        # The user handle the options named must be the user's: two first passkeys begun at
+        # once name two new handles, and only the first one finished becomes the user's.
+        kept = (record.enrollment or {}).get("passkey_user")
+        if not challenge or (kept and handle != kept):
+            step.failed("passkey not added: its challenge was not issued to this user, has "
+                        "expired or was used before")  # fmt: skip
+            raise FlowError("passkey_invalid", "begin again")
         try:
-            if not challenge:
-                raise WebAuthnException("challenge not issued to this session, used or expired")
             verified = verify_registration_response(
                 credential=dict(credential),
                 expected_challenge=challenge,
@@ -328,7 +331,8 @@ def finish(step: EnrollStep) -> Mapping[str, Any]:
                 require_user_verification=True,
             )
         except WebAuthnException as exc:
-            step.failed(f"passkey not added: {exc}"[:200])
+            # The exception's text quotes what the browser sent: only its kind is audited.
+            step.failed(f"passkey not added: not verified ({type(exc).__name__})")
             raise FlowError("passkey_invalid") from None
         new_id = _b64(verified.credential_id)
         if any(p["id"] == new_id for p in passkeys):
