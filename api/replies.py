@@ -56,6 +56,11 @@ class PasswordPolicy(_Reply):
     rules: list[PolicyRule]
 
 
+class Factors(_Reply):
+    offer: list[str] = Field(description="The kinds of factor a reset or unlock may ask for.")
+    questions: bool = Field(description="Whether the site uses security questions at all.")
+
+
 class Meta(_Reply):
     """What the pages need to know about the site."""
 
@@ -67,6 +72,7 @@ class Meta(_Reply):
     language: str
     enroll: EnrollRules
     verification: Verification
+    factors: Factors
     password_policy: PasswordPolicy
 
 

@@ -391,6 +391,7 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
     q2 = step("question", index=2, total=3, prompt=SAMPLE_QUESTIONS["en"][1])
     code = step("code", destinations=["j***@ex*****.org", "*******0199"])
     passkey = step("passkey", options=SAMPLE_PASSKEY_OPTIONS)
+    choose = step("choose", factors=["questions", "code", "totp"])
     password = step("password", policy=POLICY)
     answer, the_code = {"answer": "Lisbon"}, {"code": "483920"}
     new = {"new_password": "New-Secret-2024!", "confirm_password": "New-Secret-2024!"}
@@ -420,6 +421,26 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             "Idle too long: start again",
             [answer],
             [q1, problem("session_expired")],
+        ),
+        visit("choose", "The choice of how to prove who you are ([factors])", [], [choose]),
+        visit("choose.code", "A code chosen: sent", [{"factor": "code"}], [choose, code]),
+        visit(
+            "RES_FACTOR_NOT_OFFERED",
+            "A kind the site does not offer",
+            [{"factor": "questions"}],
+            [choose, problem("factor_not_offered")],
+        ),
+        visit(
+            "RES_POLICY_NOT_MET",
+            "Proven, but not enough for this account (an admin group's two gates)",
+            [answer],
+            [q1, problem("policy_not_met")],
+        ),
+        visit(
+            "RES_SELF_SERVICE_BLOCKED",
+            "Self-service blocked from this address or at this time",
+            [],
+            [problem("self_service_blocked")],
         ),
         visit("code", "Verification code sent", [answer], [q1, code]),
         # The browser's own dialog opens on the button: the gallery shows the step only.

@@ -33,6 +33,7 @@ from pwreset.builder.pages import (
 )
 from pwreset.builder.templates import environment_for, has_template, render_template
 from pwreset.builder.themes import option_values, with_site_options
+from pwreset.config.factor_settings import KINDS
 from pwreset.config.schema import Config
 from pwreset.protocol.limits import PAGE_FIELDS
 
@@ -55,6 +56,10 @@ class SiteView:
     language: str  # the main language (pages at the site root)
     domains: tuple[str, ...]
     flows: tuple[str, ...]
+    # Whether the site uses security questions at all ([factors] questions), and the kinds
+    # of factor its choose step may list.
+    questions: bool = True
+    factors: tuple[str, ...] = KINDS
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def plan_site(
     return SitePlan(
         vdir=vdir,
         layers=layers,
-        site=SiteView(vdir, site.title, site.language, tuple(site.domains), flows),
+        site=_site_view(config, vdir, flows),
         theme=ThemeView(layers.theme.name, {k: o.default for k, o in theme_options.items()}),
         # Where the pages send requests: the site's `api_base`, else the same origin.
         api_base=site.api_base.rstrip("/") or f"/{vdir}/api/v1",
@@ -160,6 +165,13 @@ def plan_site(
         assets=build_assets(layers, theme_options, tools),
         catalogs={lang.tag: load_catalog(message_dirs, lang.tag) for lang in languages},
     )
+
+
+def _site_view(config: Config, vdir: str, flows: tuple[str, ...]) -> SiteView:
+    site = config.sites[vdir]
+    questions = config.factors is None or config.factors.questions_on(vdir)
+    kinds = tuple(kind for kind in KINDS if questions or kind != "questions")
+    return SiteView(vdir, site.title, site.language, tuple(site.domains), flows, questions, kinds)
 
 
 def render_site(

@@ -46,8 +46,14 @@ def all_rows(config: Config) -> Rows:
     finally:
         db.close()
     now = time.time()
+    # Answers kept from before questions were switched off on every site count no more.
+    questions = config.factors is None or any(
+        config.factors.questions_on(vdir) for vdir in config.sites
+    )
     for row in rows:
         _add_lockout(row, config.security, now)
+        if not questions:
+            row["factors"] = tuple(kind for kind in row["factors"] if kind != "questions")
     return rows
 
 

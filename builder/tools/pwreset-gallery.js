@@ -67,7 +67,9 @@
       }
       var list = [].concat(values[field]);
       form.querySelectorAll('[name="' + field + '"]:not([disabled])').forEach(function (el, i) {
-        if (i < list.length) {
+        if (el.type === "radio") {
+          el.checked = el.value === list[0];
+        } else if (i < list.length) {
           el.value = list[i];
         }
       });

@@ -21,6 +21,7 @@ from babel.numbers import format_decimal
 
 from pwreset.accept_language import negotiate, parse_accept_language
 from pwreset.console.web.messages import DEFAULT, LANGUAGES, message
+from pwreset.server.storage.query import display
 
 QUERY = "lang"  # the switcher's links: ?lang=de
 
@@ -95,6 +96,8 @@ def show(value: Any, kind: str) -> str:
         return t("filter.yes") if value else t("filter.no")
     if kind == "number" and isinstance(value, int | float):
         return format_decimal(value, locale=locale)
+    if kind == "list":
+        return display(value, kind)
     return str(value)
 
 

@@ -26,6 +26,7 @@ from pwreset.config.console_settings import ConsoleSettings
 from pwreset.config.drive_settings import EnrollmentDriveSettings
 from pwreset.config.dsn import check_dsn
 from pwreset.config.expiry_settings import ExpiryNoticeSettings
+from pwreset.config.factor_settings import FactorSettings
 from pwreset.config.flow_settings import (
     ApiSettings,
     ChangeSettings,
@@ -388,6 +389,8 @@ class Config(_Table):
     enrollment_drive: EnrollmentDriveSettings = EnrollmentDriveSettings()
     report_mail: ReportMailSettings = ReportMailSettings()
     console: ConsoleSettings = ConsoleSettings()
+    # Absent: a reset asks the questions, then a code when verification is on (as always).
+    factors: FactorSettings | None = None
     # The folder relative paths are resolved against (set by the loader).
     base_dir: Path = Path()
     source: Path | None = None
@@ -487,6 +490,13 @@ class Config(_Table):
             if offered and flow in site.flows:
                 return vdir
         return None
+
+    @model_validator(mode="after")
+    def _factor_sites_exist(self) -> Config:
+        for name in self.factors.sites if self.factors else ():
+            if name not in self.sites:
+                raise ValueError(f"factors.sites.{name}: no site by that name in [sites]")
+        return self
 
     @model_validator(mode="after")
     def _sms_env_holds_no_secret(self) -> Config:

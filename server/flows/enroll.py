@@ -28,6 +28,8 @@ _EMAIL = re.compile(r"^[^@\s;,<>\"]+@[^@\s;,<>\"]+\.[^@\s;,<>\"]+$")
 
 def enroll(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     site = ctx.site(request, "enroll")
+    if not policy.questions_on(ctx.config, request.vdir):
+        raise FlowError("factor_not_offered", "security questions are switched off here")
     body = texts(request.body, "domain", "username", "password")
     directory = ctx.directory(site, body["domain"])
     settings = ctx.config.enroll
@@ -75,12 +77,15 @@ def start(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     session = EnrollSession(request.vdir, directory.name, user.username, step.lang, now)
     record = ctx.db.users.get(directory.name, user.username)
     has = list(record.factors) if record else []
-    rules = policy.site_policy(ctx.config, request.vdir, "enrolled")
+    rules = policy.for_user(ctx.config, request.vdir, "enrolled", directory, user)
+    # A code needs nothing enrolled of its own: it goes where codes go once the user has
+    # enrolled anything, so it is never asked for.
+    usable = [*has, "code"] if "code" in rules.offer else has
     step.succeeded("enroll session started")
     return {
         "enroll": ctx.tokens.seal_enroll(session),
         "has": has,
-        "needs": [kind for kind in rules.mandatory if kind not in has],
+        "needs": rules.needs(usable),
         "offer": list(rules.offer),
     }
 

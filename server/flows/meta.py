@@ -14,6 +14,7 @@ from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.factors import policy
 from pwreset.server.flows.fields import text
 from pwreset.server.passwords import PasswordPolicy
 
@@ -52,6 +53,11 @@ def meta(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
             "question_list": {k: list(v) for k, v in enroll.question_list.items()},
         },
         "verification": {"enabled": ctx.config.verification.enabled},
+        # What a reset or unlock may ask for on this site (the same for every user).
+        "factors": {
+            "offer": list(policy.site_policy(ctx.config, request.vdir, "enrolled").offer),
+            "questions": policy.questions_on(ctx.config, request.vdir),
+        },
         "password_policy": _site_policy(ctx, site),
     }
 

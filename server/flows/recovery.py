@@ -69,6 +69,7 @@ def start(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
         touched=now,
     )
     recovery = Recovery.of(ctx, request, state, directory, now)
+    recovery.refuse_if_blocked()
     recovery.user = user
     return recovery.start(record)
 
@@ -88,6 +89,7 @@ def step(ctx: FlowContext, request: Request, kind: str) -> Mapping[str, Any]:
     if directory is None:
         raise FlowError("session_expired", "the domain is no longer configured")
     recovery = Recovery.of(ctx, request, state, directory, now)
+    recovery.refuse_if_blocked()
     if state.step == "choose":
         return recovery.choose()
     if state.step == "factor":
@@ -134,11 +136,28 @@ class Recovery(Step):
 
     # --- factors --------------------------------------------------------------------------------
 
+    def refuse_if_blocked(self) -> None:
+        """Refuse every request while a blocking condition holds (where from, when): the
+        same for every name."""
+        if policy.blocked(self.ctx.config.factors, self.request.client_ip, self.now):
+            self.failed("self-service blocked by a condition")
+            raise FlowError("self_service_blocked")
+
+    def _policy(self) -> policy.Policy:
+        """The site's policy until a factor is proven; then the user's (their group's, the
+        admin groups' rule), raised by the conditions that hold."""
+        config, state = self.ctx.config, self.state
+        if not state.proven:
+            return policy.site_policy(config, state.site, state.mode)
+        user = self.directory_user()
+        rules = policy.for_user(config, state.site, state.mode, self.directory, user)
+        return policy.with_conditions(rules, config.factors, self.request.client_ip, self.now)
+
     def _next(self) -> Mapping[str, Any]:
         """After the start or a proven factor: done if the policy is met, else the next
         mandatory factor, the one factor left, or the choice of those left."""
         state = self.state
-        rules = policy.site_policy(self.ctx.config, state.site, state.mode)
+        rules = self._policy()
         if state.proven and rules.met(state.proven):
             return self._verified(self.now)
         left = [kind for kind in state.offer if kind not in state.proven]
@@ -179,6 +198,8 @@ class Recovery(Step):
         factor = FACTORS.get(state.factor)
         if factor is None:
             raise FlowError("session_expired", "the factor is no longer offered")
+        if state.factor == "questions" and not policy.questions_on(self.ctx.config, state.site):
+            raise FlowError("factor_not_offered", "security questions are switched off")
         with self.ctx.db.users.locked(state.domain, state.username):
             record = None if state.mode == "decoy" else self.live_record(self.now)
             following = factor.check(self, record)

@@ -154,6 +154,7 @@ EVENTS: tuple[EventKind, ...] = (
         "a cloned authenticator?",
     ),
     *_recovery(160, "PASSKEY_REFUSED", F, W, "passkey refused: {reason}"),
+    *_recovery(127, "BLOCKED", F, W, "self-service blocked by a condition"),
     *_recovery(150, "ALERT_NOT_SENT", F, E, "{alert} alert e-mail not sent"),
     # --- change ---
     EventKind(4000, "PASSWORD_CHANGED", "change", S, N, "password changed"),

@@ -33,7 +33,7 @@ class FilterError(StorageError):
 class Column:
     name: str
     title: str
-    kind: Literal["text", "time", "number", "bool"] = "text"
+    kind: Literal["text", "time", "number", "bool", "list"] = "text"
     shown: bool = True  # hidden columns exist for filters, --columns and exports
 
 
@@ -45,6 +45,8 @@ USER_COLUMNS = (
     Column("last_reset", "Last Reset", "time"),
     Column("last_unlock", "Last Unlock", "time"),
     Column("last_change", "Last Change", "time"),
+    # The kinds of recovery factor the user has (questions, code, totp, recovery_code, passkey).
+    Column("factors", "Factors", "list"),
     # pwreset's own lockout as it stands when the console reads it (console/users.py).
     Column("locked_until", "Locked Until"),
     Column("enrolled", "Enrolled", "bool", shown=False),
@@ -87,6 +89,8 @@ def display(value: Any, kind: str) -> str:
         return datetime.fromtimestamp(float(value)).strftime("%Y-%m-%d %H:%M:%S")
     if kind == "bool":
         return "yes" if value else "no"
+    if kind == "list":
+        return ", ".join(str(item) for item in value)
     return str(value)
 
 

@@ -204,3 +204,20 @@ def test_rebuilding_replaces_the_site_and_leaves_no_temporary_folders(
 
     assert not (instance.output / "hr" / "stale.html").exists()
     assert sorted(p.name for p in instance.output.iterdir()) == ["hr", "it"]
+
+
+def test_a_site_without_questions_has_no_question_anywhere(instance: Instance) -> None:
+    """[factors] questions = false for one site: its reset and unlock pages have no
+    question step and no questions on the choose step, its enroll page asks none (its
+    account fields open the other factors' enroll session); the other site keeps them."""
+    config = instance.config(TWO_SITES + "\n[factors.sites.it]\nquestions = false\n")
+    build_sites(config)
+    for page in ("reset.html", "unlock.html"):
+        kept, dropped = instance.read(f"hr/{page}"), instance.read(f"it/{page}")
+        assert 'data-pw-step="question"' in kept and 'value="questions"' in kept
+        assert 'data-pw-step="choose"' in dropped and 'value="passkey"' in dropped
+        assert 'data-pw-step="question"' not in dropped and 'value="questions"' not in dropped
+    assert "data-pw-questions" in instance.read("hr/enroll.html")
+    enroll = instance.read("it/enroll.html")
+    assert "data-pw-questions" not in enroll and "data-pw-enroll" not in enroll
+    assert "data-pw-factors-only" in enroll and "data-pw-factors-start" in enroll

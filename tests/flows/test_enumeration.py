@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from support.enumeration import CLASSES, comparisons, population, reply_sequence, timings
 
 # Enough for the Kolmogorov-Smirnov test to see a difference of a few milliseconds behind
@@ -49,3 +51,43 @@ def test_timings_do_not_tell_users_apart(flows, fresh_user_name):
         again = comparisons(timings(stack, names, SAMPLES))
         still = {n: (first[n], again[n]) for n in rejected if again[n][0] > again[n][1]}
         assert not still, still
+
+
+def test_the_choice_of_factors_tells_nobody_apart(flows, fresh_user_name):
+    """Issue 14: with a choice of factors ([factors]), unknown, unenrolled and enrolled users
+    are offered the same kinds and get the same replies at every step of every factor: the
+    questions chosen and a wrong answer, the code chosen (as many masked addresses) and a
+    wrong code, and a kind the site does not offer."""
+    stack = flows(
+        web={"rate_limit": 0},
+        verification={"enabled": True, "email": True, "sms": False},
+        factors={"threshold": 2},
+    )
+    names = population(stack, fresh_user_name)
+    seen = {}
+    for cls, name in names.items():
+        start = stack.start("reset", name)
+        token = start.json()["flow"]
+        row: list[Any] = [start.status_code, start.json()["step"]]
+        asked = stack.step("reset", token, factor="questions")
+        row.append(_reply(asked))
+        row.append(_reply(stack.step("reset", asked.json()["flow"], answer="a wrong answer")))
+        sent = stack.step("reset", token, factor="code")
+        row += [_reply(sent), len(sent.json()["step"]["destinations"])]
+        row.append(_reply(stack.step("reset", sent.json()["flow"], code="00000000")))
+        row.append(_reply(stack.step("reset", token, factor="passkey")))
+        seen[cls] = row
+    assert seen["unknown"] == seen["unenrolled"] == seen["enrolled"], seen
+    assert seen["enrolled"][:2] == [200, {"kind": "choose", "factors": ["questions", "code"]}]
+    assert [r[1] for r in seen["enrolled"][2:] if isinstance(r, tuple)] == [
+        None,
+        "wrong_answer",
+        None,
+        "wrong_code",
+        "factor_not_offered",
+    ]
+
+
+def _reply(reply: Any) -> tuple[Any, ...]:
+    body = reply.json()
+    return (reply.status_code, body.get("code"), (body.get("step") or {}).get("kind"))

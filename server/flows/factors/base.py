@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from pwreset.config.factor_settings import KINDS
 from pwreset.server.directory.base import Directory
 from pwreset.server.flows.context import Outcome, Step
 from pwreset.server.storage import UserRecord
@@ -15,8 +16,7 @@ from pwreset.server.storage import UserRecord
 if TYPE_CHECKING:
     from pwreset.server.flows.recovery import Recovery
 
-# Every kind of factor, in the order a page offers them (one source for the kinds' ids).
-KINDS: tuple[str, ...] = ("questions", "code", "totp", "recovery_code", "passkey")
+__all__ = ["KINDS", "EnrollStep", "Factor", "NothingToAsk"]  # KINDS: the config's, one source
 
 
 class Factor(Protocol):

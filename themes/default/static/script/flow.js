@@ -221,6 +221,18 @@ class Flow {
       this.rules.get(form)?.show(step.policy);
     } else if (step.kind === "passkey") {
       this.passkeyOptions = step.options;
+    } else if (step.kind === "choose") {
+      // Only the kinds the step lists can be chosen; the first is preselected.
+      const offered = Array.isArray(step.factors) ? step.factors : [];
+      let first = true;
+      for (const choice of form.querySelectorAll("[data-pw-choice]")) {
+        const shown = offered.includes(choice.getAttribute("data-pw-choice"));
+        const input = choice.querySelector("input");
+        choice.hidden = !shown;
+        input.disabled = !shown;
+        input.checked = shown && first;
+        first = first && !shown;
+      }
     }
     this.clearError();
     this.showStep(form);
@@ -231,6 +243,9 @@ class Flow {
     const step = form.getAttribute("data-post") === "step";
     const body = step ? { flow: this.token } : { lang: document.documentElement.lang || "en" };
     for (const field of fieldsOf(form)) {
+      if (field.type === "radio" && !field.checked) {
+        continue;
+      }
       if (!field.hasAttribute("data-local")) {
         const value = field.type === "password" ? field.value : text(field.value);
         if (value || field.name !== "email") {
@@ -272,6 +287,7 @@ class Flow {
       this.finish(data.message);
     } else if (reply.ok && data && data.flow && data.step && typeof data.step === "object") {
       this.nextStep(data);
+
     } else if (!data || typeof data !== "object") {
       this.showError([message(ERRORS.server_unreachable.message)]);
     } else {
@@ -283,6 +299,11 @@ class Flow {
   onSubmit(event) {
     event.preventDefault();
     if (this.busy || event.currentTarget !== this.form) {
+      return;
+    }
+    if (this.form.hasAttribute("data-pw-factors-only")) {
+      // No questions on this site: the account fields open the other factors' session.
+      this.factors?.open();
       return;
     }
     this.clearError();
@@ -310,8 +331,12 @@ class Flow {
     const rules = this.rules.get(this.first);
     if (!this.questions) {
       // Change works without its rules shown (the server checks them anyway): usable at
-      // once, the rules added when meta answers.
-      this.button(this.first).disabled = false;
+      // once, the rules added when meta answers. (An enroll form without questions has no
+      // button of its own: the other factors' opens the session.)
+      const button = this.button(this.first);
+      if (button) {
+        button.disabled = false;
+      }
       if (rules) {
         const reply = await call("GET", "meta");
         if (reply.ok && reply.data && typeof reply.data === "object") {
