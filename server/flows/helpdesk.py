@@ -40,6 +40,7 @@ from pwreset.server.flows.context import (
     permitted,
 )
 from pwreset.server.flows.errors import FlowError
+from pwreset.server.flows.factors.questions_factor import enrolled_questions
 from pwreset.server.flows.fields import text
 from pwreset.server.flows.tokens import FlowState, new_flow_id
 from pwreset.server.passwords.one_time import one_time_password
@@ -120,7 +121,7 @@ class Desk:
         ctx, case, user, record = self.ctx, self.case, self.user, self.record
         now = ctx.clock()
         security = ctx.config.security
-        enrolled = _questions(record)
+        enrolled = enrolled_questions(record)
         verification = ctx.config.verification
         by_code = verification.enabled and (verification.email or verification.sms)
         return {
@@ -177,13 +178,13 @@ def send_code(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     """Send a code to the caller's enrolled e-mail and phone, within the send limits."""
     desk = _desk(ctx, request)
     record = desk.record
-    if record is None or not (_questions(record) or _code_only(ctx, record)):
+    if record is None or not (enrolled_questions(record) or _code_only(ctx, record)):
         raise FlowError("not_permitted", "the user is not enrolled")
     if not ctx.config.verification.enabled:
         raise FlowError("flow_disabled", "verification codes are off")
     case = desk.case
     # A code-only (auto-enrolled) user's code goes to the directory's address alone.
-    mode = "questions" if _questions(record) else "auto"
+    mode = "questions" if enrolled_questions(record) else "auto"
     state = FlowState(
         kind=SOURCE, site="", domain=case.domain, username=case.username, mode=mode,
         step="code", index=0, total=0, lang=record.language or "en", flow_id=case.flow_id,
@@ -241,7 +242,7 @@ def check_answer(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     wrong = ctx.answer_prints.of(case.domain, case.username, case.question, answer)
     with ctx.db.users.locked(case.domain, case.username):
         record = _record(desk)
-        enrolled = _questions(record)
+        enrolled = enrolled_questions(record)
         if not 0 <= case.question < len(enrolled) or case.verified:
             raise FlowError("session_expired", "no question is being asked")
         strikes = lockout.of_record(record)
@@ -397,13 +398,6 @@ def _count_wrong(desk: Desk, record: UserRecord, what: str, answer: str = "") ->
         raise FlowError("locked_out")
 
 
-def _questions(record: UserRecord | None) -> list[dict[str, Any]]:
-    """The caller's enrolled questions (none for a code-only, auto-enrolled user)."""
-    if record is None or not record.enrollment or record.auto_enrolled:
-        return []
-    return list(record.enrollment.get("questions") or [])
-
-
 def _code_only(ctx: FlowContext, record: UserRecord | None) -> bool:
     """Auto-enrolled (verified by a code alone), while auto-enrollment is on: as on the
     reset page, such a user is enrolled only then."""
@@ -413,18 +407,18 @@ def _code_only(ctx: FlowContext, record: UserRecord | None) -> bool:
 
 
 def _needed(ctx: FlowContext, record: UserRecord | None) -> int:
-    return min(ctx.config.console.helpdesk_answers, len(_questions(record)))
+    return min(ctx.config.console.helpdesk_answers, len(enrolled_questions(record)))
 
 
 def _next_question(record: UserRecord | None, answered: tuple[int, ...]) -> int:
     """A question not answered yet, chosen at random: the agent cannot pick the one a
     caller who is not who they claim happens to know."""
-    left = [i for i in range(len(_questions(record))) if i not in answered]
+    left = [i for i in range(len(enrolled_questions(record))) if i not in answered]
     return secrets.choice(left) if left else -1
 
 
 def _prompt(ctx: FlowContext, record: UserRecord | None, index: int, lang: str) -> str:
-    enrolled = _questions(record)
+    enrolled = enrolled_questions(record)
     if not 0 <= index < len(enrolled):
         return ""
     return questions.prompt(ctx.config.enroll, enrolled[index], lang)

@@ -160,7 +160,14 @@ class Recovery(Step):
         rules = self._policy()
         if state.proven and rules.met(state.proven):
             return self._verified(self.now)
-        left = [kind for kind in state.offer if kind not in state.proven]
+        # Once a factor is proven the user's policy is known: a kind it gives no weight
+        # (questions, for an admin group) is no longer offered.
+        left = [
+            kind
+            for kind in state.offer
+            if kind not in state.proven
+            and (not state.proven or rules.weights.get(kind, 1) > 0 or kind in rules.mandatory)
+        ]
         mandatory = [kind for kind in rules.mandatory if kind in left]
         if mandatory:
             return self._ask(mandatory[0])
@@ -180,12 +187,16 @@ class Recovery(Step):
         return self._ask(kind)
 
     def _ask(self, kind: str) -> Mapping[str, Any]:
+        self._refuse_switched_off(kind)
+        factor = FACTORS.get(kind)
+        if factor is None:  # offered by a server that knew more kinds
+            raise FlowError("session_expired", "the factor is no longer offered")
         self.state = self.state.advance(self.now, step="factor", factor=kind, index=0, total=0)
         record = None
         if self.state.mode != "decoy":
             record = self.ctx.db.users.get(self.state.domain, self.state.username)
         try:
-            return self._reply(FACTORS[kind].ask(self, record))
+            return self._reply(factor.ask(self, record))
         except NothingToAsk as skipped:
             self.succeeded(skipped.why)
             return self._proven(kind)
@@ -198,14 +209,18 @@ class Recovery(Step):
         factor = FACTORS.get(state.factor)
         if factor is None:
             raise FlowError("session_expired", "the factor is no longer offered")
-        if state.factor == "questions" and not policy.questions_on(self.ctx.config, state.site):
-            raise FlowError("factor_not_offered", "security questions are switched off")
+        self._refuse_switched_off(state.factor)
         with self.ctx.db.users.locked(state.domain, state.username):
             record = None if state.mode == "decoy" else self.live_record(self.now)
             following = factor.check(self, record)
         if following is not None:
             return self._reply(following)
         return self._proven(state.factor)
+
+    def _refuse_switched_off(self, kind: str) -> None:
+        """Questions switched off since the flow started are asked and checked no more."""
+        if kind == "questions" and not policy.questions_on(self.ctx.config, self.state.site):
+            raise FlowError("factor_not_offered", "security questions are switched off")
 
     def _proven(self, kind: str) -> Mapping[str, Any]:
         self.state = self.state.advance(self.now, proven=(*self.state.proven, kind))

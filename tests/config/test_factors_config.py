@@ -53,8 +53,9 @@ def _problems(tmp_path: Path, body: str) -> list[str]:
          "factors.conditions[0]: a condition needs addresses, hours or days"),
         ('[[factors.conditions]]\ndays = ["sat"]\noutside = true\nthreshold = 3',
          "factors.conditions[0]: outside = true needs addresses"),
-        ("colour = 1", "factors.colour: unknown key (known keys: admin_groups, conditions, mandatory, policy, "
-         "questions, sites, threshold, weights)"),
+        ("colour = 1",
+         "factors.colour: unknown key (known keys: admin_groups, conditions, mandatory, "
+         "policy, questions, sites, threshold, weights)"),
     ],
 )  # fmt: skip
 def test_each_mistake_is_named(tmp_path: Path, body: str, expected: str) -> None:

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from pwreset.server.flows.recovery import Recovery
 
 
-def enrolled_questions(record: UserRecord) -> list[dict[str, Any]]:
+def enrolled_questions(record: UserRecord | None) -> list[dict[str, Any]]:
     """The questions `record` enrolled (none for an auto-enrolled user)."""
-    if record.auto_enrolled or not record.enrollment:
+    if record is None or record.auto_enrolled or not record.enrollment:
         return []
     return list(record.enrollment.get("questions") or [])
 
