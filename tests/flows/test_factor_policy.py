@@ -12,6 +12,8 @@ from pwreset.protocol.sealing import open_reply
 from support.flowstack import ANSWERS, PASSWORD
 
 CODES = {"enabled": True, "email": True, "sms": False}
+# The kinds these tests need no more of: offered are the questions and a code.
+OTHERS_OFF = {"weights": {"totp": 0, "recovery_code": 0, "passkey": 0}}
 
 
 def _mail(stack: Any, user: str) -> str:
@@ -34,7 +36,7 @@ def test_an_admin_group_user_is_refused_with_questions_alone(flows, user, fresh_
     are answered (the offer is the same for everyone)."""
     group = f"a{fresh_user_name[1:]}"
     admin = f"{fresh_user_name}a"
-    stack = flows(factors={"threshold": 1, "admin_groups": [group]})
+    stack = flows(factors={**OTHERS_OFF, "threshold": 1, "admin_groups": [group]})
     stack.admin.create_user(admin, PASSWORD)
     stack.admin.create_group(group, [admin])
     for name in (user, admin):
@@ -51,7 +53,7 @@ def test_mandatory_kinds_come_first_and_the_threshold_counts_weights(flows, user
     left; the threshold of 2 needs both. A condition holding now raises the threshold past
     what the site offers: refused once the factors are proven."""
     other = f"{fresh_user_name}c"
-    stack = flows(verification=CODES, factors={"threshold": 2, "mandatory": ["code"]})
+    stack = flows(verification=CODES, factors={**OTHERS_OFF, "threshold": 2, "mandatory": ["code"]})
     stack.admin.create_user(other, PASSWORD)
     for name in (user, other):
         assert stack.enroll(name).status_code == 200
@@ -67,7 +69,7 @@ def test_mandatory_kinds_come_first_and_the_threshold_counts_weights(flows, user
     every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
     raised = stack.restart(
         verification=CODES,
-        factors={"threshold": 2, "conditions": [{"days": every_day, "threshold": 5}]},
+        factors={**OTHERS_OFF, "threshold": 2, "conditions": [{"days": every_day, "threshold": 5}]},
     )
     started = raised.start("reset", other).json()
     assert started["step"] == {"kind": "choose", "factors": ["questions", "code"]}
@@ -82,8 +84,8 @@ def test_mandatory_kinds_come_first_and_the_threshold_counts_weights(flows, user
 def test_a_blocking_condition_refuses_self_service_from_its_addresses(flows, user):
     """Requests from a blocked range are refused at the start, for everyone alike; other
     addresses are served."""
-    stack = flows(factors={"threshold": 1, "conditions": [{"addresses": ["198.51.100.0/24"],
-                                                          "block": True}]})  # fmt: skip
+    blocked = {"addresses": ["198.51.100.0/24"], "block": True}
+    stack = flows(factors={**OTHERS_OFF, "threshold": 1, "conditions": [blocked]})
     assert stack.enroll(user).status_code == 200
     codes = []
     for name in (user, f"{user}x"):
@@ -105,7 +107,9 @@ def test_a_site_without_questions_offers_none_anywhere(flows, user):
     assert stack.enroll(user).status_code == 200
     before = stack.start("reset", user).json()
     assert before["step"]["kind"] == "question"
-    stack = stack.restart(verification=CODES, factors={"questions": False, "threshold": 1})
+    stack = stack.restart(
+        verification=CODES, factors={**OTHERS_OFF, "questions": False, "threshold": 1}
+    )
     meta = stack.relay.get("/pwreset/api/v1/meta").json()
     assert meta["factors"] == {"offer": ["code"], "questions": False}
     assert stack.enroll(user).json()["code"] == "factor_not_offered"

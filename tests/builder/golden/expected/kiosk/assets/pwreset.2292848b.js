@@ -1368,7 +1368,11 @@ class Flow {
     }
     this.clearError();
     this.showStep(form);
+<<<<<<<< HEAD:tests/builder/golden/expected/kiosk/assets/pwreset.2292848b.js
     (firstField(form) || this.button(form)).focus();
+========
+    firstField(form).focus();
+>>>>>>>> eb712fc (tests: the factor policy's tests offer only the kinds they prove (authenticator apps and recovery codes are factors now); goldens):tests/builder/golden/expected/kiosk/assets/pwreset.5104621e.js
   }
 
   body(form) {
@@ -1416,6 +1420,10 @@ class Flow {
       this.finish(data.message);
     } else if (reply.ok && data && data.flow && data.step && typeof data.step === "object") {
       this.nextStep(data);
+<<<<<<<< HEAD:tests/builder/golden/expected/kiosk/assets/pwreset.2292848b.js
+========
+
+>>>>>>>> eb712fc (tests: the factor policy's tests offer only the kinds they prove (authenticator apps and recovery codes are factors now); goldens):tests/builder/golden/expected/kiosk/assets/pwreset.5104621e.js
     } else if (!data || typeof data !== "object") {
       this.showError([message(ERRORS.server_unreachable.message)]);
     } else {
@@ -1427,6 +1435,11 @@ class Flow {
   onSubmit(event) {
     event.preventDefault();
     if (this.busy || event.currentTarget !== this.form) {
+      return;
+    }
+    if (this.form.hasAttribute("data-pw-factors-only")) {
+      // No questions on this site: the account fields open the other factors' session.
+      this.factors?.open();
       return;
     }
     this.clearError();
@@ -1454,8 +1467,12 @@ class Flow {
     const rules = this.rules.get(this.first);
     if (!this.questions) {
       // Change works without its rules shown (the server checks them anyway): usable at
-      // once, the rules added when meta answers.
-      this.button(this.first).disabled = false;
+      // once, the rules added when meta answers. (An enroll form without questions has no
+      // button of its own: the other factors' opens the session.)
+      const button = this.button(this.first);
+      if (button) {
+        button.disabled = false;
+      }
       if (rules) {
         const reply = await call("GET", "meta");
         if (reply.ok && reply.data && typeof reply.data === "object") {
