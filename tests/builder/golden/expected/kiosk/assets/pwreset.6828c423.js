@@ -1365,20 +1365,31 @@ class Flow {
       this.rules.get(form)?.show(step.policy);
     } else if (step.kind === "passkey") {
       this.passkeyOptions = step.options;
+    } else if (step.kind === "choose") {
+      // Only the kinds the step lists can be chosen; the first is preselected.
+      const offered = Array.isArray(step.factors) ? step.factors : [];
+      let first = true;
+      for (const choice of form.querySelectorAll("[data-pw-choice]")) {
+        const shown = offered.includes(choice.getAttribute("data-pw-choice"));
+        const input = choice.querySelector("input");
+        choice.hidden = !shown;
+        input.disabled = !shown;
+        input.checked = shown && first;
+        first = first && !shown;
+      }
     }
     this.clearError();
     this.showStep(form);
-<<<<<<<< HEAD:tests/builder/golden/expected/hr/assets/pwreset.2292848b.js
     (firstField(form) || this.button(form)).focus();
-========
-    firstField(form).focus();
->>>>>>>> eb712fc (tests: the factor policy's tests offer only the kinds they prove (authenticator apps and recovery codes are factors now); goldens):tests/builder/golden/expected/hr/assets/pwreset.5104621e.js
   }
 
   body(form) {
     const step = form.getAttribute("data-post") === "step";
     const body = step ? { flow: this.token } : { lang: document.documentElement.lang || "en" };
     for (const field of fieldsOf(form)) {
+      if (field.type === "radio" && !field.checked) {
+        continue;
+      }
       if (!field.hasAttribute("data-local")) {
         const value = field.type === "password" ? field.value : text(field.value);
         if (value || field.name !== "email") {
@@ -1420,10 +1431,7 @@ class Flow {
       this.finish(data.message);
     } else if (reply.ok && data && data.flow && data.step && typeof data.step === "object") {
       this.nextStep(data);
-<<<<<<<< HEAD:tests/builder/golden/expected/hr/assets/pwreset.2292848b.js
-========
 
->>>>>>>> eb712fc (tests: the factor policy's tests offer only the kinds they prove (authenticator apps and recovery codes are factors now); goldens):tests/builder/golden/expected/hr/assets/pwreset.5104621e.js
     } else if (!data || typeof data !== "object") {
       this.showError([message(ERRORS.server_unreachable.message)]);
     } else {
