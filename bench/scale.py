@@ -123,11 +123,23 @@ def store_settings(dsn: str | None) -> str:
     )
 
 
+PINNED = {True: ", server i on core i alone", False: ""}
+
+
+def pin(pid: int, cpu: int) -> None:
+    """Keep every thread of `pid` on core `cpu`; threads it starts later inherit it."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), {cpu})
+
+
 @contextlib.contextmanager
 def servers(
-    root: Path, slapd: SlapdLab, count: int, dsn: str | None, env: dict[str, str]
-) -> Iterator[list[Stack]]:
-    """`count` servers of one instance (the same keys) on the store `dsn` (None: embedded)."""
+    root: Path, slapd: SlapdLab, count: int, dsn: str | None, env: dict[str, str],
+    core_each: bool = False,
+) -> Iterator[list[Stack]]:  # fmt: skip
+    """`count` servers of one instance (the same keys) on the store `dsn` (None: embedded);
+    with `core_each`, server i runs on core i alone."""
     stacks: list[Stack] = []
     try:
         for index in range(count):
@@ -146,6 +158,8 @@ def servers(
             stacks.append(Stack("openldap", DOMAIN, instance, config, process,
                                 instance / "server.log", output, env))  # fmt: skip
             _answering(stacks[-1])
+            if core_each:
+                pin(process.pid, index)
         yield stacks
     finally:
         for stack in stacks:
@@ -223,7 +237,7 @@ def phase(
     root: Path, slapd: SlapdLab, users: list[User], args: argparse.Namespace, count: int,
     dsn: str | None, env: dict[str, str], label: str, store_pids: list[int],
 ) -> Result:  # fmt: skip
-    with servers(root, slapd, count, dsn, env) as stacks:
+    with servers(root, slapd, count, dsn, env, args.core_per_server) as stacks:
         relays = []
         for stack in stacks:
             settings = RelaySettings.from_config(stack.config)
@@ -278,6 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--quick", action="store_true", help="a short run: 40 users, 10 s")
+    parser.add_argument(
+        "--core-per-server",
+        action="store_true",
+        help="server i on core i alone, as if each had a machine of its own (the others run "
+        "wherever the scheduler puts them); needs as many cores as servers",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.users, args.clients, args.seconds, args.warmup = 40, 24, 10.0, 2.0
@@ -315,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     embedded = results["one server, embedded store"]
     print(f"scale: {args.users} users, {args.clients} concurrent clients, {args.seconds:g} s "
           f"measured after {args.warmup:g} s warm-up per phase, slapd lab, "
-          "stock reply floor")  # fmt: skip
+          "stock reply floor" + PINNED[args.core_per_server])  # fmt: skip
     for label, result in results.items():
         report(label, result)
     base = "one server on PostgreSQL"
