@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from support import source_tree
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # folder → (its import name, the import prefixes it must never use), as in the docs' table.
@@ -95,7 +97,7 @@ ALLOWED = {("pwreset/cli/demo.py", "pwreset_lab")}
 
 def imported(path: Path, package: str) -> set[str]:
     """Every module `path` imports, relative imports resolved against `package`."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = source_tree.parse(path)
     here = package if path.name == "__init__.py" else f"{package}.{path.stem}"
     names: set[str] = set()
     for node in ast.walk(tree):

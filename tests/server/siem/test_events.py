@@ -15,6 +15,8 @@ from pwreset.server.flows.pending import RESTORED
 from pwreset.server.siem.events import EVENTS, classify, markdown_table
 from pwreset.server.storage import AuditEvent
 
+from support import source_tree
+
 ROOT = Path(__file__).resolve().parents[3]
 # The help desk writes its rows through a Step too (source helpdesk).
 FLOW_SOURCES = ("enroll", "reset", "unlock", "change", "helpdesk")
@@ -101,7 +103,7 @@ def _literal_texts() -> list[tuple[str, tuple[str, ...], str]]:
     found = []
     for folder in ("server", "console", "pwreset"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
+            tree = source_tree.parse(path)
             names = _constants(tree)
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
