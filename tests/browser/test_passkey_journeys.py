@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 from playwright.sync_api import CDPSession, Page
 
-from pwreset.server.flows.factors import policy
-
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import free_port, secret
 from support.web import serve_instance
@@ -27,18 +25,16 @@ AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey":
 
 
 @pytest.fixture
-def site(
-    slapd_lab, slapd_admin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[FlowStack, str]]:
-    # Sites whose policy asks for a passkey alone.
-    only = policy.Policy(offer=("passkey",), mandatory=("passkey",))
-    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: only)
+def site(slapd_lab, slapd_admin, tmp_path: Path) -> Iterator[tuple[FlowStack, str]]:
     port = free_port("tcp")
     origin = f"http://localhost:{port}"
     settings: dict[str, Any] = {
         "sites": {"pwreset": {"passkey_rp_id": "localhost", "passkey_origins": [origin]}},
         "security": {"reply_floor_ms": 0},
-    }
+        # A passkey alone: the only factor offered.
+        "factors": {"questions": False, "threshold": 3,
+                    "weights": {"code": 0, "totp": 0, "recovery_code": 0}},
+    }  # fmt: skip
     with (
         flow_stack("openldap", slapd_lab, slapd_admin, tmp_path, settings) as stack,
         serve_instance(stack.instance, port=port),

@@ -7,27 +7,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
-from pwreset.server.flows.factors import policy
-
 from support.authenticator import SoftAuthenticator
 from support.flowstack import PASSWORD, FlowStack
 
 ORIGIN = "https://pw.example.org"
-# A site whose relying party is example.org.
+# A site whose relying party is example.org, offering questions (weight 1) or a passkey
+# (weight 3): a passkey alone is enough.
 SETTINGS: dict[str, Any] = {
     "sites": {"pwreset": {"passkey_rp_id": "example.org", "passkey_origins": [ORIGIN]}},
+    "factors": {"threshold": 3, "weights": {"code": 0, "totp": 0, "recovery_code": 0}},
 }
-
-
-@pytest.fixture(autouse=True)
-def _questions_or_a_passkey(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Sites offering questions or a passkey, a passkey alone enough (weights 1 and 3)."""
-    either = policy.Policy(
-        offer=("questions", "passkey"), threshold=3, weights={"questions": 1, "passkey": 3}
-    )
-    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: either)
 
 
 def session(stack: FlowStack, user: str) -> str:

@@ -18,7 +18,7 @@ from pwreset.protocol.messages import Request
 from pwreset.server.flows.codes import SendLimits
 from pwreset.server.flows.context import FlowContext, factor_key
 from pwreset.server.flows.errors import FlowError
-from pwreset.server.flows.factors import passkeys
+from pwreset.server.flows.factors import passkeys, policy
 from pwreset.server.flows.factors.base import EnrollStep
 from pwreset.server.flows.lockout import AnswerPrints, DecoyStrikes
 from pwreset.server.flows.questions import Decoys
@@ -294,3 +294,11 @@ def test_two_first_passkeys_begun_at_once_keep_one_user_handle(ctx: FlowContext)
     flow = recovery(ctx, "jane")
     use(ctx, flow, first.get(options(ctx, flow)))
     assert flow.audit == ["passkey 'Passkey 1' used"]
+
+
+def test_a_site_offers_passkeys_only_with_a_relying_party(tmp_path: Path) -> None:
+    settings = {"factors": {"threshold": 3}}
+    sites = {"hr": {"passkey_rp_id": "example.org", "passkey_origins": [ORIGIN]}, "it": {}}
+    config = parse_config({**settings, "sites": sites}, tmp_path / "pwreset.toml")
+    assert "passkey" in policy.site_policy(config, "hr", "enrolled").offer
+    assert "passkey" not in policy.site_policy(config, "it", "enrolled").offer

@@ -147,6 +147,8 @@ def _usable(config: Config, site: str, kind: str) -> bool:
         return questions_on(config, site)
     if kind == "code":
         return config.verification.enabled
+    if kind == "passkey":
+        return config.relying_party(site) is not None  # a site passkeys can be bound to
     return True
 
 
