@@ -350,6 +350,7 @@ class Flow {
     const reply = await call("GET", "meta");
     if (reply.ok && reply.data && typeof reply.data === "object" && !reply.data.message) {
       this.questions.build(reply.data);
+      this.factors?.offered(reply.data.factors?.offer);
       this.button(this.first).disabled = false;
     } else {
       this.questions.box.removeAttribute("aria-busy");
