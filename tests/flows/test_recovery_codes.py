@@ -5,20 +5,12 @@ enrolled users, with or without the factor."""
 
 from __future__ import annotations
 
-import pytest
-
-from pwreset.server.flows.factors import policy
-
 from support.flowstack import PASSWORD
 from support.totp_app import enroll_totp, generate_codes
 
-
-@pytest.fixture
-def either(monkeypatch):
-    """Sites whose policy asks for an authenticator app's code or a recovery code."""
-    kinds = ("totp", "recovery_code")
-    rules = policy.Policy(offer=kinds, threshold=1, weights=dict.fromkeys(kinds, 1))
-    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: rules)
+# Sites whose policy asks for an authenticator app's code or a recovery code (either's
+# weight, 2, is the threshold).
+EITHER = {"questions": False, "weights": {"code": 0, "passkey": 0}}
 
 
 def _factor_step(stack, user: str, kind: str, flow: str = "reset") -> str:
@@ -29,8 +21,12 @@ def _factor_step(stack, user: str, kind: str, flow: str = "reset") -> str:
     return str(chosen.json()["flow"])
 
 
-def test_each_code_works_once_and_its_use_is_alerted(flows, user, either):
-    stack = flows(alerts={"recovery_code": {}}, security={"failure_delay": 0, "reply_floor_ms": 0})
+def test_each_code_works_once_and_its_use_is_alerted(flows, user):
+    stack = flows(
+        factors=EITHER,
+        alerts={"recovery_code": {}},
+        security={"failure_delay": 0, "reply_floor_ms": 0},
+    )
     codes = generate_codes(stack, user)
     assert len(set(codes)) == 10
     record = stack.record(user)
@@ -72,20 +68,22 @@ def _seen(reply) -> tuple:
     return reply.status_code, body.get("code"), tuple(sorted(step.items()))
 
 
-def test_the_steps_do_not_tell_who_exists_or_has_the_factor(flows, fresh_user_name, either):
-    """Unknown, unenrolled, enrolled without the factor and enrolled with it: the same
-    replies at every step of both factors, wrong codes counted to the same lockout."""
+def test_the_steps_do_not_tell_who_exists_or_has_the_factor(flows, fresh_user_name):
+    """Unknown, unenrolled, enrolled with the other factor only and enrolled with both: the
+    same replies at every step of both factors, wrong codes counted to the same lockout."""
     stack = flows(
+        factors=EITHER,
         web={"rate_limit": 0},
         security={"lockout_threshold": 2, "failure_delay": 0, "reply_floor_ms": 0},
     )
     names = {"unknown": f"{fresh_user_name}n"}
-    for cls in ("unenrolled", "questions", "both"):
+    for cls in ("unenrolled", "app", "codes", "both"):
         names[cls] = f"{fresh_user_name}{cls[0]}"
         stack.admin.create_user(names[cls], PASSWORD)
-    assert stack.enroll(names["questions"]).status_code == 200
-    enroll_totp(stack, names["both"])
-    generate_codes(stack, names["both"])
+    for cls in ("app", "both"):
+        enroll_totp(stack, names[cls])
+    for cls in ("codes", "both"):
+        generate_codes(stack, names[cls])
 
     for kind, wrong in (("totp", "123456"), ("recovery_code", "ABCDE-FGHJK")):
         seen = {}

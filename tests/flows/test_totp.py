@@ -6,22 +6,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from pwreset.server.flows.factors import policy
-
 from support.totp_app import PERIOD, act, app_code, enroll_totp, next_step, session
 
-
-@pytest.fixture
-def totp_only(monkeypatch):
-    """Sites whose policy asks for an authenticator app's code alone."""
-    only = policy.Policy(offer=("totp",), mandatory=("totp",))
-    monkeypatch.setattr(policy, "site_policy", lambda config, site, mode: only)
+# Sites whose policy asks for an authenticator app's code alone (its weight, 2, is the
+# threshold).
+TOTP_ONLY = {"questions": False, "weights": {"code": 0, "recovery_code": 0, "passkey": 0}}
 
 
-def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, user, totp_only):
-    stack = flows(alerts={"factor_change": {}}, security={"reply_floor_ms": 0})
+def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, user):
+    stack = flows(factors=TOTP_ONLY, alerts={"factor_change": {}}, security={"reply_floor_ms": 0})
     token = session(stack, user)
     begun = act(stack, token, "totp.begin")
     assert begun.status_code == 200, begun.text
@@ -64,8 +57,8 @@ def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, use
     assert stack.audit(user)[-1].event == "authenticator app code already used"
 
 
-def test_one_code_sent_twice_at_once_is_accepted_once(flows, user, totp_only):
-    stack = flows(security={"reply_floor_ms": 0})
+def test_one_code_sent_twice_at_once_is_accepted_once(flows, user):
+    stack = flows(factors=TOTP_ONLY, security={"reply_floor_ms": 0})
     secret = enroll_totp(stack, user)
     tokens = [stack.start("reset", user).json()["flow"] for _ in range(2)]
     code = app_code(secret, stack.clock())
@@ -75,11 +68,14 @@ def test_one_code_sent_twice_at_once_is_accepted_once(flows, user, totp_only):
     assert kinds == ["password", "wrong_code"], [r.text for r in replies]
 
 
-def test_the_drift_window_and_the_lockout(flows, user, totp_only):
+def test_the_drift_window_and_the_lockout(flows, user):
     """A code one step old or ahead is accepted with the default drift of one step, two
     steps is not; with drift 0 only the current one. A code of a step up to the last one
     accepted is refused. Wrong codes lock out like wrong answers."""
-    stack = flows(security={"lockout_threshold": 4, "failure_delay": 0, "reply_floor_ms": 0})
+    stack = flows(
+        factors=TOTP_ONLY,
+        security={"lockout_threshold": 4, "failure_delay": 0, "reply_floor_ms": 0},
+    )
     secret = enroll_totp(stack, user)  # its confirming code used up the step before this one
     stack.clock.advance(PERIOD)
 
@@ -107,7 +103,9 @@ def test_the_drift_window_and_the_lockout(flows, user, totp_only):
     assert "locked out after 4 wrong answers" in events
 
     strict = stack.restart(
-        totp={"drift": 0}, security={"lockout_threshold": 0, "reply_floor_ms": 0}
+        factors=TOTP_ONLY,
+        totp={"drift": 0},
+        security={"lockout_threshold": 0, "reply_floor_ms": 0},
     )
     strict.clock.advance(3600)
     next_step(strict)
