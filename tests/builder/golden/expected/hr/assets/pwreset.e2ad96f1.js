@@ -1052,8 +1052,9 @@ class RecoveryCodesEnroll {
  * password typed in the enroll form's account fields ([data-pw-account]) open an enroll
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
  * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
- * the page has them; a piece with an `opened()` is told when a session opens. A session
- * that has run out closes the pieces again: the next click opens a new one.
+ * the page has them and the site offers them (meta's and the session's `offer`; the section
+ * is hidden when it offers none); a piece with an `opened()` is told when a session opens.
+ * A session that has run out closes the pieces again: the next click opens a new one.
  *
  * Provides: FactorSession
  * Uses: call, errorLines (relay.js); checkFields, message, text, announceIdle (core.js);
@@ -1061,11 +1062,11 @@ class RecoveryCodesEnroll {
  *       ERRORS (the contract)
  */
 
-// Each piece by its markup; looked up when the page has it.
+// Each piece by its kind of factor and its markup; looked up when the page has it.
 const FACTOR_PIECES = [
-  ["[data-pw-totp]", () => TotpEnroll],
-  ["[data-pw-recovery-codes]", () => RecoveryCodesEnroll],
-  ["[data-pw-passkeys]", () => PasskeyList],
+  ["totp", "[data-pw-totp]", () => TotpEnroll],
+  ["recovery_code", "[data-pw-recovery-codes]", () => RecoveryCodesEnroll],
+  ["passkey", "[data-pw-passkeys]", () => PasskeyList],
 ];
 
 class FactorSession {
@@ -1083,13 +1084,25 @@ class FactorSession {
       changed: () => {},
     };
     this.instances = [];
-    for (const [selector, piece] of FACTOR_PIECES) {
+    for (const [kind, selector, piece] of FACTOR_PIECES) {
       const el = box.querySelector(selector);
       if (el) {
-        this.instances.push(new (piece())(el, host));
+        this.instances.push({ kind, el, piece: new (piece())(el, host) });
       }
     }
     this.opener.addEventListener("click", () => this.open());
+  }
+
+  // Show only the pieces of the kinds in `offer` (all of them when it is not a list: a
+  // server that does not say), and the section only if one is left.
+  offered(offer) {
+    if (!Array.isArray(offer)) {
+      return;
+    }
+    for (const { kind, el } of this.instances) {
+      el.hidden = !offer.includes(kind);
+    }
+    this.box.hidden = this.instances.every(({ el }) => el.hidden);
   }
 
   async open() {
@@ -1112,11 +1125,14 @@ class FactorSession {
     this.opener.disabled = false;
     if (reply.ok && reply.data && typeof reply.data.enroll === "string") {
       this.token = reply.data.enroll;
+      this.offered(reply.data.offer);
       this.pieces.hidden = false;
       this.opener.parentElement.hidden = true;
-      this.pieces.querySelector("button").focus();
-      for (const piece of this.instances) {
-        piece.opened?.();
+      this.pieces.querySelector("section:not([hidden]) button")?.focus();
+      for (const { el, piece } of this.instances) {
+        if (!el.hidden) {
+          piece.opened?.();
+        }
       }
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
@@ -1494,6 +1510,7 @@ class Flow {
     const reply = await call("GET", "meta");
     if (reply.ok && reply.data && typeof reply.data === "object" && !reply.data.message) {
       this.questions.build(reply.data);
+      this.factors?.offered(reply.data.factors?.offer);
       this.button(this.first).disabled = false;
     } else {
       this.questions.box.removeAttribute("aria-busy");
