@@ -1,12 +1,23 @@
 """Authenticator apps (TOTP) on both directories: enrolled by a confirming code in an enroll
 session, then a reset with a code of the app; a code used once is refused after, also when
-two submissions race; the drift window; wrong codes count toward the lockout."""
+two submissions race; the drift window; wrong codes count toward the lockout; the key and
+the recovery codes never at rest or in a log in clear."""
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from support.totp_app import PERIOD, act, app_code, enroll_totp, next_step, session
+from support.secrets_scan import assert_no_secrets
+from support.totp_app import (
+    PERIOD,
+    act,
+    app_code,
+    enroll_totp,
+    generate_codes,
+    next_step,
+    session,
+)
 
 # Sites whose policy asks for an authenticator app's code alone (its weight, 2, is the
 # threshold).
@@ -115,3 +126,21 @@ def test_the_drift_window_and_the_lockout(flows, user):
     token = strict.start("reset", user).json()["flow"]
     now = strict.step("reset", token, code=app_code(secret, strict.clock()))
     assert now.json()["step"]["kind"] == "password", now.text
+
+
+def test_the_key_and_the_codes_are_never_stored_or_logged_in_clear(flows, user, caplog):
+    """The app's key and the recovery codes leave the server only in the replies that show
+    them: not in the database files, the audit or the log."""
+    caplog.set_level(logging.DEBUG)
+    stack = flows(factors=TOTP_ONLY, security={"reply_floor_ms": 0})
+    key = enroll_totp(stack, user)
+    codes = generate_codes(stack, user)
+    token = stack.start("reset", user).json()["flow"]
+    assert stack.step("reset", token, code=app_code(key, stack.clock())).status_code == 200
+    needles = {key, key.replace(" ", ""), *codes, *(c.replace("-", "") for c in codes)}
+    assert_no_secrets([stack.instance], needles)
+    for record in (r for r in caplog.records if not r.name.startswith("mail.")):
+        text = record.getMessage() + str(record.exc_info or "")
+        assert not any(n in text for n in needles), f"a log line holds a secret: {text[:120]}"
+    for row in stack.audit():
+        assert not any(n in f"{row}" for n in needles)
