@@ -78,16 +78,20 @@ def start(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     record = ctx.db.users.get(directory.name, user.username)
     has = list(record.factors) if record else []
     rules = policy.for_user(ctx.config, request.vdir, "enrolled", directory, user)
-    # A code needs nothing enrolled of its own: it goes where codes go once the user has
-    # enrolled anything, so it is never asked for.
-    usable = [*has, "code"] if "code" in rules.offer else has
     step.succeeded("enroll session started")
     return {
         "enroll": ctx.tokens.seal_enroll(session),
         "has": has,
-        "needs": rules.needs(usable),
+        "needs": _needs(rules, has),
         "offer": list(rules.offer),
     }
+
+
+def _needs(rules: policy.Policy, has: Sequence[str]) -> list[str]:
+    """The kinds the user must still add for `rules` to be met, given the kinds they have."""
+    # A code needs nothing enrolled of its own: it goes where codes go once the user has
+    # enrolled anything, so it is never asked for.
+    return rules.needs([*has, "code"] if "code" in rules.offer else has)
 
 
 def factor(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
@@ -112,7 +116,12 @@ def factor(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     if not permitted(directory, user, ctx.config.enroll.permission):
         step.failed(_failure_text("not_permitted"))
         raise FlowError("not_permitted")
-    return action(step)
+    reply = action(step)
+    if "factors" not in reply:
+        return reply
+    # The kinds changed: what the policy still needs, so the page can say it.
+    rules = policy.for_user(ctx.config, request.vdir, "enrolled", directory, user)
+    return {**reply, "needs": _needs(rules, reply["factors"])}
 
 
 def _prove_password(step: Step, directory: Directory, password: str) -> DirectoryUser:

@@ -41,6 +41,8 @@ def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, use
     confirmed = act(stack, token, "totp.confirm", pending=shown["pending"], code=code)
     assert confirmed.status_code == 200, confirmed.text
     assert "totp" in confirmed.json()["factors"]
+    # What the policy still needs comes with each change, for the page to say it.
+    assert confirmed.json()["needs"] == [], confirmed.text
     record = stack.record(user)
     assert record is not None and "totp" in record.factors
     events = [r.event for r in stack.audit(user)]
@@ -66,6 +68,11 @@ def test_an_app_is_enrolled_by_a_current_code_and_resets_the_password(flows, use
     assert replayed.json()["code"] == "wrong_code", replayed.text
     assert stack.record(user).wrong_answers == 1
     assert stack.audit(user)[-1].event == "authenticator app code already used"
+
+    # Removed, the app is needed again.
+    removed = act(stack, session(stack, user, "Totp!Passw0rd-2"), "totp.remove")
+    assert "totp" not in removed.json()["factors"], removed.text
+    assert removed.json()["needs"] == ["totp"], removed.text
 
 
 def test_one_code_sent_twice_at_once_is_accepted_once(flows, user):

@@ -337,10 +337,11 @@ class Flow {
       if (button) {
         button.disabled = false;
       }
-      if (rules) {
+      if (rules || this.factors) {
         const reply = await call("GET", "meta");
         if (reply.ok && reply.data && typeof reply.data === "object") {
-          rules.show(reply.data.password_policy);
+          rules?.show(reply.data.password_policy);
+          this.factors?.offered(reply.data.factors?.offer);
         }
       }
       announceIdle();
