@@ -48,7 +48,7 @@ def gallery_folder(language: Language) -> str:
 
 
 def states_of(plan: SitePlan, page: Page) -> list[State]:
-    return page_states(page.name, plan.site.domains, plan.site.flows)
+    return page_states(page.name, plan.site.domains, plan.site.flows, plan.site.questions)
 
 
 def render_gallery(plan: SitePlan, decorate: Callable[[str, str], str]) -> dict[str, bytes]:

@@ -42,6 +42,8 @@ SAMPLE_QUESTIONS = {
     ],
 }
 USER = {"username": "jsmith", "domain": "EXAMPLE"}
+# The kinds a sample site offers besides the questions (a `[factors]` site).
+FACTOR_OFFER = ["code", "totp", "recovery_code", "passkey"]
 # The passkeys a user has, as the enroll page lists them.
 SAMPLE_PASSKEYS: list[dict[str, Any]] = [
     {"id": "cGhvbmUtcGFzc2tleQ", "name": "Phone", "added": 1764300000.0, "used": None},
@@ -149,8 +151,10 @@ def sample_meta(
     *,
     email: str = "optional",
     custom: bool = False,
+    questions: bool = True,
 ) -> dict[str, Any]:
     """A plausible GET meta reply (the real one comes from the server's settings)."""
+    offer = [*(["questions"] if questions else []), *FACTOR_OFFER]
     return {
         "site": "gallery",
         "title": "",
@@ -167,6 +171,7 @@ def sample_meta(
             "question_list": SAMPLE_QUESTIONS,
         },
         "verification": {"enabled": True},
+        "factors": {"offer": offer, "questions": questions},
         "password_policy": POLICY,
     }
 
@@ -237,13 +242,17 @@ def change_states(domains: Sequence[str]) -> list[State]:
     return states
 
 
-def enroll_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
+def enroll_states(
+    domains: Sequence[str], flows: Sequence[str], questions: bool = True
+) -> list[State]:
+    if not questions:
+        return no_questions_states(domains, flows)
     meta = sample_meta(domains, flows)
     typed = sample_meta(domains, flows, email="required", custom=True)
-    questions = SAMPLE_QUESTIONS["en"][:3]
+    picked = SAMPLE_QUESTIONS["en"][:3]
     answers = ["Lisbon", "Mrs Okafor", "The Lion King"]
     account = _user(domains, password="Current-Secret-1")
-    full = {**account, "question": questions, "answer": answers}
+    full = {**account, "question": picked, "answer": answers}
 
     def at(name: str, title: str, values: dict[str, Any], use: dict[str, Any] = meta) -> State:
         return State(name, title, [values], meta=use)
@@ -270,7 +279,7 @@ def enroll_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
         at(
             "RES_IDENTICAL_QUESTIONS",
             "Checked in the page: the same question twice",
-            {**full, "question": [questions[0], questions[1], questions[0]]},
+            {**full, "question": [picked[0], picked[1], picked[0]]},
         ),
         at(
             "RES_ANSWER_TOO_SHORT",
@@ -318,6 +327,21 @@ def enroll_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
     return states + factor_states(account, meta)
 
 
+def no_questions_states(domains: Sequence[str], flows: Sequence[str]) -> list[State]:
+    """Enroll on a site without security questions: the account fields open the session of
+    the other factors at once (the form asks nothing else)."""
+    meta = sample_meta(domains, flows, questions=False)
+    account = _user(domains, password="Current-Secret-1")
+    states = [
+        State("start", "No security questions on this site: the account only", meta=meta),
+        State("RES_EMPTY_FIELD_USERNAME", "Checked in the page: no username",
+              [{"username": ""}], meta=meta),
+        State("RES_EMPTY_FIELD_PASSWORD", "Checked in the page: no password",
+              [_user(domains)], meta=meta),
+    ]  # fmt: skip
+    return states + factor_states(account, meta)
+
+
 # A made-up authenticator key and the recovery codes a session shows.
 SAMPLE_KEY = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SAMPLE_CODES = [
@@ -328,8 +352,12 @@ SAMPLE_CODES = [
 
 def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     """The enroll page's other factors, in an enroll session the account fields open."""
-    offer = ["totp", "recovery_code", "passkey"]
-    session = {"status": 200, "body": {"enroll": "gallery", "has": [], "needs": [], "offer": offer}}
+    offer = meta["factors"]["offer"]
+    opened: dict[str, Any] = {"enroll": "gallery", "has": [], "needs": [], "offer": offer}
+    session = {"status": 200, "body": opened}
+    # A policy that needs an authenticator app (and, with questions, the questions too).
+    needed = ["questions", "totp"] if "questions" in offer else ["totp"]
+    needy = {"status": 200, "body": {**opened, "needs": needed}}
     uri = f"otpauth://totp/HR:{USER['username']}@{USER['domain']}?secret={SAMPLE_KEY}&issuer=HR"
     qr = ["".join("1" if dark else "0" for dark in row) for row in segno.make_qr(uri).matrix]
     key = " ".join(SAMPLE_KEY[i : i + 4] for i in range(0, len(SAMPLE_KEY), 4))
@@ -355,9 +383,13 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
         actions: list[dict[str, Any]],
         replies: list[Reply],
         passkeys: Reply = listed,
+        opened: Reply = session,
     ) -> State:
-        steps = {start: [session], factor: [passkeys, *replies]}
+        steps = {start: [opened], factor: [passkeys, *replies]}
         return State(name, title, actions, steps, meta=meta)
+
+    left = [kind for kind in needed if kind != "totp"]
+    set_up = {"status": 200, "body": {"factors": ["totp"], "needs": left}}
 
     return [
         at("factors", "More ways: the enroll session opened", [open_], []),
@@ -369,6 +401,20 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
             [begun, problem("wrong_code")],
         ),
         at("RES_TOTP_ENROLLED", "The app is set up", [open_, begin, confirm], [begun, added]),
+        at(
+            "needs",
+            "The policy needs an authenticator app: marked, and said",
+            [open_],
+            [],
+            opened=needy,
+        ),
+        at(
+            "needs.set_up",
+            "The needed app set up: its mark gone, the status line updated",
+            [open_, begin, confirm],
+            [begun, set_up],
+            opened=needy,
+        ),
         at("recovery_codes", "Ten recovery codes, shown once", [open_, generate], [made]),
         at("passkeys", "Passkeys: the two a user has, and a new one to add", [open_], [], two),
         # The browser's own dialog opens on "Add a passkey": the gallery shows the list only.
@@ -571,13 +617,17 @@ def error_states() -> list[State]:
     ]
 
 
-def page_states(page: str, domains: Sequence[str], flows: Sequence[str]) -> list[State]:
+def page_states(
+    page: str, domains: Sequence[str], flows: Sequence[str], questions: bool = True
+) -> list[State]:
+    """The states of `page` on a site with these domains and flows, and with security
+    questions or without ([factors] questions = false)."""
     if page == "change":
         # The change form shows the password rules from GET meta.
         meta = sample_meta(domains, flows)
         return [replace(state, meta=meta) for state in change_states(domains)]
     if page == "enroll":
-        return enroll_states(domains, flows)
+        return enroll_states(domains, flows, questions)
     if page in ("reset", "unlock"):
         return stepwise_states(page, domains)
     if page == "error":

@@ -40,11 +40,14 @@ LANGUAGES = sorted(file.stem for file in (STOCK_THEMES / "default" / "messages")
 # English on both sites, and Arabic on the default theme's (the contrast theme only
 # recolours the same layout, so its Arabic pages are sampled).
 EVERY_STATE = {"hr": ("en", "ar"), "kiosk": ("en",)}
-# Two sites, one per stock theme: a domain drop-down on one, a typed domain on the other.
+# Two sites, one per stock theme: a domain drop-down on one, a typed domain on the other;
+# security questions on one, switched off on the other ([factors]).
 SITES: dict[str, dict[str, Any]] = {
     "hr": {"title": "HR self-service", "domains": ["EXAMPLE", "LAB"], "languages": LANGUAGES},
     "kiosk": {"title": "Kiosk", "theme": "contrast", "languages": ["en", "de", "ar"]},
 }
+QUESTIONS = {"hr": True, "kiosk": False}
+FACTORS = {"sites": {vdir: {"questions": on} for vdir, on in QUESTIONS.items()}}
 # The states every other language is checked in: each step, and the longest texts.
 SAMPLED = {
     "start",
@@ -61,6 +64,7 @@ SAMPLED = {
     "recovery_codes",
     "passkey",
     "passkeys",
+    "needs",
 }
 # States worth a picture: each kind of screen once (the others differ only in their text).
 PICTURED = {
@@ -80,13 +84,15 @@ PICTURED = {
     "RES_UNKNOWN_SITE",
     "totp",
     "recovery_codes",
+    "needs",
 }
 
 
 @pytest.fixture(scope="module")
 def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("instance")
-    config = parse_config(json.loads(json.dumps({"sites": SITES})), root / "pwreset.toml")
+    settings = {"sites": SITES, "factors": FACTORS}
+    config = parse_config(json.loads(json.dumps(settings)), root / "pwreset.toml")
     build_sites(config, options=BuildOptions(gallery=True))
     # axe comes from the site's own origin (cached like any script), so the pages' strict
     # CSP stays on while it runs.
@@ -132,7 +138,8 @@ def test_every_state_is_accessible(tab: Page, gallery: str, vdir: str, page_name
     tab.on("pageerror", lambda exc: errors.append(str(exc)))
     domains = SITES[vdir].get("domains", [])
     problems: list[str] = []
-    for state in page_states(page_name, domains, ["enroll", "reset", "unlock", "change"]):
+    flows = ["enroll", "reset", "unlock", "change"]
+    for state in page_states(page_name, domains, flows, QUESTIONS[vdir]):
         query = state.query or {"state": state.name}
         suffix = "&".join(f"{k}={v}" for k, v in query.items())
         for lang in languages_for(vdir, state.name):
