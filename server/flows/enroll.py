@@ -16,7 +16,7 @@ from pwreset.server.flows import lockout
 from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors import policy
-from pwreset.server.flows.factors.base import EnrollStep
+from pwreset.server.flows.factors.base import KINDS, EnrollStep
 from pwreset.server.flows.factors.registry import ENROLL_ACTIONS, refresh_kinds
 from pwreset.server.flows.fields import text, texts
 from pwreset.server.flows.questions import hash_answer, question_id, significant_chars
@@ -103,9 +103,16 @@ def factor(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
         session = ctx.tokens.open_enroll(text(request.body, "enroll"), request.vdir, now)
     except BadToken:
         raise FlowError("session_expired", "the enroll session is not valid") from None
-    action = ENROLL_ACTIONS.get(text(request.body, "action"))
+    name = text(request.body, "action")
+    action = ENROLL_ACTIONS.get(name)
     if action is None:
         raise FlowError("bad_request", "unknown enroll action")
+    # Enroll adds only kinds the site offers; those the user holds may still be listed and
+    # removed after the site stopped offering them.
+    kind, _, verb = name.partition(".")
+    offer = policy.site_policy(ctx.config, request.vdir, "enrolled").offer
+    if kind in KINDS and kind not in offer and verb not in ("list", "remove"):
+        raise FlowError("factor_not_offered", f"this site does not offer {kind}")
     directory = ctx.directories.get(session.domain)
     user = directory.find_user(session.username) if directory else None
     if directory is None or user is None:

@@ -52,6 +52,13 @@ def test_an_enroll_session_proves_the_password_and_dispatches_to_the_factors(
     assert done.json() == {"probed": True}, done.text
     assert [name.casefold() for name, _ in seen] == [user.casefold()]
 
+    # Enroll adds only the kinds the site offers (here the questions alone); a kind the user
+    # may hold from before can still be listed.
+    app = stack.post("enroll/factor", {"enroll": token, "action": "totp.begin"})
+    assert app.json()["code"] == "factor_not_offered", app.text
+    listed = stack.post("enroll/factor", {"enroll": token, "action": "passkey.list"})
+    assert listed.json()["passkeys"] == [], listed.text
+
     unknown = stack.post("enroll/factor", {"enroll": token, "action": "probe.nothing"})
     assert unknown.json()["code"] == "bad_request", unknown.text
     forged = stack.post("enroll/factor", {"enroll": token[:-4] + "AAAA", "action": "probe.add"})
