@@ -139,7 +139,9 @@ def test_the_key_and_the_codes_are_never_stored_or_logged_in_clear(flows, user, 
     """The app's key and the recovery codes leave the server only in the replies that show
     them: not in the database files, the audit or the log."""
     caplog.set_level(logging.DEBUG)
-    stack = flows(factors=TOTP_ONLY, security={"reply_floor_ms": 0})
+    # The app asked first, recovery codes offered too (enroll adds only kinds on offer).
+    app_first = {"questions": False, "mandatory": ["totp"], "weights": {"code": 0, "passkey": 0}}
+    stack = flows(factors=app_first, security={"reply_floor_ms": 0})
     key = enroll_totp(stack, user)
     codes = generate_codes(stack, user)
     token = stack.start("reset", user).json()["flow"]
