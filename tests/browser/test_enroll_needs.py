@@ -42,6 +42,7 @@ def test_the_needed_app_is_marked_until_it_is_set_up(page: Page, site, fresh_use
 
     # No questions anywhere on the page; the app marked as needed, and said so.
     assert page.locator('[data-pw-kind="questions"], [data-pw-questions]').count() == 0
+    assert page.locator(".pw-lead").inner_text().startswith("Confirm your account, then set up")
     app = page.locator("#pw-totp")
     mark = app.locator("[data-pw-needed]")
     assert mark.is_visible() and mark.inner_text() == "Needed by your organisation"
