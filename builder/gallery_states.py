@@ -358,6 +358,9 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     # A policy that needs an authenticator app (and, with questions, the questions too).
     needed = ["questions", "totp"] if "questions" in offer else ["totp"]
     needy = {"status": 200, "body": {**opened, "needs": needed}}
+    having = {"status": 200, "body": {**opened, "has": ["totp", "recovery_code"]}}
+    drop = {"@click": "[data-pw-totp-remove]"}
+    dropped = {"status": 200, "body": {"factors": ["recovery_code"], "needs": []}}
     uri = f"otpauth://totp/HR:{USER['username']}@{USER['domain']}?secret={SAMPLE_KEY}&issuer=HR"
     qr = ["".join("1" if dark else "0" for dark in row) for row in segno.make_qr(uri).matrix]
     key = " ".join(SAMPLE_KEY[i : i + 4] for i in range(0, len(SAMPLE_KEY), 4))
@@ -408,6 +411,14 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
             [],
             opened=needy,
         ),
+        at(
+            "totp.has",
+            "A user who has an app: replace it, or remove it",
+            [open_],
+            [],
+            opened=having,
+        ),
+        at("ENROLL_TOTP_REMOVED", "The app removed", [open_, drop], [dropped], opened=having),
         at(
             "needs.set_up",
             "The needed app set up: its mark gone, the status line updated",

@@ -1,7 +1,7 @@
 """The enroll page asks only for what the policy needs, in a real browser on OpenLDAP: a site
 without security questions whose policy needs an authenticator app shows no questions, marks
-the app as needed (a label and a status line naming it), and clears the mark once the app is
-set up; the page passes axe before and after."""
+the app as needed (a label and a status line naming it), clears the mark once the app is set
+up and marks it again once it is removed; the page passes axe."""
 
 from __future__ import annotations
 
@@ -63,3 +63,10 @@ def test_the_needed_app_is_marked_until_it_is_set_up(page: Page, site, fresh_use
     assert mark.is_hidden()
     assert needs.inner_text() == "You have set up everything your organisation needs."
     assert _axe_violations(page) == []
+
+    # Removed again: needed again.
+    app.locator("[data-pw-totp-remove]").click()
+    app.locator("[data-pw-totp-removed]").wait_for(state="visible", timeout=10000)
+    assert "totp" not in stack.record(user).factors
+    assert mark.is_visible()
+    assert needs.inner_text() == "Still needed by your organisation: Authenticator app"

@@ -87,6 +87,17 @@ class FactorSession {
         section.hidden = !offer.includes(kind) && !has.includes(kind);
       }
     }
+    this.held(has);
+  }
+
+  // What each section says (and offers to remove) about a kind the user has.
+  held(has) {
+    for (const section of this.sections) {
+      const kind = section.getAttribute("data-pw-kind");
+      for (const el of section.querySelectorAll("[data-pw-has]")) {
+        el.hidden = !has.includes(kind);
+      }
+    }
   }
 
   // Marks the kinds still needed, and says which (or that nothing is left).
@@ -118,6 +129,9 @@ class FactorSession {
 
   // A piece's reply after a change: the kinds the user has now, and what is still needed.
   changed(data) {
+    if (data && Array.isArray(data.factors)) {
+      this.held(data.factors);
+    }
     if (data && Array.isArray(data.needs)) {
       this.mark(data.needs);
     }

@@ -845,7 +845,8 @@ class PasswordRules {
  * which the enroll page gives it:
  *   host.act(action, body)   resolves to {ok, data} (relay.js's call, with the session)
  *   host.error(lines, field) shows an error; host.clear() hides it
- *   host.changed(data)       the action's reply after a factor was added (data.factors)
+ *   host.changed(data)       the action's reply after a factor was added or removed
+ *                            (data.factors, data.needs)
  * The key and the codes are shown once, from the reply, and never stored by the page.
  *
  * Provides: TotpEnroll, RecoveryCodesEnroll, drawQr
@@ -896,9 +897,29 @@ class TotpEnroll {
     this.begin = box.querySelector("[data-pw-totp-begin]");
     this.form = box.querySelector("[data-pw-totp-form]");
     this.done = box.querySelector("[data-pw-totp-done]");
+    this.removed = box.querySelector("[data-pw-totp-removed]");
     this.pending = null;
     this.begin.addEventListener("click", () => this.start());
     this.form.addEventListener("submit", (event) => this.confirm(event));
+    box.querySelector("[data-pw-totp-remove]").addEventListener("click", (e) => this.remove(e));
+  }
+
+  // The app the user has stops being a factor (the page shows the button only then).
+  async remove(event) {
+    this.host.clear();
+    const button = event.currentTarget;
+    button.disabled = true;
+    const reply = await this.host.act("totp.remove", {});
+    button.disabled = false;
+    if (reply.ok && reply.data) {
+      this.done.hidden = true;
+      this.removed.hidden = false;
+      this.removed.focus();
+      this.host.changed(reply.data);
+    } else {
+      this.host.error(errorLines(reply.data));
+    }
+    announceIdle();
   }
 
   async start() {
@@ -918,6 +939,7 @@ class TotpEnroll {
     this.form.reset();
     this.form.hidden = false;
     this.done.hidden = true;
+    this.removed.hidden = true;
     this.box.querySelector("[data-pw-totp-start]").hidden = true;
     this.form.elements.namedItem("code").focus();
     announceIdle();
@@ -1136,6 +1158,17 @@ class FactorSession {
         section.hidden = !offer.includes(kind) && !has.includes(kind);
       }
     }
+    this.held(has);
+  }
+
+  // What each section says (and offers to remove) about a kind the user has.
+  held(has) {
+    for (const section of this.sections) {
+      const kind = section.getAttribute("data-pw-kind");
+      for (const el of section.querySelectorAll("[data-pw-has]")) {
+        el.hidden = !has.includes(kind);
+      }
+    }
   }
 
   // Marks the kinds still needed, and says which (or that nothing is left).
@@ -1167,6 +1200,9 @@ class FactorSession {
 
   // A piece's reply after a change: the kinds the user has now, and what is still needed.
   changed(data) {
+    if (data && Array.isArray(data.factors)) {
+      this.held(data.factors);
+    }
     if (data && Array.isArray(data.needs)) {
       this.mark(data.needs);
     }
