@@ -22,6 +22,7 @@ from pwreset.console.web import languages
 from pwreset.console.web.messages import EN
 from pwreset.console.web.sessions import Session
 from pwreset.protocol.client import ServerUnreachable
+from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.server.flows import helpdesk
 
 if TYPE_CHECKING:  # the app imports this module
@@ -88,9 +89,9 @@ async def act(console: Console, request: Request, session: Session) -> Response:
     else:
         body["case"] = session.cases[key]["case"]
     if op == helpdesk.CHECK_CODE:
-        body["code"] = form.get("code", "").strip()[:32]
+        body["code"] = form.get("code", "").strip()[: FIELD_LIMITS["code"]]
     elif op == helpdesk.CHECK_ANSWER:
-        body["answer"] = form.get("answer", "")[:256]
+        body["answer"] = form.get("answer", "")[: FIELD_LIMITS["answer"]]
     try:
         reply = dict(await run_in_threadpool(ask_server, console.config, op, body))
     except ServerRefusedError as exc:
