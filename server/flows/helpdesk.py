@@ -14,17 +14,10 @@ and they are checked here, wrong ones counted toward the caller's lockout as on 
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
@@ -42,7 +35,7 @@ from pwreset.server.flows.context import (
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors.questions_factor import enrolled_questions
 from pwreset.server.flows.fields import text
-from pwreset.server.flows.tokens import FlowState, new_flow_id
+from pwreset.server.flows.tokens import BadToken, FlowState, Sealer, new_flow_id
 from pwreset.server.passwords.one_time import one_time_password
 from pwreset.server.storage import UserRecord
 
@@ -79,26 +72,24 @@ class Case:
     verified: str = ""  # how: "code" or "answers"; "" not yet
 
     def sealed(self, key: bytes) -> str:
-        nonce = secrets.token_bytes(12)
-        plain = json.dumps(asdict(self), separators=(",", ":")).encode()
-        raw = nonce + _aead(key).encrypt(nonce, plain, b"helpdesk")
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return _sealer(key).seal(asdict(self), _BOUND)
 
     @classmethod
     def opened_from(cls, token: str, key: bytes) -> Case:
         """The case of `token`; FlowError session_expired if this server did not seal it."""
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            fields = json.loads(_aead(key).decrypt(raw[:12], raw[12:], b"helpdesk"))
+            fields = _sealer(key).open(token, _BOUND)
             fields["answered"] = tuple(fields["answered"])
             return cls(**fields)
-        except (InvalidTag, ValueError, TypeError, KeyError) as exc:
+        except (BadToken, TypeError, KeyError) as exc:
             raise FlowError("session_expired", "not a help desk case") from exc
 
 
-def _aead(admin_key: bytes) -> AESGCM:
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"pwreset help desk v1")
-    return AESGCM(hkdf.derive(admin_key))
+_BOUND = "helpdesk"
+
+
+def _sealer(admin_key: bytes) -> Sealer:
+    return Sealer(admin_key, b"pwreset help desk v1")
 
 
 @dataclass

@@ -56,23 +56,26 @@ class EnrollSession:
     started: float
 
 
-class _Sealer:
-    """AES-GCM under a key of its own derived from the data key, bound to the site."""
+class Sealer:
+    """Fields sealed into a token the page (or the console) carries: AES-GCM under a key of
+    its own (HKDF of `key` with `info`), bound to what it is for (`bound`: the site, the
+    account). Flow tokens, enroll sessions, pending authenticator keys and help desk cases."""
 
-    def __init__(self, data_key: bytes, info: bytes) -> None:
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(data_key)
-        self._aead = AESGCM(key)
+    def __init__(self, key: bytes, info: bytes) -> None:
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
+        self._aead = AESGCM(derived)
 
-    def seal(self, fields: dict[str, Any], site: str) -> str:
+    def seal(self, fields: dict[str, Any], bound: str) -> str:
         nonce = os.urandom(12)
         plain = json.dumps(fields, separators=(",", ":")).encode()
-        sealed = self._aead.encrypt(nonce, plain, site.encode())
+        sealed = self._aead.encrypt(nonce, plain, bound.encode())
         return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
 
-    def open(self, token: str, site: str) -> dict[str, Any]:
+    def open(self, token: str, bound: str) -> dict[str, Any]:
+        """The fields `token` holds; BadToken if this sealer did not seal it for `bound`."""
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            fields = json.loads(self._aead.decrypt(raw[:12], raw[12:], site.encode()))
+            fields = json.loads(self._aead.decrypt(raw[:12], raw[12:], bound.encode()))
         except (InvalidTag, ValueError, TypeError) as exc:
             raise BadToken from exc
         if not isinstance(fields, dict):
@@ -82,8 +85,8 @@ class _Sealer:
 
 class TokenSealer:
     def __init__(self, data_key: bytes) -> None:
-        self._flows = _Sealer(data_key, b"pwreset flow token v1")
-        self._enroll = _Sealer(data_key, b"pwreset enroll session v1")
+        self._flows = Sealer(data_key, b"pwreset flow token v1")
+        self._enroll = Sealer(data_key, b"pwreset enroll session v1")
 
     def seal(self, state: FlowState) -> str:
         return self._flows.seal(asdict(state), state.site)

@@ -20,16 +20,11 @@ The secret never leaves the sealed record except in `totp.begin`'s reply.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-import json
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import segno
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA1
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
@@ -38,6 +33,7 @@ from pwreset.server.flows import lockout
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors.base import EnrollStep
 from pwreset.server.flows.fields import text
+from pwreset.server.flows.tokens import BadToken, Sealer
 from pwreset.server.storage import UserRecord
 from pwreset.server.storage.users import user_key
 
@@ -160,23 +156,17 @@ class PendingSecret:
     PENDING_SECONDS."""
 
     def __init__(self, factor_key: bytes) -> None:
-        key = hmac.new(factor_key, b"pwreset totp pending v1", hashlib.sha256).digest()
-        self._aead = AESGCM(key)
+        self._sealer = Sealer(factor_key, b"pwreset totp pending v1")
 
     def seal(self, domain: str, username: str, secret: str, now: float) -> str:
-        nonce = os.urandom(12)
-        plain = json.dumps({"s": secret, "t": now}).encode()
-        sealed = self._aead.encrypt(nonce, plain, user_key(domain, username).encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode().rstrip("=")
+        return self._sealer.seal({"s": secret, "t": now}, user_key(domain, username))
 
     def open(self, domain: str, username: str, token: str, now: float) -> str | None:
         """The secret, or None when the token is not one of ours for this account, or old."""
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            plain = self._aead.decrypt(raw[:12], raw[12:], user_key(domain, username).encode())
-            held = json.loads(plain)
+            held = self._sealer.open(token, user_key(domain, username))
             secret, made = str(held["s"]), float(held["t"])
-        except (InvalidTag, ValueError, TypeError, KeyError):
+        except (BadToken, ValueError, TypeError, KeyError):
             return None
         return secret if 0 <= now - made <= PENDING_SECONDS else None
 
