@@ -149,9 +149,16 @@ def _record(db: Store, domain: str, username: str, op: str, when: float) -> None
         record = db.users.get(domain, username)
         # Change records only enrolled users, as the flow does.
         recorded = record is not None and (op != "change" or record.enrollment is not None)
-        if record is not None and recorded and (getattr(record, field) or 0.0) < when:
-            setattr(record, field, when)
-            db.users.save(record)
+        if record is not None and recorded:
+            stored = getattr(record, field) or 0.0
+            if stored < when:
+                setattr(record, field, when)
+                db.users.save(record)
+            else:
+                # The flow saved its record after the note, then stopped before its audit
+                # row: the row takes the record's time, or restore_missing_audit, which
+                # looks for a row no older than the record, would restore it a second time.
+                when = stored
     _record_row(db, domain, username, op, event, when)
 
 
