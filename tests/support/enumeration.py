@@ -1,16 +1,19 @@
 """Can an attacker tell unknown, unenrolled and enrolled users apart? What `bench/enumeration.py`
 and `tests/flows/test_enumeration.py` measure through the real relay: the sequence of
 replies through pwreset's lockout, and the timing of `start` and of a wrong answer
-(two-sample Kolmogorov-Smirnov test)."""
+(two-sample Kolmogorov-Smirnov test), and of every step of the strong factors (issue 14)."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from support.authenticator import SoftAuthenticator
 from support.flowstack import PASSWORD, FlowStack
+from support.totp_app import act, enroll_totp, generate_codes, session
 
 CLASSES = ("unknown", "unenrolled", "enrolled")
 # c(alpha) of the two-sample Kolmogorov-Smirnov test at alpha = 0.01.
@@ -103,12 +106,85 @@ def ks_critical(n: int, m: int, c: float = KS_C_001) -> float:
     return c * math.sqrt((n + m) / (n * m))
 
 
-def comparisons(measured: Timings) -> dict[str, tuple[float, float]]:
-    """name -> (KS statistic, critical value at alpha = 0.01), enrolled against the others."""
+def comparisons(
+    measured: Timings | Mapping[str, Mapping[str, list[float]]],
+) -> dict[str, tuple[float, float]]:
+    """name -> (KS statistic, critical value at alpha = 0.01), enrolled against the others,
+    for each step measured (a step's samples by class)."""
+    steps = (
+        {"start": measured.start, "wrong": measured.wrong}
+        if isinstance(measured, Timings)
+        else measured
+    )
     out = {}
-    for step, by_class in (("start", measured.start), ("wrong", measured.wrong)):
+    for step, by_class in steps.items():
         for other in ("unknown", "unenrolled"):
             a, b = by_class[other], by_class["enrolled"]
             critical = ks_critical(len(a), len(b))
             out[f"ks_{step}_{other}_vs_enrolled"] = (ks_statistic(a, b), critical)
+    return out
+
+
+# --- the factors of issue 14 ---------------------------------------------------------------
+
+FACTOR_KINDS = ("totp", "recovery_code", "passkey")
+PASSKEY_ORIGIN = "https://pw.example.org"
+# A site offering every strong factor (the one-time code off: it needs a mail server); the
+# enrolled user of the population holds all of them.
+FACTOR_SETTINGS: dict[str, Any] = {
+    "sites": {"pwreset": {"passkey_rp_id": "example.org", "passkey_origins": [PASSKEY_ORIGIN]}},
+    "factors": {"threshold": 2, "weights": {"code": 0}},
+}
+
+
+def enroll_every_factor(stack: FlowStack, name: str) -> None:
+    """Questions, an authenticator app, recovery codes and a passkey for `name`."""
+    assert stack.enroll(name).status_code == 200
+    enroll_totp(stack, name)
+    generate_codes(stack, name)
+    token = session(stack, name)
+    begun = act(stack, token, "passkey.begin")
+    assert begun.status_code == 200, begun.text
+    credential = SoftAuthenticator(PASSKEY_ORIGIN).create(begun.json()["options"])
+    added = act(stack, token, "passkey.finish", credential=credential, name="Phone")
+    assert added.status_code == 200, added.text
+
+
+def factor_timings(
+    stack: FlowStack, names: dict[str, str], samples: int
+) -> dict[str, dict[str, list[float]]]:
+    """`samples` rounds per factor kind, one kind a round in turn; each round, for every
+    class: a start, then timed, choosing the kind and a wrong proof of it (a code nobody
+    was given, a passkey that is nobody's), then the clock moves past the lockout box.
+    Step name -> class -> seconds."""
+    box = stack.config.security.lockout_minutes * 60.0 + 1
+    stranger = SoftAuthenticator(PASSKEY_ORIGIN)
+    stranger.create({"rp": {"id": "example.org"}, "user": {"id": "c3RyYW5nZXI"},
+                     "challenge": "AA"})  # fmt: skip
+    out: dict[str, dict[str, list[float]]] = {
+        f"{what}_{kind}": {c: [] for c in names}
+        for kind in FACTOR_KINDS
+        for what in ("choose", "wrong")
+    }
+    for round_ in range(samples * len(FACTOR_KINDS)):
+        kind = FACTOR_KINDS[round_ % len(FACTOR_KINDS)]
+        turn = round_ // len(FACTOR_KINDS)
+        order = list(names)[turn % len(names) :] + list(names)[: turn % len(names)]
+        for cls in order:
+            started = stack.start("reset", names[cls])
+            assert started.status_code == 200, started.text
+            began = time.perf_counter()
+            chosen = stack.step("reset", started.json()["flow"], factor=kind)
+            out[f"choose_{kind}"][cls].append(time.perf_counter() - began)
+            assert chosen.json()["step"]["kind"] == kind, chosen.text
+            token = chosen.json()["flow"]
+            if kind == "passkey":
+                proof = {"credential": stranger.get(chosen.json()["step"]["options"])}
+            else:
+                proof = {"code": "123456" if kind == "totp" else "ABCDE-FGHJK"}
+            began = time.perf_counter()
+            reply = stack.post("reset/step", {"flow": token, **proof})
+            out[f"wrong_{kind}"][cls].append(time.perf_counter() - began)
+            assert reply.status_code == 401, reply.text
+        stack.clock.advance(box)
     return out
