@@ -27,7 +27,7 @@ from pwreset.server.notify import Notifier
 from pwreset.server.storage import UserRecord
 from pwreset.server.storage.database import Database
 
-from support.authenticator import SoftAuthenticator
+from support.authenticator import SoftAuthenticator, b64, unb64
 
 ORIGIN = "https://pw.example.org"
 KEY = bytes(range(32))
@@ -162,12 +162,21 @@ def test_registration_needs_its_own_fresh_challenge_and_user_verification(
     authenticator = SoftAuthenticator(ORIGIN)
     options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
     credential = authenticator.create(options)
-    # Another user's session cannot finish it.
+    # Another user's session cannot finish it, nor spend it for its own.
     with pytest.raises(FlowError, match="passkey_invalid"):
         passkeys.finish(enroll_step(ctx, "mallory", credential=credential))
-    # Nor can its own, once the challenge was taken.
+    passkeys.finish(enroll_step(ctx, "jane", credential=credential))
+    # Its own only once.
     with pytest.raises(FlowError, match="passkey_invalid"):
         passkeys.finish(enroll_step(ctx, "jane", credential=credential))
+    spent = "passkey not added: its challenge was not issued to this user, has expired or was"
+    assert [e.event for e in ctx.db.audit.query()][-1].startswith(spent)
+    # A challenge older than the ceremony's time is refused too.
+    options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
+    late = enroll_step(ctx, "jane", credential=authenticator.create(options))
+    late.now += passkeys.TIMEOUT_MS / 1000 + 60
+    with pytest.raises(FlowError, match="passkey_invalid"):
+        passkeys.finish(late)
     unverified = SoftAuthenticator(ORIGIN, verified=False)
     options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
     with pytest.raises(FlowError, match="passkey_invalid"):
@@ -176,7 +185,7 @@ def test_registration_needs_its_own_fresh_challenge_and_user_verification(
     options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
     with pytest.raises(FlowError, match="passkey_invalid"):
         passkeys.finish(enroll_step(ctx, "jane", credential=elsewhere.create(options)))
-    assert record_of(ctx, "jane") is None
+    assert len(passkeys.stored(record_of(ctx, "jane"))) == 1
 
 
 def test_a_challenge_is_used_once_and_only_by_its_flow(ctx: FlowContext) -> None:
@@ -201,6 +210,30 @@ def test_a_challenge_is_used_once_and_only_by_its_flow(ctx: FlowContext) -> None
     late.now += passkeys.TIMEOUT_MS / 1000 + 60
     with pytest.raises(FlowError, match="passkey_refused"):
         use(ctx, late, answer)
+
+
+def test_asking_for_options_stores_nothing(ctx: FlowContext) -> None:
+    """The passkey step, which no lockout counts, asked again and again for any name cannot
+    grow the store: a challenge carries its own proof, and only an answer to a genuine one
+    is written down (as spent). A challenge altered by a byte is no one's."""
+    authenticator = SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", authenticator)
+    before = len(ctx.db.keyed)
+    for name in ("jane", "nobody"):
+        for _ in range(50):
+            options(ctx, recovery(ctx, name))
+    assert len(ctx.db.keyed) == before
+    flow = recovery(ctx, "jane")
+    altered = options(ctx, flow)
+    challenge = bytearray(unb64(altered["challenge"]))
+    challenge[0] ^= 1
+    altered["challenge"] = b64(bytes(challenge))
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, flow, authenticator.get(altered))
+    assert len(ctx.db.keyed) == before
+    use(ctx, flow, authenticator.get(options(ctx, flow)))
+    assert flow.audit == ["passkey 'Passkey 1' used"]
+    assert len(ctx.db.keyed) == before + 1
 
 
 def test_a_cloned_authenticator_is_refused_and_audited(ctx: FlowContext) -> None:

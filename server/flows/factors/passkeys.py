@@ -6,8 +6,10 @@ allowCredentials and are the same for everyone (nobody learns who has a passkey)
 then checks that the credential the browser returns is one of the flow's user's, with their
 user handle (a random id per user, never the name). User verification is required: the
 passkey stands for possession and a PIN or biometric, which is what its weight in the policy
-assumes. Every challenge is single-use and bound to its flow or enroll session: it is kept
-in the store's keyed records under a hash of itself and taken out by the first answer.
+assumes. Every challenge is single-use and bound to its flow or enroll session. It carries
+its own proof (a MAC over the binding and its time, see `_issue`), so asking for options
+stores nothing: a flood of passkey steps, which no lockout counts, cannot grow the store.
+Only an answer to a genuine, fresh challenge is written down, as spent.
 
 Storage, in the sealed `record.enrollment`: "passkeys" (the list below) and "passkey_user"
 (the user handle).
@@ -20,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -59,7 +62,10 @@ TIMEOUT_MS = 300_000
 _CHALLENGE_TTL = TIMEOUT_MS / 1000 + 30
 # Passkeys one user may hold: enough for a phone, a laptop and two security keys.
 MAX_PASSKEYS = 10
-_PREFIX = "pk:"
+_SPENT = "pk-spent:"
+# A challenge: a nonce and the time in ms (signed), then the MAC, then the user handle.
+_NONCE, _TAG = 16, 16
+_SIGNED = _NONCE + 8
 _UV = UserVerificationRequirement.REQUIRED
 
 
@@ -93,43 +99,53 @@ def relying_party(ctx: FlowContext, vdir: str) -> RelyingParty:
     return party
 
 
-def _binding(ctx: FlowContext, domain: str, username: str, purpose: str) -> str:
+def _binding(domain: str, username: str, purpose: str) -> bytes:
     """Who and what a challenge is for: the user and the flow or the enroll session's
-    purpose, under a key of the factors' (the keyed records are clear: never a name)."""
+    purpose."""
+    return f"{user_key(domain, username)}\0{purpose}".encode()
+
+
+def _tag(ctx: FlowContext, binding: bytes, signed: bytes) -> bytes:
     key = hmac.new(ctx.factor_key, b"passkey challenges", hashlib.sha256).digest()
-    what = f"{user_key(domain, username)}\0{purpose}".encode()
-    return hmac.new(key, what, hashlib.sha256).hexdigest()
+    return hmac.new(key, binding + b"\0" + signed, hashlib.sha256).digest()[:_TAG]
 
 
-def _issue(ctx: FlowContext, binding: str, now: float, handle: str = "") -> bytes:
-    """A new challenge for `binding` (and, at enroll, the user handle it creates for)."""
-    challenge = os.urandom(32)
-    key = _PREFIX + hashlib.sha256(challenge).hexdigest()
-    with ctx.db.keyed.locked():
-        ctx.db.keyed.put(key, {"for": binding, "touched": now, "handle": handle})
-    return challenge
+def _issue(ctx: FlowContext, binding: bytes, now: float, handle: str = "") -> bytes:
+    """A new challenge for `binding` (and, at enroll, the user handle it creates for):
+    random bytes, the time, a MAC over both with the binding, and the handle."""
+    signed = os.urandom(_NONCE) + struct.pack(">Q", int(now * 1000))
+    extra = _unb64(handle) if handle else b""
+    return signed + _tag(ctx, binding, signed + extra) + extra
 
 
 def _take(
-    ctx: FlowContext, credential: Mapping[str, Any], binding: str, now: float
+    ctx: FlowContext, credential: Mapping[str, Any], binding: bytes, now: float
 ) -> tuple[bytes, str]:
-    """The challenge the credential answers, taken out of the store, and its user handle:
-    it was issued for `binding` and is fresh; otherwise b"" (never issued, used already, or
-    someone else's)."""
+    """The challenge the credential answers, spent, and its user handle, if it was issued
+    for `binding`, is fresh and was not answered before; otherwise b"" (someone else's,
+    made up, stale or used already)."""
     try:
         client_data = json.loads(_unb64(credential["response"]["clientDataJSON"]))
         challenge = _unb64(client_data["challenge"])
     except (KeyError, TypeError, ValueError, UnicodeDecodeError):
         return b"", ""
-    key = _PREFIX + hashlib.sha256(challenge).hexdigest()
-    with ctx.db.keyed.locked():
-        issued = ctx.db.keyed.get(key)
-        if issued is None:
-            return b"", ""
-        ctx.db.keyed.delete(key)  # single use, whatever the outcome
-    if issued.get("for") != binding or now - float(issued.get("touched", 0)) > _CHALLENGE_TTL:
+    signed, tag, extra = (
+        challenge[:_SIGNED],
+        challenge[_SIGNED : _SIGNED + _TAG],
+        challenge[_SIGNED + _TAG :],
+    )
+    if len(tag) != _TAG or not hmac.compare_digest(tag, _tag(ctx, binding, signed + extra)):
         return b"", ""
-    return challenge, str(issued.get("handle", ""))
+    issued = struct.unpack(">Q", signed[_NONCE:])[0] / 1000
+    if not issued - 60 <= now <= issued + _CHALLENGE_TTL:
+        return b"", ""
+    key = _SPENT + hashlib.sha256(challenge).hexdigest()
+    with ctx.db.keyed.locked():
+        if ctx.db.keyed.get(key) is not None:
+            return b"", ""
+        # Kept until the daily purge: by then the challenge is long stale.
+        ctx.db.keyed.put(key, {"touched": issued})
+    return challenge, _b64(extra) if extra else ""
 
 
 def _credential(body: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -188,7 +204,7 @@ class Passkeys:
         credentials."""
         ctx, state = recovery.ctx, recovery.state
         party = relying_party(ctx, state.site)
-        binding = _binding(ctx, state.domain, state.username, "flow " + state.flow_id)
+        binding = _binding(state.domain, state.username, "flow " + state.flow_id)
         options = generate_authentication_options(
             rp_id=party.id,
             challenge=_issue(ctx, binding, recovery.now),
@@ -212,7 +228,7 @@ class Passkeys:
             recovery.decoy_check(counted=True)
         else:
             lockout.check(lockout.of_record(record), ctx.config.security, now)
-        binding = _binding(ctx, state.domain, state.username, "flow " + state.flow_id)
+        binding = _binding(state.domain, state.username, "flow " + state.flow_id)
         challenge, _ = _take(ctx, credential, binding, now)
         raw_id = credential.get("rawId", credential.get("id"))
         entry = next((p for p in passkeys if p["id"] == raw_id), None)
@@ -283,7 +299,7 @@ def begin(step: EnrollStep) -> Mapping[str, Any]:
         if len(passkeys) >= MAX_PASSKEYS:
             raise FlowError("passkey_limit", f"{MAX_PASSKEYS} passkeys at most")
         handle = (record.enrollment or {}).get("passkey_user") or _b64(os.urandom(32))
-        binding = _binding(ctx, step.domain, step.username, "enroll")
+        binding = _binding(step.domain, step.username, "enroll")
         options = generate_registration_options(
             rp_id=party.id,
             rp_name=party.name,
@@ -313,7 +329,7 @@ def finish(step: EnrollStep) -> Mapping[str, Any]:
         passkeys = stored(record)
         if len(passkeys) >= MAX_PASSKEYS:
             raise FlowError("passkey_limit", f"{MAX_PASSKEYS} passkeys at most")
-        binding = _binding(ctx, step.domain, step.username, "enroll")
+        binding = _binding(step.domain, step.username, "enroll")
         challenge, handle = _take(ctx, credential, binding, step.now)
         # The user handle the options named must be the user's: two first passkeys begun at
         # once name two new handles, and only the first one finished becomes the user's.
