@@ -22,6 +22,7 @@ from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.lockout import AnswerPrints, DecoyStrikes
 from pwreset.server.flows.outbox import Outbox
 from pwreset.server.flows.questions import Decoys
+from pwreset.server.flows.sweeping import BackgroundSweep
 from pwreset.server.flows.tokens import TokenSealer
 from pwreset.server.notify import Notifier, Recipient
 from pwreset.server.passwords import BreachedList, PasswordPolicy, Rule, UserContext, refusal_code
@@ -90,11 +91,16 @@ class FlowContext:
     admin_key: bytes = field(default=b"", repr=False)
     # The imported breached-password list ([password_policy] breached_file), opened once.
     breached: BreachedList | None = None
+    # Removes the marks of spent passkey challenges once they are stale (factors/passkeys).
+    passkey_sweep: BackgroundSweep = field(
+        default_factory=lambda: BackgroundSweep("spent passkey challenges")
+    )
 
     def close(self) -> None:
         """Send the messages still queued, then close the database."""
         self.outbox.shutdown()
         self.decoy_strikes.settle()
+        self.passkey_sweep.settle()
         self.db.close()
         if self.breached is not None:
             self.breached.close()

@@ -21,7 +21,6 @@ import hashlib
 import hmac
 import logging
 import math
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +29,8 @@ from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import DomainConfig
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.questions import normalise
+from pwreset.server.flows.sweeping import BackgroundSweep
 from pwreset.server.storage import KeyedRecords, UserRecord
-from pwreset.server.storage.errors import StorageError
 from pwreset.server.storage.users import user_key
 
 log = logging.getLogger("pwreset.flows")
@@ -208,9 +207,9 @@ class DecoyStrikes:
         self._key = hmac.new(data_key, b"pwreset decoy strikes v1", hashlib.sha256).digest()
         self._security = security
         self._clock = clock
-        self._sweep_lock = threading.Lock()
-        self._last_sweep = 0.0
-        self._sweeper: threading.Thread | None = None
+        # Not in the request: a full table takes a while to read, and only a decoy's wrong
+        # answer would wait for it, which would tell it from an enrolled user's.
+        self._sweeps = BackgroundSweep("old decoy counts", _SWEEP_EVERY)
 
     def _id(self, domain: str, name: str) -> str:
         key = user_key(domain, name.strip()).encode("utf-8")
@@ -228,7 +227,7 @@ class DecoyStrikes:
         if strikes.seen:
             doc["w"] = list(strikes.seen)
         self._records.put(self._id(domain, name), doc)
-        self._maybe_sweep()
+        self._sweeps.maybe(self._clock(), self.sweep, due=len(self) > MAX_DECOY_ENTRIES)
 
     def release(self, domain: str, name: str) -> bool:
         return self._records.delete(self._id(domain, name))
@@ -236,33 +235,9 @@ class DecoyStrikes:
     def __len__(self) -> int:
         return len(self._records)
 
-    def _maybe_sweep(self) -> None:
-        now = self._clock()
-        if len(self) <= MAX_DECOY_ENTRIES and now - self._last_sweep < _SWEEP_EVERY:
-            return
-        if not self._sweep_lock.acquire(blocking=False):
-            return  # another thread is sweeping
-        self._last_sweep = now
-        # Not in the request: a full table takes a while to read, and only a decoy's wrong
-        # answer would wait for it, which would tell it from an enrolled user's.
-        self._sweeper = threading.Thread(
-            target=self._sweep_in_background, args=(now,), name="decoy-sweep", daemon=True
-        )
-        self._sweeper.start()
-
-    def _sweep_in_background(self, now: float) -> None:
-        try:
-            self.sweep(now)
-        except StorageError as exc:
-            # The counts were written; the sweep tries again next time.
-            log.warning("could not sweep old decoy counts: %s", exc)
-        finally:
-            self._sweep_lock.release()
-
     def settle(self) -> None:
         """Wait for a sweep under way (for tests and a clean stop)."""
-        if self._sweeper is not None:
-            self._sweeper.join()
+        self._sweeps.settle()
 
     def sweep(self, now: float) -> int:
         """Remove counts past the lockout box, then, past MAX_DECOY_ENTRIES, the oldest down to

@@ -236,6 +236,28 @@ def test_asking_for_options_stores_nothing(ctx: FlowContext) -> None:
     assert len(ctx.db.keyed) == before + 1
 
 
+def test_spent_challenges_are_swept_once_stale(ctx: FlowContext) -> None:
+    """Answers write one mark each; a sweep beside the requests removes the marks of
+    challenges too old to be accepted anyway, so a flood of answers over days holds only
+    the last minutes' marks."""
+    authenticator = SoftAuthenticator(ORIGIN)
+    register(ctx, "jane", authenticator)
+    ctx.passkey_sweep.settle()
+    before = len(ctx.db.keyed)
+    for _ in range(3):
+        flow = recovery(ctx, "nobody")
+        with pytest.raises(FlowError, match="passkey_refused"):
+            use(ctx, flow, authenticator.get(options(ctx, flow)))
+    ctx.passkey_sweep.settle()
+    assert len(ctx.db.keyed) == before + 3
+    later = recovery(ctx, "jane")
+    later.now += passkeys.TIMEOUT_MS / 1000 + 120
+    use(ctx, later, authenticator.get(options(ctx, later)))
+    ctx.passkey_sweep.settle()
+    # The stale marks (the three and the registration's) went; the fresh one stays.
+    assert [doc["touched"] for _, doc in ctx.db.keyed.items("")] == [later.now]
+
+
 def test_a_cloned_authenticator_is_refused_and_audited(ctx: FlowContext) -> None:
     authenticator = SoftAuthenticator(ORIGIN)
     register(ctx, "jane", authenticator)

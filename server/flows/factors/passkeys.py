@@ -51,7 +51,7 @@ from pwreset.server.flows.context import FlowContext
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors.base import EnrollStep
 from pwreset.server.flows.fields import text
-from pwreset.server.storage import UserRecord
+from pwreset.server.storage import KeyedRecords, UserRecord
 from pwreset.server.storage.users import user_key
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ _SPENT = "pk-spent:"
 # A challenge: a nonce and the time in ms (signed), then the MAC, then the user handle.
 _NONCE, _TAG = 16, 16
 _SIGNED = _NONCE + 8
+# How far another server's clock may be ahead of this one's (a shared store).
+_SKEW = 60.0
 _UV = UserVerificationRequirement.REQUIRED
 
 
@@ -137,15 +139,26 @@ def _take(
     if len(tag) != _TAG or not hmac.compare_digest(tag, _tag(ctx, binding, signed + extra)):
         return b"", ""
     issued = struct.unpack(">Q", signed[_NONCE:])[0] / 1000
-    if not issued - 60 <= now <= issued + _CHALLENGE_TTL:
+    if not issued - _SKEW <= now <= issued + _CHALLENGE_TTL:
         return b"", ""
     key = _SPENT + hashlib.sha256(challenge).hexdigest()
     with ctx.db.keyed.locked():
         if ctx.db.keyed.get(key) is not None:
             return b"", ""
-        # Kept until the daily purge: by then the challenge is long stale.
         ctx.db.keyed.put(key, {"touched": issued})
+    ctx.passkey_sweep.maybe(now, lambda at: sweep_spent(ctx.db.keyed, at))
     return challenge, _b64(extra) if extra else ""
+
+
+def sweep_spent(keyed: KeyedRecords, now: float) -> int:
+    """Remove the marks of challenges too old to be accepted anyway; how many. The store
+    then holds at most what `_CHALLENGE_TTL` of answers wrote, however many came."""
+    stale = [
+        key
+        for key, doc in keyed.items(_SPENT)
+        if float(doc.get("touched") or 0.0) < now - _CHALLENGE_TTL - _SKEW
+    ]
+    return keyed.delete_many(stale)
 
 
 def _credential(body: Mapping[str, Any]) -> Mapping[str, Any]:
