@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pwreset.config.flow_settings import VerificationSettings
 from pwreset.server.directory.base import DirectoryUser
 from pwreset.server.flows.questions import hash_secret, verify_secret
+from pwreset.server.flows.sweeping import BackgroundSweep
 from pwreset.server.flows.tokens import FlowState
 from pwreset.server.notify import NotifyError, mask_email, mask_phone
 from pwreset.server.storage import KeyedRecords, UserRecord
@@ -140,9 +141,17 @@ class Issue:
     reused: bool = False
 
 
+# Made-up names' code records kept at most (~300 bytes each in memory: 30 MB). Past it, a
+# sweep beside the requests drops the oldest, down to _SWEEP_TO of it, as for the decoys'
+# strikes: a flood of new names cannot fill the store, and real users' counts stay.
+MAX_DECOY_CODES = 100_000
+_SWEEP_TO = 0.9
+
+
 class SendLimits:
     def __init__(self, data_key: bytes) -> None:
         self._key = hmac.new(data_key, b"pwreset send limits v1", hashlib.sha256).digest()
+        self._sweeps = BackgroundSweep("old decoy codes")
 
     def _id(self, *parts: str) -> str:
         return hmac.new(self._key, "\0".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()
@@ -212,6 +221,24 @@ class SendLimits:
         issue = self.issue(store, settings, user_id, _decoy_code(store, user_id), [DECOY],
                            flow_id, now)  # fmt: skip
         _keep_decoy_code(store, user_id, issue.record, now)
+        self._sweeps.maybe(now, lambda _: self.sweep_decoys(store))
+
+    def sweep_decoys(self, store: KeyedRecords) -> int:
+        """Past MAX_DECOY_CODES made-up names' records, remove the least recently used
+        down to _SWEEP_TO of it; how many went. Only records holding a decoy code go: a real
+        user's code is in their own record, so their send counts are never dropped."""
+        decoys = sorted(
+            ((float(doc.get("touched") or 0.0), key) for key, doc in store.items("u:")
+             if "code" in doc),
+            reverse=True,
+        )  # fmt: skip
+        if len(decoys) <= MAX_DECOY_CODES:
+            return 0
+        return store.delete_many([key for _, key in decoys[int(MAX_DECOY_CODES * _SWEEP_TO) :]])
+
+    def settle(self) -> None:
+        """Wait for a sweep under way (for tests and a clean stop)."""
+        self._sweeps.settle()
 
     def try_decoy(
         self,

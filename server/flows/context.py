@@ -100,6 +100,7 @@ class FlowContext:
         """Send the messages still queued, then close the database."""
         self.outbox.shutdown()
         self.decoy_strikes.settle()
+        self.limits.settle()
         self.passkey_sweep.settle()
         self.db.close()
         if self.breached is not None:
