@@ -372,6 +372,8 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     begin = {"@click": "[data-pw-totp-begin]"}
     confirm = {"@form": "[data-pw-totp-form]", "code": "483920"}
     generate = {"@click": "[data-pw-codes-generate]"}
+    drop_codes = {"@click": "[data-pw-codes-remove]"}
+    codes_dropped = {"status": 200, "body": {"factors": ["totp"], "needs": []}}
     start, factor = "POST enroll/start", "POST enroll/factor"
 
     # An opened session first lists the user's passkeys (passkeys.js).
@@ -427,6 +429,13 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
             opened=needy,
         ),
         at("recovery_codes", "Ten recovery codes, shown once", [open_, generate], [made]),
+        at(
+            "ENROLL_RECOVERY_CODES_REMOVED",
+            "The recovery codes removed",
+            [open_, drop_codes],
+            [codes_dropped],
+            opened=having,
+        ),
         at("passkeys", "Passkeys: the two a user has, and a new one to add", [open_], [], two),
         # The browser's own dialog opens on "Add a passkey": the gallery shows the list only.
         at("RES_PASSKEY_REMOVED", "A passkey removed", [open_, remove], [one], two),

@@ -85,6 +85,7 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(1040, "TOTP_ENROLLED", "enroll", S, N, "authenticator app enrolled"),
     EventKind(1041, "TOTP_REMOVED", "enroll", S, N, "authenticator app removed"),
     EventKind(1042, "RECOVERY_CODES_MADE", "enroll", S, N, "recovery codes generated"),
+    EventKind(1043, "RECOVERY_CODES_REMOVED", "enroll", S, N, "recovery codes removed"),
     EventKind(1140, "ENROLL_WRONG_TOTP", "enroll", F, W, "wrong authenticator app code"),
     EventKind(1160, "PASSKEY_NOT_ADDED", "enroll", F, W, "passkey not added: {reason}"),
     EventKind(1150, "ENROLL_ALERT_NOT_SENT", "enroll", F, E, "enroll alert e-mail not sent"),

@@ -1,6 +1,7 @@
 """An authenticator app in a real browser, on OpenLDAP: set up on the enroll page (the QR
 code drawn, the key read from the page as a user types it into the app), then a reset with
-the app's code; recovery codes shown once on the enroll page, then one used in a reset."""
+the app's code; recovery codes shown once on the enroll page, then one used in a reset,
+and removed from the enroll page."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from support.axe import axe_violations
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import secret
-from support.totp_app import app_code, next_step
+from support.totp_app import app_code, generate_codes, next_step
 from support.web import serve_instance
 
 pytestmark = [pytest.mark.browser, pytest.mark.slapd]
@@ -98,3 +100,29 @@ def test_an_app_and_recovery_codes_set_up_on_the_enroll_page_reset_the_password(
     assert stack.admin.bind_ok(user, "Browser!Totp-11")
     _reset_with(page, url, user, "recovery_code", codes[0], "Browser!Code-12")
     assert stack.admin.bind_ok(user, "Browser!Code-12")
+
+
+def test_recovery_codes_are_removed_from_the_enroll_page(
+    page: Page, site, fresh_user_name: str
+) -> None:
+    """A user who has recovery codes sees a button to remove them; once removed, the page
+    says so, the codes stop being a factor, and none of them works."""
+    stack, url = site
+    user = fresh_user_name
+    stack.admin.create_user(user, PASSWORD)
+    codes = generate_codes(stack, user)
+    _open_session(page, url, user)
+    codes_box = page.locator("#pw-recovery-codes")
+    remove = codes_box.locator("[data-pw-codes-remove]")
+    remove.wait_for(state="visible", timeout=10000)
+    remove.click()
+    removed = codes_box.locator("[data-pw-codes-removed]")
+    removed.wait_for(state="visible", timeout=10000)
+    assert removed.evaluate("node => node === document.activeElement")
+    assert not remove.is_visible()  # nothing left to remove
+    assert axe_violations(page) == []
+    assert "recovery_code" not in stack.record(user).factors
+    started = stack.start("reset", user)
+    chosen = stack.step("reset", started.json()["flow"], factor="recovery_code")
+    refused = stack.step("reset", chosen.json()["flow"], code=codes[0])
+    assert refused.json()["code"] == "wrong_code", refused.text

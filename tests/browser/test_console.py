@@ -13,8 +13,9 @@ from playwright.sync_api import Browser, Page
 
 from pwreset.console.web import signin
 
+from support.axe import axe_violations
 from support.flowstack import ANSWERS, PASSWORD
-from support.web_console import Console, axe_violations, shot
+from support.web_console import Console, shot
 
 pytestmark = pytest.mark.browser
 

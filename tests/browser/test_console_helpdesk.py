@@ -12,8 +12,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from support.axe import axe_violations
 from support.flowstack import PASSWORD
-from support.web_console import Console, axe_violations, shot
+from support.web_console import Console, shot
 
 pytestmark = pytest.mark.browser
 

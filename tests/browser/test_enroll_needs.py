@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 from test_authenticator import _open_session
-from test_password_rules_page import _axe_violations
 
+from support.axe import axe_violations
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import secret
 from support.totp_app import app_code
@@ -50,7 +50,7 @@ def test_the_needed_app_is_marked_until_it_is_set_up(page: Page, site, fresh_use
     needs = page.locator("[data-pw-needs]")
     assert needs.get_attribute("role") == "status"
     assert needs.inner_text() == "Still needed by your organisation: Authenticator app"
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
 
     app.locator("[data-pw-totp-begin]").click()
     key = page.locator("#pw-totp-secret")
@@ -62,7 +62,7 @@ def test_the_needed_app_is_marked_until_it_is_set_up(page: Page, site, fresh_use
     # Set up: the mark goes, and the status line says nothing more is needed.
     assert mark.is_hidden()
     assert needs.inner_text() == "You have set up everything your organisation needs."
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
 
     # Removed again: needed again.
     app.locator("[data-pw-totp-remove]").click()

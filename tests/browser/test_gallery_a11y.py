@@ -27,13 +27,13 @@ from pwreset.builder.gallery_states import page_states
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.loader import parse_config
 
+from support.axe import AXE, RUN, WCAG_AA, require_axe
+
 # spread: a few long tests (minutes together), each worth a parallel worker of its own.
 pytestmark = [pytest.mark.browser, pytest.mark.spread]
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PAGES = ["index", "enroll", "reset", "unlock", "change", "error"]
 # Every language the stock theme ships; those checked in every state (see the docstring).
 LANGUAGES = sorted(file.stem for file in (STOCK_THEMES / "default" / "messages").glob("*.po"))
@@ -104,8 +104,7 @@ def gallery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def tab(browser: Browser) -> Iterator[Page]:
     """One tab for the whole module: hundreds of states load in it, one after another."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (scripts/setup.sh does)", pytrace=False)
+    require_axe()
     context = browser.new_context()
     try:
         yield context.new_page()
@@ -121,13 +120,9 @@ def visit(tab: Page, url: str, errors: list[str]) -> None:
 
 
 def axe_violations(tab: Page) -> list[str]:
+    # From the site's origin: hundreds of states load it, cached like any script.
     tab.add_script_tag(url="/__axe__.js")
-    found = tab.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
-        WCAG_AA,
-    )
-    return list(found)
+    return list(tab.evaluate(RUN, WCAG_AA))
 
 
 @pytest.mark.parametrize("vdir", sorted(SITES))

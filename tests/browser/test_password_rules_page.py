@@ -14,6 +14,7 @@ from test_journeys import _answer_questions, _enroll
 
 from pwreset.server.passwords import read_ranges, write_breached_file
 
+from support.axe import axe_violations
 from support.flowstack import ANSWERS, PASSWORD, FlowStack, flow_stack
 from support.pwned import SAMPLE
 from support.stacks import secret
@@ -21,9 +22,6 @@ from support.web import serve_instance
 
 pytestmark = [pytest.mark.browser, pytest.mark.slapd]
 
-ROOT = Path(__file__).parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BREACHED = "P@ssw0rd"  # in the shipped sample
 
 
@@ -42,16 +40,6 @@ def site(slapd_lab, slapd_admin, tmp_path: Path) -> Iterator[tuple[FlowStack, st
 
 def _rule(page: Page, rule_id: str):
     return page.locator(f'[data-pw-rules] [data-rule="{rule_id}"]')
-
-
-def _axe_violations(page: Page) -> list[str]:
-    # Evaluated, not added as a script tag: the pages' CSP allows no inline script.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    return page.evaluate(
-        "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-        ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
-        WCAG_AA,
-    )
 
 
 def test_reset_page_shows_ticks_and_names_the_rules(page: Page, site, fresh_user_name) -> None:
@@ -85,7 +73,7 @@ def test_reset_page_shows_ticks_and_names_the_rules(page: Page, site, fresh_user
     )
     page.fill("#pw-new-password", f"{fresh_user_name}-Long-1!")
     assert _rule(page, "user_names").get_attribute("data-met") == "false"
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []
 
     # A breached password meets the page's rules but is refused, naming the rule.
     page.fill("#pw-new-password", secret(BREACHED))
@@ -98,4 +86,4 @@ def test_reset_page_shows_ticks_and_names_the_rules(page: Page, site, fresh_user
     assert lines[1:] == [_rule(page, "breached").locator(".pw-rule__text").inner_text()]
     assert _rule(page, "breached").get_attribute("data-refused") == "true"
     assert stack.admin.bind_ok(fresh_user_name, PASSWORD)
-    assert _axe_violations(page) == []
+    assert axe_violations(page) == []

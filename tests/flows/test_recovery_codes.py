@@ -6,7 +6,7 @@ enrolled users, with or without the factor."""
 from __future__ import annotations
 
 from support.flowstack import PASSWORD
-from support.totp_app import enroll_totp, generate_codes
+from support.totp_app import act, enroll_totp, generate_codes, session
 
 # Sites whose policy asks for an authenticator app's code or a recovery code (either's
 # weight, 2, is the threshold).
@@ -60,6 +60,33 @@ def test_each_code_works_once_and_its_use_is_alerted(flows, user):
     assert unlocked.json()["message"] == "RES_FINISHED_UNLOCK", unlocked.text
     mails = stack.smtp.wait_for(3)
     assert "Codes left: 8." in mails[2].message.get_content()
+
+
+def test_removed_codes_stop_working_and_the_owner_hears_of_it(flows, user):
+    stack = flows(
+        factors=EITHER,
+        alerts={"factor_change": {}},
+        security={"failure_delay": 0, "reply_floor_ms": 0},
+    )
+    codes = generate_codes(stack, user)
+    stack.smtp.wait_for(1)  # the alert of the new set
+    removed = act(stack, session(stack, user), "recovery_code.remove")
+    assert removed.status_code == 200, removed.text
+    assert "recovery_code" not in removed.json()["factors"]
+    # The policy (an app or codes) is no longer met: the page is told what it needs.
+    assert removed.json()["needs"], removed.text
+    assert "recovery_code" not in stack.record(user).factors
+    assert "recovery codes removed" in [r.event for r in stack.audit(user)]
+    mails = stack.smtp.wait_for(2)
+    assert mails[1].message["Subject"] == "The ways to reset your password were changed"
+    # The codes left no longer work.
+    reply = stack.step("reset", _factor_step(stack, user, "recovery_code"), code=codes[0])
+    assert reply.json()["code"] == "wrong_code", reply.text
+    assert stack.audit(user)[-1].event == "recovery code given, but none generated"
+    # Nothing left to remove: the same reply, nothing audited (nor alerted) again.
+    again = act(stack, session(stack, user), "recovery_code.remove")
+    assert again.status_code == 200 and again.json()["factors"] == removed.json()["factors"]
+    assert [r.event for r in stack.audit(user)].count("recovery codes removed") == 1
 
 
 def _seen(reply) -> tuple:

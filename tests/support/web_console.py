@@ -23,9 +23,7 @@ from support.flowstack import PASSWORD, Clock, FlowStack, flow_stack
 from support.stacks import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "artifacts" / "screenshots"
-WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 class Console:
@@ -100,18 +98,3 @@ def running_console(
 def shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"console-{name}.png"), full_page=True)
-
-
-def axe_violations(page: Page) -> list[str]:
-    """The WCAG 2.1 AA violations axe finds on the page (its context must bypass the CSP:
-    axe is a script, and the console allows none)."""
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `npm ci` (scripts/setup.sh does)", pytrace=False)
-    page.add_script_tag(path=str(AXE))
-    return list(
-        page.evaluate(
-            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
-            ".violations.map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))",
-            WCAG_AA,
-        )
-    )

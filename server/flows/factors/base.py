@@ -63,6 +63,18 @@ class EnrollStep(Step):
         alert): someone who knows the password must not add their own way in unnoticed."""
         self.alert("factor_change", Outcome.SUCCESS, self.addressee(self.directory, self.username))
 
+    def remove(self, kind: str, audited: str) -> Mapping[str, Any]:
+        """The `<kind>.remove` action of a factor kept whole in the enrollment under `kind`:
+        it stops being one of the user's (audited as `audited`, alerted); the kinds left."""
+        with self.locked() as record:
+            held = (record.enrollment or {}).pop(kind, None)
+            if held is not None:
+                self.save(record)
+        if held is not None:
+            self.succeeded(audited)
+            self.factors_changed()
+        return {"factors": list(record.factors)}
+
     def save(self, record: UserRecord) -> None:
         """Store `record` with its `factors` brought up to date (hold `locked()`)."""
         # Imported here: the registry imports every factor module, and they import this one.

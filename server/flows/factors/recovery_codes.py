@@ -42,6 +42,7 @@ WRONG = "wrong recovery code"
 USED_BEFORE = "recovery code already used"
 NONE_ENROLLED = "recovery code given, but none generated"
 GENERATED = "recovery codes generated"
+REMOVED = "recovery codes removed"
 
 Verdict = Literal["right", "used", "wrong"]
 
@@ -164,5 +165,13 @@ def generate_action(step: EnrollStep) -> Mapping[str, Any]:
     return {"codes": codes, "factors": list(record.factors)}
 
 
+def remove_action(step: EnrollStep) -> Mapping[str, Any]:
+    """`recovery_code.remove`: the codes left stop working and are no longer a factor."""
+    return step.remove(KIND, REMOVED)
+
+
 FACTOR = RecoveryCodeFactor()
-ENROLL_ACTIONS = {"recovery_code.generate": generate_action}
+ENROLL_ACTIONS = {
+    "recovery_code.generate": generate_action,
+    "recovery_code.remove": remove_action,
+}

@@ -220,14 +220,7 @@ def confirm_action(step: EnrollStep) -> Mapping[str, Any]:
 
 def remove_action(step: EnrollStep) -> Mapping[str, Any]:
     """`totp.remove`: the authenticator is no longer a factor of this account."""
-    with step.locked() as record:
-        held = (record.enrollment or {}).pop(KIND, None)
-        if held is not None:
-            step.save(record)
-    if held is not None:
-        step.succeeded(REMOVED)
-        step.factors_changed()
-    return {"factors": list(record.factors)}
+    return step.remove(KIND, REMOVED)
 
 
 FACTOR = TotpFactor()
