@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pwreset.config.flow_settings import VerificationSettings
 from pwreset.server.directory.base import DirectoryUser
 from pwreset.server.flows.questions import hash_secret, verify_secret
-from pwreset.server.flows.sweeping import BackgroundSweep
+from pwreset.server.flows.sweeping import BackgroundSweep, remove_if_still
 from pwreset.server.flows.tokens import FlowState
 from pwreset.server.notify import NotifyError, mask_email, mask_phone
 from pwreset.server.storage import KeyedRecords, UserRecord
@@ -141,11 +141,22 @@ class Issue:
     reused: bool = False
 
 
-# Made-up names' code records kept at most (~300 bytes each in memory: 30 MB). Past it, a
-# sweep beside the requests drops the oldest, down to _SWEEP_TO of it, as for the decoys'
-# strikes: a flood of new names cannot fill the store, and real users' counts stay.
+# Made-up names' code records (~300 bytes each in memory): past this many, a sweep beside the
+# requests drops the least recently used down to _SWEEP_TO of it, but never one that could
+# still be seen (`observable_for`): the table holds this many plus what a flood adds in that
+# time. Real users' send counts never go.
 MAX_DECOY_CODES = 100_000
 _SWEEP_TO = 0.9
+_MARGIN = 60.0
+
+
+def observable_for(settings: VerificationSettings, idle_timeout: int) -> float | None:
+    """How long after its last use a made-up name's code record still shapes what is
+    answered (a flow may still submit its code, or a new start be given it again while it
+    lives), so that dropping it would tell the name from a real user's; None: for ever."""
+    if not idle_timeout or not settings.expiry_minutes:
+        return None
+    return max(float(idle_timeout), settings.expiry_minutes * 60.0) + _MARGIN
 
 
 class SendLimits:
@@ -214,6 +225,8 @@ class SendLimits:
         username: str,
         flow_id: str,
         now: float,
+        *,
+        idle_timeout: int,
     ) -> None:
         """The same for an unknown name: its code (one nobody is sent) is kept in its keyed
         record. Hold the user's lock for (domain, username)."""
@@ -221,12 +234,17 @@ class SendLimits:
         issue = self.issue(store, settings, user_id, _decoy_code(store, user_id), [DECOY],
                            flow_id, now)  # fmt: skip
         _keep_decoy_code(store, user_id, issue.record, now)
-        self._sweeps.maybe(now, lambda _: self.sweep_decoys(store))
+        window = observable_for(settings, idle_timeout)
+        if window is not None:
+            self._sweeps.maybe(now, lambda at: self.sweep_decoys(store, at, window))
 
-    def sweep_decoys(self, store: KeyedRecords) -> int:
+    def sweep_decoys(self, store: KeyedRecords, now: float, window: float) -> int:
         """Past MAX_DECOY_CODES made-up names' records, remove the least recently used
-        down to _SWEEP_TO of it; how many went. Only records holding a decoy code go: a real
-        user's code is in their own record, so their send counts are never dropped."""
+        down to _SWEEP_TO of it, of those untouched for `window` seconds; how many went.
+        Only records holding a decoy code go: a real user's code is in their own record, so
+        their send counts are never dropped."""
+        if len(store) <= MAX_DECOY_CODES:
+            return 0  # below the cap in all, real users' counts too: nothing to read for
         decoys = sorted(
             ((float(doc.get("touched") or 0.0), key) for key, doc in store.items("u:")
              if "code" in doc),
@@ -234,7 +252,12 @@ class SendLimits:
         )  # fmt: skip
         if len(decoys) <= MAX_DECOY_CODES:
             return 0
-        return store.delete_many([key for _, key in decoys[int(MAX_DECOY_CODES * _SWEEP_TO) :]])
+        unseen = now - window
+        doomed = [key for touched, key in decoys[int(MAX_DECOY_CODES * _SWEEP_TO) :]
+                  if touched < unseen]  # fmt: skip
+        return remove_if_still(
+            store, doomed, lambda doc: "code" in doc and float(doc.get("touched") or 0) < unseen
+        )
 
     def settle(self) -> None:
         """Wait for a sweep under way (for tests and a clean stop)."""

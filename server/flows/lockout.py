@@ -11,8 +11,11 @@ The same rules apply to enrolled users (the count lives in their record) and to 
 unenrolled names (the count lives in `DecoyStrikes`), so the replies do not tell them apart.
 Decoys' names are kept only as an HMAC under a key derived from the data key (the store does
 not list who was tried), each count is a durable write like an enrolled user's, and the table
-stays bounded however many names attackers try: counts older than the lockout box are
-swept away, and past `MAX_DECOY_ENTRIES` the oldest go first.
+stays bounded however many names attackers try: counts older than the lockout box are swept
+away, so it holds one box of names at most. A count within its box is never dropped to make
+room: the next wrong answer would then be told what a fresh name is, while a real user's
+count, in their record, stays (a flood of new names would tell the two apart). Only with no
+box (`lockout_minutes = 0`) does `MAX_DECOY_ENTRIES` bound it, the oldest going first.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import DomainConfig
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.questions import normalise
-from pwreset.server.flows.sweeping import BackgroundSweep
+from pwreset.server.flows.sweeping import BackgroundSweep, remove_if_still
 from pwreset.server.storage import KeyedRecords, UserRecord
 from pwreset.server.storage.users import user_key
 
@@ -164,8 +167,8 @@ def release(record: UserRecord) -> bool:
 
 # --- for names without an enrollment (decoys) ----------------------------------------------
 
-# ~100 bytes each in memory and in the snapshot, ~200 with remembered wrong answers: 20 MB
-# at most.
+# ~100 bytes each in memory and in the snapshot, ~200 with remembered wrong answers. The cap
+# without a lockout box (see the module docstring).
 MAX_DECOY_ENTRIES = 100_000
 # A sweep reads the whole table: at most this often, and, once the table is full, down to
 # this share of MAX_DECOY_ENTRIES, so the next one comes after many new names, not the next one.
@@ -227,7 +230,10 @@ class DecoyStrikes:
         if strikes.seen:
             doc["w"] = list(strikes.seen)
         self._records.put(self._id(domain, name), doc)
-        self._sweeps.maybe(self._clock(), self.sweep, due=len(self) > MAX_DECOY_ENTRIES)
+        # Past the cap at once only where the cap applies: with a box, a full table is one
+        # box of names, and sweeping it on every put would read it over and over.
+        capped = not self._security.lockout_minutes and len(self) > MAX_DECOY_ENTRIES
+        self._sweeps.maybe(self._clock(), self.sweep, due=capped)
 
     def release(self, domain: str, name: str) -> bool:
         return self._records.delete(self._id(domain, name))
@@ -240,19 +246,17 @@ class DecoyStrikes:
         self._sweeps.settle()
 
     def sweep(self, now: float) -> int:
-        """Remove counts past the lockout box, then, past MAX_DECOY_ENTRIES, the oldest down to
-        _SWEEP_TO of it."""
+        """Remove counts past the lockout box; without a box, past MAX_DECOY_ENTRIES, the
+        oldest down to _SWEEP_TO of it."""
         box = self._security.lockout_minutes * 60.0
         entries = []
         for key, doc in self._records.items(""):
             last = doc.get("t") or 0.0
             entries.append((float(last), key))
-        expired = [key for last, key in entries if box and now - last >= box]
-        kept = sorted((e for e in entries if not (box and now - e[0] >= box)), reverse=True)
-        room = (
-            MAX_DECOY_ENTRIES
-            if len(kept) <= MAX_DECOY_ENTRIES
-            else int(MAX_DECOY_ENTRIES * _SWEEP_TO)
-        )
-        doomed = expired + [key for _, key in kept[room:]]
-        return self._records.delete_many(doomed)
+        if box:
+            past = [key for last, key in entries if now - last >= box]
+            return remove_if_still(self._records, past, lambda d: now - (d.get("t") or 0) >= box)
+        if len(entries) <= MAX_DECOY_ENTRIES:
+            return 0
+        oldest = sorted(entries, reverse=True)[int(MAX_DECOY_ENTRIES * _SWEEP_TO) :]
+        return self._records.delete_many([key for _, key in oldest])

@@ -35,20 +35,32 @@ def test_names_are_kept_only_as_a_keyed_hash(tmp_path: Path) -> None:
 
 def test_the_table_stays_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """security review 5b: a million tried names cannot fill the store: counts past the
-    lockout box are swept, and past the cap the oldest go first"""
+    lockout box are swept, so the table holds one box of names; a count within its box is
+    never dropped to make room (the next wrong answer would then tell a made-up name from a
+    real user, whose count stays in their record: found by the session review of issue 14).
+    Without a box (lockout_minutes = 0) the cap holds, the oldest going first."""
     monkeypatch.setattr(lockout, "MAX_DECOY_ENTRIES", 10)
     db = _db(tmp_path)
     now = [0.0]
     strikes = DecoyStrikes(db.strikes, KEY, SecuritySettings(), lambda: now[0])
     for i in range(25):
-        now[0] = 100.0 + i
+        now[0] = 100.0 + 61 * i  # a minute apart: each put may start a sweep
         strikes.put("LAB", f"name{i}", Strikes(1, now[0]))
         strikes.settle()
-    assert len(strikes) <= 10
-    assert strikes.get("LAB", "name24").count == 1
+    # 25 minutes of names, all within the 30-minute box: every count is still there.
+    assert len(strikes) == 25
+    assert strikes.get("LAB", "name0").count == 1
     now[0] += 31 * 60
-    assert strikes.sweep(now[0]) > 0
+    assert strikes.sweep(now[0]) == 25
     assert len(strikes) == 0
+
+    forever = DecoyStrikes(db.strikes, KEY, SecuritySettings(lockout_minutes=0), lambda: now[0])
+    for i in range(25):
+        now[0] += 1
+        forever.put("LAB", f"kept{i}", Strikes(1, now[0]))
+        forever.settle()
+    assert len(forever) <= 10
+    assert forever.get("LAB", "kept24").count == 1
     db.close()
 
 
@@ -91,7 +103,9 @@ def test_a_full_table_is_swept_outside_the_request(
     the request, and clears room for many new names at once."""
     monkeypatch.setattr(lockout, "MAX_DECOY_ENTRIES", 10)
     db = _db(tmp_path)
-    strikes = DecoyStrikes(db.strikes, KEY, SecuritySettings(), lambda: 100.0)
+    # Without a lockout box, the one setting where a full table is cut to the cap.
+    settings = SecuritySettings(lockout_minutes=0)
+    strikes = DecoyStrikes(db.strikes, KEY, settings, lambda: 100.0)
     for i in range(10):
         strikes.put("LAB", f"name{i}", Strikes(1, 50.0 + i))
     strikes.settle()

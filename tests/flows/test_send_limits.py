@@ -40,24 +40,40 @@ def test_made_up_names_cannot_fill_the_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A flood of code steps for made-up names, each keeping a decoy code, is swept beside
-    the requests past MAX_DECOY_CODES, the least recently used first; a real user's send
-    counts are never dropped (they hold the limits that protect a real phone)."""
+    the requests past MAX_DECOY_CODES, the least recently used first; but never a record a
+    flow could still see (idle_timeout, the code's life): what its next try is told would
+    then tell the name from a real user's. A real user's send counts never go."""
     monkeypatch.setattr(codes, "MAX_DECOY_CODES", 10)
     settings = VerificationSettings(enabled=True, email=False, sms=True, sms_command=["sms"])
+    window = codes.observable_for(settings, idle_timeout=300)
+    assert window == 10 * 60 + 60  # the code's 10 minutes outlast the flow's 5
+    assert codes.observable_for(settings, idle_timeout=0) is None  # flows never expire
     limits = SendLimits(KEY)
     db = Database.open(tmp_path / "data", data_key=KEY)
     try:
         ann = limits.user_id("LAB", "ann")
         assert limits.issue(db.keyed, settings, ann, None, [PHONE], "flow-ann", now=1000.0).code
-        for number in range(30):
-            # A minute apart, so each may start a sweep.
-            now = 1000.0 + 61 * (number + 1)
-            limits.issue_decoy(db.keyed, settings, "LAB", f"made-up{number}", "flow", now)
-            limits.settle()
-        decoys = {key for key, doc in db.keyed.items("u:") if "code" in doc}
-        assert len(decoys) <= 10
-        assert limits.user_id("LAB", "made-up29") in decoys
-        assert limits.user_id("LAB", "made-up0") not in decoys
+
+        def flood(names: range, now: float) -> None:
+            for number in names:
+                limits.issue_decoy(db.keyed, settings, "LAB", f"made-up{number}", "flow", now,
+                                   idle_timeout=300)  # fmt: skip
+                limits.settle()
+
+        def decoys() -> set[str]:
+            return {key for key, doc in db.keyed.items("u:") if "code" in doc}
+
+        # 30 names, then a sweep a minute later: past the cap, yet all kept, since any of
+        # them may still be seen.
+        flood(range(30), 2000.0)
+        flood(range(30, 31), 2061.0)
+        assert len(decoys()) == 31
+        # Once they are out of sight, the next sweep cuts the table down to the cap's share.
+        later = 2000.0 + window + 1
+        flood(range(31, 32), later)
+        assert len(decoys()) == 9
+        assert limits.user_id("LAB", "made-up31") in decoys()  # the newest stays
+        assert limits.user_id("LAB", "made-up30") in decoys()  # still within its window
         assert (db.keyed.get(ann) or {}).get("sent") == [1000.0]
     finally:
         db.close()

@@ -58,7 +58,8 @@ class CodeFactor:
         # A decoy code with the same limits and wrong tries as a real user's.
         with ctx.db.users.locked(state.domain, state.username):
             ctx.limits.issue_decoy(ctx.db.keyed, verification, state.domain, state.username,
-                                   state.flow_id, now)  # fmt: skip
+                                   state.flow_id, now,
+                                   idle_timeout=ctx.config.security.idle_timeout)  # fmt: skip
         return {"kind": "code", "destinations": shown}
 
     def check(self, recovery: Recovery, record: UserRecord | None) -> Mapping[str, Any] | None:
