@@ -12,7 +12,7 @@ from pwreset.config.flow_settings import EnrollSettings
 from pwreset.protocol.limits import FIELD_LIMITS
 from pwreset.protocol.messages import Request
 from pwreset.server.directory.base import Directory, DirectoryError, DirectoryUser
-from pwreset.server.flows import lockout
+from pwreset.server.flows import lockout, pending
 from pwreset.server.flows.context import FlowContext, Outcome, Step, lang_of, log, permitted
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.factors import policy
@@ -78,7 +78,7 @@ def start(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     record = ctx.db.users.get(directory.name, user.username)
     has = list(record.factors) if record else []
     rules = policy.for_user(ctx.config, request.vdir, "enrolled", directory, user)
-    step.succeeded("enroll session started")
+    step.succeeded(pending.SESSION_STARTED)
     return {
         "enroll": ctx.tokens.seal_enroll(session),
         "has": has,

@@ -34,14 +34,13 @@ RESTORED = " (row restored at start-up: the server stopped before writing it)"
 
 PREFIX = "pending\0"
 
-# The record's field, the sources and event texts of the row its flows write after it.
+_ENROLLED = frozenset({"enrolled", "auto-enrolled"})
+# Written when an enroll session opens, before anything in it moves `last_enroll`.
+SESSION_STARTED = "enroll session started"
+# The record's field, the sources and event texts of the row its flows write after it (for
+# `last_enroll`, see `_records`). A row lost after a factor action is restored as "enrolled".
 _DONE: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
-    "last_enroll": (
-        frozenset({"enroll", "reset", "unlock"}),
-        frozenset({"enrolled", "auto-enrolled"}),
-        "enroll",
-        "enrolled",
-    ),
+    "last_enroll": (frozenset({"enroll", "reset", "unlock"}), _ENROLLED, "enroll", "enrolled"),
     "last_reset": (frozenset({"reset"}), frozenset({"password reset"}), "reset", "password reset"),
     "last_unlock": (
         frozenset({"unlock"}),
@@ -229,10 +228,19 @@ def _has_row(
     audited: Iterable[AuditEvent], sources: frozenset[str], events: frozenset[str], done: float
 ) -> bool:
     # The row is written after the record, with a later reading of the same clock.
-    return any(
-        e.source in sources and e.event.removesuffix(RESTORED) in events and e.time >= done
-        for e in audited
-    )
+    return any(e.time >= done and _records(e, sources, events) for e in audited)
+
+
+def _records(row: AuditEvent, sources: frozenset[str], events: frozenset[str]) -> bool:
+    """Whether `row` is one a flow writes after setting the field of (sources, events)."""
+    if row.source not in sources:
+        return False
+    text = row.event.removesuffix(RESTORED)
+    if text in events:
+        return True
+    # An enroll session's factor actions (an app, codes, a passkey added or removed) move
+    # `last_enroll` too (EnrollStep.save), and audit under their own words.
+    return events is _ENROLLED and row.source == "enroll" and text != SESSION_STARTED
 
 
 def _newest_audit_time(db: Store) -> float:
