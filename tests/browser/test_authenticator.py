@@ -105,20 +105,29 @@ def test_an_app_and_recovery_codes_set_up_on_the_enroll_page_reset_the_password(
 def test_recovery_codes_are_removed_from_the_enroll_page(
     page: Page, site, fresh_user_name: str
 ) -> None:
-    """A user who has recovery codes sees a button to remove them; once removed, the page
-    says so, the codes stop being a factor, and none of them works."""
+    """A user who has recovery codes sees a button to remove them, also while a new set is
+    on screen; once removed, the page says so, the codes leave the screen, they stop being
+    a factor, and none of them works."""
     stack, url = site
     user = fresh_user_name
     stack.admin.create_user(user, PASSWORD)
-    codes = generate_codes(stack, user)
+    generate_codes(stack, user)
     _open_session(page, url, user)
     codes_box = page.locator("#pw-recovery-codes")
     remove = codes_box.locator("[data-pw-codes-remove]")
     remove.wait_for(state="visible", timeout=10000)
+    # A new set made, then removed before it was saved.
+    codes_box.locator("[data-pw-codes-generate]").click()
+    listed = page.locator("#pw-codes-list li")
+    listed.first.wait_for(timeout=10000)
+    codes = [secret(code) for code in listed.all_inner_texts()]
     remove.click()
     removed = codes_box.locator("[data-pw-codes-removed]")
     removed.wait_for(state="visible", timeout=10000)
     assert removed.evaluate("node => node === document.activeElement")
+    assert listed.count() == 0 and not codes_box.locator("[data-pw-codes-shown]").is_visible()
+    assert codes_box.locator("[data-pw-codes-generate]").is_visible()  # a new set may be made
+    assert not codes_box.locator("[data-pw-codes-finished]").is_visible()
     assert not remove.is_visible()  # nothing left to remove
     assert axe_violations(page) == []
     assert "recovery_code" not in stack.record(user).factors

@@ -230,6 +230,15 @@ def test_asking_for_options_stores_nothing(ctx: FlowContext) -> None:
     altered["challenge"] = b64(bytes(challenge))
     with pytest.raises(FlowError, match="passkey_refused"):
         use(ctx, flow, authenticator.get(altered))
+    altered["challenge"] = b64(bytes(challenge[:30]))  # cut short
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, flow, authenticator.get(altered))
+    # Issued by a clock more than a minute ahead of this one's: not taken.
+    ahead = options(ctx, flow)
+    flow.now -= 61
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, flow, authenticator.get(ahead))
+    flow.now += 61
     assert len(ctx.db.keyed) == before
     use(ctx, flow, authenticator.get(options(ctx, flow)))
     assert flow.audit == ["passkey 'Passkey 1' used"]
@@ -250,12 +259,24 @@ def test_spent_challenges_are_swept_once_stale(ctx: FlowContext) -> None:
             use(ctx, flow, authenticator.get(options(ctx, flow)))
     ctx.passkey_sweep.settle()
     assert len(ctx.db.keyed) == before + 3
+    lifetime = passkeys.TIMEOUT_MS / 1000 + 30  # how long a challenge is accepted
     later = recovery(ctx, "jane")
-    later.now += passkeys.TIMEOUT_MS / 1000 + 120
+    later.now += lifetime + 120
+    # Answered as long ago as a challenge still accepted at `later.now` can be.
+    edge = recovery(ctx, "jane")
+    edge.now = later.now - lifetime
+    answer = authenticator.get(options(ctx, edge))
+    use(ctx, edge, copy.deepcopy(answer))
     use(ctx, later, authenticator.get(options(ctx, later)))
     ctx.passkey_sweep.settle()
-    # The stale marks (the three and the registration's) went; the fresh one stays.
-    assert [doc["touched"] for _, doc in ctx.db.keyed.items("")] == [later.now]
+    # The stale marks (the three and the registration's) went; the others stay.
+    marks = sorted(doc["touched"] for _, doc in ctx.db.keyed.items(""))
+    assert marks == [edge.now, later.now]
+    # So the answer of the oldest challenge still accepted cannot be replayed.
+    edge.now = later.now
+    with pytest.raises(FlowError, match="passkey_refused"):
+        use(ctx, edge, answer)
+    assert edge.counted[-1].startswith("passkey refused: its challenge was not issued")
 
 
 def test_a_cloned_authenticator_is_refused_and_audited(ctx: FlowContext) -> None:

@@ -69,6 +69,8 @@ class EnrollStep(Step):
         with self.locked() as record:
             held = (record.enrollment or {}).pop(kind, None)
             if held is not None:
+                if set(record.enrollment or {}) <= {"v"}:
+                    record.enrollment = None  # nothing left: not enrolled any more
                 self.save(record)
         if held is not None:
             self.succeeded(audited)

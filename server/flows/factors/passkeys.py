@@ -6,7 +6,7 @@ allowCredentials and are the same for everyone (nobody learns who has a passkey)
 then checks that the credential the browser returns is one of the flow's user's, with their
 user handle (a random id per user, never the name). User verification is required: the
 passkey stands for possession and a PIN or biometric, which is what its weight in the policy
-assumes. Every challenge is single-use and bound to its flow or enroll session. It carries
+assumes. Every challenge is single-use and bound to its flow (at enroll, to the user). It carries
 its own proof (a MAC over the binding and its time, see `_issue`), so asking for options
 stores nothing: a flood of passkey steps, which no lockout counts, cannot grow the store.
 Only an answer to a genuine, fresh challenge is written down, as spent.
@@ -102,8 +102,8 @@ def relying_party(ctx: FlowContext, vdir: str) -> RelyingParty:
 
 
 def _binding(domain: str, username: str, purpose: str) -> bytes:
-    """Who and what a challenge is for: the user and the flow or the enroll session's
-    purpose."""
+    """Who and what a challenge is for: the user, and the flow or (any of the user's
+    enroll sessions) "enroll"."""
     return f"{user_key(domain, username)}\0{purpose}".encode()
 
 

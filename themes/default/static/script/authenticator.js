@@ -14,7 +14,8 @@
  */
 
 // A factor the user has stops being one (its box shows the remove button only then):
-// `removed` says so and takes the focus; `done`, what the box said last, hides.
+// `removed` says so and takes the focus; `done`, what the box said last, hides. Resolves to
+// whether it was removed.
 const removeFactor = async (host, action, event, removed, done) => {
   host.clear();
   const button = event.currentTarget;
@@ -30,6 +31,7 @@ const removeFactor = async (host, action, event, removed, done) => {
     host.error(errorLines(reply.data));
   }
   announceIdle();
+  return Boolean(reply.ok && reply.data);
 };
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -166,9 +168,12 @@ class RecoveryCodesEnroll {
       this.doneButton.disabled = !this.saved.checked;
     });
     this.doneButton.addEventListener("click", () => this.close());
-    box.querySelector("[data-pw-codes-remove]").addEventListener("click", (e) =>
-      removeFactor(this.host, "recovery_code.remove", e, this.removed, this.finished),
-    );
+    box.querySelector("[data-pw-codes-remove]").addEventListener("click", async (e) => {
+      // Codes just made may still be on screen: once removed, they leave it.
+      if (await removeFactor(this.host, "recovery_code.remove", e, this.removed, this.finished)) {
+        this.forget();
+      }
+    });
   }
 
   async make() {
@@ -219,8 +224,8 @@ class RecoveryCodesEnroll {
     announceIdle();
   }
 
-  // Saved: the codes leave the page.
-  close() {
+  // The codes leave the page.
+  forget() {
     this.codes = [];
     this.list.textContent = "";
     if (this.url) {
@@ -230,6 +235,11 @@ class RecoveryCodesEnroll {
     this.download.setAttribute("href", "#");
     this.shown.hidden = true;
     this.box.querySelector("[data-pw-codes-start]").hidden = false;
+  }
+
+  // Saved: the codes leave the page.
+  close() {
+    this.forget();
     this.finished.hidden = false;
     this.finished.focus();
     announceIdle();
