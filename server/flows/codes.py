@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pwreset.config.flow_settings import VerificationSettings
 from pwreset.server.directory.base import DirectoryUser
 from pwreset.server.flows.questions import hash_secret, verify_secret
-from pwreset.server.flows.sweeping import BackgroundSweep, remove_if_still
+from pwreset.server.flows.sweeping import BackgroundSweep
 from pwreset.server.flows.tokens import FlowState
 from pwreset.server.notify import NotifyError, mask_email, mask_phone
 from pwreset.server.storage import KeyedRecords, UserRecord
@@ -152,11 +152,18 @@ _MARGIN = 60.0
 
 def observable_for(settings: VerificationSettings, idle_timeout: int) -> float | None:
     """How long after its last use a made-up name's code record still shapes what is
-    answered (a flow may still submit its code, or a new start be given it again while it
-    lives), so that dropping it would tell the name from a real user's; None: for ever."""
-    if not idle_timeout or not settings.expiry_minutes:
+    answered, so that dropping it would tell the name from a real user's; None: for ever.
+    A flow may submit its code until it is idle too long; a new start is given the code
+    again, not a new one, while it lives and the cooldown runs or the day's cap is reached
+    (the cap looks back a day)."""
+    if not idle_timeout:
         return None
-    return max(float(idle_timeout), settings.expiry_minutes * 60.0) + _MARGIN
+    window = max(float(idle_timeout), float(settings.code_cooldown))
+    if settings.max_codes_per_day:
+        window = max(window, DAY)
+    elif settings.expiry_minutes:
+        window = max(window, settings.expiry_minutes * 60.0)
+    return window + _MARGIN
 
 
 class SendLimits:
@@ -255,9 +262,8 @@ class SendLimits:
         unseen = now - window
         doomed = [key for touched, key in decoys[int(MAX_DECOY_CODES * _SWEEP_TO) :]
                   if touched < unseen]  # fmt: skip
-        return remove_if_still(
-            store, doomed, lambda doc: "code" in doc and float(doc.get("touched") or 0) < unseen
-        )
+        # Judged again as each is deleted: a record used meanwhile stays.
+        return store.delete_untouched(doomed, unseen)
 
     def settle(self) -> None:
         """Wait for a sweep under way (for tests and a clean stop)."""

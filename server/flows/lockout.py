@@ -32,7 +32,7 @@ from pwreset.config.flow_settings import SecuritySettings
 from pwreset.config.schema import DomainConfig
 from pwreset.server.flows.errors import FlowError
 from pwreset.server.flows.questions import normalise
-from pwreset.server.flows.sweeping import BackgroundSweep, remove_if_still
+from pwreset.server.flows.sweeping import BackgroundSweep
 from pwreset.server.storage import KeyedRecords, UserRecord
 from pwreset.server.storage.users import user_key
 
@@ -254,8 +254,9 @@ class DecoyStrikes:
             last = doc.get("t") or 0.0
             entries.append((float(last), key))
         if box:
-            past = [key for last, key in entries if now - last >= box]
-            return remove_if_still(self._records, past, lambda d: now - (d.get("t") or 0) >= box)
+            past = [key for last, key in entries if last < now - box]
+            # Judged again as each is deleted: a name struck meanwhile keeps its count.
+            return self._records.delete_untouched(past, now - box, field="t")
         if len(entries) <= MAX_DECOY_ENTRIES:
             return 0
         oldest = sorted(entries, reverse=True)[int(MAX_DECOY_ENTRIES * _SWEEP_TO) :]

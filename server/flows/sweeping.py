@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
-from pwreset.server.storage import KeyedRecords
 from pwreset.server.storage.errors import StorageError
 
 log = logging.getLogger("pwreset.flows")
@@ -35,8 +33,8 @@ class BackgroundSweep:
         try:
             thread.start()
         except RuntimeError as exc:
-            # No thread to be had (a flood at its height): the next call tries again; a
-            # lock kept here would end every sweep for the life of the process.
+            # No thread to be had (a flood at its height): a call `every` seconds on tries
+            # again; a lock kept here would end every sweep for the life of the process.
             self._lock.release()
             log.warning("could not start a sweep of %s: %s", self._what, exc)
             return
@@ -55,14 +53,3 @@ class BackgroundSweep:
         """Wait for a sweep under way (for tests and a clean stop)."""
         if self._thread is not None:
             self._thread.join()
-
-
-def remove_if_still(
-    records: KeyedRecords, keys: Iterable[str], stale: Callable[[dict[str, Any]], bool]
-) -> int:
-    """Remove those of `keys` whose record is still `stale` when looked at again, under the
-    table's lock, just before it goes: one used since the sweep read the table stays. How
-    many went."""
-    with records.locked():
-        doomed = [key for key in keys if (doc := records.get(key)) is not None and stale(doc)]
-        return records.delete_many(doomed)

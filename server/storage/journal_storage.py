@@ -22,7 +22,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,32 @@ class JournalStorage(Storage):
             seq = None
             for key in keys:
                 if key in docs:
+                    seq = journal.append(_encode_op(_DEL, table, key, b""))
+                    del docs[key]
+                    removed += 1
+                    self._since_snapshot += 1
+            self._maybe_start_compaction()
+        if seq is not None:
+            journal.sync(seq)
+        return removed
+
+    def delete_where(
+        self, table: str, keys: list[str], doomed: Callable[[dict[str, Any]], bool]
+    ) -> int:
+        """Remove those of `keys` whose document `doomed` holds for, judged under the same
+        lock as every write (one written meanwhile is judged as it is now), with one sync;
+        how many went."""
+        self._check_writable()
+        removed = 0
+        with self._lock:
+            journal = self._journal
+            if journal is None:
+                raise StoreReadOnlyError(f"{self.directory}: the store is closed")
+            docs = self._tables.get(table, {})
+            seq = None
+            for key in keys:
+                value = docs.get(key)
+                if value is not None and doomed(decode_document(value)):
                     seq = journal.append(_encode_op(_DEL, table, key, b""))
                     del docs[key]
                     removed += 1

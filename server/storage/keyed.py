@@ -14,6 +14,7 @@ from typing import Any
 
 from tinydb import Query
 
+from pwreset.server.storage.journal_storage import JournalStorage
 from pwreset.server.storage.tinydb_table import JournalDB
 
 TABLE = "keyed"
@@ -56,6 +57,14 @@ class KeyedStore:
         found = ((str(doc.doc_id), doc) for doc in self._table)
         return [(key, doc) for key, doc in found if key.startswith(prefix)]
 
+    def delete_untouched(self, keys: list[str], since: float, field: str = "touched") -> int:
+        """Remove those of `keys` whose `field` is a time before `since`, judged atomically
+        with any write to them (a sweep's last look: one used meanwhile stays); how many."""
+        storage = self._table.storage
+        if not isinstance(storage, JournalStorage):  # pragma: no cover - always journaled
+            raise TypeError("keyed records need the journal storage")
+        return storage.delete_where(self._table.name, keys, lambda doc: _before(doc, field, since))
+
     def expire(self, untouched_since: float) -> int:
         """Remove the documents not touched since `untouched_since`; how many went."""
         stale = ~Query().touched.test(
@@ -72,3 +81,8 @@ class KeyedStore:
 
     def __len__(self) -> int:
         return len(self._table)
+
+
+def _before(doc: dict[str, Any], field: str, since: float) -> bool:
+    value = doc.get(field)
+    return not isinstance(value, int | float) or isinstance(value, bool) or value < since

@@ -104,6 +104,25 @@ def test_parallel_wrong_answers_under_the_lock_are_each_counted(stores) -> None:
         assert final is not None and final.wrong_answers == 90
 
 
+def test_a_sweep_deletes_only_what_is_still_untouched(stores) -> None:
+    """The decoy sweeps' last look (server/flows/codes.py, lockout.py): of the keys a sweep
+    chose, only those whose time is still before the cut go, judged in one step with the
+    writes, so a record used since the sweep read the table stays."""
+    with stores(data_key=KEY) as db:
+        db.keyed.put("u:old", {"code": {}, "touched": 10.0})
+        db.keyed.put("u:used", {"code": {}, "touched": 10.0})
+        db.keyed.put("u:odd", {"touched": "not a time"})
+        db.strikes.put("s:old", {"n": 1, "t": 10.0})
+        db.strikes.put("s:new", {"n": 1, "t": 500.0})
+        # Used after the sweep chose it, before its last look.
+        db.keyed.put("u:used", {"code": {}, "touched": 900.0})
+        chosen = ["u:old", "u:used", "u:odd", "u:gone"]
+        assert db.keyed.delete_untouched(chosen, 100.0) == 2
+        assert db.keyed.get("u:used") is not None and db.keyed.get("u:old") is None
+        assert db.strikes.delete_untouched(["s:old", "s:new"], 100.0, field="t") == 1
+        assert db.strikes.get("s:new") == {"n": 1, "t": 500.0}
+
+
 def test_keyed_records_and_strikes_are_apart_and_stale_ones_expire(stores) -> None:
     """security review 9: the counts hold across restarts; the housekeeping removes what
     has not been touched for a while"""

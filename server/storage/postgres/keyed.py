@@ -75,6 +75,20 @@ class PostgresKeyed:
             ).fetchall()
         return [(bytes(key).decode("utf-8"), dict(doc)) for key, doc in rows]
 
+    def delete_untouched(self, keys: list[str], since: float, field: str = "touched") -> int:
+        """One statement: a document written meanwhile by any server is judged as it is."""
+        if not keys:
+            return 0
+        with self._db.connection() as conn:
+            done = conn.execute(
+                # CASE: only a number is cast (AND may evaluate its sides in any order).
+                f"DELETE FROM {KEYED} WHERE kind = %s AND key = ANY(%s) AND NOT COALESCE("
+                "CASE WHEN json_typeof(doc -> %s) = 'number' "
+                "THEN (doc ->> %s)::float8 >= %s END, false)",
+                (self.kind, [key.encode("utf-8") for key in keys], field, field, since),
+            )
+            return done.rowcount
+
     def expire(self, untouched_since: float) -> int:
         # One statement, under the lock: a record being used right now is not taken away.
         with self.locked(), self._db.connection() as conn:
