@@ -154,6 +154,16 @@ def test_a_user_registers_passkeys_lists_and_removes_one(ctx: FlowContext) -> No
     flow = recovery(ctx, "jane")
     use(ctx, flow, key.get(options(ctx, flow)))
     assert flow.audit == ["passkey 'Passkey 2' used"]
+    # The last one removed, with nothing else enrolled (an app, say, removed before it,
+    # which leaves the enrollment's version mark): not enrolled any more.
+    with ctx.db.users.locked("LAB", "jane"):
+        marked = record_of(ctx, "jane")
+        assert marked is not None
+        marked.enrollment = {**(marked.enrollment or {}), "v": 1}
+        ctx.db.users.save(marked)
+    passkeys.remove(enroll_step(ctx, "jane", credential_id=second["passkeys"][1]["id"]))
+    record = record_of(ctx, "jane")
+    assert record is not None and record.enrollment is None and record.factors == ()
 
 
 def test_registration_needs_its_own_fresh_challenge_and_user_verification(

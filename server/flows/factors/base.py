@@ -69,8 +69,6 @@ class EnrollStep(Step):
         with self.locked() as record:
             held = (record.enrollment or {}).pop(kind, None)
             if held is not None:
-                if set(record.enrollment or {}) <= {"v"}:
-                    record.enrollment = None  # nothing left: not enrolled any more
                 self.save(record)
         if held is not None:
             self.succeeded(audited)
@@ -82,8 +80,11 @@ class EnrollStep(Step):
         # Imported here: the registry imports every factor module, and they import this one.
         from pwreset.server.flows.factors.registry import refresh_kinds
 
+        if record.enrollment is not None and set(record.enrollment) <= {"v"}:
+            record.enrollment = None  # its last factor removed: not enrolled any more
         refresh_kinds(record)
-        record.last_enroll = self.now
+        # Never back: an action that began before another one's save ends after it.
+        record.last_enroll = max(record.last_enroll or 0.0, self.now)
         self.ctx.db.users.save(record)
 
 
