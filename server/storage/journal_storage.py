@@ -107,33 +107,15 @@ class JournalStorage(Storage):
             return False
         return self._write(_encode_op(_DEL, table, key, b""), table, key, None)
 
-    def delete_many(self, table: str, keys: list[str]) -> int:
-        """Remove several documents with one sync (a sweep); how many there were."""
-        self._check_writable()
-        removed = 0
-        with self._lock:
-            journal = self._journal
-            if journal is None:
-                raise StoreReadOnlyError(f"{self.directory}: the store is closed")
-            docs = self._tables.get(table, {})
-            seq = None
-            for key in keys:
-                if key in docs:
-                    seq = journal.append(_encode_op(_DEL, table, key, b""))
-                    del docs[key]
-                    removed += 1
-                    self._since_snapshot += 1
-            self._maybe_start_compaction()
-        if seq is not None:
-            journal.sync(seq)
-        return removed
-
-    def delete_where(
-        self, table: str, keys: list[str], doomed: Callable[[dict[str, Any]], bool]
+    def delete_many(
+        self,
+        table: str,
+        keys: list[str],
+        doomed: Callable[[dict[str, Any]], bool] | None = None,
     ) -> int:
-        """Remove those of `keys` whose document `doomed` holds for, judged under the same
-        lock as every write (one written meanwhile is judged as it is now), with one sync;
-        how many went."""
+        """Remove several documents with one sync (a sweep); how many there were. With
+        `doomed`, only those it holds for, judged under the lock every write takes (one
+        written meanwhile is judged as it is now)."""
         self._check_writable()
         removed = 0
         with self._lock:
@@ -144,7 +126,7 @@ class JournalStorage(Storage):
             seq = None
             for key in keys:
                 value = docs.get(key)
-                if value is not None and doomed(decode_document(value)):
+                if value is not None and (doomed is None or doomed(decode_document(value))):
                     seq = journal.append(_encode_op(_DEL, table, key, b""))
                     del docs[key]
                     removed += 1

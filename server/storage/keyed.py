@@ -63,7 +63,7 @@ class KeyedStore:
         storage = self._table.storage
         if not isinstance(storage, JournalStorage):  # pragma: no cover - always journaled
             raise TypeError("keyed records need the journal storage")
-        return storage.delete_where(self._table.name, keys, lambda doc: _before(doc, field, since))
+        return storage.delete_many(self._table.name, keys, lambda doc: _before(doc, field, since))
 
     def expire(self, untouched_since: float) -> int:
         """Remove the documents not touched since `untouched_since`; how many went."""
