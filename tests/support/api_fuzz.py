@@ -30,8 +30,7 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import GenerationMode
@@ -268,18 +267,22 @@ def fuzz(target: FuzzStack, requests: int, *, seed: int = 0, progress: Any = Non
     schema = schemathesis.openapi.from_url(target.schema_url, config=_CONFIG)
     run = FuzzRun(progress=progress)
     rng = random.Random(seed)
-    strategy = st.one_of(
-        schema.as_strategy(GenerationMode.POSITIVE), schema.as_strategy(GenerationMode.NEGATIVE)
-    )
-    single = max(1, requests * 2 // 3)
+    # Each operation its share, valid data then invalid: drawn from the whole schema at
+    # once, an operation was now and then never drawn at all (13 of them share 266 cases).
+    operations = [result.ok() for result in schema.get_all_operations()]
+    each = max(1, requests * 2 // 3 // (2 * len(operations)))
+    for operation in operations:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-    @given(case=strategy)
-    @_settings(single)
-    def one_by_one(case: Any) -> None:
-        _aim(case, target, rng)
-        _check(run, case, case.call(base_url=target.url, timeout=30), target)
+            @given(case=operation.as_strategy(mode))
+            @_settings(each)
+            def one_by_one(case: Any) -> None:
+                _aim(case, target, rng)
+                _check(run, case, case.call(base_url=target.url, timeout=30), target)
 
-    one_by_one()
+            # An operation with no body or parameter has no invalid form.
+            with contextlib.suppress(Unsatisfiable):
+                one_by_one()
 
     machine = schema.as_state_machine()
 
