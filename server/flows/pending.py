@@ -34,13 +34,17 @@ RESTORED = " (row restored at start-up: the server stopped before writing it)"
 
 PREFIX = "pending\0"
 
-_ENROLLED = frozenset({"enrolled", "auto-enrolled"})
 # Written when an enroll session opens, before anything in it moves `last_enroll`.
 SESSION_STARTED = "enroll session started"
 # The record's field, the sources and event texts of the row its flows write after it (for
 # `last_enroll`, see `_records`). A row lost after a factor action is restored as "enrolled".
 _DONE: dict[str, tuple[frozenset[str], frozenset[str], str, str]] = {
-    "last_enroll": (frozenset({"enroll", "reset", "unlock"}), _ENROLLED, "enroll", "enrolled"),
+    "last_enroll": (
+        frozenset({"enroll", "reset", "unlock"}),
+        frozenset({"enrolled", "auto-enrolled"}),
+        "enroll",
+        "enrolled",
+    ),
     "last_reset": (frozenset({"reset"}), frozenset({"password reset"}), "reset", "password reset"),
     "last_unlock": (
         frozenset({"unlock"}),
@@ -240,7 +244,7 @@ def _records(row: AuditEvent, sources: frozenset[str], events: frozenset[str]) -
         return True
     # An enroll session's factor actions (an app, codes, a passkey added or removed) move
     # `last_enroll` too (EnrollStep.save), and audit under their own words.
-    return events is _ENROLLED and row.source == "enroll" and text != SESSION_STARTED
+    return "enrolled" in events and row.source == "enroll" and text != SESSION_STARTED
 
 
 def _newest_audit_time(db: Store) -> float:

@@ -184,7 +184,7 @@ def test_registration_needs_its_own_fresh_challenge_and_user_verification(
     # A challenge older than the ceremony's time is refused too.
     options = passkeys.begin(enroll_step(ctx, "jane"))["options"]
     late = enroll_step(ctx, "jane", credential=authenticator.create(options))
-    late.now += passkeys.TIMEOUT_MS / 1000 + 60
+    late.now += passkeys.CHALLENGE_TTL + 30
     with pytest.raises(FlowError, match="passkey_invalid"):
         passkeys.finish(late)
     unverified = SoftAuthenticator(ORIGIN, verified=False)
@@ -217,7 +217,7 @@ def test_a_challenge_is_used_once_and_only_by_its_flow(ctx: FlowContext) -> None
     assert flow.counted == [why] and other.counted == [why]
     late = recovery(ctx, "jane")
     answer = authenticator.get(options(ctx, late))
-    late.now += passkeys.TIMEOUT_MS / 1000 + 60
+    late.now += passkeys.CHALLENGE_TTL + 30
     with pytest.raises(FlowError, match="passkey_refused"):
         use(ctx, late, answer)
 
@@ -269,7 +269,7 @@ def test_spent_challenges_are_swept_once_stale(ctx: FlowContext) -> None:
             use(ctx, flow, authenticator.get(options(ctx, flow)))
     ctx.passkey_sweep.settle()
     assert len(ctx.db.keyed) == before + 3
-    lifetime = passkeys.TIMEOUT_MS / 1000 + 30  # how long a challenge is accepted
+    lifetime = passkeys.CHALLENGE_TTL  # how long a challenge is accepted
     later = recovery(ctx, "jane")
     later.now += lifetime + 120
     # Answered as long ago as a challenge still accepted at `later.now` can be.

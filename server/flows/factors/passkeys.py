@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 # How long the browser may take over a ceremony (ms), and how long its challenge lives.
 TIMEOUT_MS = 300_000
-_CHALLENGE_TTL = TIMEOUT_MS / 1000 + 30
+CHALLENGE_TTL = TIMEOUT_MS / 1000 + 30
 # Passkeys one user may hold: enough for a phone, a laptop and two security keys.
 MAX_PASSKEYS = 10
 _SPENT = "pk-spent:"
@@ -139,7 +139,7 @@ def _take(
     if len(tag) != _TAG or not hmac.compare_digest(tag, _tag(ctx, binding, signed + extra)):
         return b"", ""
     issued = struct.unpack(">Q", signed[_NONCE:])[0] / 1000
-    if not issued - _SKEW <= now <= issued + _CHALLENGE_TTL:
+    if not issued - _SKEW <= now <= issued + CHALLENGE_TTL:
         return b"", ""
     key = _SPENT + hashlib.sha256(challenge).hexdigest()
     with ctx.db.keyed.locked():
@@ -152,11 +152,11 @@ def _take(
 
 def sweep_spent(keyed: KeyedRecords, now: float) -> int:
     """Remove the marks of challenges too old to be accepted anyway; how many. The store
-    then holds at most what `_CHALLENGE_TTL` of answers wrote, however many came."""
+    then holds at most what `CHALLENGE_TTL` of answers wrote, however many came."""
     stale = [
         key
         for key, doc in keyed.items(_SPENT)
-        if float(doc.get("touched") or 0.0) < now - _CHALLENGE_TTL - _SKEW
+        if float(doc.get("touched") or 0.0) < now - CHALLENGE_TTL - _SKEW
     ]
     return keyed.delete_many(stale)
 
