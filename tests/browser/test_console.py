@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from pwreset.console.web import signin
 
@@ -227,13 +227,15 @@ def test_the_console_in_another_language_right_to_left_and_remembered(
         page.get_by_label("Benutzername").fill(console.admin)
         page.get_by_label("Passwort").fill(PASSWORD)
         page.get_by_role("button", name="Anmelden").click()
-        assert page.get_by_role("link", name="Audit-Protokoll").is_visible()
+        expect(page.get_by_role("link", name="Audit-Protokoll")).to_be_visible()
         # The switcher: Arabic, right to left, kept by the session on the next page.
-        page.get_by_role("navigation", name="Sprache").get_by_role("link", name="العربية").click()
+        switcher = page.get_by_role("navigation", name="Sprache")
+        with page.expect_navigation():  # the choice is stored by the request the link makes
+            switcher.get_by_role("link", name="العربية").click()
         page.goto(f"{console.url}/audit")
         html = page.locator("html")
         assert (html.get_attribute("lang"), html.get_attribute("dir")) == ("ar", "rtl")
-        assert page.get_by_role("heading", name="سجل التدقيق").is_visible()
+        expect(page.get_by_role("heading", name="سجل التدقيق")).to_be_visible()
         found = {"audit": axe_violations(page)}
         shot(page, "audit-ar")
         page.goto(f"{console.url}/users")
@@ -257,7 +259,7 @@ def test_an_admin_runs_a_report_narrowed_to_a_group_and_exports_it(
     page.get_by_label("Report", exact=True).select_option("not-enrolled")
     page.get_by_label("Group").fill(group)
     page.get_by_role("button", name="Run the report").click()
-    assert page.get_by_role("heading", name="Users not enrolled").is_visible()
+    expect(page.get_by_role("heading", name="Users not enrolled")).to_be_visible()
     rows = page.locator("table").inner_text()
     assert waiting in rows and done not in rows and page.locator("#count").inner_text() == "1"
     shot(page, "reports")

@@ -41,7 +41,10 @@ class Console:
         page.goto(f"{self.url}/signin")
         page.get_by_label("User name").fill(user)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        # The form posts and the answer is a new page (the next one, or the form with
+        # its error): wait for it, or the caller's next look races the load.
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
 
     def console_rows(self, user: str) -> list[tuple[str, str]]:
         """(event, web_user) of the console's audit rows about `user`."""
