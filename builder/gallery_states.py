@@ -249,7 +249,8 @@ def enroll_states(
         return no_questions_states(domains, flows)
     meta = sample_meta(domains, flows)
     typed = sample_meta(domains, flows, email="required", custom=True)
-    picked = SAMPLE_QUESTIONS["en"][:3]
+    # The first three questions listed, by place: the page lists them in its language.
+    picked = ["#1", "#2", "#3"]
     answers = ["Lisbon", "Mrs Okafor", "The Lion King"]
     account = _user(domains, password="Current-Secret-1")
     full = {**account, "question": picked, "answer": answers}
@@ -380,7 +381,16 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     listed = {"status": 200, "body": {"passkeys": [], "factors": []}}
     two = {"status": 200, "body": {"passkeys": SAMPLE_PASSKEYS, "factors": ["passkey"]}}
     one = {"status": 200, "body": {"passkeys": SAMPLE_PASSKEYS[1:], "factors": ["passkey"]}}
-    remove = {"@click": "[data-pw-passkey-list] button"}
+    remove = {"@click": "[data-pw-passkey-remove]"}
+    rename = {"@click": "[data-pw-passkey-rename]"}
+    new_name = {"@form": "[data-pw-passkey-rename-form]", "name": "Work phone"}
+    renamed = {
+        "status": 200,
+        "body": {
+            "passkeys": [{**SAMPLE_PASSKEYS[0], "name": "Work phone"}, *SAMPLE_PASSKEYS[1:]],
+            "factors": ["passkey"],
+        },
+    }
 
     def at(
         name: str,
@@ -439,6 +449,8 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
         at("passkeys", "Passkeys: the two a user has, and a new one to add", [open_], [], two),
         # The browser's own dialog opens on "Add a passkey": the gallery shows the list only.
         at("RES_PASSKEY_REMOVED", "A passkey removed", [open_, remove], [one], two),
+        at("passkey.rename", "A passkey's row as a form for a new name", [open_, rename], [], two),
+        at("RES_PASSKEY_RENAMED", "A passkey renamed", [open_, rename, new_name], [renamed], two),
         State(
             "factors.RES_WRONG_PASSWORD",
             "More ways: the password is wrong",
@@ -449,19 +461,25 @@ def factor_states(account: dict[str, Any], meta: dict[str, Any]) -> list[State]:
     ]
 
 
-def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
-    """Reset and unlock: account, questions one by one, code, then (reset) new password."""
+def stepwise_states(flow: str, domains: Sequence[str], questions: bool = True) -> list[State]:
+    """Reset and unlock: account, questions one by one, code, then (reset) new password. A
+    site without questions ([factors] questions = false) starts with the code, and has no
+    question states."""
     start, next_ = f"POST {flow}/start", f"POST {flow}/step"
     user = _user(domains)
     q1 = step("question", index=1, total=3, prompt=SAMPLE_QUESTIONS["en"][0])
     q2 = step("question", index=2, total=3, prompt=SAMPLE_QUESTIONS["en"][1])
     code = step("code", destinations=["j***@ex*****.org", "*******0199"])
     passkey = step("passkey", options=SAMPLE_PASSKEY_OPTIONS)
-    choose = step("choose", factors=["questions", "code", "totp"])
+    choose = step("choose", factors=[*(["questions"] if questions else []), "code", "totp"])
     password = step("password", policy=POLICY)
     answer, the_code = {"answer": "Lisbon"}, {"code": "483920"}
     new = {"new_password": "New-Secret-2024!", "confirm_password": "New-Secret-2024!"}
     finished = f"RES_FINISHED_{flow.upper()}"
+    # The steps before the code, and what the user gives them: none without questions.
+    ask, said = ([q1], [answer]) if questions else ([], [])
+    # The first step and its answer, where a wrong one or a pause ends the flow.
+    first, first_said = (q1, answer) if questions else (code, the_code)
 
     def visit(
         name: str, title: str, actions: list[dict[str, Any]], steps: list[Reply], **more: Any
@@ -472,35 +490,42 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
     states = [
         State("start", "Step A: the account"),
         State("RES_EMPTY_FIELD_USERNAME", "Checked in the page: no username", [{"username": ""}]),
-        visit("question", "A security question (1 of 3)", [], [q1]),
-        visit("question-2", "The next question (2 of 3)", [answer], [q1, q2]),
-        visit("RES_EMPTY_FIELD_ANSWER", "Checked in the page: no answer", [{"answer": ""}], [q1]),
-        visit("RES_WRONG_ANSWER", "A wrong answer", [answer], [q1, problem("wrong_answer")]),
+    ]
+    if questions:
+        states += [
+            visit("question", "A security question (1 of 3)", [], [q1]),
+            visit("question-2", "The next question (2 of 3)", [answer], [q1, q2]),
+            visit(
+                "RES_EMPTY_FIELD_ANSWER", "Checked in the page: no answer", [{"answer": ""}], [q1]
+            ),
+            visit("RES_WRONG_ANSWER", "A wrong answer", [answer], [q1, problem("wrong_answer")]),
+        ]
+    states += [
         visit(
             "RES_LOCKED_OUT",
             "Too many wrong answers: self-service locked (advice to enroll again)",
-            [answer],
-            [q1, problem("locked_out")],
+            [first_said],
+            [first, problem("locked_out")],
         ),
         visit(
             "RES_SESSION_EXPIRED",
             "Idle too long: start again",
-            [answer],
-            [q1, problem("session_expired")],
+            [first_said],
+            [first, problem("session_expired")],
         ),
         visit("choose", "The choice of how to prove who you are ([factors])", [], [choose]),
         visit("choose.code", "A code chosen: sent", [{"factor": "code"}], [choose, code]),
         visit(
             "RES_FACTOR_NOT_OFFERED",
             "A kind the site does not offer",
-            [{"factor": "questions"}],
+            [{"factor": "totp"}],
             [choose, problem("factor_not_offered")],
         ),
         visit(
             "RES_POLICY_NOT_MET",
             "Proven, but not enough for this account (an admin group's two gates)",
-            [answer],
-            [q1, problem("policy_not_met")],
+            [first_said],
+            [first, problem("policy_not_met")],
         ),
         visit(
             "RES_SELF_SERVICE_BLOCKED",
@@ -508,44 +533,44 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             [],
             [problem("self_service_blocked")],
         ),
-        visit("code", "Verification code sent", [answer], [q1, code]),
+        visit("code", "Verification code sent", said, [*ask, code]),
         # The browser's own dialog opens on the button: the gallery shows the step only.
-        visit("passkey", "A passkey asked for", [answer], [q1, passkey]),
+        visit("passkey", "A passkey asked for", said, [*ask, passkey]),
         visit(
             "RES_EMPTY_FIELD_CODE",
             "Checked in the page: no code",
-            [answer, {"code": ""}],
-            [q1, code],
+            [*said, {"code": ""}],
+            [*ask, code],
         ),
         visit(
             "RES_WRONG_CODE",
             "A wrong code",
-            [answer, the_code],
-            [q1, code, problem("wrong_code")],
+            [*said, the_code],
+            [*ask, code, problem("wrong_code")],
         ),
         visit(
             "RES_CODE_EXPIRED",
             "The code expired: start again",
-            [answer, the_code],
-            [q1, code, problem("code_expired")],
+            [*said, the_code],
+            [*ask, code, problem("code_expired")],
         ),
         visit(
             "RES_CODE_DEAD",
             "Too many wrong codes: start again",
-            [answer, the_code],
-            [q1, code, problem("code_dead")],
+            [*said, the_code],
+            [*ask, code, problem("code_dead")],
         ),
         visit(
             "RES_CODE_NOT_SENT",
             "No code could be sent: contact the help desk",
-            [answer],
-            [q1, problem("code_not_sent")],
+            said,
+            [*ask, problem("code_not_sent")],
         ),
         visit(
             "RES_RECOVERY_LIMIT",
             "Identity proved, but reset or unlocked as often as allowed lately",
-            [answer, the_code],
-            [q1, code, problem("recovery_limit", {"retry_after": "43200"})],
+            [*said, the_code],
+            [*ask, code, problem("recovery_limit", {"retry_after": "43200"})],
         ),
     ]
     # The other factors a policy may ask for, in place of the questions and the code.
@@ -566,26 +591,26 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
             [recovery_code, problem("wrong_code")],
         ),
     ]
-    last = [answer, the_code]
+    last = [*said, the_code]
     if flow == "reset":
         states += [
             visit(
                 "password",
                 "Step D: the new password, under the password rules",
                 last,
-                [q1, code, password],
+                [*ask, code, password],
             ),
             visit(
                 "RES_EMPTY_FIELD_NEW_PASSWORD",
                 "Checked in the page: no new password",
                 [*last, {"new_password": ""}],
-                [q1, code, password],
+                [*ask, code, password],
             ),
             visit(
                 "RES_PASSWORDS_DIFFER",
                 "Checked in the page: the two new passwords differ",
                 [*last, {**new, "confirm_password": "Something-else"}],
-                [q1, code, password],
+                [*ask, code, password],
             ),
         ]
         states += [
@@ -593,25 +618,27 @@ def stepwise_states(flow: str, domains: Sequence[str]) -> list[State]:
                 f"password.{message_of(error)}",
                 f"The directory refused the new password: {message_of(error)}",
                 [*last, new],
-                [q1, code, password, problem(error, params)],
+                [*ask, code, password, problem(error, params)],
             )
             for error, params in POLICY_ERRORS
         ]
         last = [*last, new]
-        flow_end = [q1, code, password, done(finished)]
+        flow_end = [*ask, code, password, done(finished)]
     else:
         states.append(
             visit(
                 "code.RES_DIRECTORY_REFUSED",
                 "The directory refused to unlock the account",
                 last,
-                [q1, code, problem("directory_refused")],
+                [*ask, code, problem("directory_refused")],
             )
         )
-        flow_end = [q1, code, done(finished)]
+        flow_end = [*ask, code, done(finished)]
     states += [_server_error(error, params, start, [user]) for error, params in SERVICE_ERRORS]
     states += [
-        visit("busy", "Waiting for the server", [answer], [q1, {"hold": True}], settles=False),
+        visit(
+            "busy", "Waiting for the server", [first_said], [first, {"hold": True}], settles=False
+        ),
         visit(finished, "Finished", last, flow_end),
     ]
     return states
@@ -649,7 +676,7 @@ def page_states(
     if page == "enroll":
         return enroll_states(domains, flows, questions)
     if page in ("reset", "unlock"):
-        return stepwise_states(page, domains)
+        return stepwise_states(page, domains, questions)
     if page == "error":
         return error_states()
     return menu_states()

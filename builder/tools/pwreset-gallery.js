@@ -3,9 +3,9 @@
  * Loaded after pwreset.js and before the page is ready, it answers the page's requests
  * with the made-up replies of one state (?state=NAME, from <meta name="pwreset-gallery">)
  * and plays that state's actions through the real page script: fill the visible step's
- * fields (or those of the form "@form" names), submit (or click what "@click" names), wait
- * for "pwreset:idle", repeat. When done it sets data-gallery-ready on
- * <html>, which tests and screenshots wait for.
+ * fields (or those of the form "@form" names; "#N" picks a drop-down's Nth choice), submit
+ * (or click what "@click" names), wait for "pwreset:idle", repeat. When done it sets
+ * data-gallery-ready on <html>, which tests and screenshots wait for.
  */
 (function () {
   "use strict";
@@ -69,6 +69,9 @@
       form.querySelectorAll('[name="' + field + '"]:not([disabled])').forEach(function (el, i) {
         if (el.type === "radio") {
           el.checked = el.value === list[0];
+        } else if (el.tagName === "SELECT" && /^#\d+$/.test(list[i])) {
+          // "#2": the second choice listed, whatever the page's language lists there
+          el.selectedIndex = Number(list[i].slice(1));
         } else if (i < list.length) {
           el.value = list[i];
         }

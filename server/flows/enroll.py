@@ -107,11 +107,11 @@ def factor(ctx: FlowContext, request: Request) -> Mapping[str, Any]:
     action = ENROLL_ACTIONS.get(name)
     if action is None:
         raise FlowError("bad_request", "unknown enroll action")
-    # Enroll adds only kinds the site offers; those the user holds may still be listed and
-    # removed after the site stopped offering them.
+    # Enroll adds only kinds the site offers; those the user holds may still be listed,
+    # renamed and removed after the site stopped offering them.
     kind, _, verb = name.partition(".")
     offer = policy.site_policy(ctx.config, request.vdir, "enrolled").offer
-    if kind in KINDS and kind not in offer and verb not in ("list", "remove"):
+    if kind in KINDS and kind not in offer and verb not in ("list", "remove", "rename"):
         raise FlowError("factor_not_offered", f"this site does not offer {kind}")
     directory = ctx.directories.get(session.domain)
     user = directory.find_user(session.username) if directory else None

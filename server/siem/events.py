@@ -77,6 +77,7 @@ EVENTS: tuple[EventKind, ...] = (
     EventKind(1001, "ENROLL_SESSION_STARTED", "enroll", S, I, "enroll session started"),
     EventKind(1050, "PASSKEY_ADDED", "enroll", S, N, "passkey {name} added"),
     EventKind(1051, "PASSKEY_REMOVED", "enroll", S, N, "passkey {name} removed"),
+    EventKind(1052, "PASSKEY_RENAMED", "enroll", S, I, "passkey {name} renamed to {new_name}"),
     EventKind(1100, "ENROLL_WRONG_PASSWORD", "enroll", F, W, "wrong password"),
     EventKind(1101, "ENROLL_ACCOUNT_LOCKED", "enroll", F, W, "account locked in the directory"),
     EventKind(1102, "ENROLL_ACCOUNT_DISABLED", "enroll", F, W, "account disabled"),

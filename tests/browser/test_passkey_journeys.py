@@ -1,7 +1,7 @@
 """Passkeys in a real browser with Chromium's virtual authenticator (WebAuthn over the
 DevTools protocol): built pages served by `pwreset web` on http://localhost (a secure
 context), sealed UDP to a backend on OpenLDAP, the directory checked afterwards. Passkeys
-are added and removed on the enroll page and used on the reset page."""
+are added, renamed and removed on the enroll page and used on the reset page."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import CDPSession, Page
+from playwright.sync_api import CDPSession, Page, expect
 
+from support.axe import axe_violations
 from support.flowstack import PASSWORD, FlowStack, flow_stack
 from support.stacks import free_port, secret
 from support.web import serve_instance
@@ -170,3 +171,44 @@ def test_a_second_passkey_added_and_the_first_removed(
     page.get_by_role("button", name="Use a passkey").click()
     set_new_password(page, "Passkey!Reset-32")
     assert stack.admin.bind_ok(user, "Passkey!Reset-32")
+
+
+def test_a_passkey_renamed_on_the_enroll_page(page: Page, site, fresh_user_name: str) -> None:
+    """The row turns into a form for the new name: Escape leaves the name as it was, an
+    empty name is refused at the field, Enter stores it; the key still resets."""
+    stack, url = site
+    user = fresh_user_name
+    enrolled(page, stack, url, user, "Phone")
+    box = page.locator("#pw-passkeys")
+    names = box.locator(".pw-passkey__name")
+
+    box.get_by_role("button", name="Rename Phone").click()
+    field = box.get_by_label("New name for Phone")
+    expect(field).to_be_focused()
+    expect(field).to_have_value("Phone")
+    field.press("Escape")
+    expect(box.get_by_role("button", name="Rename Phone")).to_be_focused()
+    assert names.all_inner_texts() == ["Phone"]
+
+    box.get_by_role("button", name="Rename Phone").click()
+    field.fill("   ")
+    field.press("Enter")
+    error = page.locator("[data-state=error]")
+    expect(error).to_have_text(message(page, "RES_EMPTY_FIELD_NAME"))
+    expect(field).to_have_attribute("aria-invalid", "true")
+    assert axe_violations(page) == []
+
+    field.fill("Work phone")
+    field.press("Enter")
+    status = box.locator("[data-pw-passkey-status]")
+    expect(status).to_have_text(message(page, "RES_PASSKEY_RENAMED"))
+    expect(box.get_by_role("button", name="Rename Work phone")).to_be_focused()
+    assert names.all_inner_texts() == ["Work phone"] and error.is_hidden()
+    record = stack.record(user)
+    assert record is not None and "'Work phone'" in str(record.enrollment)
+    events = [row.event for row in stack.audit(user)]
+    assert events.count("passkey 'Phone' renamed to 'Work phone'") == 1, events
+
+    reset_with_passkey(page, url, user, "Passkey!Reset-33")
+    assert stack.admin.bind_ok(user, "Passkey!Reset-33")
+    assert "passkey 'Work phone' used" in [row.event for row in stack.audit(user)]

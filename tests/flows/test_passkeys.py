@@ -123,6 +123,39 @@ def test_passkeys_enroll_reset_and_the_refusals(flows, user):
     assert record is not None and record.wrong_answers >= 1, record  # toward the lockout
 
 
+def test_a_passkey_renamed_keeps_working_under_its_new_name(flows, user):
+    """Renaming changes the label only: audited with both names, the key still resets; a
+    blank name or another user's passkey id is refused and nothing changes."""
+    stack = flows(**SETTINGS, security={"reply_floor_ms": 0})
+    phone = SoftAuthenticator(ORIGIN)
+    token = session(stack, user)
+    assert register(stack, token, phone, "Phone").status_code == 200
+    (listed,) = act(stack, token, "passkey.list").json()["passkeys"]
+
+    renamed = act(stack, token, "passkey.rename", credential_id=listed["id"], name=" Work phone ")
+    assert renamed.status_code == 200, renamed.text
+    assert [(p["id"], p["name"]) for p in renamed.json()["passkeys"]] == [
+        (listed["id"], "Work phone")
+    ]
+    same = act(stack, token, "passkey.rename", credential_id=listed["id"], name="Work phone")
+    assert same.status_code == 200, same.text
+    blank = act(stack, token, "passkey.rename", credential_id=listed["id"], name="  ").json()
+    assert (blank["code"], blank["message"]) == ("empty_field", "RES_EMPTY_FIELD_NAME"), blank
+    other = act(stack, token, "passkey.rename", credential_id="bm90LW1pbmU", name="Mine").json()
+    assert other["code"] == "passkey_unknown", other
+    assert [p["name"] for p in act(stack, token, "passkey.list").json()["passkeys"]] == [
+        "Work phone"
+    ]
+    events = [row.event for row in stack.audit(user)]
+    # Audited once: the same name again changed nothing.
+    assert events.count("passkey 'Phone' renamed to 'Work phone'") == 1, events
+
+    flow, options = passkey_step(stack, "reset", user)
+    reply = use(stack, "reset", flow, phone.get(options))
+    assert reply.status_code == 200 and reply.json()["step"]["kind"] == "password", reply.text
+    assert "passkey 'Work phone' used" in [row.event for row in stack.audit(user)]
+
+
 def _seen(reply: Any) -> tuple[Any, ...]:
     """What an attacker compares: status, code, the step and the shape of its options."""
     body = reply.json()

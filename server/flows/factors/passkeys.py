@@ -406,6 +406,26 @@ def remove(step: EnrollStep) -> Mapping[str, Any]:
     return _shown(record)
 
 
+def rename(step: EnrollStep) -> Mapping[str, Any]:
+    """`passkey.rename`: the label the user tells their passkeys apart by; the key, its
+    counter and the user's factors are untouched, so no factor_change alert."""
+    chosen = text(step.request.body, "credential_id")
+    name = text(step.request.body, "name").strip()
+    with step.locked() as record:
+        passkeys = stored(record)
+        found = next((p for p in passkeys if p["id"] == chosen), None)
+        if found is None:
+            raise FlowError("passkey_unknown")
+        before = found["name"]
+        if name != before:
+            found["name"] = name
+            _keep(record, passkeys, (record.enrollment or {}).get("passkey_user", ""))
+            step.save(record)
+    if name != before:
+        step.succeeded(f"passkey {before!r} renamed to {name!r}")
+    return _shown(record)
+
+
 def _transports(credential: Mapping[str, Any]) -> list[str]:
     known = {t.value for t in AuthenticatorTransport}
     response = credential.get("response")
@@ -418,4 +438,5 @@ ENROLL_ACTIONS = {
     "passkey.finish": finish,
     "passkey.list": listed,
     "passkey.remove": remove,
+    "passkey.rename": rename,
 }

@@ -3,7 +3,8 @@
  * password typed in the enroll form's account fields ([data-pw-account]) open an enroll
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
  * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
- * the page has them; a piece with an `opened()` is told when a session opens. A session
+ * the page has them; a piece with an `opened()` is told when a session opens (the page is
+ * idle once the promises it returns settle). A session
  * that has run out closes the pieces again: the next click opens a new one.
  *
  * Only what the policy asks for: the sections ([data-pw-kind]) of kinds the site does not
@@ -164,11 +165,10 @@ class FactorSession {
       this.pieces.hidden = false;
       this.opener.parentElement.hidden = true;
       this.pieces.querySelector("section:not([hidden]) button")?.focus();
-      for (const { el, piece } of this.instances) {
-        if (!el.hidden) {
-          piece.opened?.();
-        }
-      }
+      // What the pieces load when a session opens (the passkey list) is part of opening:
+      // the page is settled (idle) only once it is shown.
+      const loading = this.instances.filter(({ el }) => !el.hidden);
+      await Promise.all(loading.map(({ piece }) => piece.opened?.()));
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
     }

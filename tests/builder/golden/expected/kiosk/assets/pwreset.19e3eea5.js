@@ -383,7 +383,7 @@ const errorLines = (data) => {
  *
  * Provides: passkeyCreate, passkeyGet (each resolves to {credential} or {problem: message id}),
  *           PasskeyList (the enroll page's passkeys)
- * Uses: message, text, announceIdle (core.js); errorLines (relay.js)
+ * Uses: message, text, announceIdle (core.js); FIELD_LIMITS; errorLines (relay.js)
  */
 
 const fromBase64url = (value) => {
@@ -473,8 +473,8 @@ const passkeyGet = (options) =>
   passkeyCall(() => navigator.credentials.get({ publicKey: requestOptions(options) }));
 
 /*
- * The enroll page's passkeys ([data-pw-passkeys]): the list with a remove button each, and a
- * name and a button to add one. Its enroll actions go through `host`, which the enroll page
+ * The enroll page's passkeys ([data-pw-passkeys]): the list with a rename and a remove button
+ * each (renaming turns the row into a small form), and a name and a button to add one. Its enroll actions go through `host`, which the enroll page
  * gives it (as to authenticator.js): host.act(action, body) resolves to {ok, data};
  * host.error(lines) shows an error, host.clear() hides it; host.changed(data) gets the
  * reply after a passkey was added or removed.
@@ -491,32 +491,127 @@ class PasskeyList {
     this.add.addEventListener("click", () => this.create());
   }
 
-  // Shows the list (from `passkey.list`, or the reply of an addition or a removal).
+  // Shows the list (from `passkey.list`, or the reply of an addition, a renaming or a
+  // removal).
   show(data) {
     const passkeys = data && Array.isArray(data.passkeys) ? data.passkeys : [];
+    this.shown = passkeys;
     this.list.textContent = "";
     for (const passkey of passkeys) {
       const item = document.createElement("li");
       item.className = "pw-passkey";
+      item.dataset.pwPasskeyId = passkey.id;
       const name = document.createElement("span");
       name.className = "pw-passkey__name";
       name.dir = "auto";
       name.textContent = text(passkey.name);
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "pw-button pw-button--secondary";
-      remove.textContent = message("UI_PASSKEY_REMOVE", [text(passkey.name)]);
+      const actions = document.createElement("span");
+      actions.className = "pw-passkey__actions";
+      const rename = this.button("UI_PASSKEY_RENAME", [text(passkey.name)]);
+      rename.dataset.pwPasskeyRename = "";
+      rename.addEventListener("click", () => this.editName(passkey, item));
+      const remove = this.button("UI_PASSKEY_REMOVE", [text(passkey.name)]);
+      remove.dataset.pwPasskeyRemove = "";
       remove.addEventListener("click", () => this.remove(passkey.id, remove));
-      item.append(name, remove);
+      actions.append(rename, remove);
+      item.append(name, actions);
       this.list.appendChild(item);
     }
     this.list.hidden = passkeys.length === 0;
     this.none.hidden = passkeys.length > 0;
   }
 
+  button(id, values, type = "button") {
+    const button = document.createElement("button");
+    button.type = type;
+    button.className = "pw-button pw-button--secondary";
+    button.textContent = message(id, values);
+    return button;
+  }
+
+  // The row of `id` was drawn again: its rename button takes the focus back.
+  focusRename(id) {
+    const item = Array.from(this.list.children).find((li) => li.dataset.pwPasskeyId === id);
+    const button = item && item.querySelector("[data-pw-passkey-rename]");
+    (button || this.add).focus();
+  }
+
+  // The row becomes a form for the new name: Enter (or the save button) stores it, Escape
+  // (or cancel) puts the row back as it was.
+  editName(passkey, item) {
+    this.host.clear();
+    this.said("");
+    const form = document.createElement("form");
+    form.className = "pw-passkey__rename";
+    form.noValidate = true;
+    form.dataset.pwPasskeyRenameForm = "";
+    const field = `pw-passkey-rename-${Array.from(this.list.children).indexOf(item)}`;
+    const label = document.createElement("label");
+    label.className = "pw-label";
+    label.htmlFor = field;
+    label.textContent = message("UI_PASSKEY_NEW_NAME", [text(passkey.name)]);
+    const input = document.createElement("input");
+    input.className = "pw-input";
+    input.id = field;
+    input.name = "name";
+    input.type = "text";
+    input.dir = "auto";
+    input.autocomplete = "off";
+    input.required = true;
+    input.maxLength = FIELD_LIMITS.name;
+    input.value = text(passkey.name);
+    const save = this.button("UI_PASSKEY_SAVE_NAME", [], "submit");
+    const cancel = this.button("UI_PASSKEY_CANCEL", []);
+    const back = () => {
+      this.show({ passkeys: this.shown });
+      this.focusRename(passkey.id);
+      announceIdle();
+    };
+    cancel.addEventListener("click", back);
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        back();
+      }
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.rename(passkey, input, save);
+    });
+    const actions = document.createElement("span");
+    actions.className = "pw-passkey__actions";
+    actions.append(save, cancel);
+    form.append(label, input, actions);
+    item.replaceChildren(form);
+    input.focus();
+    input.select();
+    announceIdle();
+  }
+
+  async rename(passkey, input, save) {
+    this.host.clear();
+    const name = text(input.value);
+    if (!name) {
+      this.host.error([message("RES_EMPTY_FIELD_NAME")], input);
+      announceIdle();
+      return;
+    }
+    save.disabled = true;
+    const reply = await this.host.act("passkey.rename", { credential_id: passkey.id, name });
+    if (reply.ok) {
+      this.show(reply.data);
+      this.said("RES_PASSKEY_RENAMED");
+      this.focusRename(passkey.id);
+    } else {
+      save.disabled = false;
+      this.host.error(errorLines(reply.data), input);
+    }
+    announceIdle();
+  }
+
   // A session opened: the user's passkeys as they are.
   opened() {
-    this.load();
+    return this.load();
   }
 
   async load() {
@@ -1093,7 +1188,8 @@ class RecoveryCodesEnroll {
  * password typed in the enroll form's account fields ([data-pw-account]) open an enroll
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
  * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
- * the page has them; a piece with an `opened()` is told when a session opens. A session
+ * the page has them; a piece with an `opened()` is told when a session opens (the page is
+ * idle once the promises it returns settle). A session
  * that has run out closes the pieces again: the next click opens a new one.
  *
  * Only what the policy asks for: the sections ([data-pw-kind]) of kinds the site does not
@@ -1254,11 +1350,10 @@ class FactorSession {
       this.pieces.hidden = false;
       this.opener.parentElement.hidden = true;
       this.pieces.querySelector("section:not([hidden]) button")?.focus();
-      for (const { el, piece } of this.instances) {
-        if (!el.hidden) {
-          piece.opened?.();
-        }
-      }
+      // What the pieces load when a session opens (the passkey list) is part of opening:
+      // the page is settled (idle) only once it is shown.
+      const loading = this.instances.filter(({ el }) => !el.hidden);
+      await Promise.all(loading.map(({ piece }) => piece.opened?.()));
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
     }
