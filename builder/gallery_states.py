@@ -503,7 +503,8 @@ def stepwise_states(flow: str, domains: Sequence[str], questions: bool = True) -
     states += [
         visit(
             "RES_LOCKED_OUT",
-            "Too many wrong answers: self-service locked (advice to enroll again)",
+            f"Too many wrong {'answers' if questions else 'codes'}: self-service locked "
+            "(advice to enroll again)",
             [first_said],
             [first, problem("locked_out")],
         ),
@@ -561,18 +562,23 @@ def stepwise_states(flow: str, domains: Sequence[str], questions: bool = True) -
             [*ask, code, problem("code_dead")],
         ),
         visit(
-            "RES_CODE_NOT_SENT",
-            "No code could be sent: contact the help desk",
-            said,
-            [*ask, problem("code_not_sent")],
-        ),
-        visit(
             "RES_RECOVERY_LIMIT",
             "Identity proved, but reset or unlocked as often as allowed lately",
             [*said, the_code],
             [*ask, code, problem("recovery_limit", {"retry_after": "43200"})],
         ),
     ]
+    if questions:
+        # A code sent after the questions; a code-only start sends it after its reply, so
+        # it never answers this (docs/api.md).
+        states.append(
+            visit(
+                "RES_CODE_NOT_SENT",
+                "No code could be sent: contact the help desk",
+                [answer],
+                [q1, problem("code_not_sent")],
+            )
+        )
     # The other factors a policy may ask for, in place of the questions and the code.
     app, recovery_code = step("totp"), step("recovery_code")
     states += [

@@ -70,7 +70,8 @@
         if (el.type === "radio") {
           el.checked = el.value === list[0];
         } else if (el.tagName === "SELECT" && /^#\d+$/.test(list[i])) {
-          // "#2": the second choice listed, whatever the page's language lists there
+          // "#2": the second choice listed (option 0 is the "choose" placeholder), whatever
+          // the page's language lists there
           el.selectedIndex = Number(list[i].slice(1));
         } else if (i < list.length) {
           el.value = list[i];

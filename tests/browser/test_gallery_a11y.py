@@ -26,6 +26,7 @@ from static_site import serve
 
 from pwreset.builder import BuildOptions, build_sites
 from pwreset.builder.gallery_states import page_states
+from pwreset.builder.messages import load_catalog
 from pwreset.builder.themes import STOCK_THEMES
 from pwreset.config.loader import parse_config
 
@@ -145,7 +146,7 @@ def test_every_state_is_accessible(tab: Page, gallery: str, vdir: str, page_name
             visit(tab, f"{gallery}/{vdir}/gallery/{lang}/{page_name}.html?{suffix}", errors)
             problems += [f"{where}: {v}" for v in axe_violations(tab)]
             problems += [f"{where}: console: {e}" for e in errors]
-            problems += [f"{where}: {p}" for p in not_as_named(tab, state.name)]
+            problems += [f"{where}: {p}" for p in not_as_named(tab, state.name, lang)]
             pictured = pictured_widths(vdir, page_name, state.name, lang)
             if 1280 in pictured:
                 shot(tab, vdir, page_name, state.name, 1280, lang)
@@ -163,23 +164,26 @@ ERROR_SHOWN = {"meta-failed"}
 _MESSAGE_ID = re.compile(r"[A-Z][A-Z0-9_]+")
 
 
-def not_as_named(tab: Page, state: str) -> list[str]:
-    """What the state shows, against its name: a state named after a page message (its last
+def not_as_named(tab: Page, state: str, lang: str) -> list[str]:
+    """What the state shows, against its name: a state named after a message (its last
     part, as in "totp.RES_WRONG_CODE") shows that message; any other shows no error. A reply
     the gallery did not foresee shows "Something went wrong" instead (seen once: a site
     without questions answered by question steps)."""
     named = state.rsplit(".", 1)[-1]
+    error = tab.locator("[data-state=error]:visible")
+    if not _MESSAGE_ID.fullmatch(named):
+        shown = error.all_inner_texts() if state not in ERROR_SHOWN else []
+        return [f"shows an error: {text!r}" for text in shown]
+    # The page's own copy (the script's texts), else the catalogue's (texts in the markup).
     wanted = tab.evaluate(
         "id => document.querySelector(`#pw-messages [data-msg='${id}']`)?.textContent.trim()",
         named,
-    ) if _MESSAGE_ID.fullmatch(named) else None  # fmt: skip
-    error = tab.locator("[data-state=error]:visible")
-    if wanted is None:
-        shown = error.all_inner_texts() if state not in ERROR_SHOWN else []
-        return [f"shows an error: {text!r}" for text in shown]
+    ) or load_catalog([STOCK_THEMES / "default" / "messages"], lang).texts.get(named)
+    if not wanted:
+        return [f"named after {named}, which no catalogue has"]
     # The message's longest literal part: its %1, %2 are filled in on the page.
     part = max(re.split(r"\s*\(?%\d\)?", wanted), key=len).strip()
-    if part in tab.evaluate("document.body.innerText"):
+    if part and part in tab.evaluate("document.body.innerText"):
         return []
     return [f"does not show {named} ({part!r}); its error box: {error.all_inner_texts()}"]
 

@@ -5,6 +5,7 @@ replayed answer, a cloned authenticator), and decoys that meet the same passkey 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from support.authenticator import SoftAuthenticator
@@ -123,14 +124,21 @@ def test_passkeys_enroll_reset_and_the_refusals(flows, user):
     assert record is not None and record.wrong_answers >= 1, record  # toward the lockout
 
 
-def test_a_passkey_renamed_keeps_working_under_its_new_name(flows, user):
-    """Renaming changes the label only: audited with both names, the key still resets; a
-    blank name or another user's passkey id is refused and nothing changes."""
-    stack = flows(**SETTINGS, security={"reply_floor_ms": 0})
+def test_a_passkey_renamed_keeps_working_under_its_new_name(flows, user, fresh_user_name):
+    """Renaming changes the label only: audited with both names, not alerted, the key still
+    resets; a blank name, or another user's passkey named from this session, is refused and
+    nothing changes."""
+    stack = flows(**SETTINGS, alerts={"factor_change": {}}, security={"reply_floor_ms": 0})
     phone = SoftAuthenticator(ORIGIN)
     token = session(stack, user)
     assert register(stack, token, phone, "Phone").status_code == 200
     (listed,) = act(stack, token, "passkey.list").json()["passkeys"]
+    other = f"{fresh_user_name}o"
+    stack.admin.create_user(other, PASSWORD)
+    theirs = session(stack, other)
+    assert register(stack, theirs, SoftAuthenticator(ORIGIN), "Theirs").status_code == 200
+    (their_key,) = act(stack, theirs, "passkey.list").json()["passkeys"]
+    stack.smtp.wait_for(2)  # each addition alerted its owner
 
     renamed = act(stack, token, "passkey.rename", credential_id=listed["id"], name=" Work phone ")
     assert renamed.status_code == 200, renamed.text
@@ -141,14 +149,17 @@ def test_a_passkey_renamed_keeps_working_under_its_new_name(flows, user):
     assert same.status_code == 200, same.text
     blank = act(stack, token, "passkey.rename", credential_id=listed["id"], name="  ").json()
     assert (blank["code"], blank["message"]) == ("empty_field", "RES_EMPTY_FIELD_NAME"), blank
-    other = act(stack, token, "passkey.rename", credential_id="bm90LW1pbmU", name="Mine").json()
-    assert other["code"] == "passkey_unknown", other
+    taken = act(stack, token, "passkey.rename", credential_id=their_key["id"], name="Mine")
+    assert taken.json()["code"] == "passkey_unknown", taken.text
     assert [p["name"] for p in act(stack, token, "passkey.list").json()["passkeys"]] == [
         "Work phone"
     ]
+    assert [p["name"] for p in act(stack, theirs, "passkey.list").json()["passkeys"]] == ["Theirs"]
     events = [row.event for row in stack.audit(user)]
     # Audited once: the same name again changed nothing.
     assert events.count("passkey 'Phone' renamed to 'Work phone'") == 1, events
+    time.sleep(0.7)  # long enough for a mail about the rename to show
+    assert len(stack.smtp.messages) == 2  # the key did not change: no alert
 
     flow, options = passkey_step(stack, "reset", user)
     reply = use(stack, "reset", flow, phone.get(options))

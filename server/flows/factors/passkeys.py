@@ -391,15 +391,25 @@ def listed(step: EnrollStep) -> Mapping[str, Any]:
         return _shown(record)
 
 
-def remove(step: EnrollStep) -> Mapping[str, Any]:
+def _chosen(step: EnrollStep, passkeys: list[dict[str, Any]]) -> dict[str, Any]:
+    """The passkey the request's `credential_id` names, among the session user's own."""
     chosen = text(step.request.body, "credential_id")
+    found = next((p for p in passkeys if p["id"] == chosen), None)
+    if found is None:
+        raise FlowError("passkey_unknown")
+    return found
+
+
+def _handle(record: UserRecord) -> str:
+    return str((record.enrollment or {}).get("passkey_user", ""))
+
+
+def remove(step: EnrollStep) -> Mapping[str, Any]:
     with step.locked() as record:
         passkeys = stored(record)
-        gone = next((p for p in passkeys if p["id"] == chosen), None)
-        if gone is None:
-            raise FlowError("passkey_unknown")
+        gone = _chosen(step, passkeys)
         passkeys.remove(gone)
-        _keep(record, passkeys, (record.enrollment or {}).get("passkey_user", ""))
+        _keep(record, passkeys, _handle(record))
         step.save(record)
     step.succeeded(f"passkey {gone['name']!r} removed")
     step.factors_changed()
@@ -409,17 +419,14 @@ def remove(step: EnrollStep) -> Mapping[str, Any]:
 def rename(step: EnrollStep) -> Mapping[str, Any]:
     """`passkey.rename`: the label the user tells their passkeys apart by; the key, its
     counter and the user's factors are untouched, so no factor_change alert."""
-    chosen = text(step.request.body, "credential_id")
     name = text(step.request.body, "name").strip()
     with step.locked() as record:
         passkeys = stored(record)
-        found = next((p for p in passkeys if p["id"] == chosen), None)
-        if found is None:
-            raise FlowError("passkey_unknown")
+        found = _chosen(step, passkeys)
         before = found["name"]
         if name != before:
             found["name"] = name
-            _keep(record, passkeys, (record.enrollment or {}).get("passkey_user", ""))
+            _keep(record, passkeys, _handle(record))
             step.save(record)
     if name != before:
         step.succeeded(f"passkey {before!r} renamed to {name!r}")

@@ -4,8 +4,8 @@
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
  * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
  * the page has them; a piece with an `opened()` is told when a session opens (the page is
- * idle once the promises it returns settle). A session
- * that has run out closes the pieces again: the next click opens a new one.
+ * idle once what it returns settles). A session that has run out closes the pieces again:
+ * the next click opens a new one.
  *
  * Only what the policy asks for: the sections ([data-pw-kind]) of kinds the site does not
  * offer are hidden (from meta's `factors.offer` as the page loads, then from the session's
@@ -168,7 +168,7 @@ class FactorSession {
       // What the pieces load when a session opens (the passkey list) is part of opening:
       // the page is settled (idle) only once it is shown.
       const loading = this.instances.filter(({ el }) => !el.hidden);
-      await Promise.all(loading.map(({ piece }) => piece.opened?.()));
+      await Promise.allSettled(loading.map(async ({ piece }) => piece.opened?.()));
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
     }

@@ -95,11 +95,12 @@ const passkeyGet = (options) =>
   passkeyCall(() => navigator.credentials.get({ publicKey: requestOptions(options) }));
 
 /*
- * The enroll page's passkeys ([data-pw-passkeys]): the list with a rename and a remove button
- * each (renaming turns the row into a small form), and a name and a button to add one. Its enroll actions go through `host`, which the enroll page
- * gives it (as to authenticator.js): host.act(action, body) resolves to {ok, data};
- * host.error(lines) shows an error, host.clear() hides it; host.changed(data) gets the
- * reply after a passkey was added or removed.
+ * The enroll page's passkeys ([data-pw-passkeys]): the list with a rename and a remove
+ * button each (renaming turns the row into a small form), and a name and a button to add
+ * one. Its enroll actions go through `host`, which the enroll page gives it (as to
+ * authenticator.js): host.act(action, body) resolves to {ok, data}; host.error(lines)
+ * shows an error, host.clear() hides it; host.changed(data) gets the reply after a passkey
+ * was added or removed (a rename changes no kind).
  */
 class PasskeyList {
   constructor(box, host) {
@@ -185,6 +186,10 @@ class PasskeyList {
     const save = this.button("UI_PASSKEY_SAVE_NAME", [], "submit");
     const cancel = this.button("UI_PASSKEY_CANCEL", []);
     const back = () => {
+      if (save.disabled) {
+        return; // a save is on its way: its reply redraws the row
+      }
+      this.host.clear();
       this.show({ passkeys: this.shown });
       this.focusRename(passkey.id);
       announceIdle();
@@ -198,7 +203,7 @@ class PasskeyList {
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.rename(passkey, input, save);
+      this.rename(passkey, input, save, cancel);
     });
     const actions = document.createElement("span");
     actions.className = "pw-passkey__actions";
@@ -210,7 +215,10 @@ class PasskeyList {
     announceIdle();
   }
 
-  async rename(passkey, input, save) {
+  async rename(passkey, input, save, cancel) {
+    if (save.disabled) {
+      return;
+    }
     this.host.clear();
     const name = text(input.value);
     if (!name) {
@@ -218,14 +226,19 @@ class PasskeyList {
       announceIdle();
       return;
     }
-    save.disabled = true;
+    const busy = [input, save, cancel];
+    busy.forEach((el) => (el.disabled = true));
     const reply = await this.host.act("passkey.rename", { credential_id: passkey.id, name });
     if (reply.ok) {
       this.show(reply.data);
       this.said("RES_PASSKEY_RENAMED");
       this.focusRename(passkey.id);
+    } else if (reply.data?.code === "passkey_unknown") {
+      // Removed elsewhere since the list was drawn: the list as it is now, and why.
+      this.host.error(errorLines(reply.data));
+      await this.load();
     } else {
-      save.disabled = false;
+      busy.forEach((el) => (el.disabled = false));
       this.host.error(errorLines(reply.data), input);
     }
     announceIdle();

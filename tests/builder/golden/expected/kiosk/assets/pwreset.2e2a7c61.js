@@ -473,11 +473,12 @@ const passkeyGet = (options) =>
   passkeyCall(() => navigator.credentials.get({ publicKey: requestOptions(options) }));
 
 /*
- * The enroll page's passkeys ([data-pw-passkeys]): the list with a rename and a remove button
- * each (renaming turns the row into a small form), and a name and a button to add one. Its enroll actions go through `host`, which the enroll page
- * gives it (as to authenticator.js): host.act(action, body) resolves to {ok, data};
- * host.error(lines) shows an error, host.clear() hides it; host.changed(data) gets the
- * reply after a passkey was added or removed.
+ * The enroll page's passkeys ([data-pw-passkeys]): the list with a rename and a remove
+ * button each (renaming turns the row into a small form), and a name and a button to add
+ * one. Its enroll actions go through `host`, which the enroll page gives it (as to
+ * authenticator.js): host.act(action, body) resolves to {ok, data}; host.error(lines)
+ * shows an error, host.clear() hides it; host.changed(data) gets the reply after a passkey
+ * was added or removed (a rename changes no kind).
  */
 class PasskeyList {
   constructor(box, host) {
@@ -563,6 +564,10 @@ class PasskeyList {
     const save = this.button("UI_PASSKEY_SAVE_NAME", [], "submit");
     const cancel = this.button("UI_PASSKEY_CANCEL", []);
     const back = () => {
+      if (save.disabled) {
+        return; // a save is on its way: its reply redraws the row
+      }
+      this.host.clear();
       this.show({ passkeys: this.shown });
       this.focusRename(passkey.id);
       announceIdle();
@@ -576,7 +581,7 @@ class PasskeyList {
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      this.rename(passkey, input, save);
+      this.rename(passkey, input, save, cancel);
     });
     const actions = document.createElement("span");
     actions.className = "pw-passkey__actions";
@@ -588,7 +593,10 @@ class PasskeyList {
     announceIdle();
   }
 
-  async rename(passkey, input, save) {
+  async rename(passkey, input, save, cancel) {
+    if (save.disabled) {
+      return;
+    }
     this.host.clear();
     const name = text(input.value);
     if (!name) {
@@ -596,14 +604,19 @@ class PasskeyList {
       announceIdle();
       return;
     }
-    save.disabled = true;
+    const busy = [input, save, cancel];
+    busy.forEach((el) => (el.disabled = true));
     const reply = await this.host.act("passkey.rename", { credential_id: passkey.id, name });
     if (reply.ok) {
       this.show(reply.data);
       this.said("RES_PASSKEY_RENAMED");
       this.focusRename(passkey.id);
+    } else if (reply.data?.code === "passkey_unknown") {
+      // Removed elsewhere since the list was drawn: the list as it is now, and why.
+      this.host.error(errorLines(reply.data));
+      await this.load();
     } else {
-      save.disabled = false;
+      busy.forEach((el) => (el.disabled = false));
       this.host.error(errorLines(reply.data), input);
     }
     announceIdle();
@@ -1189,8 +1202,8 @@ class RecoveryCodesEnroll {
  * session (enroll/start); then each factor's piece enrolls through it (enroll/factor):
  * TotpEnroll and RecoveryCodesEnroll (authenticator.js), PasskeyList (passkeys.js) where
  * the page has them; a piece with an `opened()` is told when a session opens (the page is
- * idle once the promises it returns settle). A session
- * that has run out closes the pieces again: the next click opens a new one.
+ * idle once what it returns settles). A session that has run out closes the pieces again:
+ * the next click opens a new one.
  *
  * Only what the policy asks for: the sections ([data-pw-kind]) of kinds the site does not
  * offer are hidden (from meta's `factors.offer` as the page loads, then from the session's
@@ -1353,7 +1366,7 @@ class FactorSession {
       // What the pieces load when a session opens (the passkey list) is part of opening:
       // the page is settled (idle) only once it is shown.
       const loading = this.instances.filter(({ el }) => !el.hidden);
-      await Promise.all(loading.map(({ piece }) => piece.opened?.()));
+      await Promise.allSettled(loading.map(async ({ piece }) => piece.opened?.()));
     } else {
       this.flow.showError(errorLines(reply.data), fields.namedItem("password"));
     }
