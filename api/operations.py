@@ -156,7 +156,7 @@ OPERATIONS: tuple[Operation, ...] = (
     _relayed(
         "enroll",
         "factor",
-        "One action of an enroll session: enroll, list or remove a factor.",
+        "One action of an enroll session: enroll, list, rename or remove a factor.",
         bodies.ENROLL_FACTOR,
         replies=(replies.EnrollAction,),
         problems=_ENROLL_FACTOR,

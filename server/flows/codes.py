@@ -147,7 +147,8 @@ class Issue:
 # time. Real users' send counts never go.
 MAX_DECOY_CODES = 100_000
 _SWEEP_TO = 0.9
-_MARGIN = 60.0
+# Added to the window: a clock read a little late, or another server's a little ahead.
+OBSERVE_MARGIN = 60.0
 
 
 def observable_for(settings: VerificationSettings, idle_timeout: int) -> float | None:
@@ -163,7 +164,7 @@ def observable_for(settings: VerificationSettings, idle_timeout: int) -> float |
         window = max(window, DAY)
     elif settings.expiry_minutes:
         window = max(window, settings.expiry_minutes * 60.0)
-    return window + _MARGIN
+    return window + OBSERVE_MARGIN
 
 
 class SendLimits:

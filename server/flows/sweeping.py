@@ -29,16 +29,19 @@ class BackgroundSweep:
         if not self._lock.acquire(blocking=False):
             return  # another thread is sweeping
         self._last = now
-        thread = threading.Thread(target=self._run, args=(sweep, now), name="sweep", daemon=True)
+        # Kept before it starts: a sweep that ends at once lets the next one in, whose
+        # thread `settle` must then see, not this one's.
+        self._thread = threading.Thread(
+            target=self._run, args=(sweep, now), name="sweep", daemon=True
+        )
         try:
-            thread.start()
+            self._thread.start()
         except RuntimeError as exc:
             # No thread to be had (a flood at its height): a call `every` seconds on tries
             # again; a lock kept here would end every sweep for the life of the process.
+            self._thread = None
             self._lock.release()
             log.warning("could not start a sweep of %s: %s", self._what, exc)
-            return
-        self._thread = thread
 
     def _run(self, sweep: Callable[[float], object], now: float) -> None:
         try:

@@ -13,10 +13,11 @@ screenshots; Arabic gets every pictured state."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,11 @@ ERROR_SHOWN = {"meta-failed"}
 _MESSAGE_ID = re.compile(r"[A-Z][A-Z0-9_]+")
 
 
+@functools.cache
+def _catalogue(lang: str) -> Mapping[str, str]:
+    return load_catalog([STOCK_THEMES / "default" / "messages"], lang).texts
+
+
 def not_as_named(tab: Page, state: str, lang: str) -> list[str]:
     """What the state shows, against its name: a state named after a message (its last
     part, as in "totp.RES_WRONG_CODE") shows that message; any other shows no error. A reply
@@ -178,7 +184,7 @@ def not_as_named(tab: Page, state: str, lang: str) -> list[str]:
     wanted = tab.evaluate(
         "id => document.querySelector(`#pw-messages [data-msg='${id}']`)?.textContent.trim()",
         named,
-    ) or load_catalog([STOCK_THEMES / "default" / "messages"], lang).texts.get(named)
+    ) or _catalogue(lang).get(named)
     if not wanted:
         return [f"named after {named}, which no catalogue has"]
     # The message's longest literal part: its %1, %2 are filled in on the page.

@@ -46,14 +46,14 @@ def test_made_up_names_cannot_fill_the_store(
     monkeypatch.setattr(codes, "MAX_DECOY_CODES", 10)
     settings = VerificationSettings(enabled=True, email=False, sms=True, sms_command=["sms"])
     # The day's cap (5) looks back a day: until then a new start may be given the old code.
-    assert codes.observable_for(settings, idle_timeout=300) == codes.DAY + 60
+    assert codes.observable_for(settings, idle_timeout=300) == codes.DAY + codes.OBSERVE_MARGIN
     assert codes.observable_for(settings, idle_timeout=0) is None  # flows never expire
     # Without a daily cap: the code's 10 minutes outlast the flow's 5 and the cooldown.
     settings = VerificationSettings(
         enabled=True, email=False, sms=True, sms_command=["sms"], max_codes_per_day=0
     )
     window = codes.observable_for(settings, idle_timeout=300)
-    assert window == 10 * 60 + 60
+    assert window == settings.expiry_minutes * 60 + codes.OBSERVE_MARGIN
     limits = SendLimits(KEY)
     db = Database.open(tmp_path / "data", data_key=KEY)
     try:

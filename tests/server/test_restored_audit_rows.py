@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pwreset.server.flows import pending
+from pwreset.server.flows.factors import recovery_codes
 from pwreset.server.flows.pending import RESTORED
 from pwreset.server.storage import AuditEvent, Database, UserRecord
 
@@ -30,7 +31,7 @@ def test_a_factor_actions_row_stands_for_the_enroll_time_it_set(tmp_path: Path) 
     passkey moves `last_enroll`, and its row ("recovery codes removed") was not taken for
     it, so every start after a kill made up an "enrolled" row."""
     db = _stopped_after(
-        tmp_path, [(pending.SESSION_STARTED, 999.0), ("recovery codes removed", 1000.1)]
+        tmp_path, [(pending.SESSION_STARTED, 999.0), (recovery_codes.REMOVED, 1000.1)]
     )
     try:
         assert pending.restore_missing_audit(db) == []

@@ -280,9 +280,12 @@ def fuzz(target: FuzzStack, requests: int, *, seed: int = 0, progress: Any = Non
                 _aim(case, target, rng)
                 _check(run, case, case.call(base_url=target.url, timeout=30), target)
 
-            # An operation with no body or parameter has no invalid form.
-            with contextlib.suppress(Unsatisfiable):
+            try:
                 one_by_one()
+            except Unsatisfiable:
+                if mode is GenerationMode.POSITIVE:
+                    raise
+                # An operation with no body or parameter has no invalid form.
 
     machine = schema.as_state_machine()
 

@@ -67,7 +67,7 @@ _SPENT = "pk-spent:"
 _NONCE, _TAG = 16, 16
 _SIGNED = _NONCE + 8
 # How far another server's clock may be ahead of this one's (a shared store).
-_SKEW = 60.0
+CLOCK_SKEW = 60.0
 _UV = UserVerificationRequirement.REQUIRED
 
 
@@ -139,7 +139,7 @@ def _take(
     if len(tag) != _TAG or not hmac.compare_digest(tag, _tag(ctx, binding, signed + extra)):
         return b"", ""
     issued = struct.unpack(">Q", signed[_NONCE:])[0] / 1000
-    if not issued - _SKEW <= now <= issued + CHALLENGE_TTL:
+    if not issued - CLOCK_SKEW <= now <= issued + CHALLENGE_TTL:
         return b"", ""
     key = _SPENT + hashlib.sha256(challenge).hexdigest()
     with ctx.db.keyed.locked():
@@ -156,7 +156,7 @@ def sweep_spent(keyed: KeyedRecords, now: float) -> int:
     stale = [
         key
         for key, doc in keyed.items(_SPENT)
-        if float(doc.get("touched") or 0.0) < now - CHALLENGE_TTL - _SKEW
+        if float(doc.get("touched") or 0.0) < now - CHALLENGE_TTL - CLOCK_SKEW
     ]
     return keyed.delete_many(stale)
 
@@ -400,16 +400,12 @@ def _chosen(step: EnrollStep, passkeys: list[dict[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _handle(record: UserRecord) -> str:
-    return str((record.enrollment or {}).get("passkey_user", ""))
-
-
 def remove(step: EnrollStep) -> Mapping[str, Any]:
     with step.locked() as record:
         passkeys = stored(record)
         gone = _chosen(step, passkeys)
         passkeys.remove(gone)
-        _keep(record, passkeys, _handle(record))
+        _keep(record, passkeys, (record.enrollment or {}).get("passkey_user", ""))
         step.save(record)
     step.succeeded(f"passkey {gone['name']!r} removed")
     step.factors_changed()
@@ -425,8 +421,7 @@ def rename(step: EnrollStep) -> Mapping[str, Any]:
         found = _chosen(step, passkeys)
         before = found["name"]
         if name != before:
-            found["name"] = name
-            _keep(record, passkeys, _handle(record))
+            found["name"] = name  # the dict in record.enrollment itself
             step.save(record)
     if name != before:
         step.succeeded(f"passkey {before!r} renamed to {name!r}")

@@ -613,8 +613,9 @@ class PasskeyList {
       this.focusRename(passkey.id);
     } else if (reply.data?.code === "passkey_unknown") {
       // Removed elsewhere since the list was drawn: the list as it is now, and why.
-      this.host.error(errorLines(reply.data));
+      busy.forEach((el) => (el.disabled = false));
       await this.load();
+      this.host.error(errorLines(reply.data));
     } else {
       busy.forEach((el) => (el.disabled = false));
       this.host.error(errorLines(reply.data), input);
