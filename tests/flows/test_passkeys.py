@@ -10,6 +10,7 @@ from typing import Any
 
 from support.authenticator import SoftAuthenticator
 from support.flowstack import PASSWORD, FlowStack
+from support.totp_app import act, session
 
 ORIGIN = "https://pw.example.org"
 # A site whose relying party is example.org, offering questions (weight 1) or a passkey
@@ -18,17 +19,6 @@ SETTINGS: dict[str, Any] = {
     "sites": {"pwreset": {"passkey_rp_id": "example.org", "passkey_origins": [ORIGIN]}},
     "factors": {"threshold": 3, "weights": {"code": 0, "totp": 0, "recovery_code": 0}},
 }
-
-
-def session(stack: FlowStack, user: str) -> str:
-    body = {"domain": stack.domain, "username": user, "password": PASSWORD}
-    opened = stack.post("enroll/start", body)
-    assert opened.status_code == 200, opened.text
-    return str(opened.json()["enroll"])
-
-
-def act(stack: FlowStack, token: str, action: str, **fields: Any) -> Any:
-    return stack.post("enroll/factor", {"enroll": token, "action": action, **fields})
 
 
 def register(stack: FlowStack, token: str, authenticator: SoftAuthenticator, name: str) -> Any:
